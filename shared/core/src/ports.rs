@@ -1,0 +1,134 @@
+//! The store port, shaped for DynamoDB: every write is one atomic, conditional operation
+//! on records whose size does not grow with history; idempotency ids are enforced by the
+//! store's own conditions, never by a read-then-write race in the caller.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::auth::ApiKeyRecord;
+use crate::customer::CustomerRecord;
+use crate::ids::{CustomerId, ReceiptId, RefundId, TerminalName};
+use crate::ledger::LedgerEntry;
+use crate::purchase::{Receipt, Refund};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record's version is not the expected one: someone else wrote first. Retry.
+    #[error("the record was changed by a concurrent writer")]
+    Conflict,
+    /// The idempotency id (receipt, refund, key) is already taken. Read it and replay.
+    #[error("the id is already recorded")]
+    Duplicate,
+    /// The store could not be reached or refused the request; safe to retry later.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Stored data failed to decode: a bug or a manual edit, never the caller's fault.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The condition a write puts on the customer record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// The record must not exist yet.
+    Absent,
+    /// The record must still be at this version.
+    Version(u64),
+}
+
+impl Expected {
+    pub fn of(record: &Option<CustomerRecord>) -> Self {
+        match record {
+            Some(r) => Expected::Version(r.version),
+            None => Expected::Absent,
+        }
+    }
+    pub fn next_version(self) -> u64 {
+        match self {
+            Expected::Absent => 1,
+            Expected::Version(v) => v + 1,
+        }
+    }
+}
+
+/// Everything a purchase needs to decide, read in one round trip.
+#[derive(Debug, Clone, Default)]
+pub struct PurchaseView {
+    pub customer: Option<CustomerRecord>,
+    pub receipt: Option<Receipt>,
+}
+
+/// One purchase, committed atomically: the customer record (at `expected`, written with
+/// version `expected.next_version()`), the receipt (only if its id is new) and its entries.
+#[derive(Debug, Clone)]
+pub struct PurchaseCommit {
+    pub record: CustomerRecord,
+    pub expected: Expected,
+    pub receipt: Receipt,
+    pub entries: Vec<LedgerEntry>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RefundView {
+    pub refund: Option<Refund>,
+    pub receipt: Option<Receipt>,
+    /// The receipt's customer, when the receipt exists.
+    pub customer: Option<CustomerRecord>,
+}
+
+/// One refund, committed atomically: the refund (only if its id is new), the receipt (only if
+/// it still has `expected_refunds` refunds) and the customer record (at `expected_version`).
+#[derive(Debug, Clone)]
+pub struct RefundCommit {
+    pub record: CustomerRecord,
+    pub expected_version: u64,
+    pub receipt: Receipt,
+    pub expected_refunds: u32,
+    pub refund: Refund,
+    pub entries: Vec<LedgerEntry>,
+}
+
+/// Reads a customer: all the balance function may do.
+#[async_trait]
+pub trait CustomerReader: Send + Sync {
+    async fn customer(&self, id: &CustomerId) -> Result<Option<CustomerRecord>, StoreError>;
+}
+
+/// Writes a customer record under a version condition (enroll, erase, unsubscribe).
+#[async_trait]
+pub trait CustomerWriter: Send + Sync {
+    /// Writes `record` with version `expected.next_version()`; `Conflict` if the condition fails.
+    async fn put_customer(&self, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError>;
+}
+
+/// Purchases and refunds.
+#[async_trait]
+pub trait LedgerWriter: Send + Sync {
+    async fn purchase_view(&self, customer: &CustomerId, receipt: &ReceiptId) -> Result<PurchaseView, StoreError>;
+    /// `Conflict` if the record moved, `Duplicate` if the receipt id is taken; nothing written then.
+    async fn commit_purchase(&self, commit: &PurchaseCommit) -> Result<(), StoreError>;
+    async fn refund_view(&self, refund: &RefundId, receipt: &ReceiptId) -> Result<RefundView, StoreError>;
+    /// `Conflict` if the record or receipt moved, `Duplicate` if the refund id is taken.
+    async fn commit_refund(&self, commit: &RefundCommit) -> Result<(), StoreError>;
+}
+
+/// POS keys, kept as hashes.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// `Duplicate` if the terminal already has a key that is not revoked.
+    async fn insert_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    async fn key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Revokes the terminal's live key; returns how many keys it revoked (0 or 1).
+    async fn revoke_key(&self, terminal: &TerminalName, at: DateTime<Utc>) -> Result<u32, StoreError>;
+}
+
+/// The tenant's signing secret for unsubscribe links, created on first use.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    async fn unsubscribe_secret(&self) -> Result<Vec<u8>, StoreError>;
+}
+
+/// Everything the API needs; each adapter implements all of it.
+pub trait Store: CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore {}
+impl<T: CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore> Store for T {}
