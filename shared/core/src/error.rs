@@ -1,6 +1,7 @@
 //! The one error type of the use cases; the API maps it to HTTP in one place.
 
 use crate::ports::StoreError;
+use crate::purchase::{PurchaseRuleError, RefundRuleError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -86,5 +87,28 @@ impl Error {
             Error::InvalidToken => "token",
             _ => return None,
         })
+    }
+}
+
+impl From<PurchaseRuleError> for Error {
+    fn from(e: PurchaseRuleError) -> Self {
+        match e {
+            PurchaseRuleError::CurrencyMismatch { expected, got } => Error::CurrencyMismatch { expected, got },
+            PurchaseRuleError::InFuture => Error::OccurredAtInFuture,
+            PurchaseRuleError::TooOld { max_days } => Error::OccurredAtTooOld { max_days },
+            PurchaseRuleError::RedeemCapExceeded { max_points } => Error::RedeemCapExceeded { max_points },
+            PurchaseRuleError::InsufficientPoints { balance } => Error::InsufficientPoints { balance },
+            PurchaseRuleError::AmountTooLarge => Error::invalid("amount", "amount is too large"),
+        }
+    }
+}
+
+impl From<RefundRuleError> for Error {
+    fn from(e: RefundRuleError) -> Self {
+        match e {
+            RefundRuleError::InFuture => Error::OccurredAtInFuture,
+            RefundRuleError::BeforePurchase => Error::RefundBeforePurchase,
+            RefundRuleError::ExceedsRemaining { remaining_minor } => Error::RefundExceedsRemaining { remaining_minor },
+        }
     }
 }

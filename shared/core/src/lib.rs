@@ -7,6 +7,7 @@ pub mod config;
 pub mod customer;
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod ledger;
 pub mod messages;
 pub mod ports;

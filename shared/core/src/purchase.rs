@@ -154,6 +154,17 @@ fn mul_div(a: u64, b: u64, c: u64) -> u64 {
     (u128::from(a) * u128::from(b) / u128::from(c)) as u64
 }
 
+/// The share of `total` owed once `part` of `whole` is refunded, rounded down; all of it once
+/// everything is refunded. Spelled out so a receipt of amount 0 (which decide_purchase accepts)
+/// does not divide by zero on its refund: `whole == 0` means it is all refunded.
+fn refunded_share(total: u64, part: u64, whole: u64) -> u64 {
+    if part >= whole {
+        total
+    } else {
+        mul_div(total, part, whole)
+    }
+}
+
 /// Applies a purchase to an account. Nothing changes unless every rule passes.
 pub fn decide_purchase(
     cfg: &ProgramConfig,
@@ -177,13 +188,13 @@ pub fn decide_purchase(
     {
         return Err(PurchaseRuleError::TooOld { max_days: cfg.max_backdate_days });
     }
-    let redeem_value = req
-        .redeem_points
-        .checked_mul(cfg.point_value_minor)
-        .ok_or(PurchaseRuleError::RedeemCapExceeded { max_points: 0 })?;
     let cap_minor = mul_div(req.amount_minor, cfg.redeem_max_percent.into(), 100);
+    let cap_exceeded = PurchaseRuleError::RedeemCapExceeded { max_points: cap_minor / cfg.point_value_minor };
+    // An overflowing value is over the cap too; the error must still name the real cap
+    // (it used to say 0 here).
+    let redeem_value = req.redeem_points.checked_mul(cfg.point_value_minor).ok_or(cap_exceeded.clone())?;
     if redeem_value > cap_minor {
-        return Err(PurchaseRuleError::RedeemCapExceeded { max_points: cap_minor / cfg.point_value_minor });
+        return Err(cap_exceeded);
     }
 
     let today = cfg.local_date(now);
@@ -253,7 +264,7 @@ pub fn decide_refund(
 
     // Spent points come back to the lots they were taken from, in lot order; a lot whose
     // date has passed comes back with a fresh, short validity instead of dying at once.
-    let restore_total = mul_div(receipt.redeem_points, refunded, receipt.amount_minor);
+    let restore_total = refunded_share(receipt.redeem_points, refunded, receipt.amount_minor);
     let mut to_restore = restore_total - progress.restored;
     let mut skip = progress.restored;
     for (lot, taken) in &receipt.redeemed_from {
@@ -273,7 +284,7 @@ pub fn decide_refund(
     }
     let restored_now = restore_total - progress.restored;
 
-    let due_total = mul_div(receipt.points_earned, refunded, receipt.amount_minor);
+    let due_total = refunded_share(receipt.points_earned, refunded, receipt.amount_minor);
     let due_now = due_total - progress.clawback_due;
     let (clawed, claw_entries) = account.claw_back(due_now, today, receipt.earned_lot, reference);
     entries.extend(claw_entries);

@@ -12,8 +12,7 @@ use crate::error::Error;
 use crate::ids::{CustomerId, TerminalName};
 use crate::ports::{Expected, PurchaseCommit, RefundCommit, Store, StoreError};
 use crate::purchase::{
-    decide_purchase, decide_refund, Backdating, PurchaseRequest, PurchaseRuleError, Receipt, Refund,
-    RefundRequest, RefundRuleError,
+    decide_purchase, decide_refund, Backdating, PurchaseRequest, Receipt, Refund, RefundRequest,
 };
 
 /// Attempts at a conditional write before answering `contention`.
@@ -217,7 +216,7 @@ impl Boomerang {
             }
             let expected = Expected::of(&view.customer);
             let mut record = view.customer.unwrap_or_else(|| CustomerRecord::new(req.customer_id.clone(), now));
-            let decision = decide_purchase(&self.config, &record.account, req, now, backdating).map_err(purchase_error)?;
+            let decision = decide_purchase(&self.config, &record.account, req, now, backdating).map_err(Error::from)?;
             record.account = decision.account;
             record.version = expected.next_version();
             let commit = PurchaseCommit { record, expected, receipt: decision.receipt, entries: decision.entries };
@@ -246,7 +245,7 @@ impl Boomerang {
             let mut record = view
                 .customer
                 .ok_or_else(|| StoreError::Corrupt(format!("receipt {} has no customer record", receipt.receipt_id)))?;
-            let decision = decide_refund(&self.config, &record.account, &receipt, req, now).map_err(refund_error)?;
+            let decision = decide_refund(&self.config, &record.account, &receipt, req, now).map_err(Error::from)?;
             let expected_version = record.version;
             record.account = decision.account;
             record.version += 1;
@@ -265,24 +264,5 @@ impl Boomerang {
             }
         }
         Err(Error::Contention)
-    }
-}
-
-fn purchase_error(e: PurchaseRuleError) -> Error {
-    match e {
-        PurchaseRuleError::CurrencyMismatch { expected, got } => Error::CurrencyMismatch { expected, got },
-        PurchaseRuleError::InFuture => Error::OccurredAtInFuture,
-        PurchaseRuleError::TooOld { max_days } => Error::OccurredAtTooOld { max_days },
-        PurchaseRuleError::RedeemCapExceeded { max_points } => Error::RedeemCapExceeded { max_points },
-        PurchaseRuleError::InsufficientPoints { balance } => Error::InsufficientPoints { balance },
-        PurchaseRuleError::AmountTooLarge => Error::invalid("amount", "amount is too large"),
-    }
-}
-
-fn refund_error(e: RefundRuleError) -> Error {
-    match e {
-        RefundRuleError::InFuture => Error::OccurredAtInFuture,
-        RefundRuleError::BeforePurchase => Error::RefundBeforePurchase,
-        RefundRuleError::ExceedsRemaining { remaining_minor } => Error::RefundExceedsRemaining { remaining_minor },
     }
 }
