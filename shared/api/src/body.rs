@@ -1,0 +1,86 @@
+//! JSON request bodies: size-limited, strictly typed, errors naming the field.
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+use crate::error::ApiError;
+
+/// Larger bodies are refused before parsing.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Reads and parses a JSON body; a bad body never reaches a use case.
+pub async fn parse_json<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is over {MAX_BODY_BYTES} bytes"),
+            None,
+        )
+    })?;
+    from_slice(&bytes)
+}
+
+pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if !inner.is_data() {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the body is not valid JSON: {inner}"),
+                None,
+            );
+        }
+        let message = strip_position(&inner.to_string());
+        let parent = if path == "." || path == "?" { None } else { Some(path) };
+        // serde names missing and unknown fields in its message, not in the path.
+        let named = backticked(&message).filter(|_| {
+            message.starts_with("missing field") || message.starts_with("unknown field")
+        });
+        let field = match (parent, named) {
+            (Some(p), Some(n)) if p == n || p.ends_with(&format!(".{n}")) => p,
+            (Some(p), Some(n)) => format!("{p}.{n}"),
+            (Some(p), None) => p,
+            (None, Some(n)) => n,
+            (None, None) => return ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", message, None),
+        };
+        let code = if message.starts_with("unknown field") {
+            "unknown_field"
+        } else if message.starts_with("missing field") {
+            "missing_field"
+        } else {
+            "invalid_field"
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, code, message, Some(field))
+    })?;
+    // Trailing garbage after the JSON value is malformed too.
+    de.end().map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string(), None))?;
+    Ok(value)
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+fn backticked(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let end = start + message[start..].find('`')?;
+    Some(message[start..end].to_string())
+}
+
+/// For PUT fields where `null` clears and absence keeps: `Some(None)` is an explicit null.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}

@@ -1,0 +1,259 @@
+//! The wire format of API v1: request bodies as sent, responses as documented in
+//! docs/openapi.yaml. Parsing turns bodies into domain requests, naming the bad field.
+
+use boomerang_core::config::Locale;
+use boomerang_core::customer::{self, Channel, CustomerRecord, ProfilePatch};
+use boomerang_core::ids::{Currency, CustomerId, Email, InvalidValue, Phone, ReceiptId, RefundId, StoreId};
+use boomerang_core::purchase::{PurchaseRequest, Receipt, Refund, RefundRequest};
+use boomerang_core::service::BalanceView;
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::body::nullable;
+use crate::error::ApiError;
+
+/// The largest amount a receipt may carry, in minor units (1 billion in major units).
+pub const MAX_AMOUNT_MINOR: i64 = 100_000_000_000;
+
+fn field<T>(name: &str, r: Result<T, InvalidValue>) -> Result<T, ApiError> {
+    r.map_err(|e| ApiError::invalid(name, e.0))
+}
+
+pub fn parse_customer_id(raw: &str) -> Result<CustomerId, ApiError> {
+    field("customer_id", CustomerId::parse(raw))
+}
+
+fn parse_instant(name: &str, raw: &str) -> Result<DateTime<FixedOffset>, ApiError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map_err(|_| ApiError::invalid(name, format!("{name} must be an RFC 3339 time with offset, e.g. 2026-11-24T10:15:00+03:00")))
+}
+
+fn positive_amount(name: &str, value: i64) -> Result<u64, ApiError> {
+    if value <= 0 || value > MAX_AMOUNT_MINOR {
+        return Err(ApiError::invalid(
+            name,
+            format!("{name} must be a whole number of minor units from 1 to {MAX_AMOUNT_MINOR}"),
+        ));
+    }
+    Ok(value as u64)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurchaseBody {
+    pub receipt_id: String,
+    pub customer_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub occurred_at: String,
+    pub store_id: String,
+    #[serde(default)]
+    pub redeem_points: i64,
+}
+
+impl PurchaseBody {
+    pub fn parse(self) -> Result<PurchaseRequest, ApiError> {
+        if self.redeem_points < 0 || self.redeem_points > MAX_AMOUNT_MINOR {
+            return Err(ApiError::invalid("redeem_points", "redeem_points must be a whole number of points, 0 or more"));
+        }
+        Ok(PurchaseRequest {
+            receipt_id: field("receipt_id", ReceiptId::parse(&self.receipt_id))?,
+            customer_id: parse_customer_id(&self.customer_id)?,
+            amount_minor: positive_amount("amount", self.amount)?,
+            currency: field("currency", Currency::parse(&self.currency))?,
+            occurred_at: parse_instant("occurred_at", &self.occurred_at)?,
+            store_id: field("store_id", StoreId::parse(&self.store_id))?,
+            redeem_points: self.redeem_points as u64,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundBody {
+    pub refund_id: String,
+    pub receipt_id: String,
+    pub amount: i64,
+    pub occurred_at: String,
+}
+
+impl RefundBody {
+    pub fn parse(self) -> Result<RefundRequest, ApiError> {
+        Ok(RefundRequest {
+            refund_id: field("refund_id", RefundId::parse(&self.refund_id))?,
+            receipt_id: field("receipt_id", ReceiptId::parse(&self.receipt_id))?,
+            amount_minor: positive_amount("amount", self.amount)?,
+            occurred_at: parse_instant("occurred_at", &self.occurred_at)?,
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentBody {
+    pub email: Option<bool>,
+    pub sms: Option<bool>,
+}
+
+/// PUT /v1/customers/{id}: every field optional; `null` clears a contact.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerBody {
+    #[serde(default, deserialize_with = "nullable")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub birthday: Option<Option<String>>,
+    pub consent: Option<ConsentBody>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub preferred_channel: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub locale: Option<Option<String>>,
+}
+
+fn opt<T>(
+    name: &str,
+    value: Option<Option<String>>,
+    parse: impl Fn(&str) -> Result<T, InvalidValue>,
+) -> Result<Option<Option<T>>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(raw)) => Ok(Some(Some(field(name, parse(&raw))?))),
+    }
+}
+
+impl CustomerBody {
+    pub fn parse(self, today: NaiveDate) -> Result<ProfilePatch, ApiError> {
+        let consent = self.consent.unwrap_or_default();
+        Ok(ProfilePatch {
+            phone: opt("phone", self.phone, Phone::parse)?,
+            email: opt("email", self.email, Email::parse)?,
+            name: opt("name", self.name, customer::parse_name)?,
+            birthday: opt("birthday", self.birthday, |s| customer::parse_birthday(s, today))?,
+            consent_email: consent.email,
+            consent_sms: consent.sms,
+            preferred_channel: opt("preferred_channel", self.preferred_channel, |s| match s {
+                "email" => Ok(Channel::Email),
+                "sms" => Ok(Channel::Sms),
+                _ => Err(InvalidValue("preferred_channel must be \"email\" or \"sms\"".into())),
+            })?,
+            locale: opt("locale", self.locale, |s| {
+                Locale::parse(s).ok_or_else(|| InvalidValue("locale must be \"ru\" or \"en\"".into()))
+            })?,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConsentView {
+    pub email: bool,
+    pub sms: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProfileView {
+    pub customer_id: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub birthday: Option<NaiveDate>,
+    pub consent: ConsentView,
+    pub preferred_channel: Option<Channel>,
+    pub locale: Option<Locale>,
+    pub balance: u64,
+    pub erased: bool,
+    pub created_at: DateTime<chrono::Utc>,
+    pub updated_at: DateTime<chrono::Utc>,
+}
+
+impl ProfileView {
+    pub fn new(record: &CustomerRecord, today: NaiveDate) -> Self {
+        let c = &record.customer;
+        Self {
+            customer_id: c.customer_id.to_string(),
+            phone: c.phone.as_ref().map(|p| p.as_str().to_owned()),
+            email: c.email.as_ref().map(|e| e.as_str().to_owned()),
+            name: c.name.clone(),
+            birthday: c.birthday,
+            consent: ConsentView { email: c.consent.email, sms: c.consent.sms },
+            preferred_channel: c.preferred_channel,
+            locale: c.locale,
+            balance: record.account.balance(today),
+            erased: c.is_erased(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExpiringView {
+    pub points: u64,
+    pub expires_on: NaiveDate,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BalanceResponse {
+    pub customer_id: String,
+    pub balance: u64,
+    pub expiring: Vec<ExpiringView>,
+}
+
+impl From<BalanceView> for BalanceResponse {
+    fn from(v: BalanceView) -> Self {
+        Self {
+            customer_id: v.customer_id.to_string(),
+            balance: v.balance,
+            expiring: v.expiring.into_iter().map(|(expires_on, points)| ExpiringView { points, expires_on }).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PurchaseResponse {
+    pub receipt_id: String,
+    pub customer_id: String,
+    pub points_earned: u64,
+    pub points_redeemed: u64,
+    pub balance: u64,
+}
+
+impl From<&Receipt> for PurchaseResponse {
+    fn from(r: &Receipt) -> Self {
+        Self {
+            receipt_id: r.receipt_id.to_string(),
+            customer_id: r.customer_id.to_string(),
+            points_earned: r.points_earned,
+            points_redeemed: r.redeem_points,
+            balance: r.balance_after,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RefundResponse {
+    pub refund_id: String,
+    pub receipt_id: String,
+    pub points_clawed_back: u64,
+    pub points_restored: u64,
+    /// Points the refund should have taken back but the customer had already spent.
+    pub points_written_off: u64,
+    pub balance: u64,
+}
+
+impl From<&Refund> for RefundResponse {
+    fn from(r: &Refund) -> Self {
+        Self {
+            refund_id: r.refund_id.to_string(),
+            receipt_id: r.receipt_id.to_string(),
+            points_clawed_back: r.points_clawed_back,
+            points_restored: r.points_restored,
+            points_written_off: r.points_written_off,
+            balance: r.balance_after,
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The POS HTTP API v1 as one axum router. `boomerang serve` runs it on a socket and the
+//! Lambda functions run the very same router behind API Gateway.
+
+pub mod body;
+pub mod dto;
+pub mod error;
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use boomerang_core::auth::Principal;
+use boomerang_core::purchase::Backdating;
+use boomerang_core::{Boomerang, Error};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::body::parse_json;
+use crate::dto::{
+    parse_customer_id, BalanceResponse, CustomerBody, ProfileView, PurchaseBody, PurchaseResponse, RefundBody,
+    RefundResponse,
+};
+use crate::error::ApiError;
+
+/// Where "now" comes from: the system clock in production, a settable one in tests.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock tests set and advance by hand.
+#[derive(Clone)]
+pub struct FixedClock(Arc<Mutex<DateTime<Utc>>>);
+
+impl FixedClock {
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self(Arc::new(Mutex::new(now)))
+    }
+    pub fn set(&self, now: DateTime<Utc>) {
+        *self.0.lock().expect("clock lock") = now;
+    }
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().expect("clock lock") += by;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+/// How a request proves who sent it.
+#[async_trait]
+pub trait Authenticator: Send + Sync + 'static {
+    async fn authenticate(&self, app: &Boomerang, headers: &HeaderMap, extensions: &Extensions)
+        -> Result<Principal, Error>;
+}
+
+/// Checks the bearer key against the store on every request, so a revoked key is refused
+/// at once (local mode).
+pub struct StoreKeys;
+
+#[async_trait]
+impl Authenticator for StoreKeys {
+    async fn authenticate(&self, app: &Boomerang, headers: &HeaderMap, _: &Extensions) -> Result<Principal, Error> {
+        let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        app.authenticate(header).await
+    }
+}
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub app: Boomerang,
+    pub clock: Arc<dyn Clock>,
+    pub auth: Arc<dyn Authenticator>,
+}
+
+impl ApiState {
+    pub fn new(app: Boomerang, clock: Arc<dyn Clock>, auth: Arc<dyn Authenticator>) -> Self {
+        Self { app, clock, auth }
+    }
+}
+
+/// The whole API v1.
+pub fn router(state: ApiState) -> Router {
+    let keyed = Router::new()
+        .route("/v1/customers/{customer_id}", put(put_customer).get(get_customer).delete(delete_customer))
+        .route("/v1/customers/{customer_id}/balance", get(get_balance))
+        .route("/v1/purchases", post(post_purchase))
+        .route("/v1/refunds", post(post_refund))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
+    let open = Router::new().route("/v1/unsubscribe", get(unsubscribe_page).post(unsubscribe_one_click));
+    keyed
+        .merge(open)
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// 401 before anything is read or written.
+async fn require_key(State(state): State<ApiState>, mut request: Request, next: Next) -> Response {
+    match state.auth.authenticate(&state.app, request.headers(), request.extensions()).await {
+        Ok(principal) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// One line per request: route template, status, latency. Never ids, contacts or bodies,
+/// since a customer_id may be a phone number.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "(unmatched)".to_owned());
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+fn path_id(path: Result<Path<String>, PathRejection>) -> Result<boomerang_core::ids::CustomerId, ApiError> {
+    let Path(raw) = path.map_err(|_| ApiError::invalid("customer_id", "customer_id in the path is not valid"))?;
+    parse_customer_id(&raw)
+}
+
+async fn put_customer(
+    State(state): State<ApiState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let id = path_id(path)?;
+    let now = state.clock.now();
+    let today = state.app.today(now);
+    let patch = parse_json::<CustomerBody>(body).await?.parse(today)?;
+    let (record, created) = state.app.enroll(&id, &patch, now).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(ProfileView::new(&record, today))).into_response())
+}
+
+async fn get_customer(
+    State(state): State<ApiState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<ProfileView>, ApiError> {
+    let id = path_id(path)?;
+    let record = state.app.customer(&id).await?;
+    Ok(Json(ProfileView::new(&record, state.app.today(state.clock.now()))))
+}
+
+async fn delete_customer(
+    State(state): State<ApiState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let id = path_id(path)?;
+    state.app.erase(&id, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_balance(
+    State(state): State<ApiState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<BalanceResponse>, ApiError> {
+    let id = path_id(path)?;
+    Ok(Json(state.app.balance(&id, state.clock.now()).await?.into()))
+}
+
+fn replayable(replayed: bool, body: impl serde::Serialize) -> Response {
+    if replayed {
+        let mut response = (StatusCode::OK, Json(body)).into_response();
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response
+    } else {
+        (StatusCode::CREATED, Json(body)).into_response()
+    }
+}
+
+async fn post_purchase(State(state): State<ApiState>, body: Body) -> Result<Response, ApiError> {
+    let request = parse_json::<PurchaseBody>(body).await?.parse()?;
+    let outcome = state.app.purchase(&request, state.clock.now(), Backdating::Limited).await?;
+    Ok(replayable(outcome.replayed, PurchaseResponse::from(&outcome.receipt)))
+}
+
+async fn post_refund(State(state): State<ApiState>, body: Body) -> Result<Response, ApiError> {
+    let request = parse_json::<RefundBody>(body).await?.parse()?;
+    let outcome = state.app.refund(&request, state.clock.now()).await?;
+    Ok(replayable(outcome.replayed, RefundResponse::from(&outcome.refund)))
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+async fn unsubscribe(state: &ApiState, query: Result<Query<TokenQuery>, QueryRejection>) -> Result<(), ApiError> {
+    let token = query.ok().and_then(|Query(q)| q.token).ok_or_else(|| ApiError::from(Error::InvalidToken))?;
+    state.app.unsubscribe(&token, state.clock.now()).await?;
+    Ok(())
+}
+
+/// A person who clicks the link in a mail client lands here.
+async fn unsubscribe_page(
+    State(state): State<ApiState>,
+    query: Result<Query<TokenQuery>, QueryRejection>,
+) -> Result<Html<String>, ApiError> {
+    unsubscribe(&state, query).await?;
+    let shop = boomerang_core::template::html_escape(&state.app.config().shop_name);
+    Ok(Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{shop}</title></head>\
+         <body><p>You will no longer receive emails from {shop}.</p>\
+         <p>Вы отписаны от писем {shop}.</p></body></html>"
+    )))
+}
+
+/// RFC 8058 one-click: the mail provider POSTs `List-Unsubscribe=One-Click`.
+async fn unsubscribe_one_click(
+    State(state): State<ApiState>,
+    query: Result<Query<TokenQuery>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    unsubscribe(&state, query).await?;
+    Ok(Json(serde_json::json!({"unsubscribed": true})))
+}

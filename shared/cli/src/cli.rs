@@ -1,0 +1,269 @@
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::process::ExitCode;
+
+use boomerang_api::{router, ApiState, StoreKeys, SystemClock};
+use boomerang_core::config::ProgramConfig;
+use boomerang_core::ids::TerminalName;
+use boomerang_core::import::{check_headers, CsvRow, ImportKind};
+use boomerang_core::ports::Store;
+use boomerang_core::Boomerang;
+use boomerang_sqlite::SqliteStore;
+use chrono::Utc;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "boomerang", version, about = "Boomerang loyalty engine: local server and operator CLI")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes, before or after the subcommand.
+#[derive(Args)]
+struct Global {
+    /// Folder of the embedded store (SQLite) and the outbox.
+    #[arg(long, global = true, default_value = ".boomerang", env = "BOOMERANG_DATA_DIR")]
+    data_dir: PathBuf,
+    /// The tenant's program (boomerang.toml); the built-in defaults when not given.
+    #[arg(long, global = true, env = "BOOMERANG_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the POS API on this machine over the embedded store.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
+    /// Issue, revoke and list POS keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Load customers or purchase history from CSV (all rows or none).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Validate or print a program config.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print a new key for a terminal (only the key, on stdout; it is stored hashed and shown once).
+    Issue {
+        #[arg(long)]
+        terminal: String,
+        /// The key may also read reports.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Revoke the terminal's key.
+    Revoke { terminal: String },
+    /// List keys (terminal, kind, created, revoked).
+    List,
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// customer_id,phone,email,name,birthday,email_consent,sms_consent,preferred_channel,locale
+    Customers { file: PathBuf },
+    /// receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points (amount in major units)
+    Purchases { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check a boomerang.toml; exits non-zero naming the bad key.
+    Check { file: PathBuf },
+    /// Print the effective program (defaults with --config laid over them) as TOML.
+    Show,
+}
+
+/// A failure the user can act on: printed as one line, exit code 1 (2 for bad usage/config).
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure { message: e.to_string(), code: 1 }
+    }
+}
+
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match execute(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn load_config(path: Option<&Path>) -> Result<ProgramConfig, Failure> {
+    let Some(path) = path else { return Ok(ProgramConfig::defaults()) };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure { message: format!("{}: {e}", path.display()), code: 2 })?;
+    ProgramConfig::from_toml_str(&text).map_err(|e| Failure { message: format!("{}: {e}", path.display()), code: 2 })
+}
+
+fn open_app(global: &Global) -> Result<Boomerang, Failure> {
+    let config = load_config(global.config.as_deref())?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&global.data_dir)?);
+    Ok(Boomerang::new(store, Arc::new(config)))
+}
+
+fn random_key_bytes() -> Result<[u8; 32], Failure> {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).map_err(|e| format!("no randomness available: {e}"))?;
+    Ok(bytes)
+}
+
+async fn execute(cli: Cli) -> Result<(), Failure> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Serve { addr } => serve(global, addr).await,
+        Command::Keys(cmd) => keys(global, cmd).await,
+        Command::Import(cmd) => import(global, cmd).await,
+        Command::Config(ConfigCommand::Check { file }) => {
+            let config = load_config(Some(&file))?;
+            println!(
+                "{}: OK (timezone {}, currency {}, {} triggers enabled)",
+                file.display(),
+                config.timezone,
+                config.currency.as_str(),
+                boomerang_core::config::TriggerKind::ALL.iter().filter(|k| config.trigger(**k).enabled).count()
+            );
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Show) => {
+            print!("{}", load_config(global.config.as_deref())?.to_toml_string());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(global: &Global, addr: SocketAddr) -> Result<(), Failure> {
+    let app = open_app(global)?;
+    let state = ApiState::new(app, Arc::new(SystemClock), Arc::new(StoreKeys));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr()?;
+    println!("Boomerang API listening on http://{local} (data in {})", global.data_dir.display());
+    println!(
+        "Get a POS key with:  boomerang keys issue --terminal till-1 --data-dir {}",
+        global.data_dir.display()
+    );
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+async fn keys(global: &Global, cmd: KeysCommand) -> Result<(), Failure> {
+    let app = open_app(global)?;
+    let now = Utc::now();
+    let terminal = |name: &str| {
+        TerminalName::parse(name).map_err(|e| Failure { message: format!("terminal: {e}"), code: 2 })
+    };
+    match cmd {
+        KeysCommand::Issue { terminal: name, admin } => {
+            let key = app.issue_key(terminal(&name)?, admin, random_key_bytes()?, now).await?;
+            println!("{key}");
+        }
+        KeysCommand::Revoke { terminal: name } => {
+            let revoked = app.store().revoke_key(&terminal(&name)?, now).await?;
+            if revoked == 0 {
+                return Err(Failure { message: format!("terminal {name} has no live key"), code: 1 });
+            }
+            eprintln!("revoked the key of terminal {name}");
+        }
+        KeysCommand::List => {
+            println!("{:<24} {:<6} {:<25} REVOKED", "TERMINAL", "KIND", "CREATED");
+            for k in app.store().list_keys().await? {
+                println!(
+                    "{:<24} {:<6} {:<25} {}",
+                    k.terminal.as_str(),
+                    if k.admin { "admin" } else { "pos" },
+                    k.created_at.format("%Y-%m-%dT%H:%M:%SZ"),
+                    k.revoked_at.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_else(|| "-".into())
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads a CSV file into rows keyed by header; line numbers are the file's (header = 1).
+fn read_csv(path: &Path, kind: ImportKind) -> Result<Vec<CsvRow>, Failure> {
+    let fail = |message: String| Failure { message: format!("{}: {message}", path.display()), code: 1 };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| fail(e.to_string()))?;
+    let headers: Vec<String> = reader.headers().map_err(|e| fail(e.to_string()))?.iter().map(str::to_owned).collect();
+    check_headers(kind, &headers).map_err(|e| fail(e.to_string()))?;
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| fail(e.to_string()))?;
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let fields = headers.iter().cloned().zip(record.iter().map(str::to_owned)).collect();
+        rows.push(CsvRow { line, fields });
+    }
+    Ok(rows)
+}
+
+async fn import(global: &Global, cmd: ImportCommand) -> Result<(), Failure> {
+    let app = open_app(global)?;
+    let (kind, file) = match cmd {
+        ImportCommand::Customers { file } => (ImportKind::Customers, file),
+        ImportCommand::Purchases { file } => (ImportKind::Purchases, file),
+    };
+    let rows = read_csv(&file, kind)?;
+    let now = Utc::now();
+    let result = match kind {
+        ImportKind::Customers => app.import_customers(&rows, now).await,
+        ImportKind::Purchases => app.import_purchases(&rows, now).await,
+    };
+    match result {
+        Ok(summary) => {
+            match kind {
+                ImportKind::Customers => println!(
+                    "{}: {} rows: {} created, {} updated, {} unchanged",
+                    file.display(),
+                    summary.rows,
+                    summary.created,
+                    summary.updated,
+                    summary.unchanged
+                ),
+                ImportKind::Purchases => println!(
+                    "{}: {} rows: {} recorded, {} already recorded",
+                    file.display(),
+                    summary.rows,
+                    summary.created,
+                    summary.unchanged
+                ),
+            }
+            Ok(())
+        }
+        Err(failure) => {
+            let note = if failure.nothing_applied() { " (nothing was imported)" } else { "" };
+            Err(Failure { message: format!("{}: {failure}{note}", file.display()), code: 1 })
+        }
+    }
+}

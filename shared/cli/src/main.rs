@@ -1,0 +1,10 @@
+//! `boomerang`: the local server (`serve`) and the operator's CLI.
+
+mod cli;
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    cli::run().await
+}

@@ -1,0 +1,12 @@
+//! The contract's cases, each an `async fn` taking a [`StoreFactory`](crate::StoreFactory).
+//! Names read as the rule they check; a case panics when the store broke it.
+
+mod customers;
+mod keys;
+mod ledger;
+mod use_cases;
+
+pub use customers::*;
+pub use keys::*;
+pub use ledger::*;
+pub use use_cases::*;

@@ -1,0 +1,121 @@
+//! The store port's contract: one suite of cases that every implementation of
+//! [`boomerang_core::ports::Store`] must pass, the embedded SQLite store and any later one alike.
+//!
+//! An adapter crate runs the whole suite with one line in a test file:
+//!
+//! ```ignore
+//! use boomerang_store_contract::{store_contract_tests, Fixture};
+//!
+//! async fn fresh_store() -> Fixture {
+//!     let dir = tempfile::tempdir().expect("a temp dir");
+//!     let store = my_adapter::Store::open(dir.path()).expect("the store opens");
+//!     Fixture::new(std::sync::Arc::new(store), dir)
+//! }
+//!
+//! store_contract_tests!(fresh_store);
+//! ```
+//!
+//! The macro expands to one test per case (in a module `store_contract`), so each rule is
+//! reported on its own. Every case asks the factory for a fresh, empty store and uses fixed
+//! instants, never the wall clock. The generated tests use the tokio this crate re-exports,
+//! so the adapter needs no tokio setup, but must depend on this crate under its own name.
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+
+use boomerang_core::ports::Store;
+
+pub mod cases;
+mod support;
+
+/// A fresh, empty store for one test, and whatever must outlive it (a temp dir, a table).
+pub struct Fixture {
+    pub store: Arc<dyn Store>,
+    /// Dropped with the fixture at the end of the test, never read.
+    pub _guard: Box<dyn Any + Send>,
+}
+
+impl Fixture {
+    pub fn new(store: Arc<dyn Store>, guard: impl Any + Send) -> Self {
+        Self { store, _guard: Box::new(guard) }
+    }
+}
+
+/// Makes a fresh, empty store per case. Async so that a factory can create a remote table.
+/// Any `Fn() -> impl Future<Output = Fixture>` is one, so an `async fn` serves.
+pub trait StoreFactory {
+    fn fresh(&self) -> impl Future<Output = Fixture>;
+}
+
+impl<F, Fut> StoreFactory for F
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Fixture>,
+{
+    fn fresh(&self) -> impl Future<Output = Fixture> {
+        self()
+    }
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use tokio;
+}
+
+/// Expands to one `#[tokio::test]` per contract case, each given `$factory` (a
+/// [`StoreFactory`], e.g. the path of an `async fn() -> Fixture`).
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($factory:expr $(,)?) => {
+        $crate::__store_contract_cases! {
+            $factory;
+            a_customer_record_reads_back_exactly_as_written,
+            each_customer_write_moves_the_version_by_one,
+            creating_a_customer_that_exists_is_a_conflict_and_changes_nothing,
+            a_customer_write_on_a_stale_version_is_a_conflict_and_changes_nothing,
+            a_committed_purchase_shows_its_customer_and_receipt,
+            a_purchase_view_of_unknown_ids_is_empty_and_receipt_ids_are_tenant_wide,
+            a_reused_receipt_id_is_a_duplicate_and_writes_nothing,
+            a_purchase_on_a_stale_version_is_a_conflict_and_writes_no_receipt,
+            a_refund_view_shows_the_refund_its_receipt_and_its_customer,
+            a_reused_refund_id_is_a_duplicate_and_writes_nothing,
+            a_refund_on_a_stale_customer_version_is_a_conflict_and_writes_nothing,
+            a_refund_of_a_receipt_refunded_meanwhile_is_a_conflict_and_writes_nothing,
+            a_key_is_found_by_its_hash_and_listed,
+            a_terminal_has_at_most_one_live_key,
+            revoking_a_key_marks_it_and_frees_its_terminal,
+            the_unsubscribe_secret_is_made_once_and_never_changes,
+            a_replayed_purchase_returns_the_recorded_receipt,
+            a_receipt_id_reused_for_a_different_purchase_is_refused,
+            a_replayed_refund_returns_the_recorded_refund,
+            a_revoked_key_is_refused_at_once,
+            concurrent_spends_never_overdraw_the_balance,
+            concurrent_purchases_on_one_customer_all_land,
+            concurrent_refunds_never_refund_more_than_the_receipt,
+            two_thousand_purchases_over_five_years_keep_the_record_bounded,
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_contract_cases {
+    ($factory:expr; $($case:ident),* $(,)?) => {
+        mod store_contract {
+            // The factory expression is written in the caller's module.
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[$crate::__private::tokio::test(
+                    flavor = "multi_thread",
+                    worker_threads = 4,
+                    crate = "::boomerang_store_contract::__private::tokio"
+                )]
+                async fn $case() {
+                    $crate::cases::$case($factory).await;
+                }
+            )*
+        }
+    };
+}

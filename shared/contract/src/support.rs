@@ -1,0 +1,176 @@
+//! Builders shared by the cases. Commits are made by the core's own rules (not by hand), so
+//! the store sees exactly the shapes the use cases give it.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+
+use boomerang_core::auth::ApiKeyRecord;
+use boomerang_core::config::{Locale, ProgramConfig, TriggerKind};
+use boomerang_core::customer::{Channel, CustomerRecord};
+use boomerang_core::ids::{Currency, CustomerId, Email, Phone, ReceiptId, RefundId, StoreId, TerminalName};
+use boomerang_core::ledger::LotKey;
+use boomerang_core::ports::{Expected, PurchaseCommit, RefundCommit, Store};
+use boomerang_core::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, Receipt, RefundRequest};
+
+/// The instant every case calls "now": 12:00 in Moscow, the default program's zone.
+pub const NOW: &str = "2026-03-10T09:00:00Z";
+
+/// When the sample purchases happen: half an hour before [`NOW`], local time.
+pub const PURCHASED_AT: &str = "2026-03-10T11:30:00+03:00";
+
+/// When the sample refunds happen: after the purchase, before [`NOW`].
+pub const REFUNDED_AT: &str = "2026-03-10T11:45:00+03:00";
+
+pub fn utc(s: &str) -> DateTime<Utc> {
+    s.parse().expect("a valid UTC instant")
+}
+
+pub fn local(s: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(s).expect("a valid RFC 3339 instant")
+}
+
+pub fn now() -> DateTime<Utc> {
+    utc(NOW)
+}
+
+pub fn date(s: &str) -> NaiveDate {
+    s.parse().expect("a valid date")
+}
+
+pub fn customer_id(s: &str) -> CustomerId {
+    CustomerId::parse(s).expect("a valid customer id")
+}
+
+pub fn receipt_id(s: &str) -> ReceiptId {
+    ReceiptId::parse(s).expect("a valid receipt id")
+}
+
+pub fn refund_id(s: &str) -> RefundId {
+    RefundId::parse(s).expect("a valid refund id")
+}
+
+pub fn terminal(s: &str) -> TerminalName {
+    TerminalName::parse(s).expect("a valid terminal name")
+}
+
+pub fn config() -> ProgramConfig {
+    ProgramConfig::defaults()
+}
+
+/// A record with every field set, so a store that drops or mangles one is caught.
+pub fn rich_record(id: &str) -> CustomerRecord {
+    let mut record = CustomerRecord::new(customer_id(id), utc("2025-09-01T08:00:00Z"));
+    let c = &mut record.customer;
+    c.phone = Some(Phone::parse("+79161234567").expect("a valid phone"));
+    c.email = Some(Email::parse("anna@example.ru").expect("a valid email"));
+    c.name = Some("Анна Петрова".into());
+    c.birthday = Some(date("1990-05-17"));
+    c.consent.email = true;
+    c.consent.sms = true;
+    c.preferred_channel = Some(Channel::Sms);
+    c.locale = Some(Locale::En);
+    c.updated_at = utc("2026-03-01T10:15:30.123456789Z");
+    let a = &mut record.account;
+    a.earn(LotKey::earned(date("2026-09-01")), 120, "r-0");
+    a.gift(LotKey::gift(date("2026-03-20"), TriggerKind::Birthday), 500, "gift:birthday:2026");
+    a.redeem(20, date("2026-03-10"), "r-1").expect("the lots cover it");
+    a.last_purchase_on = Some(date("2025-09-01"));
+    record
+}
+
+/// Writes a new customer at version 1 and returns what was written.
+pub async fn create(store: &dyn Store, mut record: CustomerRecord) -> CustomerRecord {
+    record.version = Expected::Absent.next_version();
+    store.put_customer(&record, Expected::Absent).await.expect("a new customer is written");
+    record
+}
+
+pub fn purchase_request(customer: &str, receipt: &str, amount_minor: u64, redeem_points: u64) -> PurchaseRequest {
+    PurchaseRequest {
+        receipt_id: receipt_id(receipt),
+        customer_id: customer_id(customer),
+        amount_minor,
+        currency: Currency::parse("RUB").expect("a valid currency"),
+        occurred_at: local(PURCHASED_AT),
+        store_id: StoreId::parse("shop-1").expect("a valid store id"),
+        redeem_points,
+    }
+}
+
+/// The commit the purchase use case would make on top of `before` (None: a new customer).
+pub fn purchase_commit(
+    before: Option<&CustomerRecord>,
+    customer: &str,
+    receipt: &str,
+    amount_minor: u64,
+    redeem_points: u64,
+) -> PurchaseCommit {
+    let before = before.cloned();
+    let expected = Expected::of(&before);
+    let mut record = before.unwrap_or_else(|| CustomerRecord::new(customer_id(customer), now()));
+    let req = purchase_request(customer, receipt, amount_minor, redeem_points);
+    let decision =
+        decide_purchase(&config(), &record.account, &req, now(), Backdating::Limited).expect("a valid purchase");
+    record.account = decision.account;
+    record.version = expected.next_version();
+    PurchaseCommit { record, expected, receipt: decision.receipt, entries: decision.entries }
+}
+
+/// Commits a purchase that must go through and returns it.
+pub async fn purchased(
+    store: &dyn Store,
+    before: Option<&CustomerRecord>,
+    customer: &str,
+    receipt: &str,
+    amount_minor: u64,
+) -> PurchaseCommit {
+    let commit = purchase_commit(before, customer, receipt, amount_minor, 0);
+    store.commit_purchase(&commit).await.expect("the purchase commits");
+    commit
+}
+
+pub fn refund_request(refund: &str, receipt: &Receipt, amount_minor: u64) -> RefundRequest {
+    RefundRequest {
+        refund_id: refund_id(refund),
+        receipt_id: receipt.receipt_id.clone(),
+        amount_minor,
+        occurred_at: local(REFUNDED_AT),
+    }
+}
+
+/// The commit the refund use case would make, reading `record` and `receipt` as they are given.
+pub fn refund_commit(record: &CustomerRecord, receipt: &Receipt, refund: &str, amount_minor: u64) -> RefundCommit {
+    let req = refund_request(refund, receipt, amount_minor);
+    let decision = decide_refund(&config(), &record.account, receipt, &req, now()).expect("a valid refund");
+    let mut record = record.clone();
+    record.account = decision.account;
+    record.version += 1;
+    RefundCommit {
+        expected_version: record.version - 1,
+        expected_refunds: receipt.refund.refunds,
+        record,
+        receipt: decision.receipt,
+        refund: decision.refund,
+        entries: decision.entries,
+    }
+}
+
+pub fn key(hash_seed: u8, terminal_name: &str, admin: bool) -> ApiKeyRecord {
+    ApiKeyRecord {
+        key_hash: format!("{hash_seed:02x}").repeat(32),
+        terminal: terminal(terminal_name),
+        admin,
+        created_at: utc("2026-03-01T08:00:00.5Z") + chrono::Duration::seconds(hash_seed.into()),
+        revoked_at: None,
+    }
+}
+
+/// Asserts that a store call failed with the given `StoreError` variant.
+macro_rules! assert_store_error {
+    ($result:expr, $variant:ident, $why:expr) => {
+        match $result {
+            Err(boomerang_core::ports::StoreError::$variant) => {}
+            other => panic!("{}: expected StoreError::{}, got {:?}", $why, stringify!($variant), other),
+        }
+    };
+}
+pub(crate) use assert_store_error;

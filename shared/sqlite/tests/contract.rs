@@ -1,0 +1,15 @@
+//! The store port's contract, run against a fresh SQLite file per case.
+
+use std::sync::Arc;
+
+use boomerang_sqlite::SqliteStore;
+use boomerang_store_contract::{store_contract_tests, Fixture};
+
+async fn fresh_store() -> Fixture {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let store = SqliteStore::open(dir.path()).expect("the store opens");
+    // The temp dir lives as long as the test's fixture.
+    Fixture::new(Arc::new(store), dir)
+}
+
+store_contract_tests!(fresh_store);

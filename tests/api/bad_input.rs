@@ -1,0 +1,136 @@
+//! Bad input: always a 4xx naming the field, never a 5xx, and nothing changes.
+
+use axum::http::{Method, StatusCode};
+use boomerang_tests::TestApp;
+use serde_json::json;
+
+fn good_purchase() -> serde_json::Value {
+    json!({"receipt_id": "r1", "customer_id": "c1", "amount": 10_000, "currency": "RUB",
+           "occurred_at": "2026-11-24T09:00:00+03:00", "store_id": "store-1", "redeem_points": 0})
+}
+
+async fn assert_nothing_recorded(t: &TestApp) {
+    assert_eq!(t.get("/v1/customers/c1").await.status, StatusCode::NOT_FOUND, "a customer appeared");
+}
+
+#[tokio::test]
+async fn purchase_fields_of_the_wrong_value_are_400_naming_the_field() {
+    let t = TestApp::spawn().await;
+    let cases: Vec<(&str, serde_json::Value, &str, &str)> = vec![
+        ("amount", json!(0), "invalid_field", "amount"),
+        ("amount", json!(-5), "invalid_field", "amount"),
+        ("amount", json!(12.5), "invalid_field", "amount"),
+        ("amount", json!("100"), "invalid_field", "amount"),
+        ("amount", json!(1_000_000_000_000i64), "invalid_field", "amount"),
+        ("redeem_points", json!(-1), "invalid_field", "redeem_points"),
+        ("customer_id", json!("bad id!"), "invalid_field", "customer_id"),
+        ("customer_id", json!(""), "invalid_field", "customer_id"),
+        ("receipt_id", json!(42), "invalid_field", "receipt_id"),
+        ("currency", json!("rub"), "invalid_field", "currency"),
+        ("occurred_at", json!("2026-11-24 09:00"), "invalid_field", "occurred_at"),
+        ("occurred_at", json!("2026-11-24T09:00:00"), "invalid_field", "occurred_at"),
+        ("store_id", json!(null), "invalid_field", "store_id"),
+    ];
+    for (key, value, code, field) in cases {
+        let mut body = good_purchase();
+        body[key] = value.clone();
+        let r = t.post("/v1/purchases", body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{key}={value}: {}", r.text);
+        assert_eq!(r.error_code(), code, "{key}={value}: {}", r.text);
+        assert_eq!(r.error_field(), Some(field), "{key}={value}: {}", r.text);
+    }
+    assert_nothing_recorded(&t).await;
+}
+
+#[tokio::test]
+async fn a_missing_field_is_400_missing_field() {
+    let t = TestApp::spawn().await;
+    let mut body = good_purchase();
+    body.as_object_mut().unwrap().remove("amount");
+    let r = t.post("/v1/purchases", body).await;
+    assert_eq!((r.status, r.error_code(), r.error_field()), (StatusCode::BAD_REQUEST, "missing_field", Some("amount")));
+    assert_nothing_recorded(&t).await;
+}
+
+#[tokio::test]
+async fn an_unknown_field_is_400_unknown_field() {
+    let t = TestApp::spawn().await;
+    let mut body = good_purchase();
+    body["discount"] = json!(5);
+    let r = t.post("/v1/purchases", body).await;
+    assert_eq!((r.status, r.error_code(), r.error_field()), (StatusCode::BAD_REQUEST, "unknown_field", Some("discount")));
+    let r = t.put("/v1/customers/c1", json!({"consent": {"emails": true}})).await;
+    assert_eq!((r.status, r.error_code()), (StatusCode::BAD_REQUEST, "unknown_field"), "{}", r.text);
+    assert_eq!(r.error_field(), Some("consent.emails"), "{}", r.text);
+    assert_nothing_recorded(&t).await;
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_malformed_json() {
+    let t = TestApp::spawn().await;
+    let trailing = format!("{} trailing", good_purchase());
+    let cases: [(&[u8], &str); 5] = [
+        (b"{not json", "malformed_json"),
+        (b"", "malformed_json"),
+        (b"\xff\xfe", "malformed_json"),
+        (trailing.as_bytes(), "malformed_json"),
+        (b"[]", "invalid_body"),
+    ];
+    for (raw, code) in cases {
+        let r = t.send(Method::POST, "/v1/purchases", Some(&t.key), Some(raw.to_vec())).await;
+        assert_eq!((r.status, r.error_code()), (StatusCode::BAD_REQUEST, code), "{raw:?}: {}", r.text);
+    }
+    assert_nothing_recorded(&t).await;
+}
+
+#[tokio::test]
+async fn a_body_over_64_kib_is_413() {
+    let t = TestApp::spawn().await;
+    let mut body = good_purchase();
+    body["store_id"] = json!("x".repeat(70 * 1024));
+    let r = t.post("/v1/purchases", body).await;
+    assert_eq!((r.status, r.error_code()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+    assert_nothing_recorded(&t).await;
+}
+
+#[tokio::test]
+async fn customer_fields_are_validated_and_named() {
+    let t = TestApp::spawn().await;
+    let cases = [
+        (json!({"phone": "89161234567"}), "phone"),
+        (json!({"email": "not-an-email"}), "email"),
+        (json!({"birthday": "1990-13-01"}), "birthday"),
+        (json!({"birthday": "2030-01-01"}), "birthday"),
+        (json!({"birthday": "01.02.1990"}), "birthday"),
+        (json!({"name": ""}), "name"),
+        (json!({"name": 5}), "name"),
+        (json!({"preferred_channel": "pigeon"}), "preferred_channel"),
+        (json!({"locale": "de"}), "locale"),
+        (json!({"consent": {"email": "yes"}}), "consent.email"),
+        (json!({"consent": true}), "consent"),
+    ];
+    for (body, field) in cases {
+        let r = t.put("/v1/customers/c1", body.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text);
+        assert_eq!(r.error_field(), Some(field), "{body}: {}", r.text);
+    }
+    let long_id = "a".repeat(65);
+    let r = t.put(&format!("/v1/customers/{long_id}"), json!({})).await;
+    assert_eq!((r.status, r.error_field()), (StatusCode::BAD_REQUEST, Some("customer_id")));
+    let r = t.get("/v1/customers/bad%20id").await;
+    assert_eq!((r.status, r.error_field()), (StatusCode::BAD_REQUEST, Some("customer_id")));
+    assert_nothing_recorded(&t).await;
+}
+
+#[tokio::test]
+async fn refund_fields_are_validated_and_named() {
+    let t = TestApp::spawn().await;
+    let r = t
+        .post("/v1/refunds", json!({"refund_id": "f1", "receipt_id": "r1", "amount": -1, "occurred_at": "2026-11-24T09:00:00+03:00"}))
+        .await;
+    assert_eq!((r.status, r.error_field()), (StatusCode::BAD_REQUEST, Some("amount")));
+    let r = t
+        .post("/v1/refunds", json!({"refund_id": "f 1", "receipt_id": "r1", "amount": 1, "occurred_at": "2026-11-24T09:00:00+03:00"}))
+        .await;
+    assert_eq!((r.status, r.error_field()), (StatusCode::BAD_REQUEST, Some("refund_id")));
+}

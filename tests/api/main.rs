@@ -1,0 +1,8 @@
+//! API tests through the real router: every rule, error code, replay and conflict.
+
+mod auth;
+mod bad_input;
+mod customers;
+mod purchases;
+mod refunds;
+mod unsubscribe;

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Runs the README's curl walk-through against the real `boomerang` binary and checks that
+every command prints what the README shows (times and expiry dates, which depend on the
+day it runs, are compared by shape only)."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+VARYING = {"created_at", "updated_at", "expires_on"}
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def blocks(readme):
+    section = readme.split("## Walk-through", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```(\w+)\n(.*?)```", section, re.S)
+
+
+def same(expected, actual, path="$"):
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{path}: expected an object, got {actual!r}"
+        assert set(expected) == set(actual), f"{path}: keys {sorted(actual)} != {sorted(expected)}"
+        for k in expected:
+            if k in VARYING and isinstance(expected[k], str):
+                assert isinstance(actual[k], str) and DATE.match(actual[k]), f"{path}.{k}: {actual[k]!r}"
+            else:
+                same(expected[k], actual[k], f"{path}.{k}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(expected) == len(actual), f"{path}: {actual!r}"
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            same(e, a, f"{path}[{i}]")
+    else:
+        assert expected == actual, f"{path}: expected {expected!r}, got {actual!r}"
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = os.path.join(tmp, "data")
+        state = os.path.join(tmp, "state.sh")
+        open(state, "w").close()
+        env = dict(os.environ, BOOMERANG_DATA_DIR=data_dir, RUST_LOG="warn")
+        server = subprocess.Popen([binary, "serve", "--addr", f"127.0.0.1:{port}"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            for _ in range(200):
+                try:
+                    urllib.request.urlopen(base + "/v1/unsubscribe", timeout=1)
+                except urllib.error.HTTPError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            else:
+                raise SystemExit("the server did not start")
+            checked = 0
+            pending = None
+            for lang, body in blocks(readme):
+                if lang == "sh":
+                    if " serve" in body:
+                        continue  # the checker runs the server itself, on a free port
+                    script = "\n".join(
+                        line for line in body.replace("http://127.0.0.1:8080", base).splitlines()
+                        if not line.startswith("boomerang()")
+                    )
+                    prelude = f'set -ea\nboomerang() {{ "{binary}" "$@"; }}\nsource "{state}"\n'
+                    epilogue = f'\nexport -p > "{state}.new" && mv "{state}.new" "{state}"\n'
+                    run = subprocess.run(["bash", "-c", prelude + script + epilogue], env=env,
+                                         capture_output=True, text=True, timeout=60)
+                    assert run.returncode == 0, f"command failed:\n{body}\n{run.stderr}"
+                    pending = (body, run.stdout)
+                elif lang == "json" and pending is not None:
+                    command, output = pending
+                    try:
+                        same(json.loads(body), json.loads(output))
+                    except (AssertionError, json.JSONDecodeError) as e:
+                        raise SystemExit(f"README walk-through step differs:\n{command}\nprinted: {output}\n{e}")
+                    checked += 1
+                    pending = None
+            if checked < 5:
+                raise SystemExit(f"only {checked} walk-through outputs were found in the README")
+            print(f"walkthrough: {checked} passed, 0 failed")
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+if __name__ == "__main__":
+    main()
