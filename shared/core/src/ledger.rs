@@ -117,7 +117,9 @@ impl EntryKind {
 }
 
 /// One movement of points in or out of one lot. `reference` is the business id that caused it
-/// (receipt, refund, gift episode or burn date), so a store can key entries without randomness.
+/// (receipt, refund, gift episode or burn date). Entries are not unique on their own (one
+/// operation may burn twice under the same reference): a store keys them by the operation
+/// that wrote them (its receipt or refund id), never by random ids.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
     pub kind: EntryKind,

@@ -58,8 +58,10 @@ pub struct PurchaseView {
     pub receipt: Option<Receipt>,
 }
 
-/// One purchase, committed atomically: the customer record (at `expected`, written with
-/// version `expected.next_version()`), the receipt (only if its id is new) and its entries.
+/// One purchase, committed atomically: the customer record (at `expected`), the receipt (only
+/// if its id is new in the whole tenant, whatever the customer) and its entries.
+/// The store writes `record` as given; the use case has set `record.version` to
+/// `expected.next_version()`.
 #[derive(Debug, Clone)]
 pub struct PurchaseCommit {
     pub record: CustomerRecord,
@@ -97,13 +99,16 @@ pub trait CustomerReader: Send + Sync {
 /// Writes a customer record under a version condition (enroll, erase, unsubscribe).
 #[async_trait]
 pub trait CustomerWriter: Send + Sync {
-    /// Writes `record` with version `expected.next_version()`; `Conflict` if the condition fails.
+    /// Writes `record` (whose version the caller set to `expected.next_version()`);
+    /// `Conflict` if the condition fails.
     async fn put_customer(&self, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError>;
 }
 
 /// Purchases and refunds.
 #[async_trait]
 pub trait LedgerWriter: Send + Sync {
+    /// The customer's record and the receipt with this id, whoever's it is (receipt ids are
+    /// tenant-wide), read in one round trip.
     async fn purchase_view(&self, customer: &CustomerId, receipt: &ReceiptId) -> Result<PurchaseView, StoreError>;
     /// `Conflict` if the record moved, `Duplicate` if the receipt id is taken; nothing written then.
     async fn commit_purchase(&self, commit: &PurchaseCommit) -> Result<(), StoreError>;
@@ -115,7 +120,7 @@ pub trait LedgerWriter: Send + Sync {
 /// POS keys, kept as hashes.
 #[async_trait]
 pub trait KeyStore: Send + Sync {
-    /// `Duplicate` if the terminal already has a key that is not revoked.
+    /// `Duplicate` if the terminal already has a key that is not revoked, or the hash is stored.
     async fn insert_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
     async fn key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
     async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;

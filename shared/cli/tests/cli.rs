@@ -1,0 +1,133 @@
+//! The `boomerang` binary as an operator uses it: keys, imports, config checks.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn boomerang(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_boomerang"))
+        .args(args)
+        .env("BOOMERANG_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run boomerang")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn keys_issue_prints_only_the_key_and_revoke_and_list_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = boomerang(dir.path(), &["keys", "issue", "--terminal", "till-1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key = stdout(&out);
+    assert_eq!(key.lines().count(), 1);
+    assert!(key.starts_with("bmr_"), "{key}");
+    // The global option may also come after the subcommand.
+    let out = Command::new(env!("CARGO_BIN_EXE_boomerang"))
+        .args(["keys", "issue", "--terminal", "office", "--admin", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let again = boomerang(dir.path(), &["keys", "issue", "--terminal", "till-1"]);
+    assert!(!again.status.success(), "a terminal has one live key");
+    let list = stdout(&boomerang(dir.path(), &["keys", "list"]));
+    assert!(list.contains("till-1") && list.contains("office") && list.contains("admin"), "{list}");
+    assert!(!list.contains(key.trim()), "keys are never shown again");
+    assert!(boomerang(dir.path(), &["keys", "revoke", "till-1"]).status.success());
+    assert!(!boomerang(dir.path(), &["keys", "revoke", "till-1"]).status.success());
+    assert!(boomerang(dir.path(), &["keys", "issue", "--terminal", "till-1"]).status.success());
+}
+
+#[test]
+fn imports_apply_whole_files_and_reimports_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let customers = write(
+        dir.path(),
+        "customers.csv",
+        "customer_id,phone,email,name,birthday,email_consent,sms_consent,preferred_channel,locale\n\
+         card-1,+79161234567,anna@example.ru,Anna,1990-03-14,true,false,email,ru\n\
+         card-2,,,,,,,,\n",
+    );
+    let out = boomerang(dir.path(), &["import", "customers", &customers]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("2 created"), "{}", stdout(&out));
+    let out = boomerang(dir.path(), &["import", "customers", &customers]);
+    assert!(stdout(&out).contains("2 unchanged"), "{}", stdout(&out));
+
+    let purchases = write(
+        dir.path(),
+        "purchases.csv",
+        "receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points\n\
+         H-1,card-1,1234.50,RUB,2024-03-01T12:00:00+03:00,s1,\n\
+         H-2,card-1,2000,RUB,2026-11-01T12:00:00+03:00,s1,0\n",
+    );
+    let out = boomerang(dir.path(), &["import", "purchases", &purchases]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("2 recorded"), "{}", stdout(&out));
+    let out = boomerang(dir.path(), &["import", "purchases", &purchases]);
+    assert!(stdout(&out).contains("0 recorded, 2 already recorded"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_bad_row_names_its_line_and_nothing_of_the_file_is_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let purchases = write(
+        dir.path(),
+        "purchases.csv",
+        "receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points\n\
+         B-1,card-9,100.00,RUB,2026-11-01T12:00:00+03:00,s1,0\n\
+         B-2,card-9,12.345,RUB,2026-11-01T12:00:00+03:00,s1,0\n",
+    );
+    let out = boomerang(dir.path(), &["import", "purchases", &purchases]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("line 3") && err.contains("amount"), "{err}");
+    // Spending more than the file's own earlier rows earned is refused before any write.
+    let overspend = write(
+        dir.path(),
+        "overspend.csv",
+        "receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points\n\
+         S-1,card-9,100.00,RUB,2026-11-01T12:00:00+03:00,s1,0\n\
+         S-2,card-9,100.00,RUB,2026-11-02T12:00:00+03:00,s1,6\n",
+    );
+    let out = boomerang(dir.path(), &["import", "purchases", &overspend]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("line 3"), "{}", stderr(&out));
+    // Nothing from either file landed: the good rows import as new afterwards.
+    let good = write(
+        dir.path(),
+        "good.csv",
+        "receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points\n\
+         B-1,card-9,100.00,RUB,2026-11-01T12:00:00+03:00,s1,0\n\
+         S-1,card-9,100.00,RUB,2026-11-01T12:00:00+03:00,s1,0\n",
+    );
+    let out = boomerang(dir.path(), &["import", "purchases", &good]);
+    assert!(stdout(&out).contains("2 recorded, 0 already recorded"), "{} {}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn config_check_accepts_a_good_file_and_names_the_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.toml", "earn_percent = 7\n[triggers.birthday]\ngift_points = 700\n");
+    let out = boomerang(dir.path(), &["config", "check", &good]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("OK"));
+    let bad = write(dir.path(), "bad.toml", "[triggers.lapsed_60]\nholdout_percent = 150\n");
+    let out = boomerang(dir.path(), &["config", "check", &bad]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("triggers.lapsed_60.holdout_percent"), "{}", stderr(&out));
+    let out = boomerang(dir.path(), &["--config", &good, "config", "show"]);
+    assert!(stdout(&out).contains("earn_percent = 7"), "{}", stdout(&out));
+}
