@@ -5,6 +5,9 @@
 //! - a scripted session reaches every documented status and error code of every operation
 //!   (all but the store faults), and each answer is documented for its operation, carries
 //!   the documented headers and validates against the documented schema;
+//! - store faults (500, 503), which no request reaches, answer what the document says too;
+//! - the request schemas accept exactly what the server accepts, over a table of probe values
+//!   per field (less a short, checked list of rules a schema cannot express);
 //! - every request example in the document is accepted by the server;
 //! - the error codes in the document are exactly those the server can produce, each listed
 //!   under the status the server gives it.
@@ -28,7 +31,6 @@ use boomerang_tests::{TestApp, TestResponse};
 use serde_json::{json, Map, Value};
 
 const DOCUMENT: &str = include_str!("../docs/openapi.yaml");
-const ROUTER_SOURCE: &str = include_str!("../shared/api/src/lib.rs");
 
 /// The routes `boomerang_api::router` serves: path template and methods (HEAD comes with GET).
 const ROUTES: &[(&str, &[&str])] = &[
@@ -305,40 +307,6 @@ fn method(name: &str) -> Method {
     Method::from_bytes(name.as_bytes()).unwrap()
 }
 
-/// The routes declared by `.route("...", ...)` in the router's source.
-fn routes_in_router_source() -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for chunk in ROUTER_SOURCE.split(".route(\"").skip(1) {
-        let (path, rest) = chunk.split_once('"').expect("a closing quote");
-        let mut depth = 1;
-        let mut end = rest.len();
-        for (i, c) in rest.char_indices() {
-            match c {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = i;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        let call = &rest[..end];
-        let methods = out.entry(path.to_owned()).or_default();
-        for m in METHODS {
-            let name = format!("{}(", m.to_lowercase());
-            let called = call
-                .match_indices(&name)
-                .any(|(i, _)| call[..i].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_')));
-            if called {
-                methods.insert(m.to_owned());
-            }
-        }
-    }
-    out
-}
 
 fn listed_routes() -> BTreeSet<(String, String)> {
     ROUTES.iter().flat_map(|(path, methods)| methods.iter().map(move |m| (path.to_string(), m.to_string()))).collect()
@@ -422,13 +390,6 @@ fn the_routes_in_the_document_are_exactly_the_routes_the_router_serves() {
     assert!(undocumented.is_empty(), "served but not documented: {undocumented:?}");
     assert!(unserved.is_empty(), "documented but not served: {unserved:?}");
 
-    let in_source = routes_in_router_source();
-    let from_source: BTreeSet<(String, String)> =
-        in_source.iter().flat_map(|(p, ms)| ms.iter().map(move |m| (p.clone(), m.clone()))).collect();
-    assert_eq!(
-        from_source, listed,
-        "the routes declared in shared/api/src/lib.rs differ from this test's list (and so from the document)"
-    );
 }
 
 #[tokio::test]
@@ -932,7 +893,6 @@ const SCHEMA_LIMITS: &[(&str, &str, &str, &str)] = &[
     ("PUT", "birthday", r#""2030-01-01""#, "the range ends today, which a schema cannot say"),
     ("PUT", "birthday", r#""1899-12-31""#, "the range starts in 1900; format date has no minimum"),
     ("PUT", "email", r#""anna@localhost""#, "the server wants a dot in the domain; format email does not"),
-    ("PUT", "email", r#""a@b@example.ru""#, "the server splits at the last @; format email refuses it"),
     (
         "POST /v1/purchases",
         "occurred_at",
@@ -1191,7 +1151,6 @@ async fn the_request_schemas_accept_exactly_what_the_server_accepts() {
         );
     }
 
-    drop(judge);
     let mismatches: BTreeSet<(String, String, String)> = mismatches_in_order.iter().cloned().collect();
     let limits: BTreeSet<(String, String, String)> =
         SCHEMA_LIMITS.iter().map(|(op, f, v, _)| (op.to_string(), f.to_string(), v.to_string())).collect();

@@ -66,3 +66,15 @@ async fn unknown_routes_and_methods_answer_json_errors() {
     let r = t.send(Method::PATCH, "/v1/purchases", Some(&t.key), None).await;
     assert_eq!((r.status, r.error_code()), (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"));
 }
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let t = TestApp::spawn().await;
+    t.put("/v1/customers/c1", serde_json::json!({})).await;
+    let request = axum::http::Request::get("/v1/customers/c1")
+        .header("authorization", format!("bearer {}", t.key))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(t.router.clone(), request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

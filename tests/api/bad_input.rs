@@ -69,12 +69,13 @@ async fn an_unknown_field_is_400_unknown_field() {
 async fn malformed_json_is_400_malformed_json() {
     let t = TestApp::spawn().await;
     let trailing = format!("{} trailing", good_purchase());
-    let cases: [(&[u8], &str); 5] = [
+    let cases: [(&[u8], &str); 6] = [
         (b"{not json", "malformed_json"),
         (b"", "malformed_json"),
         (b"\xff\xfe", "malformed_json"),
         (trailing.as_bytes(), "malformed_json"),
         (b"[]", "invalid_body"),
+        (br#"["r9","c1",1000,"RUB","2026-11-24T09:00:00+03:00","s1",0]"#, "invalid_body"),
     ];
     for (raw, code) in cases {
         let r = t.send(Method::POST, "/v1/purchases", Some(&t.key), Some(raw.to_vec())).await;

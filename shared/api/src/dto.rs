@@ -54,7 +54,7 @@ pub struct PurchaseBody {
 impl PurchaseBody {
     pub fn parse(self) -> Result<PurchaseRequest, ApiError> {
         if self.redeem_points < 0 || self.redeem_points > MAX_AMOUNT_MINOR {
-            return Err(ApiError::invalid("redeem_points", "redeem_points must be a whole number of points, 0 or more"));
+            return Err(ApiError::invalid("redeem_points", format!("redeem_points must be a whole number of points from 0 to {MAX_AMOUNT_MINOR}")));
         }
         Ok(PurchaseRequest {
             receipt_id: field("receipt_id", ReceiptId::parse(&self.receipt_id))?,

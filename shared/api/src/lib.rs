@@ -15,7 +15,7 @@ use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use boomerang_core::auth::Principal;
 use boomerang_core::purchase::Backdating;
@@ -97,15 +97,55 @@ impl ApiState {
     }
 }
 
+/// Which routes a deployment serves. Every Lambda function serves its share of the one API
+/// (same handlers, same router code); `boomerang serve` serves all of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteGroup {
+    All,
+    /// POST /v1/purchases, POST /v1/refunds.
+    Purchases,
+    /// GET /v1/customers/{id}, GET /v1/customers/{id}/balance (read-only).
+    Balance,
+    /// PUT and DELETE /v1/customers/{id}, the unsubscribe route.
+    Customers,
+}
+
+impl RouteGroup {
+    fn has(self, other: RouteGroup) -> bool {
+        self == RouteGroup::All || self == other
+    }
+}
+
 /// The whole API v1.
 pub fn router(state: ApiState) -> Router {
-    let keyed = Router::new()
-        .route("/v1/customers/{customer_id}", put(put_customer).get(get_customer).delete(delete_customer))
-        .route("/v1/customers/{customer_id}/balance", get(get_balance))
-        .route("/v1/purchases", post(post_purchase))
-        .route("/v1/refunds", post(post_refund))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
-    let open = Router::new().route("/v1/unsubscribe", get(unsubscribe_page).post(unsubscribe_one_click));
+    router_for(state, RouteGroup::All)
+}
+
+/// The routes of one group of the API v1.
+pub fn router_for(state: ApiState, group: RouteGroup) -> Router {
+    use RouteGroup::{Balance, Customers, Purchases};
+    let mut customer = axum::routing::MethodRouter::new();
+    if group.has(Customers) {
+        customer = customer.put(put_customer).delete(delete_customer);
+    }
+    if group.has(Balance) {
+        customer = customer.get(get_customer);
+    }
+    let mut keyed = Router::new();
+    if group.has(Customers) || group.has(Balance) {
+        keyed = keyed.route("/v1/customers/{customer_id}", customer);
+    }
+    if group.has(Balance) {
+        keyed = keyed.route("/v1/customers/{customer_id}/balance", get(get_balance));
+    }
+    if group.has(Purchases) {
+        keyed = keyed.route("/v1/purchases", post(post_purchase)).route("/v1/refunds", post(post_refund));
+    }
+    let keyed = keyed.route_layer(middleware::from_fn_with_state(state.clone(), require_key));
+    let mut open = Router::new();
+    if group.has(Customers) {
+        open = open.route("/v1/unsubscribe", get(unsubscribe_page).post(unsubscribe_one_click));
+    }
     keyed
         .merge(open)
         .fallback(|| async { ApiError::not_found() })
@@ -218,31 +258,39 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-async fn unsubscribe(state: &ApiState, query: Result<Query<TokenQuery>, QueryRejection>) -> Result<(), ApiError> {
-    let token = query.ok().and_then(|Query(q)| q.token).ok_or_else(|| ApiError::from(Error::InvalidToken))?;
-    state.app.unsubscribe(&token, state.clock.now()).await?;
-    Ok(())
+fn token_of(query: Result<Query<TokenQuery>, QueryRejection>) -> Result<String, ApiError> {
+    query
+        .ok()
+        .and_then(|Query(q)| q.token)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::from(Error::InvalidToken))
 }
 
-/// A person who clicks the link in a mail client lands here.
+/// A person who clicks the link in a mail client lands here. Link scanners and prefetchers
+/// follow such links too, so GET only checks the token and asks; the button POSTs.
 async fn unsubscribe_page(
     State(state): State<ApiState>,
     query: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Result<Html<String>, ApiError> {
-    unsubscribe(&state, query).await?;
+    let token = token_of(query)?;
+    state.app.check_unsubscribe_token(&token).await?;
     let shop = boomerang_core::template::html_escape(&state.app.config().shop_name);
+    let action = format!("/v1/unsubscribe?token={}", boomerang_core::template::html_escape(&token));
     Ok(Html(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{shop}</title></head>\
-         <body><p>You will no longer receive emails from {shop}.</p>\
-         <p>Вы отписаны от писем {shop}.</p></body></html>"
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{shop}</title></head><body>\
+         <form method=\"post\" action=\"{action}\">\
+         <p>Stop receiving emails from {shop}? / Отписаться от писем {shop}?</p>\
+         <button type=\"submit\">Unsubscribe / Отписаться</button></form></body></html>"
     )))
 }
 
-/// RFC 8058 one-click: the mail provider POSTs `List-Unsubscribe=One-Click`.
+/// RFC 8058 one-click (the mail provider POSTs `List-Unsubscribe=One-Click`), and the
+/// confirmation button of the page above.
 async fn unsubscribe_one_click(
     State(state): State<ApiState>,
     query: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    unsubscribe(&state, query).await?;
+    let token = token_of(query)?;
+    state.app.unsubscribe(&token, state.clock.now()).await?;
     Ok(Json(serde_json::json!({"unsubscribed": true})))
 }

@@ -129,7 +129,7 @@ impl Email {
         if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad());
         }
-        let (local, domain) = value.rsplit_once('@').ok_or_else(bad)?;
+        let (local, domain) = value.split_once('@').ok_or_else(bad)?;
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
@@ -218,5 +218,6 @@ mod tests {
         assert!(Email::parse("@example.ru").is_err());
         assert!(Email::parse("anna example@ex.ru").is_err());
         assert!(Email::parse("anna@ex..ru").is_err());
+        assert!(Email::parse("a@b@example.ru").is_err());
     }
 }

@@ -66,9 +66,11 @@ impl Boomerang {
 
     /// Checks an `Authorization` header value. Nothing else is read before this passes.
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, Error> {
+        // The auth scheme is case-insensitive (RFC 7235).
         let key = authorization
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|h| h.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key.trim())
             .filter(|k| k.starts_with(auth::KEY_PREFIX))
             .ok_or(Error::Unauthorized)?;
         match self.store.key_by_hash(&auth::key_hash(key)).await? {
@@ -180,10 +182,15 @@ impl Boomerang {
         Ok(auth::unsubscribe_token(&secret, id))
     }
 
+    /// Checks an unsubscribe token without changing anything.
+    pub async fn check_unsubscribe_token(&self, token: &str) -> Result<CustomerId, Error> {
+        let secret = self.store.unsubscribe_secret().await?;
+        auth::verify_unsubscribe_token(&secret, token).ok_or(Error::InvalidToken)
+    }
+
     /// One-click unsubscribe: email consent off for the customer the token names.
     pub async fn unsubscribe(&self, token: &str, now: DateTime<Utc>) -> Result<CustomerId, Error> {
-        let secret = self.store.unsubscribe_secret().await?;
-        let id = auth::verify_unsubscribe_token(&secret, token).ok_or(Error::InvalidToken)?;
+        let id = self.check_unsubscribe_token(token).await?;
         match self
             .update_customer(&id, now, false, |record| {
                 record.customer.consent.email = false;
