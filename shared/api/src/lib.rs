@@ -1,6 +1,8 @@
 //! The POS HTTP API v1 as one axum router. `boomerang serve` runs it on a socket and the
 //! Lambda functions run the very same router behind API Gateway.
 
+pub use axum;
+
 pub mod body;
 pub mod dto;
 pub mod error;

@@ -9,6 +9,7 @@ use boomerang_core::ids::TerminalName;
 use boomerang_core::import::{check_headers, CsvRow, ImportKind};
 use boomerang_core::ports::Store;
 use boomerang_core::Boomerang;
+use boomerang_dynamodb::DynamoStore;
 use boomerang_sqlite::SqliteStore;
 use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
@@ -28,9 +29,36 @@ struct Global {
     /// Folder of the embedded store (SQLite) and the outbox.
     #[arg(long, global = true, default_value = ".boomerang", env = "BOOMERANG_DATA_DIR")]
     data_dir: PathBuf,
-    /// The tenant's program (boomerang.toml); the built-in defaults when not given.
+    /// The tenant's program (boomerang.toml). Without it: the program stored in the
+    /// DynamoDB table (`config push`), else the built-in defaults.
     #[arg(long, global = true, env = "BOOMERANG_CONFIG")]
     config: Option<PathBuf>,
+    /// Where the data lives: `sqlite` (embedded, in --data-dir) or `dynamodb:TABLE`
+    /// (AWS credentials and region from the environment; AWS_ENDPOINT_URL for an emulator).
+    #[arg(long, global = true, default_value = "sqlite", env = "BOOMERANG_STORE")]
+    store: StoreSpec,
+}
+
+/// Which store a command works on.
+#[derive(Clone, Debug)]
+enum StoreSpec {
+    Sqlite,
+    Dynamo(String),
+}
+
+impl std::str::FromStr for StoreSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once(':') {
+            None if s == "sqlite" => Ok(StoreSpec::Sqlite),
+            Some(("dynamodb", table)) if is_table_name(table) => Ok(StoreSpec::Dynamo(table.to_owned())),
+            _ => Err(format!("{s:?}: use `sqlite` or `dynamodb:TABLE` (3-255 of A-Z a-z 0-9 _ . -)")),
+        }
+    }
+}
+
+fn is_table_name(name: &str) -> bool {
+    (3..=255).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
 #[derive(Subcommand)]
@@ -46,9 +74,21 @@ enum Command {
     /// Load customers or purchase history from CSV (all rows or none).
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Validate or print a program config.
+    /// Validate, print or store a program config.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Set up a tenant's DynamoDB table (the stack creates it in AWS; this is for local use and tests).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create the table with its indexes (on-demand billing); an existing table is fine.
+    Init {
+        #[arg(long)]
+        table: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -81,6 +121,8 @@ enum ConfigCommand {
     Check { file: PathBuf },
     /// Print the effective program (defaults with --config laid over them) as TOML.
     Show,
+    /// Validate FILE and store it in the tenant's DynamoDB table (functions read it at cold start).
+    Push { file: PathBuf },
 }
 
 /// A failure the user can act on: printed as one line, exit code 1 (2 for bad usage/config).
@@ -119,9 +161,24 @@ fn load_config(path: Option<&Path>) -> Result<ProgramConfig, Failure> {
     ProgramConfig::from_toml_str(&text).map_err(|e| Failure { message: format!("{}: {e}", path.display()), code: 2 })
 }
 
-fn open_app(global: &Global) -> Result<Boomerang, Failure> {
-    let config = load_config(global.config.as_deref())?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&global.data_dir)?);
+async fn dynamo(table: &str) -> Result<Arc<DynamoStore>, Failure> {
+    Ok(Arc::new(DynamoStore::from_env(table).await?))
+}
+
+async fn open_app(global: &Global) -> Result<Boomerang, Failure> {
+    let (store, stored_program): (Arc<dyn Store>, Option<String>) = match &global.store {
+        StoreSpec::Sqlite => (Arc::new(SqliteStore::open(&global.data_dir)?), None),
+        StoreSpec::Dynamo(table) => {
+            let store = dynamo(table).await?;
+            let program = if global.config.is_none() { store.program_toml().await? } else { None };
+            (store, program)
+        }
+    };
+    let config = match stored_program {
+        Some(text) => ProgramConfig::from_toml_str(&text)
+            .map_err(|e| Failure { message: format!("the program stored in the table: {e}"), code: 2 })?,
+        None => load_config(global.config.as_deref())?,
+    };
     Ok(Boomerang::new(store, Arc::new(config)))
 }
 
@@ -148,6 +205,24 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
+        Command::Config(ConfigCommand::Push { file }) => {
+            let StoreSpec::Dynamo(table) = &global.store else {
+                return Err(Failure { message: "config push needs --store dynamodb:TABLE".into(), code: 2 });
+            };
+            load_config(Some(&file))?;
+            let text = std::fs::read_to_string(&file)?;
+            dynamo(table).await?.put_program_toml(&text).await?;
+            println!("{}: stored in table {table}", file.display());
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Init { table }) => {
+            if !is_table_name(&table) {
+                return Err(Failure { message: format!("{table:?} is not a DynamoDB table name"), code: 2 });
+            }
+            dynamo(&table).await?.create_table().await?;
+            println!("table {table} is ready");
+            Ok(())
+        }
         Command::Config(ConfigCommand::Show) => {
             print!("{}", load_config(global.config.as_deref())?.to_toml_string());
             Ok(())
@@ -156,17 +231,18 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
 }
 
 async fn serve(global: &Global, addr: SocketAddr) -> Result<(), Failure> {
-    let app = open_app(global)?;
+    let app = open_app(global).await?;
     let state = ApiState::new(app, Arc::new(SystemClock), Arc::new(StoreKeys));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
-    println!("Boomerang API listening on http://{local} (data in {})", global.data_dir.display());
-    println!(
-        "Get a POS key with:  boomerang keys issue --terminal till-1 --data-dir {}",
-        global.data_dir.display()
-    );
+    let (data, flag) = match &global.store {
+        StoreSpec::Sqlite => (format!("data in {}", global.data_dir.display()), format!("--data-dir {}", global.data_dir.display())),
+        StoreSpec::Dynamo(table) => (format!("DynamoDB table {table}"), format!("--store dynamodb:{table}")),
+    };
+    println!("Boomerang API listening on http://{local} ({data})");
+    println!("Get a POS key with:  boomerang keys issue --terminal till-1 {flag}");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -176,7 +252,7 @@ async fn serve(global: &Global, addr: SocketAddr) -> Result<(), Failure> {
 }
 
 async fn keys(global: &Global, cmd: KeysCommand) -> Result<(), Failure> {
-    let app = open_app(global)?;
+    let app = open_app(global).await?;
     let now = Utc::now();
     let terminal = |name: &str| {
         TerminalName::parse(name).map_err(|e| Failure { message: format!("terminal: {e}"), code: 2 })
@@ -229,7 +305,7 @@ fn read_csv(path: &Path, kind: ImportKind) -> Result<Vec<CsvRow>, Failure> {
 }
 
 async fn import(global: &Global, cmd: ImportCommand) -> Result<(), Failure> {
-    let app = open_app(global)?;
+    let app = open_app(global).await?;
     let (kind, file) = match cmd {
         ImportCommand::Customers { file } => (ImportKind::Customers, file),
         ImportCommand::Purchases { file } => (ImportKind::Purchases, file),

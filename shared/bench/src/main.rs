@@ -1,0 +1,140 @@
+//! `boomerang-bench`: the figures behind docs/performance.md, measured by counting what the
+//! DynamoDB store sends (requests per operation, request bytes of writes) against the
+//! emulator at AWS_ENDPOINT_URL, plus the release sizes of the Lambda binaries.
+//! Run it with `bash scripts/bench`.
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use boomerang_core::config::ProgramConfig;
+use boomerang_core::customer::CustomerRecord;
+use boomerang_core::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
+use boomerang_core::ports::{CustomerWriter, Expected};
+use boomerang_core::purchase::{decide_purchase, Backdating, PurchaseRequest, RefundRequest};
+use boomerang_core::Boomerang;
+use boomerang_dynamodb::{items, DynamoStore, RequestMetrics};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+
+const FUNCTIONS: [&str; 5] = ["purchases", "balance", "customers", "authorizer", "sweep"];
+
+fn now() -> DateTime<Utc> {
+    "2026-11-24T09:00:00Z".parse().expect("a valid instant")
+}
+
+fn purchase(receipt: &str, customer: &str, at: DateTime<FixedOffset>, amount: u64, redeem: u64) -> PurchaseRequest {
+    PurchaseRequest {
+        receipt_id: ReceiptId::parse(receipt).expect("receipt id"),
+        customer_id: CustomerId::parse(customer).expect("customer id"),
+        amount_minor: amount,
+        currency: Currency::parse("RUB").expect("currency"),
+        occurred_at: at,
+        store_id: StoreId::parse("store-1").expect("store id"),
+        redeem_points: redeem,
+    }
+}
+
+fn moscow(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    t.with_timezone(&FixedOffset::east_opt(3 * 3600).expect("offset"))
+}
+
+/// A customer with `n` past purchases spread over the last five years, loaded directly
+/// (record computed by the domain, receipts batch-written) so seeding is not what we measure.
+async fn seed_history(store: &DynamoStore, config: &ProgramConfig, customer: &str, n: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let mut record = CustomerRecord::new(CustomerId::parse(customer)?, now());
+    let mut receipts = Vec::with_capacity(n);
+    let span_minutes = 5 * 365 * 24 * 60;
+    for i in 0..n {
+        let at = now() - Duration::minutes(span_minutes - (span_minutes * i as i64) / n as i64) ;
+        let req = purchase(&format!("{customer}-h{i}"), customer, moscow(at), 150_000, 0);
+        let decision = decide_purchase(config, &record.account, &req, at, Backdating::AnyAge)?;
+        record.account = decision.account;
+        receipts.push(decision.receipt);
+    }
+    record.version = 1;
+    store.put_customer(&record, Expected::Absent).await?;
+    for chunk in receipts.chunks(25) {
+        let writes = chunk
+            .iter()
+            .map(|r| {
+                let item = items::receipt_item(r)?;
+                Ok(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build()?).build())
+            })
+            .collect::<Result<Vec<_>, Box<dyn std::error::Error>>>()?;
+        let mut pending = Some(std::collections::HashMap::from([(store.table().to_owned(), writes)]));
+        while let Some(batch) = pending.take().filter(|b| !b.is_empty()) {
+            let out = store.client().batch_write_item().set_request_items(Some(batch)).send().await?;
+            pending = out.unprocessed_items.filter(|u| u.values().any(|v| !v.is_empty()));
+        }
+    }
+    Ok(())
+}
+
+fn delta(store: &DynamoStore) -> RequestMetrics {
+    let m = store.metrics();
+    store.reset_metrics();
+    m
+}
+
+fn describe(m: &RequestMetrics) -> String {
+    let ops: Vec<String> = m.requests.iter().map(|(op, n)| format!("{n} {op}")).collect();
+    format!("{:>2} requests ({}), {:>5} bytes written", m.total_requests(), ops.join(" + "), m.total_write_bytes())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let history: usize = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(10_000);
+    let table = format!("bench-{}", std::process::id());
+    let store = Arc::new(DynamoStore::from_env(&table).await?);
+    store.create_table().await?;
+    let config = ProgramConfig::defaults();
+    let app = Boomerang::new(store.clone(), Arc::new(config.clone()));
+    let at = moscow(now() - Duration::minutes(5));
+
+    println!("Boomerang bench: DynamoDB store against {} (table {table})", std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "AWS".into()));
+    println!();
+    println!("requests per operation (counted by the SDK interceptor, retries included)");
+    store.reset_metrics();
+    app.purchase(&purchase("b-1", "new-customer", at, 200_000, 0), now(), Backdating::Limited).await?;
+    println!("  purchase, new customer        {}", describe(&delta(&store)));
+    app.purchase(&purchase("b-2", "new-customer", at, 200_000, 0), now(), Backdating::Limited).await?;
+    let one = delta(&store);
+    println!("  purchase                      {}", describe(&one));
+    app.purchase(&purchase("b-3", "new-customer", at, 100_000, 100), now(), Backdating::Limited).await?;
+    println!("  purchase with spend           {}", describe(&delta(&store)));
+    let replay = app.purchase(&purchase("b-3", "new-customer", at, 100_000, 100), now(), Backdating::Limited).await?;
+    assert!(replay.replayed);
+    println!("  replayed receipt              {}", describe(&delta(&store)));
+    app.balance(&CustomerId::parse("new-customer")?, now()).await?;
+    println!("  balance                       {}", describe(&delta(&store)));
+    let refund = RefundRequest {
+        refund_id: RefundId::parse("b-f1")?,
+        receipt_id: ReceiptId::parse("b-3")?,
+        amount_minor: 50_000,
+        occurred_at: at,
+    };
+    app.refund(&refund, now()).await?;
+    println!("  refund                        {}", describe(&delta(&store)));
+
+    println!();
+    println!("bytes one purchase writes, by length of the customer's history");
+    seed_history(&store, &config, "history-1", 1).await?;
+    seed_history(&store, &config, &format!("history-{history}"), history).await?;
+    for (customer, n) in [("history-1".to_string(), 1), (format!("history-{history}"), history)] {
+        delta(&store);
+        app.purchase(&purchase(&format!("{customer}-new"), &customer, at, 150_000, 0), now(), Backdating::Limited).await?;
+        let m = delta(&store);
+        println!("  after {n:>6} purchases          {} (TransactWriteItems {} bytes)", describe(&m), m.write_bytes("TransactWriteItems"));
+    }
+
+    println!();
+    println!("release sizes of the Lambda binaries (cargo lambda build --release)");
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    for function in FUNCTIONS {
+        let path = format!("{target}/lambda/{function}/bootstrap");
+        match std::fs::metadata(&path) {
+            Ok(meta) => println!("  {function:<12} {:>6.1} MiB  {path}", meta.len() as f64 / (1024.0 * 1024.0)),
+            Err(_) => println!("  {function:<12} not built ({path} missing)"),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,340 @@
+//! Records to items and back, public for tools and tests that write the table directly (bulk
+//! loads, the sweep). Records are stored whole as JSON under `rec`; the other
+//! attributes are keys, conditions and index keys derived from the record on every write.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use boomerang_core::auth::ApiKeyRecord;
+use boomerang_core::customer::CustomerRecord;
+use boomerang_core::ledger::{Account, EntryKind, LedgerEntry, LotKey};
+use boomerang_core::ports::{PurchaseCommit, RefundCommit, StoreError};
+use boomerang_core::purchase::{Receipt, Refund};
+
+use crate::layout::{self, *};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// The key of an item.
+pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
+}
+
+fn item(
+    pk: impl Into<String>,
+    sk: impl Into<String>,
+    attrs: impl IntoIterator<Item = (&'static str, AttributeValue)>,
+) -> Item {
+    let mut item = key(pk, sk);
+    item.extend(attrs.into_iter().map(|(name, value)| (name.to_owned(), value)));
+    item
+}
+
+fn to_json<T: Serialize>(value: &T, what: &str) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("cannot encode {what}: {e}")))
+}
+
+/// The key of an item, for error messages. Keys hold ids only, never contacts.
+fn describe(item: &Item) -> String {
+    match (item.get(PK), item.get(SK)) {
+        (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => format!("item {pk}/{sk}"),
+        _ => "an item without a key".to_owned(),
+    }
+}
+
+fn string<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v),
+        _ => Err(StoreError::Corrupt(format!("{}: no string attribute {name}", describe(item)))),
+    }
+}
+
+fn number(item: &Item, name: &str) -> Result<u64, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => {
+            v.parse().map_err(|e| StoreError::Corrupt(format!("{}: attribute {name} = {v:?}: {e}", describe(item))))
+        }
+        _ => Err(StoreError::Corrupt(format!("{}: no number attribute {name}", describe(item)))),
+    }
+}
+
+fn record<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    serde_json::from_str(string(item, RECORD)?).map_err(|e| StoreError::Corrupt(format!("{}: {e}", describe(item))))
+}
+
+/// The customer item of `record` at `version`, with its index keys. The version comes from the
+/// write's condition (the port's rule), so the item and the JSON inside never disagree.
+pub fn customer_item(record: &CustomerRecord, version: u64) -> Result<Item, StoreError> {
+    let json = if record.version == version {
+        to_json(record, "customer record")?
+    } else {
+        to_json(&CustomerRecord { version, ..record.clone() }, "customer record")?
+    };
+    let id = record.customer.customer_id.as_str();
+    let mut item = item(customer_pk(id), SOLE, [(VERSION, n(version)), (RECORD, s(json))]);
+    // A put replaces the whole item, so an index key left out here leaves its index.
+    if let Some(on) = record.account.last_purchase_on {
+        item.insert(BY_LAST_PURCHASE.pk.into(), s(last_purchase_pk(on, id)));
+        item.insert(BY_LAST_PURCHASE.sk.into(), s(id));
+    }
+    if let Some(birthday) = record.customer.birthday.filter(|_| !record.customer.is_erased()) {
+        item.insert(BY_BIRTHDAY.pk.into(), s(birthday_pk(birthday, id)));
+        item.insert(BY_BIRTHDAY.sk.into(), s(id));
+    }
+    Ok(item)
+}
+
+pub fn decode_customer(item: &Item) -> Result<CustomerRecord, StoreError> {
+    let mut record: CustomerRecord = record(item)?;
+    // `v` is what conditions test, so it is the version.
+    record.version = number(item, VERSION)?;
+    Ok(record)
+}
+
+pub fn receipt_item(receipt: &Receipt) -> Result<Item, StoreError> {
+    let id = receipt.receipt_id.as_str();
+    Ok(item(
+        receipt_pk(id),
+        SOLE,
+        [
+            (RECORD, s(to_json(receipt, "receipt")?)),
+            (RECEIPT_CUSTOMER, s(receipt.customer_id.as_str())),
+            (RECEIPT_REFUNDS, n(receipt.refund.refunds)),
+            (BY_PURCHASE_DATE.pk, s(purchase_date_pk(receipt.local_date, id))),
+            (BY_PURCHASE_DATE.sk, s(id)),
+        ],
+    ))
+}
+
+pub fn decode_receipt(item: &Item) -> Result<Receipt, StoreError> {
+    record(item)
+}
+
+pub fn refund_item(refund: &Refund) -> Result<Item, StoreError> {
+    Ok(item(refund_pk(refund.refund_id.as_str()), SOLE, [(RECORD, s(to_json(refund, "refund")?))]))
+}
+
+pub fn decode_refund(item: &Item) -> Result<Refund, StoreError> {
+    record(item)
+}
+
+/// One operation's ledger entries, keyed by when it was recorded and its business id, so a
+/// retried commit can never add a second item.
+pub fn ledger_item(
+    customer: &str,
+    recorded_at: chrono::DateTime<chrono::Utc>,
+    reference: &str,
+    entries: &[LedgerEntry],
+) -> Result<Item, StoreError> {
+    Ok(item(
+        customer_pk(customer),
+        ledger_sk(recorded_at, reference),
+        [(ENTRIES, s(to_json(&entries, "ledger entries")?))],
+    ))
+}
+
+pub fn expiry_item(customer: &str, expires_on: NaiveDate) -> Item {
+    item(
+        customer_pk(customer),
+        expiry_sk(expires_on),
+        [(BY_EXPIRY.pk, s(expiry_pk(expires_on, customer))), (BY_EXPIRY.sk, s(customer))],
+    )
+}
+
+/// The expiry dates a commit brings into the account: dates of `after`'s lots on which no lot
+/// held points before. "Before" is `after` with the commit's entries undone, since every change
+/// to a lot is an entry. When the arithmetic does not add up, the date counts as new: an extra
+/// marker is harmless, a missing one would hide a date from the sweep.
+pub fn new_expiry_dates(after: &Account, entries: &[LedgerEntry]) -> BTreeSet<NaiveDate> {
+    let mut before: BTreeMap<LotKey, i128> = after.lots.iter().map(|(lot, p)| (*lot, i128::from(*p))).collect();
+    for e in entries {
+        let held = before.entry(e.lot).or_default();
+        match e.kind {
+            EntryKind::Earn | EntryKind::Gift | EntryKind::Restore => *held -= i128::from(e.points),
+            EntryKind::Redeem | EntryKind::Clawback | EntryKind::Expire => *held += i128::from(e.points),
+        }
+    }
+    let held_before: BTreeSet<NaiveDate> =
+        before.into_iter().filter(|(_, p)| *p > 0).map(|(lot, _)| lot.expires_on).collect();
+    after.lots.keys().map(|lot| lot.expires_on).filter(|d| !held_before.contains(d)).collect()
+}
+
+/// The expiry markers a purchase writes: at most one, for the date of the lot it earns into.
+pub fn purchase_marker_dates(commit: &PurchaseCommit) -> BTreeSet<NaiveDate> {
+    new_expiry_dates(&commit.record.account, &commit.entries)
+}
+
+/// The expiry markers a refund writes. Points restored to a lot the purchase spent from go
+/// back to a date that was in the account then, whose marker stays until the sweep burns that
+/// date; only a lot re-dated because its date has passed is new. Without this, refunding a
+/// purchase that spent from hundreds of small lots would need hundreds of markers, over the
+/// 100 items a transaction may hold.
+pub fn refund_marker_dates(commit: &RefundCommit) -> BTreeSet<NaiveDate> {
+    let mut dates = new_expiry_dates(&commit.record.account, &commit.entries);
+    for lot in commit.receipt.redeemed_from.keys() {
+        dates.remove(&lot.expires_on);
+    }
+    dates
+}
+
+pub fn key_item(key: &ApiKeyRecord) -> Result<Item, StoreError> {
+    Ok(item(key_pk(&key.key_hash), SOLE, [(RECORD, s(to_json(key, "api key")?))]))
+}
+
+/// The listing copy of a key under [`KEYS_PK`].
+pub fn listing_item(key: &ApiKeyRecord) -> Result<Item, StoreError> {
+    let sk = listing_sk(key.terminal.as_str(), key.created_at, &key.key_hash);
+    Ok(item(KEYS_PK, sk, [(RECORD, s(to_json(key, "api key")?))]))
+}
+
+/// A terminal's lock: names its live key and carries the record, so revoking needs no other read.
+pub fn terminal_item(key: &ApiKeyRecord) -> Result<Item, StoreError> {
+    Ok(item(
+        terminal_pk(key.terminal.as_str()),
+        SOLE,
+        [(LIVE_HASH, s(key.key_hash.as_str())), (RECORD, s(to_json(key, "api key")?))],
+    ))
+}
+
+pub fn decode_key(item: &Item) -> Result<ApiKeyRecord, StoreError> {
+    record(item)
+}
+
+pub fn live_hash(item: &Item) -> Result<&str, StoreError> {
+    string(item, LIVE_HASH)
+}
+
+pub fn secret_bytes(item: &Item) -> Result<Vec<u8>, StoreError> {
+    match item.get(SECRET_BYTES) {
+        Some(AttributeValue::B(blob)) => Ok(blob.as_ref().to_vec()),
+        _ => Err(StoreError::Corrupt(format!("{}: no binary attribute {SECRET_BYTES}", describe(item)))),
+    }
+}
+
+/// The partition key of an item read back, to tell the items of a batch apart.
+pub fn pk_of(item: &Item) -> Option<&str> {
+    match item.get(layout::PK) {
+        Some(AttributeValue::S(pk)) => Some(pk),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use boomerang_core::config::TriggerKind;
+    use boomerang_core::ids::CustomerId;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_dates_without_points_before_the_commit_are_new() {
+        let mut account = Account::default();
+        account.earn(LotKey::earned(d("2027-01-01")), 10, "r0");
+        let mut entries = account.burn_expired(d("2026-01-01"), "burn");
+        // Same date, other source: the date already has a marker.
+        entries.extend(account.gift(LotKey::gift(d("2027-01-01"), TriggerKind::Birthday), 5, "g"));
+        entries.extend(account.earn(LotKey::earned(d("2027-02-01")), 7, "r1"));
+        let (_, spent) = account.redeem(10, d("2026-01-01"), "r1").unwrap();
+        entries.extend(spent);
+        assert_eq!(new_expiry_dates(&account, &entries), BTreeSet::from([d("2027-02-01")]));
+        assert_eq!(new_expiry_dates(&account, &[]), BTreeSet::new(), "no entries, nothing new");
+    }
+
+    #[test]
+    fn a_lot_emptied_and_refilled_in_one_commit_is_not_new() {
+        let mut account = Account::default();
+        account.earn(LotKey::earned(d("2027-01-01")), 10, "r0");
+        let (_, mut entries) = account.redeem(10, d("2026-01-01"), "r1").unwrap();
+        entries.extend(account.earn(LotKey::earned(d("2027-01-01")), 3, "r1"));
+        assert!(new_expiry_dates(&account, &entries).is_empty());
+    }
+
+    #[test]
+    fn a_refund_marks_only_lots_it_had_to_re_date() {
+        use boomerang_core::config::ProgramConfig;
+        use boomerang_core::ids::{Currency, ReceiptId, RefundId, StoreId};
+        use boomerang_core::ports::Expected;
+        use boomerang_core::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, RefundRequest};
+
+        let cfg = ProgramConfig::defaults();
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+        let bought: chrono::DateTime<chrono::Utc> = "2026-03-10T09:00:00Z".parse().unwrap();
+        let mut record = CustomerRecord::new(CustomerId::parse("anna").unwrap(), bought);
+        // Three small lots, one about to expire: the purchase spends them all.
+        for (day, points) in [("2026-03-12", 10), ("2026-06-01", 10), ("2026-09-01", 10)] {
+            record.account.earn(LotKey::earned(d(day)), points, "seed");
+        }
+        let req = PurchaseRequest {
+            receipt_id: ReceiptId::parse("r-1").unwrap(),
+            customer_id: record.customer.customer_id.clone(),
+            amount_minor: 10_000,
+            currency: Currency::parse("RUB").unwrap(),
+            occurred_at: at("2026-03-10T11:30:00+03:00"),
+            store_id: StoreId::parse("shop-1").unwrap(),
+            redeem_points: 30,
+        };
+        let p = decide_purchase(&cfg, &record.account, &req, bought, Backdating::Limited).unwrap();
+        assert_eq!(p.receipt.redeemed_from.len(), 3);
+        record.account = p.account;
+        let purchase = PurchaseCommit {
+            record: record.clone(),
+            expected: Expected::Absent,
+            receipt: p.receipt,
+            entries: p.entries,
+        };
+        assert_eq!(purchase_marker_dates(&purchase), BTreeSet::from([purchase.receipt.earned_lot.expires_on]));
+
+        // Refunded after the first lot's date: it comes back re-dated, the others as they were.
+        let later: chrono::DateTime<chrono::Utc> = "2026-03-14T09:00:00Z".parse().unwrap();
+        let refund = RefundRequest {
+            refund_id: RefundId::parse("f-1").unwrap(),
+            receipt_id: purchase.receipt.receipt_id.clone(),
+            amount_minor: 10_000,
+            occurred_at: at("2026-03-14T11:30:00+03:00"),
+        };
+        let r = decide_refund(&cfg, &record.account, &purchase.receipt, &refund, later).unwrap();
+        let redated = boomerang_core::ledger::add_days(d("2026-03-14"), cfg.restored_points_valid_days);
+        record.account = r.account;
+        let commit = RefundCommit {
+            record,
+            expected_version: 1,
+            receipt: r.receipt,
+            expected_refunds: 0,
+            refund: r.refund,
+            entries: r.entries,
+        };
+        assert_eq!(new_expiry_dates(&commit.record.account, &commit.entries).len(), 3, "emptied lots look new");
+        assert_eq!(refund_marker_dates(&commit), BTreeSet::from([redated]), "only the re-dated lot is new");
+    }
+
+    #[test]
+    fn index_keys_follow_the_record() {
+        let mut record =
+            CustomerRecord::new(CustomerId::parse("anna").unwrap(), "2026-01-01T00:00:00Z".parse().unwrap());
+        let bare = customer_item(&record, 1).unwrap();
+        assert!(!bare.contains_key("lp_pk") && !bare.contains_key("bd_pk"), "nothing to index yet");
+        record.account.last_purchase_on = Some(d("2026-03-10"));
+        record.customer.birthday = Some(d("1990-05-17"));
+        let item = customer_item(&record, 2).unwrap();
+        assert_eq!(item["lp_pk"], s(last_purchase_pk(d("2026-03-10"), "anna")));
+        assert_eq!(item["bd_sk"], s("anna"));
+        assert_eq!(decode_customer(&item).unwrap().version, 2, "the item's version wins");
+        record.customer.erase("2026-03-11T00:00:00Z".parse().unwrap());
+        assert!(!customer_item(&record, 3).unwrap().contains_key("bd_pk"), "erased: out of the birthday index");
+    }
+}

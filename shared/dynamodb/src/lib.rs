@@ -1,0 +1,435 @@
+//! The DynamoDB store: every port of `boomerang_core::ports` on one table per tenant.
+//!
+//! Each port call is a fixed, small number of requests, whatever the customer's history:
+//! a purchase view is one `BatchGetItem`, a purchase one `TransactWriteItems` whose conditions
+//! (record version, receipt id not taken) make it atomic and idempotent; the store never reads
+//! to decide whether it may write. All reads are strongly consistent; nothing ever scans.
+//! docs/dynamodb.md has the item layout, the indexes and the request count of each operation.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use boomerang_core::auth::ApiKeyRecord;
+use boomerang_core::customer::CustomerRecord;
+use boomerang_core::ids::{CustomerId, ReceiptId, RefundId, TerminalName};
+use boomerang_core::ledger::LedgerEntry;
+use boomerang_core::ports::{
+    CustomerReader, CustomerWriter, Expected, KeyStore, LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit,
+    RefundView, SecretStore, StoreError,
+};
+
+mod errors;
+pub mod items;
+pub mod layout;
+mod metrics;
+mod program;
+mod table;
+
+use errors::{transaction_error, unavailable, OnFailure};
+use items::{key, n, s, Item};
+use layout::{customer_pk, key_pk, receipt_pk, refund_pk, terminal_pk, SOLE};
+
+pub use layout::INDEX_SHARDS;
+pub use metrics::{RequestMetrics, WRITE_OPERATIONS};
+
+const SECRET_LEN: usize = 32;
+/// Attempts at a `BatchGetItem` whose keys come back unprocessed (throttling).
+const BATCH_ATTEMPTS: u32 = 5;
+/// Attempts at revoking when another revoke or insert moves the terminal's lock meanwhile.
+const REVOKE_ATTEMPTS: u32 = 5;
+
+/// A condition on one written item: the expression and its `:values`.
+struct Condition {
+    expression: &'static str,
+    values: Vec<(&'static str, AttributeValue)>,
+}
+
+impl Condition {
+    fn absent() -> Self {
+        Self { expression: "attribute_not_exists(pk)", values: Vec::new() }
+    }
+    fn present() -> Self {
+        Self { expression: "attribute_exists(pk)", values: Vec::new() }
+    }
+    /// The customer record is as the writer read it (missing when it expects so).
+    fn customer(expected: Expected) -> Self {
+        match expected {
+            Expected::Absent => Self::absent(),
+            Expected::Version(v) => Self { expression: "v = :v", values: vec![(":v", n(v))] },
+        }
+    }
+    fn values(&self) -> Option<HashMap<String, AttributeValue>> {
+        (!self.values.is_empty()).then(|| self.values.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
+    }
+}
+
+/// The writes of one transaction, each with what its failed condition means.
+#[derive(Default)]
+struct Transaction {
+    writes: Vec<TransactWriteItem>,
+    roles: Vec<Option<OnFailure>>,
+}
+
+impl Transaction {
+    fn put(&mut self, table: &str, item: Item, condition: Option<(Condition, OnFailure)>) -> Result<(), StoreError> {
+        let (expression, values, role) = match condition {
+            Some((c, role)) => (Some(c.expression.to_owned()), c.values(), Some(role)),
+            None => (None, None, None),
+        };
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .set_condition_expression(expression)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(unavailable)?;
+        self.writes.push(TransactWriteItem::builder().put(put).build());
+        self.roles.push(role);
+        Ok(())
+    }
+
+    fn delete(&mut self, table: &str, key: Item, condition: Condition, role: OnFailure) -> Result<(), StoreError> {
+        let delete = Delete::builder()
+            .table_name(table)
+            .set_key(Some(key))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_values(condition.values())
+            .build()
+            .map_err(unavailable)?;
+        self.writes.push(TransactWriteItem::builder().delete(delete).build());
+        self.roles.push(Some(role));
+        Ok(())
+    }
+}
+
+/// The store over one tenant's table. Cheap to clone; clones share the client and the metrics.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    counter: metrics::RequestCounter,
+}
+
+impl DynamoStore {
+    /// A store over `table` with the given client configuration (endpoint, region,
+    /// credentials, retries), plus the request counter behind [`DynamoStore::metrics`].
+    pub fn new(config: aws_sdk_dynamodb::Config, table: impl Into<String>) -> Self {
+        let counter = metrics::RequestCounter::default();
+        let config = config.to_builder().interceptor(counter.clone()).build();
+        Self { client: Client::from_conf(config), table: table.into(), counter }
+    }
+
+    /// A store configured like every AWS tool: region, credentials and `AWS_ENDPOINT_URL`
+    /// from the environment (on Lambda, the function's role). TLS is rustls.
+    pub async fn from_env(table: &str) -> Result<Self, StoreError> {
+        let http =
+            aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
+        let sdk = aws_config::defaults(BehaviorVersion::latest()).http_client(http).load().await;
+        if sdk.region().is_none() {
+            return Err(StoreError::Unavailable("no AWS region is configured: set AWS_REGION".into()));
+        }
+        Ok(Self::new(aws_sdk_dynamodb::Config::from(&sdk), table))
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The underlying client, for tools and tests that work on the table directly.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// What this store (and its clones) sent since it was made or last reset.
+    pub fn metrics(&self) -> RequestMetrics {
+        self.counter.snapshot()
+    }
+
+    pub fn reset_metrics(&self) {
+        self.counter.reset();
+    }
+
+    async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
+
+    /// Reads several items in one request (more only when DynamoDB leaves keys unprocessed).
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut pending = keys;
+        let mut found = Vec::new();
+        for attempt in 0..BATCH_ATTEMPTS {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .consistent_read(true)
+                .build()
+                .map_err(unavailable)?;
+            let out =
+                self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(unavailable)?;
+            found.extend(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
+            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys.is_empty() => {
+                    pending = rest.keys;
+                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                }
+                _ => return Ok(found),
+            }
+        }
+        Err(StoreError::Unavailable(
+            format!("BatchGetItem still had unprocessed keys after {BATCH_ATTEMPTS} attempts").into(),
+        ))
+    }
+
+    async fn transact(&self, tx: Transaction) -> Result<(), StoreError> {
+        match self.client.transact_write_items().set_transact_items(Some(tx.writes)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(transaction_error(e, &tx.roles)),
+        }
+    }
+
+    /// Adds the operation's ledger item and the expiry markers of the dates it brings in.
+    fn add_ledger(
+        &self,
+        tx: &mut Transaction,
+        customer: &CustomerId,
+        recorded_at: DateTime<Utc>,
+        reference: &str,
+        entries: &[LedgerEntry],
+        new_dates: BTreeSet<NaiveDate>,
+    ) -> Result<(), StoreError> {
+        let customer = customer.as_str();
+        if !entries.is_empty() {
+            tx.put(&self.table, items::ledger_item(customer, recorded_at, reference, entries)?, None)?;
+        }
+        // Markers are never deleted here (the sweep does, after burning), so a re-put of an
+        // existing one is harmless; only new dates are written to keep transactions small.
+        for date in new_dates {
+            tx.put(&self.table, items::expiry_item(customer, date), None)?;
+        }
+        Ok(())
+    }
+}
+
+/// Picks the item with partition key `pk` out of a batch.
+fn take(found: &mut Vec<Item>, pk: &str) -> Option<Item> {
+    let at = found.iter().position(|item| items::pk_of(item) == Some(pk))?;
+    Some(found.swap_remove(at))
+}
+
+#[async_trait]
+impl CustomerReader for DynamoStore {
+    async fn customer(&self, id: &CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+        let item = self.get(key(customer_pk(id.as_str()), SOLE)).await?;
+        item.as_ref().map(items::decode_customer).transpose()
+    }
+}
+
+#[async_trait]
+impl CustomerWriter for DynamoStore {
+    async fn put_customer(&self, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError> {
+        let item = items::customer_item(record, expected.next_version())?;
+        let condition = Condition::customer(expected);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_values(condition.values())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::Conflict)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl LedgerWriter for DynamoStore {
+    async fn purchase_view(&self, customer: &CustomerId, receipt: &ReceiptId) -> Result<PurchaseView, StoreError> {
+        let (customer_pk, receipt_pk) = (customer_pk(customer.as_str()), receipt_pk(receipt.as_str()));
+        let mut found = self.batch_get(vec![key(customer_pk.as_str(), SOLE), key(receipt_pk.as_str(), SOLE)]).await?;
+        Ok(PurchaseView {
+            customer: take(&mut found, &customer_pk).as_ref().map(items::decode_customer).transpose()?,
+            receipt: take(&mut found, &receipt_pk).as_ref().map(items::decode_receipt).transpose()?,
+        })
+    }
+
+    async fn commit_purchase(&self, commit: &PurchaseCommit) -> Result<(), StoreError> {
+        let receipt = &commit.receipt;
+        let mut tx = Transaction::default();
+        tx.put(
+            &self.table,
+            items::customer_item(&commit.record, commit.expected.next_version())?,
+            Some((Condition::customer(commit.expected), OnFailure::Conflict)),
+        )?;
+        tx.put(&self.table, items::receipt_item(receipt)?, Some((Condition::absent(), OnFailure::Duplicate)))?;
+        let (customer, id) = (&commit.record.customer.customer_id, receipt.receipt_id.as_str());
+        let new_dates = items::purchase_marker_dates(commit);
+        self.add_ledger(&mut tx, customer, receipt.recorded_at, id, &commit.entries, new_dates)?;
+        self.transact(tx).await
+    }
+
+    async fn refund_view(&self, refund: &RefundId, receipt: &ReceiptId) -> Result<RefundView, StoreError> {
+        let (refund_pk, receipt_pk) = (refund_pk(refund.as_str()), receipt_pk(receipt.as_str()));
+        let mut found = self.batch_get(vec![key(refund_pk.as_str(), SOLE), key(receipt_pk.as_str(), SOLE)]).await?;
+        let refund = take(&mut found, &refund_pk).as_ref().map(items::decode_refund).transpose()?;
+        let receipt = take(&mut found, &receipt_pk).as_ref().map(items::decode_receipt).transpose()?;
+        // The request names no customer: only the receipt tells whose record to read.
+        let customer = match &receipt {
+            Some(r) => self.customer(&r.customer_id).await?,
+            None => None,
+        };
+        Ok(RefundView { refund, receipt, customer })
+    }
+
+    async fn commit_refund(&self, commit: &RefundCommit) -> Result<(), StoreError> {
+        let (refund, receipt) = (&commit.refund, &commit.receipt);
+        let expected = Expected::Version(commit.expected_version);
+        let mut tx = Transaction::default();
+        tx.put(&self.table, items::refund_item(refund)?, Some((Condition::absent(), OnFailure::Duplicate)))?;
+        // The receipt must still have the refunds the decision was made on, and its customer.
+        let receipt_moved = Condition {
+            expression: "n = :n AND c = :c",
+            values: vec![(":n", n(commit.expected_refunds)), (":c", s(receipt.customer_id.as_str()))],
+        };
+        tx.put(&self.table, items::receipt_item(receipt)?, Some((receipt_moved, OnFailure::Conflict)))?;
+        tx.put(
+            &self.table,
+            items::customer_item(&commit.record, expected.next_version())?,
+            Some((Condition::customer(expected), OnFailure::Conflict)),
+        )?;
+        let (customer, id) = (&commit.record.customer.customer_id, refund.refund_id.as_str());
+        let new_dates = items::refund_marker_dates(commit);
+        self.add_ledger(&mut tx, customer, refund.recorded_at, id, &commit.entries, new_dates)?;
+        self.transact(tx).await
+    }
+}
+
+#[async_trait]
+impl KeyStore for DynamoStore {
+    async fn insert_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
+        let mut tx = Transaction::default();
+        // The terminal's lock: a second live key for it fails here.
+        if record.revoked_at.is_none() {
+            tx.put(&self.table, items::terminal_item(record)?, Some((Condition::absent(), OnFailure::Duplicate)))?;
+        }
+        tx.put(&self.table, items::key_item(record)?, Some((Condition::absent(), OnFailure::Duplicate)))?;
+        tx.put(&self.table, items::listing_item(record)?, None)?;
+        self.transact(tx).await
+    }
+
+    async fn key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let item = self.get(key(key_pk(key_hash), SOLE)).await?;
+        item.as_ref().map(items::decode_key).transpose()
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(layout::KEYS_PK))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items.unwrap_or_default() {
+                keys.push(items::decode_key(&item)?);
+            }
+            match out.last_evaluated_key {
+                Some(last) if !last.is_empty() => start = Some(last),
+                _ => return Ok(keys),
+            }
+        }
+    }
+
+    async fn revoke_key(&self, terminal: &TerminalName, at: DateTime<Utc>) -> Result<u32, StoreError> {
+        let lock_key = key(terminal_pk(terminal.as_str()), SOLE);
+        for _ in 0..REVOKE_ATTEMPTS {
+            let Some(lock) = self.get(lock_key.clone()).await? else {
+                return Ok(0);
+            };
+            let hash = items::live_hash(&lock)?.to_owned();
+            let mut revoked = items::decode_key(&lock)?;
+            revoked.revoked_at = Some(at);
+            let mut tx = Transaction::default();
+            // Still the lock we read: a concurrent revoke (and a new key) must not be undone.
+            let same_lock = Condition { expression: "h = :h", values: vec![(":h", s(hash.as_str()))] };
+            tx.delete(&self.table, lock_key.clone(), same_lock, OnFailure::Conflict)?;
+            tx.put(&self.table, items::key_item(&revoked)?, Some((Condition::present(), OnFailure::Conflict)))?;
+            tx.put(&self.table, items::listing_item(&revoked)?, None)?;
+            match self.transact(tx).await {
+                Ok(()) => return Ok(1),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+}
+
+#[async_trait]
+impl SecretStore for DynamoStore {
+    async fn unsubscribe_secret(&self) -> Result<Vec<u8>, StoreError> {
+        let secret_key = || key(layout::TENANT_PK, layout::SECRET_SK);
+        let secret = match self.get(secret_key()).await? {
+            Some(item) => items::secret_bytes(&item)?,
+            None => {
+                let mut fresh = [0u8; SECRET_LEN];
+                getrandom::getrandom(&mut fresh)
+                    .map_err(|e| StoreError::Unavailable(format!("no randomness for the secret: {e}").into()))?;
+                let mut item = secret_key();
+                item.insert(layout::SECRET_BYTES.to_owned(), AttributeValue::B(Blob::new(fresh.to_vec())));
+                // Concurrent first uses race here: the first put wins, everyone reads it back.
+                let put = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression(Condition::absent().expression)
+                    .send()
+                    .await;
+                match put {
+                    Ok(_) => {}
+                    Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                    Err(e) => return Err(unavailable(e)),
+                }
+                let item = self
+                    .get(secret_key())
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt("the unsubscribe secret vanished".into()))?;
+                items::secret_bytes(&item)?
+            }
+        };
+        if secret.len() < SECRET_LEN {
+            return Err(StoreError::Corrupt(format!("the unsubscribe secret has only {} bytes", secret.len())));
+        }
+        Ok(secret)
+    }
+}

@@ -1,0 +1,16 @@
+//! The store contract, the same suite the embedded SQLite store passes, on a fresh table each.
+
+mod common;
+
+use std::sync::Arc;
+
+use boomerang_store_contract::{store_contract_tests, Fixture};
+
+async fn fresh_store() -> Fixture {
+    let store = common::fresh_store().await;
+    // Tables are left to the emulator, which forgets them when it stops.
+    let table = store.table().to_owned();
+    Fixture::new(Arc::new(store), table)
+}
+
+store_contract_tests!(fresh_store);

@@ -1,0 +1,294 @@
+//! What each use case costs on DynamoDB, measured by the store's request counter: requests
+//! per call and bytes written. docs/dynamodb.md quotes these numbers; change both together.
+
+mod common;
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+
+use boomerang_core::config::ProgramConfig;
+use boomerang_core::customer::{CustomerRecord, ProfilePatch};
+use boomerang_core::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
+use boomerang_core::ports::KeyStore;
+use boomerang_core::purchase::{decide_purchase, Backdating, PurchaseRequest, RefundRequest};
+use boomerang_core::{Boomerang, Error};
+use boomerang_dynamodb::items::{self, Item};
+use boomerang_dynamodb::{DynamoStore, RequestMetrics};
+
+const NOW: &str = "2026-03-10T09:00:00Z";
+
+fn now() -> DateTime<Utc> {
+    NOW.parse().expect("a valid instant")
+}
+
+fn local(s: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(s).expect("a valid RFC 3339 instant")
+}
+
+fn purchase(customer: &str, receipt: &str, amount_minor: u64, redeem_points: u64, at: &str) -> PurchaseRequest {
+    PurchaseRequest {
+        receipt_id: ReceiptId::parse(receipt).expect("a receipt id"),
+        customer_id: CustomerId::parse(customer).expect("a customer id"),
+        amount_minor,
+        currency: Currency::parse("RUB").expect("a currency"),
+        occurred_at: local(at),
+        store_id: StoreId::parse("shop-1").expect("a store id"),
+        redeem_points,
+    }
+}
+
+fn refund(refund_id: &str, receipt: &str, amount_minor: u64) -> RefundRequest {
+    RefundRequest {
+        refund_id: RefundId::parse(refund_id).expect("a refund id"),
+        receipt_id: ReceiptId::parse(receipt).expect("a receipt id"),
+        amount_minor,
+        occurred_at: local("2026-03-10T11:45:00+03:00"),
+    }
+}
+
+async fn app() -> (Arc<DynamoStore>, Boomerang) {
+    let store = Arc::new(common::fresh_store().await);
+    let app = Boomerang::new(store.clone(), Arc::new(ProgramConfig::defaults()));
+    (store, app)
+}
+
+/// The metrics of `store` since the last reset, then resets them.
+fn take(store: &DynamoStore) -> RequestMetrics {
+    let m = store.metrics();
+    store.reset_metrics();
+    m
+}
+
+fn assert_requests(m: &RequestMetrics, expected: &[(&str, u64)], what: &str) {
+    let want: Vec<(String, u64)> = expected.iter().map(|(op, n)| ((*op).to_owned(), *n)).collect();
+    let got: Vec<(String, u64)> = m.requests.iter().map(|(op, n)| (op.clone(), *n)).collect();
+    assert_eq!(got, want, "{what}: requests per operation");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purchase_is_two_requests_and_its_replay_one() {
+    let (store, app) = app().await;
+    let first = purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00");
+    app.purchase(&first, now(), Backdating::Limited).await.expect("the first purchase");
+    let m = take(&store);
+    assert_requests(&m, &[("BatchGetItem", 1), ("TransactWriteItems", 1)], "a purchase that creates the customer");
+    eprintln!("purchase creating the customer: {} bytes written", m.total_write_bytes());
+
+    let spend = purchase("anna", "r-2", 20_000, 40, "2026-03-10T11:40:00+03:00");
+    let outcome = app.purchase(&spend, now(), Backdating::Limited).await.expect("a purchase with a spend");
+    assert_eq!(outcome.receipt.redeem_points, 40);
+    let m = take(&store);
+    assert_requests(&m, &[("BatchGetItem", 1), ("TransactWriteItems", 1)], "a purchase that spends points");
+    eprintln!("purchase with a spend: {} bytes written", m.total_write_bytes());
+
+    let replay = app.purchase(&spend, now(), Backdating::Limited).await.expect("the replay");
+    assert!(replay.replayed);
+    assert_requests(&take(&store), &[("BatchGetItem", 1)], "a replayed purchase");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_balance_read_is_one_request() {
+    let (store, app) = app().await;
+    app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
+        .await
+        .expect("a purchase");
+    store.reset_metrics();
+    let balance = app.balance(&CustomerId::parse("anna").expect("an id"), now()).await.expect("the balance");
+    assert_eq!(balance.balance, 50);
+    assert_requests(&take(&store), &[("GetItem", 1)], "a balance read");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_is_three_requests_and_its_replay_two() {
+    let (store, app) = app().await;
+    app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
+        .await
+        .expect("a purchase");
+    store.reset_metrics();
+    let req = refund("f-1", "r-1", 40_000);
+    app.refund(&req, now()).await.expect("the refund");
+    // The refund names only its receipt: the customer's key is known once the receipt is read.
+    let m = take(&store);
+    assert_requests(&m, &[("BatchGetItem", 1), ("GetItem", 1), ("TransactWriteItems", 1)], "a refund");
+    eprintln!("refund: {} bytes written", m.total_write_bytes());
+
+    let replay = app.refund(&req, now()).await.expect("the replay");
+    assert!(replay.replayed);
+    // The port's refund view carries the customer whenever the receipt exists.
+    assert_requests(&take(&store), &[("BatchGetItem", 1), ("GetItem", 1)], "a replayed refund");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_write_is_one_read_and_one_conditional_put() {
+    let (store, app) = app().await;
+    let anna = CustomerId::parse("anna").expect("an id");
+    let patch = ProfilePatch { name: Some(Some("Anna".into())), ..ProfilePatch::default() };
+    app.enroll(&anna, &patch, now()).await.expect("enrolled");
+    assert_requests(&take(&store), &[("GetItem", 1), ("PutItem", 1)], "an enrollment");
+    app.erase(&anna, now()).await.expect("erased");
+    assert_requests(&take(&store), &[("GetItem", 1), ("PutItem", 1)], "an erasure");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_and_the_secret_take_a_fixed_number_of_requests() {
+    let (store, app) = app().await;
+    let till = boomerang_core::ids::TerminalName::parse("till-1").expect("a terminal");
+    let key = app.issue_key(till.clone(), false, [7; 32], now()).await.expect("a key");
+    assert_requests(&take(&store), &[("TransactWriteItems", 1)], "issuing a key");
+    app.authenticate(Some(&format!("Bearer {key}"))).await.expect("the key works");
+    assert_requests(&take(&store), &[("GetItem", 1)], "authenticating");
+    assert_eq!(store.list_keys().await.expect("the keys").len(), 1);
+    assert_requests(&take(&store), &[("Query", 1)], "listing keys (never a scan)");
+    assert_eq!(store.revoke_key(&till, now()).await.expect("revoked"), 1);
+    assert_requests(&take(&store), &[("GetItem", 1), ("TransactWriteItems", 1)], "revoking a key");
+
+    app.unsubscribe_token(&CustomerId::parse("anna").expect("an id")).await.expect("a token");
+    assert_requests(&take(&store), &[("GetItem", 2), ("PutItem", 1)], "the secret's first use");
+    app.unsubscribe_token(&CustomerId::parse("anna").expect("an id")).await.expect("a token");
+    assert_requests(&take(&store), &[("GetItem", 1)], "the secret's later uses");
+}
+
+/// Writes items 25 at a time (BatchWriteItem's limit), retrying what comes back unprocessed.
+async fn batch_write(store: &DynamoStore, all: Vec<Item>) {
+    for chunk in all.chunks(25) {
+        let mut requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|item| {
+                let put = PutRequest::builder().set_item(Some(item.clone())).build().expect("a put request");
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        for _ in 0..10 {
+            let out = store
+                .client()
+                .batch_write_item()
+                .request_items(store.table(), requests)
+                .send()
+                .await
+                .expect("BatchWriteItem");
+            requests = out.unprocessed_items.and_then(|mut u| u.remove(store.table())).unwrap_or_default();
+            if requests.is_empty() {
+                break;
+            }
+        }
+        assert!(requests.is_empty(), "BatchWriteItem left items unprocessed");
+    }
+}
+
+/// Loads `customer` with `count` purchases from long ago, decided by the core's own rules (so
+/// every lot has expired and burned) and written in bulk: receipts, ledger items and the
+/// resulting customer record, as the commits would have written them.
+async fn seed_old_history(store: &DynamoStore, customer: &str, count: u32) -> CustomerRecord {
+    let cfg = ProgramConfig::defaults();
+    let id = CustomerId::parse(customer).expect("an id");
+    let mut record = CustomerRecord::new(id.clone(), now());
+    let moscow = FixedOffset::east_opt(3 * 3600).expect("an offset");
+    let start: DateTime<Utc> = "2019-06-01T07:00:00Z".parse().expect("an instant");
+    let mut writes = Vec::new();
+    for i in 0..count {
+        let mut req = purchase(customer, &format!("{customer}-old-{i:04}"), 10_000 + u64::from(i % 7) * 1_000, 0, NOW);
+        // About a day apart, ending in 2024: every lot (valid a year) has expired by now.
+        req.occurred_at = (start + Duration::hours(22 * i64::from(i))).with_timezone(&moscow);
+        let decision =
+            decide_purchase(&cfg, &record.account, &req, now(), Backdating::AnyAge).expect("an old purchase");
+        record.account = decision.account;
+        let receipt = decision.receipt;
+        writes.push(items::receipt_item(&receipt).expect("a receipt item"));
+        writes.push(
+            items::ledger_item(customer, receipt.recorded_at, receipt.receipt_id.as_str(), &decision.entries)
+                .expect("a ledger item"),
+        );
+    }
+    record.version = u64::from(count);
+    writes.push(items::customer_item(&record, record.version).expect("a customer item"));
+    batch_write(store, writes).await;
+    record
+}
+
+/// A customer's record is bounded by their live lots, never by their history: the same
+/// purchase writes the same bytes for a customer with one prior purchase and for one with
+/// 2,000 more purchases whose points have all expired. Only numbers differ in length (the
+/// version, the earned and expired totals), by a few bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purchase_writes_as_many_bytes_after_two_thousand_purchases_as_after_one() {
+    let (store, app) = app().await;
+    // Ids of equal length, so that they add the same bytes.
+    let (one, many) = ("one-prior", "2k-priors");
+    let old = seed_old_history(&store, many, 2_000).await;
+    assert!(old.account.lots.is_empty(), "every old lot has burned");
+    assert!(old.account.totals.expired > 0 && old.account.is_balanced());
+
+    let mut measured = Vec::new();
+    for customer in [one, many] {
+        let recent = purchase(customer, &format!("{customer}-p1"), 50_000, 0, "2026-03-01T12:00:00+03:00");
+        app.purchase(&recent, now(), Backdating::Limited).await.expect("a recent purchase");
+        store.reset_metrics();
+        let next = purchase(customer, &format!("{customer}-p2"), 30_000, 10, "2026-03-10T11:30:00+03:00");
+        app.purchase(&next, now(), Backdating::Limited).await.expect("the measured purchase");
+        let m = take(&store);
+        assert_requests(&m, &[("BatchGetItem", 1), ("TransactWriteItems", 1)], customer);
+        measured.push(m.write_bytes("TransactWriteItems"));
+    }
+    let after = app.customer(&CustomerId::parse(many).expect("an id")).await.expect("the customer");
+    assert_eq!(after.version, 2_002, "2,000 seeded purchases and two more");
+    let (one_bytes, many_bytes) = (measured[0], measured[1]);
+    eprintln!("TransactWriteItems bytes of the same purchase: {one_bytes} after 1 purchase, {many_bytes} after 2,001");
+    assert!(
+        one_bytes.abs_diff(many_bytes) <= 48,
+        "a purchase wrote {one_bytes} bytes after 1 prior purchase but {many_bytes} after 2,001: the record grows with history"
+    );
+    assert!(many_bytes < 4_096, "a purchase writes a few KB at most, got {many_bytes}");
+}
+
+/// Two Lambda instances (two stores, two clients) writing one customer at once: every
+/// conflicting commit is retried by the use case, and every success is in the final record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_on_two_instances_are_retried_and_lose_nothing() {
+    let cfg = Arc::new(ProgramConfig::defaults());
+    let first = Arc::new(common::fresh_store().await);
+    let second = Arc::new(common::same_table(&first).await);
+    let apps = [Boomerang::new(first.clone(), cfg.clone()), Boomerang::new(second.clone(), cfg)];
+    let anna = CustomerId::parse("anna").expect("an id");
+    apps[0].enroll(&anna, &ProfilePatch::default(), now()).await.expect("enrolled");
+    first.reset_metrics();
+
+    let mut tasks = Vec::new();
+    for i in 0..16u64 {
+        let app = apps[(i % 2) as usize].clone();
+        let req = purchase("anna", &format!("r-{i:02}"), 10_000 + i * 1_000, 0, "2026-03-10T11:30:00+03:00");
+        tasks.push(tokio::spawn(async move {
+            app.purchase(&req, now(), Backdating::Limited).await.map(|o| o.receipt.points_earned)
+        }));
+    }
+    for i in 0..4u64 {
+        let (app, anna) = (apps[(i % 2) as usize].clone(), anna.clone());
+        let patch = ProfilePatch { name: Some(Some(format!("Anna {i}"))), ..ProfilePatch::default() };
+        tasks.push(tokio::spawn(async move { app.enroll(&anna, &patch, now()).await.map(|_| 0) }));
+    }
+    let (mut earned, mut writes, mut gave_up) = (0, 0u64, 0);
+    for task in tasks {
+        match task.await.expect("the task finishes") {
+            Ok(points) => {
+                earned += points;
+                writes += 1;
+            }
+            Err(Error::Contention) => gave_up += 1,
+            Err(e) => panic!("a write failed: {e:?}"),
+        }
+    }
+    let record = apps[0].customer(&anna).await.expect("the customer");
+    assert_eq!(record.version, 1 + writes, "one version per successful write, none lost, none doubled");
+    assert_eq!(record.account.totals.earned, earned, "every successful purchase's points are there");
+    assert!(record.account.is_balanced());
+    assert!(writes >= 1, "at least one write landed");
+
+    // The conditional writes that failed were retried: more commits were sent than landed.
+    let sent: u64 = [first.metrics(), second.metrics()]
+        .iter()
+        .map(|m| m.requests("TransactWriteItems") + m.requests("PutItem"))
+        .sum();
+    eprintln!("{writes} writes landed out of {sent} conditional commits sent; {gave_up} gave up");
+    assert!(sent > writes, "20 concurrent writers on one record must have conflicted ({sent} sent, {writes} landed)");
+}
