@@ -9,7 +9,9 @@ use boomerang_core::ids::TerminalName;
 use boomerang_core::import::{check_headers, CsvRow, ImportKind};
 use boomerang_core::ports::Store;
 use boomerang_core::Boomerang;
+use boomerang_core::sweeper::SweepOptions;
 use boomerang_dynamodb::DynamoStore;
+use boomerang_outbox::OutboxMessenger;
 use boomerang_sqlite::SqliteStore;
 use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
@@ -77,6 +79,21 @@ enum Command {
     /// Validate, print or store a program config.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Run the daily sweep: burn expired points, credit gifts, send trigger messages.
+    Sweep {
+        /// The local date to sweep (default: today in the tenant's timezone).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Compute and print the audience without writing or sending anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Add one line per customer.
+        #[arg(long)]
+        list: bool,
+    },
     /// Set up a tenant's DynamoDB table (the stack creates it in AWS; this is for local use and tests).
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -205,6 +222,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
+        Command::Sweep { date, dry_run, json, list } => sweep(global, date, dry_run, json, list).await,
         Command::Config(ConfigCommand::Push { file }) => {
             let StoreSpec::Dynamo(table) = &global.store else {
                 return Err(Failure { message: "config push needs --store dynamodb:TABLE".into(), code: 2 });
@@ -342,4 +360,71 @@ async fn import(global: &Global, cmd: ImportCommand) -> Result<(), Failure> {
             Err(Failure { message: format!("{}: {failure}{note}", file.display()), code: 1 })
         }
     }
+}
+
+async fn sweep(
+    global: &Global,
+    date: Option<chrono::NaiveDate>,
+    dry_run: bool,
+    json: bool,
+    list: bool,
+) -> Result<(), Failure> {
+    let app = open_app(global).await?;
+    let now = Utc::now();
+    let date = date.unwrap_or_else(|| app.today(now));
+    // Locally the sweep's messages go to the outbox in the data dir, never to AWS.
+    let messenger = OutboxMessenger::new(&global.data_dir, app.config().messaging.email_from.clone());
+    let options = SweepOptions { dry_run, ..SweepOptions::default() };
+    let report = app.sweep(&messenger, date, now, options).await?;
+    let triggers: serde_json::Map<String, serde_json::Value> = report
+        .triggers
+        .iter()
+        .map(|(kind, c)| {
+            let counts = serde_json::json!({
+                "eligible": c.eligible, "holdout": c.holdout, "sent_email": c.sent_email, "sent_sms": c.sent_sms,
+                "unreachable": c.unreachable, "failed": c.failed, "points_credited": c.points_credited,
+            });
+            (kind.as_str().to_owned(), counts)
+        })
+        .collect();
+    if json {
+        let mut out = serde_json::json!({"date": date.to_string(), "triggers": triggers});
+        if list {
+            out["audience"] = serde_json::to_value(&report.audience)?;
+        }
+        println!("{out}");
+        return Ok(());
+    }
+    let label = if dry_run { " (dry run: nothing written or sent)" } else { "" };
+    if report.dates.is_empty() {
+        println!("sweep {date}: already completed, nothing new");
+        return Ok(());
+    }
+    let swept: Vec<String> = report.dates.iter().map(|d| d.to_string()).collect();
+    println!("sweep {date}{label}: dates {}; {} points burned", swept.join(", "), report.points_burned);
+    println!(
+        "{:<16} {:>8} {:>8} {:>10} {:>8} {:>11} {:>7} {:>8} {:>9}",
+        "TRIGGER", "ELIGIBLE", "HOLDOUT", "SENT_EMAIL", "SENT_SMS", "UNREACHABLE", "FAILED", "UNKNOWN", "POINTS"
+    );
+    for (kind, c) in &report.triggers {
+        println!(
+            "{:<16} {:>8} {:>8} {:>10} {:>8} {:>11} {:>7} {:>8} {:>9}",
+            kind.as_str(), c.eligible, c.holdout, c.sent_email, c.sent_sms, c.unreachable, c.failed, c.unknown, c.points_credited
+        );
+    }
+    if list {
+        for line in &report.audience {
+            println!(
+                "{} {} {} episode={} {} {} gift={}",
+                line.date,
+                line.customer_id,
+                line.trigger.as_str(),
+                line.episode,
+                line.status.as_str(),
+                line.channel.map_or("-", |c| c.as_str()),
+                line.gift_points
+            );
+        }
+    }
+    Ok(())
 }

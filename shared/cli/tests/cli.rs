@@ -131,3 +131,63 @@ fn config_check_accepts_a_good_file_and_names_the_bad_key() {
     let out = boomerang(dir.path(), &["--config", &good, "config", "show"]);
     assert!(stdout(&out).contains("earn_percent = 7"), "{}", stdout(&out));
 }
+
+#[test]
+fn the_sweep_credits_sends_to_the_outbox_and_prints_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "program.toml",
+        "[triggers.lapsed_60]\nholdout_percent = 0\n[triggers.lapsed_30]\nholdout_percent = 0\n",
+    );
+    let customers = write(
+        dir.path(),
+        "customers.csv",
+        "customer_id,phone,email,name,birthday,email_consent,sms_consent,preferred_channel,locale\n\
+         card-1,,anna@example.ru,Anna,,true,false,email,en\n\
+         card-2,+79161234567,,Boris,,false,true,sms,ru\n",
+    );
+    let purchases = write(
+        dir.path(),
+        "purchases.csv",
+        "receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points\n\
+         P-1,card-1,1000.00,RUB,2026-09-01T12:00:00+03:00,s1,0\n\
+         P-2,card-2,1000.00,RUB,2026-09-01T12:00:00+03:00,s1,0\n",
+    );
+    for args in [["import", "customers", &customers], ["import", "purchases", &purchases]] {
+        let out = boomerang(dir.path(), &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let dry = boomerang(dir.path(), &["--config", &config, "sweep", "--date", "2026-11-01", "--dry-run", "--list"]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(stdout(&dry).contains("dry run") && stdout(&dry).contains("card-1"), "{}", stdout(&dry));
+    assert!(!dir.path().join("outbox.jsonl").exists(), "a dry run sends nothing");
+
+    let out = boomerang(dir.path(), &["--config", &config, "sweep", "--date", "2026-11-01", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["date"], "2026-11-01");
+    assert_eq!(
+        json["triggers"]["lapsed_60"],
+        serde_json::json!({"eligible": 2, "holdout": 0, "sent_email": 1, "sent_sms": 1, "unreachable": 0,
+                           "failed": 0, "points_credited": 600})
+    );
+    let outbox = std::fs::read_to_string(dir.path().join("outbox.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = outbox.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    let email = lines.iter().find(|l| l["channel"] == "email").unwrap();
+    assert_eq!((email["customer_id"].as_str(), email["to"].as_str(), email["trigger"].as_str()), (Some("card-1"), Some("anna@example.ru"), Some("lapsed_60")));
+    for field in ["subject", "text", "html", "created_at"] {
+        assert!(email[field].is_string(), "{field}: {email}");
+    }
+    let sms = lines.iter().find(|l| l["channel"] == "sms").unwrap();
+    assert_eq!(sms["to"], "+79161234567");
+    let eml: Vec<_> = std::fs::read_dir(dir.path().join("outbox")).unwrap().collect();
+    assert_eq!(eml.len(), 1, "one .eml per email");
+    let mime = std::fs::read_to_string(eml[0].as_ref().unwrap().path()).unwrap();
+    assert!(mime.contains("List-Unsubscribe: <") && mime.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+
+    let again = boomerang(dir.path(), &["--config", &config, "sweep", "--date", "2026-11-01"]);
+    assert!(stdout(&again).contains("already completed"), "{}", stdout(&again));
+    assert_eq!(std::fs::read_to_string(dir.path().join("outbox.jsonl")).unwrap(), outbox, "nothing sent twice");
+}

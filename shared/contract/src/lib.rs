@@ -27,6 +27,7 @@ use std::sync::Arc;
 use boomerang_core::ports::Store;
 
 pub mod cases;
+pub mod sweep_cases;
 mod support;
 
 /// A fresh, empty store for one test, and whatever must outlive it (a temp dir, a table).
@@ -94,6 +95,18 @@ macro_rules! store_contract_tests {
             concurrent_purchases_on_one_customer_all_land,
             concurrent_refunds_never_refund_more_than_the_receipt,
             two_thousand_purchases_over_five_years_keep_the_record_bounded,
+            customers_are_found_by_the_local_date_of_their_last_purchase,
+            customers_are_found_by_birthday_month_and_day_unless_erased,
+            customers_are_found_by_the_expiry_date_of_their_lots_gifts_included,
+            a_recorded_outcome_and_its_gift_land_together,
+            an_outcome_key_is_recorded_once_and_its_gift_credited_once,
+            a_gift_on_a_stale_version_is_a_conflict_and_writes_neither_outcome_nor_gift,
+            an_outcome_moves_from_pending_to_sending_at_most_once,
+            outcomes_are_listed_by_their_sweep_date_only,
+            a_burn_removes_expired_lots_and_the_customer_from_that_dates_expiry_list,
+            a_burn_on_a_stale_version_is_a_conflict_and_changes_nothing,
+            a_burn_of_lots_already_spent_only_forgets_their_date,
+            the_last_completed_sweep_never_moves_backwards,
         }
     };
 }

@@ -8,8 +8,9 @@ use boomerang_core::config::{Locale, ProgramConfig, TriggerKind};
 use boomerang_core::customer::{Channel, CustomerRecord};
 use boomerang_core::ids::{Currency, CustomerId, Email, Phone, ReceiptId, RefundId, StoreId, TerminalName};
 use boomerang_core::ledger::LotKey;
-use boomerang_core::ports::{Expected, PurchaseCommit, RefundCommit, Store};
+use boomerang_core::ports::{Expected, GiftCommit, PurchaseCommit, RefundCommit, Store};
 use boomerang_core::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, Receipt, RefundRequest};
+use boomerang_core::sweep::{Episode, Outcome, OutcomeKey, OutcomeStatus};
 
 /// The instant every case calls "now": 12:00 in Moscow, the default program's zone.
 pub const NOW: &str = "2026-03-10T09:00:00Z";
@@ -104,12 +105,26 @@ pub fn purchase_commit(
     amount_minor: u64,
     redeem_points: u64,
 ) -> PurchaseCommit {
+    purchase_commit_at(before, customer, receipt, amount_minor, redeem_points, PURCHASED_AT, now())
+}
+
+/// The same, for a purchase made at `occurred_at` (local time) and recorded at `recorded_at`.
+pub fn purchase_commit_at(
+    before: Option<&CustomerRecord>,
+    customer: &str,
+    receipt: &str,
+    amount_minor: u64,
+    redeem_points: u64,
+    occurred_at: &str,
+    recorded_at: DateTime<Utc>,
+) -> PurchaseCommit {
     let before = before.cloned();
     let expected = Expected::of(&before);
-    let mut record = before.unwrap_or_else(|| CustomerRecord::new(customer_id(customer), now()));
-    let req = purchase_request(customer, receipt, amount_minor, redeem_points);
+    let mut record = before.unwrap_or_else(|| CustomerRecord::new(customer_id(customer), recorded_at));
+    let mut req = purchase_request(customer, receipt, amount_minor, redeem_points);
+    req.occurred_at = local(occurred_at);
     let decision =
-        decide_purchase(&config(), &record.account, &req, now(), Backdating::Limited).expect("a valid purchase");
+        decide_purchase(&config(), &record.account, &req, recorded_at, Backdating::Limited).expect("a valid purchase");
     record.account = decision.account;
     record.version = expected.next_version();
     PurchaseCommit { record, expected, receipt: decision.receipt, entries: decision.entries }
@@ -152,6 +167,41 @@ pub fn refund_commit(record: &CustomerRecord, receipt: &Receipt, refund: &str, a
         refund: decision.refund,
         entries: decision.entries,
     }
+}
+
+/// A decision of the sweep of `sweep_date` (decided at 06:00 UTC that day), pending a message
+/// by email, without a gift.
+pub fn outcome(customer: &str, trigger: TriggerKind, episode: Episode, sweep_date: &str) -> Outcome {
+    Outcome {
+        key: OutcomeKey { customer_id: customer_id(customer), trigger, episode },
+        sweep_date: date(sweep_date),
+        status: OutcomeStatus::Pending,
+        channel: Some(Channel::Email),
+        unreachable: None,
+        gift_points: 0,
+        gift_expires_on: None,
+        expiring_points: 0,
+        decided_at: utc(&format!("{sweep_date}T06:00:00Z")),
+        sent_at: None,
+        error: None,
+    }
+}
+
+/// The same decision with a gift of `points` valid until `expires_on`.
+pub fn with_gift(mut outcome: Outcome, points: u64, expires_on: &str) -> Outcome {
+    outcome.gift_points = points;
+    outcome.gift_expires_on = Some(date(expires_on));
+    outcome
+}
+
+/// The gift the sweep would credit with `outcome`, on top of `before` as read.
+pub fn gift_commit(before: &CustomerRecord, outcome: &Outcome) -> GiftCommit {
+    let expires_on = outcome.gift_expires_on.expect("the outcome has a gift");
+    let mut record = before.clone();
+    let lot = LotKey::gift(expires_on, outcome.key.trigger);
+    let entries = record.account.gift(lot, outcome.gift_points, &outcome.key.reference());
+    record.version = before.version + 1;
+    GiftCommit { record, expected_version: before.version, entries }
 }
 
 pub fn key(hash_seed: u8, terminal_name: &str, admin: bool) -> ApiKeyRecord {

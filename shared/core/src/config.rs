@@ -123,6 +123,8 @@ pub struct MessagingConfig {
     pub max_sends_per_second: u32,
     pub sms_max_segments: u32,
     pub unsubscribe_base_url: String,
+    pub email_from: String,
+    pub sms_sender_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -268,6 +270,13 @@ impl ProgramConfig {
         }
         if !(m.unsubscribe_base_url.starts_with("https://") || m.unsubscribe_base_url.starts_with("http://")) {
             return Err(err("messaging.unsubscribe_base_url", "must be an http(s) URL"));
+        }
+        if crate::ids::Email::parse(&m.email_from).is_err() {
+            return Err(err("messaging.email_from", "must be an email address"));
+        }
+        let id = &m.sms_sender_id;
+        if id.is_empty() || id.len() > 11 || !id.chars().all(|c| c.is_ascii_alphanumeric()) || id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(err("messaging.sms_sender_id", "must be 1 to 11 letters and digits, not only digits"));
         }
         for kind in TriggerKind::ALL {
             self.validate_trigger(kind)?;

@@ -43,6 +43,9 @@ pub struct Customer {
     pub updated_at: DateTime<Utc>,
     /// Set by DELETE: contacts are gone for good and nothing is ever sent again.
     pub erased_at: Option<DateTime<Utc>>,
+    /// Set when mail to `email` bounced for good; cleared when the email changes.
+    #[serde(default)]
+    pub email_undeliverable_at: Option<DateTime<Utc>>,
 }
 
 impl Customer {
@@ -59,6 +62,7 @@ impl Customer {
             created_at: now,
             updated_at: now,
             erased_at: None,
+            email_undeliverable_at: None,
         }
     }
 
@@ -83,6 +87,10 @@ impl Customer {
             self.phone = v.clone();
         }
         if let Some(v) = &patch.email {
+            if *v != self.email {
+                // A new address has not bounced (yet).
+                self.email_undeliverable_at = None;
+            }
             self.email = v.clone();
         }
         if let Some(v) = &patch.name {

@@ -929,6 +929,44 @@ mod tests {
             }
         }
 
+        #[async_trait]
+        impl crate::ports::SweepStore for Fake {
+            async fn customers_last_bought_on(&self, _: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
+                unimplemented!("imports never sweep")
+            }
+            async fn customers_born_on(&self, _: u32, _: u32) -> Result<Vec<CustomerId>, StoreError> {
+                unimplemented!("imports never sweep")
+            }
+            async fn customers_with_lots_expiring_on(&self, _: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
+                unimplemented!("imports never sweep")
+            }
+            async fn outcome(&self, _: &crate::sweep::OutcomeKey) -> Result<Option<crate::sweep::Outcome>, StoreError> {
+                unimplemented!("imports never sweep")
+            }
+            async fn record_outcome(
+                &self,
+                _: &crate::sweep::Outcome,
+                _: Option<&crate::ports::GiftCommit>,
+            ) -> Result<(), StoreError> {
+                unimplemented!("imports never sweep")
+            }
+            async fn update_outcome(&self, _: &crate::sweep::Outcome, _: crate::sweep::OutcomeStatus) -> Result<(), StoreError> {
+                unimplemented!("imports never sweep")
+            }
+            async fn outcomes_on(&self, _: NaiveDate) -> Result<Vec<crate::sweep::Outcome>, StoreError> {
+                unimplemented!("imports never sweep")
+            }
+            async fn commit_burn(&self, _: &crate::ports::BurnCommit) -> Result<(), StoreError> {
+                unimplemented!("imports never sweep")
+            }
+            async fn last_completed_sweep(&self) -> Result<Option<NaiveDate>, StoreError> {
+                unimplemented!("imports never sweep")
+            }
+            async fn complete_sweep(&self, _: NaiveDate) -> Result<(), StoreError> {
+                unimplemented!("imports never sweep")
+            }
+        }
+
         pub fn app() -> (Boomerang, Fake) {
             let fake = Fake::default();
             (Boomerang::new(Arc::new(fake.clone()), Arc::new(ProgramConfig::defaults())), fake)

@@ -13,6 +13,8 @@ pub mod messages;
 pub mod ports;
 pub mod purchase;
 pub mod service;
+pub mod sweep;
+pub mod sweeper;
 pub mod template;
 
 pub use error::Error;

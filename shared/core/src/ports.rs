@@ -3,13 +3,15 @@
 //! store's own conditions, never by a read-then-write race in the caller.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::ApiKeyRecord;
-use crate::customer::CustomerRecord;
-use crate::ids::{CustomerId, ReceiptId, RefundId, TerminalName};
+use crate::customer::{Channel, CustomerRecord};
+use crate::ids::{CustomerId, Phone, ReceiptId, RefundId, TerminalName};
 use crate::ledger::LedgerEntry;
 use crate::purchase::{Receipt, Refund};
+use crate::sweep::{Outcome, OutcomeKey, OutcomeStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -134,6 +136,94 @@ pub trait SecretStore: Send + Sync {
     async fn unsubscribe_secret(&self) -> Result<Vec<u8>, StoreError>;
 }
 
-/// Everything the API needs; each adapter implements all of it.
-pub trait Store: CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore {}
-impl<T: CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore> Store for T {}
+/// Everything the API and the sweep need; each adapter implements all of it.
+pub trait Store: CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore {}
+impl<T: CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore> Store for T {}
+
+/// A gift credited with a decision: the record with the gift lot added, at `expected_version`
+/// (written with `record.version`), and the gift's ledger entries.
+#[derive(Debug, Clone)]
+pub struct GiftCommit {
+    pub record: CustomerRecord,
+    pub expected_version: u64,
+    pub entries: Vec<LedgerEntry>,
+}
+
+/// A burn: the record with its expired lots removed, at `expected_version`, the `expire`
+/// entries, and the expiry dates whose index entries (markers) this customer no longer needs.
+#[derive(Debug, Clone)]
+pub struct BurnCommit {
+    pub record: CustomerRecord,
+    pub expected_version: u64,
+    pub entries: Vec<LedgerEntry>,
+    pub burned_dates: Vec<NaiveDate>,
+    /// When the sweep burned (the entries' time; part of their key in some stores).
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// What the daily sweep reads and writes. The audience queries go through indexes, so a
+/// sweep costs in proportion to the customers due, never to the size of the base; they may
+/// lag a write a little (the sweep re-reads each record before it decides).
+#[async_trait]
+pub trait SweepStore: Send + Sync {
+    /// Customers whose last purchase was on this local date.
+    async fn customers_last_bought_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError>;
+    /// Customers (not erased) with a birthday on this month and day.
+    async fn customers_born_on(&self, month: u32, day: u32) -> Result<Vec<CustomerId>, StoreError>;
+    /// Customers who had a lot expiring on this date (it may since have been spent or burned).
+    async fn customers_with_lots_expiring_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError>;
+    async fn outcome(&self, key: &OutcomeKey) -> Result<Option<Outcome>, StoreError>;
+    /// Records a decision: the outcome only if its key is new (`Duplicate` otherwise) and, in
+    /// the same atomic write, the gift (`Conflict` if the record moved). Nothing is written
+    /// on either error.
+    async fn record_outcome(&self, outcome: &Outcome, gift: Option<&GiftCommit>) -> Result<(), StoreError>;
+    /// Stores `outcome` (same key) only if the stored status is still `from` (`Conflict` otherwise).
+    async fn update_outcome(&self, outcome: &Outcome, from: OutcomeStatus) -> Result<(), StoreError>;
+    /// Every outcome decided on this sweep date.
+    async fn outcomes_on(&self, date: NaiveDate) -> Result<Vec<Outcome>, StoreError>;
+    /// `Conflict` if the record moved; nothing written then.
+    async fn commit_burn(&self, burn: &BurnCommit) -> Result<(), StoreError>;
+    /// The last local date a sweep completed, if any.
+    async fn last_completed_sweep(&self) -> Result<Option<NaiveDate>, StoreError>;
+    /// Remembers that the sweep of `date` completed (never moves backwards).
+    async fn complete_sweep(&self, date: NaiveDate) -> Result<(), StoreError>;
+}
+
+/// A message ready to go: rendered from the templates, with the recipient's address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingMessage {
+    pub key: OutcomeKey,
+    pub channel: Channel,
+    pub to: String,
+    /// The shop's name, shown as the sender.
+    pub from_name: String,
+    pub subject: Option<String>,
+    pub text: String,
+    pub html: Option<String>,
+    /// Email only: the signed one-click unsubscribe link (RFC 8058 headers).
+    pub unsubscribe_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How a send failed. SES and SNS take no idempotency key, so the difference between
+/// "certainly not sent" and "maybe sent" decides whether a retry is safe.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The provider refused this message for good (bad address, opted out): never retried.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// Certainly not sent (throttled, refused before acceptance): safe to retry later.
+    #[error("not sent, retry later: {0}")]
+    Retryable(String),
+    /// The request may or may not have been sent (cut off mid-flight): never re-sent.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+}
+
+/// Email and SMS: SES v2 and SNS in AWS, the outbox locally.
+#[async_trait]
+pub trait Messenger: Send + Sync {
+    /// True when the number opted out of SMS (replied STOP).
+    async fn sms_opted_out(&self, phone: &Phone) -> Result<bool, SendError>;
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), SendError>;
+}

@@ -19,7 +19,7 @@ use crate::purchase::{
 pub const MAX_ATTEMPTS: u32 = 12;
 
 /// Full-jitter exponential backoff between conflicting attempts.
-async fn backoff(attempt: u32) {
+pub(crate) async fn backoff(attempt: u32) {
     let cap_ms = (2u64 << attempt.min(6)).min(100);
     tokio::time::sleep(StdDuration::from_millis(fastrand::u64(0..=cap_ms))).await;
 }

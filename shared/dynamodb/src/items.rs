@@ -11,9 +11,11 @@ use serde::Serialize;
 
 use boomerang_core::auth::ApiKeyRecord;
 use boomerang_core::customer::CustomerRecord;
+use boomerang_core::ids::CustomerId;
 use boomerang_core::ledger::{Account, EntryKind, LedgerEntry, LotKey};
-use boomerang_core::ports::{PurchaseCommit, RefundCommit, StoreError};
+use boomerang_core::ports::{BurnCommit, GiftCommit, PurchaseCommit, RefundCommit, StoreError};
 use boomerang_core::purchase::{Receipt, Refund};
+use boomerang_core::sweep::{Outcome, OutcomeKey};
 
 use crate::layout::{self, *};
 
@@ -187,6 +189,63 @@ pub fn refund_marker_dates(commit: &RefundCommit) -> BTreeSet<NaiveDate> {
         dates.remove(&lot.expires_on);
     }
     dates
+}
+
+/// The expiry markers a gift writes: the gift lot's date, unless the account already held
+/// points on it (then the date is marked already).
+pub fn gift_marker_dates(gift: &GiftCommit) -> BTreeSet<NaiveDate> {
+    new_expiry_dates(&gift.record.account, &gift.entries)
+}
+
+/// The expiry markers a burn deletes: its `burned_dates`, except a date on which the record
+/// still holds a lot (a marker kept too long is harmless, one deleted too early hides a date).
+pub fn burn_forgotten_dates(burn: &BurnCommit) -> BTreeSet<NaiveDate> {
+    let held: BTreeSet<NaiveDate> = burn.record.account.lots.keys().map(|lot| lot.expires_on).collect();
+    burn.burned_dates.iter().copied().filter(|d| !held.contains(d)).collect()
+}
+
+/// The key of an outcome's item.
+pub fn outcome_key(key: &OutcomeKey) -> Item {
+    let episode = key.episode.to_string();
+    self::key(outcome_pk(key.customer_id.as_str()), outcome_sk(key.trigger.as_str(), &episode))
+}
+
+/// An outcome: the record, its status (for `update_outcome`'s condition) and its place in
+/// `by_sweep_date`.
+pub fn outcome_item(outcome: &Outcome) -> Result<Item, StoreError> {
+    let key = &outcome.key;
+    let (customer, trigger, episode) = (key.customer_id.as_str(), key.trigger.as_str(), key.episode.to_string());
+    Ok(item(
+        outcome_pk(customer),
+        outcome_sk(trigger, &episode),
+        [
+            (RECORD, s(to_json(outcome, "outcome")?)),
+            (OUTCOME_STATUS, s(outcome.status.as_str())),
+            (BY_SWEEP_DATE.pk, s(sweep_date_pk(outcome.sweep_date, customer))),
+            (BY_SWEEP_DATE.sk, s(sweep_date_sk(customer, trigger, &episode))),
+        ],
+    ))
+}
+
+pub fn decode_outcome(item: &Item) -> Result<Outcome, StoreError> {
+    record(item)
+}
+
+/// The customer id an index entry is filed under (its sort key in the customer indexes).
+pub fn indexed_customer(item: &Item, index: &Index) -> Result<CustomerId, StoreError> {
+    let id = string(item, index.sk)?;
+    CustomerId::parse(id).map_err(|e| StoreError::Corrupt(format!("{}: customer id {id:?}: {e}", describe(item))))
+}
+
+/// The tenant's sweep progress.
+pub fn sweep_item(completed: NaiveDate) -> Item {
+    item(TENANT_PK, SWEEP_SK, [(SWEEP_DATE, s(date(completed)))])
+}
+
+pub fn decode_sweep(item: &Item) -> Result<NaiveDate, StoreError> {
+    let text = string(item, SWEEP_DATE)?;
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|e| StoreError::Corrupt(format!("{}: bad date {text:?}: {e}", describe(item))))
 }
 
 pub fn key_item(key: &ApiKeyRecord) -> Result<Item, StoreError> {

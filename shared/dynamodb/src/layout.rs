@@ -1,7 +1,7 @@
 //! The table's layout: key shapes, attribute names, index names and the shard scheme.
 //! docs/dynamodb.md describes the same layout for people; keep the two in step.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 
 /// Partition and sort key of every item.
 pub const PK: &str = "pk";
@@ -22,33 +22,55 @@ pub const ENTRIES: &str = "entries";
 pub const LIVE_HASH: &str = "h";
 /// The tenant secret's bytes (B).
 pub const SECRET_BYTES: &str = "b";
+/// An outcome's status (S), what `update_outcome`'s condition tests; `rec` holds the outcome.
+pub const OUTCOME_STATUS: &str = "st";
+/// The date of the last completed sweep (S, `YYYY-MM-DD`, so text order is date order).
+pub const SWEEP_DATE: &str = "d";
 
 /// How many partitions each day's (or birthday's, or expiry date's) index key is spread over.
 /// DynamoDB takes at most 1,000 writes/s per partition key; one purchase day in one key would
 /// cap a tenant at 1,000 purchases/s, sixteen keys at 16,000/s.
 pub const INDEX_SHARDS: u32 = 16;
 
-/// One global secondary index: its name and its key attributes.
+/// What a global secondary index copies from the table besides the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Projected {
+    /// The table's and the index's keys only.
+    KeysOnly,
+    /// The keys and these attributes.
+    Include(&'static [&'static str]),
+    /// The whole item.
+    All,
+}
+
+/// One global secondary index: its name, its key attributes and its projection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Index {
     pub name: &'static str,
     pub pk: &'static str,
     pub sk: &'static str,
-    /// Attributes copied into the index besides the keys (empty: KEYS_ONLY).
-    pub include: &'static [&'static str],
+    pub projected: Projected,
 }
 
 /// Customers by the local date of their last purchase: lapsed-customer triggers.
-pub const BY_LAST_PURCHASE: Index = Index { name: "by_last_purchase", pk: "lp_pk", sk: "lp_sk", include: &[] };
+pub const BY_LAST_PURCHASE: Index =
+    Index { name: "by_last_purchase", pk: "lp_pk", sk: "lp_sk", projected: Projected::KeysOnly };
 /// Customers by birthday (MM-DD): birthday gifts. Absent for erased customers.
-pub const BY_BIRTHDAY: Index = Index { name: "by_birthday", pk: "bd_pk", sk: "bd_sk", include: &[] };
+pub const BY_BIRTHDAY: Index = Index { name: "by_birthday", pk: "bd_pk", sk: "bd_sk", projected: Projected::KeysOnly };
 /// Expiry markers by date: expiring-points warnings and burns.
-pub const BY_EXPIRY: Index = Index { name: "by_expiry", pk: "xp_pk", sk: "xp_sk", include: &[] };
+pub const BY_EXPIRY: Index = Index { name: "by_expiry", pk: "xp_pk", sk: "xp_sk", projected: Projected::KeysOnly };
 /// Receipts by local purchase date, with the receipt itself: reports read one Query per shard.
-pub const BY_PURCHASE_DATE: Index =
-    Index { name: "by_purchase_date", pk: "pd_pk", sk: "pd_sk", include: &[RECORD, RECEIPT_CUSTOMER, RECEIPT_REFUNDS] };
+pub const BY_PURCHASE_DATE: Index = Index {
+    name: "by_purchase_date",
+    pk: "pd_pk",
+    sk: "pd_sk",
+    projected: Projected::Include(&[RECORD, RECEIPT_CUSTOMER, RECEIPT_REFUNDS]),
+};
+/// Sweep outcomes by the sweep date that decided them, whole: the sender and the reports read
+/// a day's outcomes from the index alone.
+pub const BY_SWEEP_DATE: Index = Index { name: "by_sweep_date", pk: "od_pk", sk: "od_sk", projected: Projected::All };
 
-pub const INDEXES: [Index; 4] = [BY_LAST_PURCHASE, BY_BIRTHDAY, BY_EXPIRY, BY_PURCHASE_DATE];
+pub const INDEXES: [Index; 5] = [BY_LAST_PURCHASE, BY_BIRTHDAY, BY_EXPIRY, BY_PURCHASE_DATE, BY_SWEEP_DATE];
 
 /// FNV-1a (32 bit): stable across builds and platforms, unlike `std`'s hasher.
 fn fnv1a(bytes: &[u8]) -> u32 {
@@ -88,6 +110,8 @@ pub fn terminal_pk(terminal: &str) -> String {
 pub const KEYS_PK: &str = "KEYS";
 pub const TENANT_PK: &str = "TENANT";
 pub const SECRET_SK: &str = "SECRET";
+/// The tenant's sweep progress: the last completed sweep date.
+pub const SWEEP_SK: &str = "SWEEP";
 
 /// A ledger item's sort key under its customer: when, then which operation.
 pub fn ledger_sk(recorded_at: DateTime<Utc>, reference: &str) -> String {
@@ -102,18 +126,61 @@ pub fn listing_sk(terminal: &str, created_at: DateTime<Utc>, hash: &str) -> Stri
     format!("{terminal}#{}#{prefix}", millis(created_at))
 }
 
+/// An outcome's partition: one per customer, apart from the customer's own items.
+pub fn outcome_pk(customer: &str) -> String {
+    format!("O#{customer}")
+}
+/// An outcome's sort key: trigger, then the episode as its `Display` (the trigger tells a
+/// lapse's date from an expiry's).
+pub fn outcome_sk(trigger: &str, episode: &str) -> String {
+    format!("{trigger}#{episode}")
+}
+
+/// Index partition keys are `<prefix>#<value>#<shard>`: a writer files an item under its id's
+/// shard, a reader queries all [`INDEX_SHARDS`] of a value.
+fn sharded(prefix: &str, value: &str, shard: u32) -> String {
+    format!("{prefix}#{value}#{shard}")
+}
+fn all_shards(prefix: &str, value: &str) -> Vec<String> {
+    (0..INDEX_SHARDS).map(|s| sharded(prefix, value, s)).collect()
+}
+fn month_day(month: u32, day: u32) -> String {
+    format!("{month:02}-{day:02}")
+}
+
 pub fn last_purchase_pk(on: NaiveDate, customer: &str) -> String {
-    format!("LP#{}#{}", date(on), shard(customer))
+    sharded("LP", &date(on), shard(customer))
 }
 pub fn birthday_pk(birthday: NaiveDate, customer: &str) -> String {
-    format!("BD#{}#{}", birthday.format("%m-%d"), shard(customer))
+    sharded("BD", &month_day(birthday.month(), birthday.day()), shard(customer))
 }
 pub fn expiry_pk(expires_on: NaiveDate, customer: &str) -> String {
-    format!("XP#{}#{}", date(expires_on), shard(customer))
+    sharded("XP", &date(expires_on), shard(customer))
+}
+/// Outcomes shard by their customer: one customer's outcomes of a day share a shard.
+pub fn sweep_date_pk(on: NaiveDate, customer: &str) -> String {
+    sharded("OD", &date(on), shard(customer))
+}
+pub fn sweep_date_sk(customer: &str, trigger: &str, episode: &str) -> String {
+    format!("{customer}#{trigger}#{episode}")
+}
+
+/// Every shard key of a last purchase date, of a birthday, of an expiry date, of a sweep date.
+pub fn last_purchase_pks(on: NaiveDate) -> Vec<String> {
+    all_shards("LP", &date(on))
+}
+pub fn birthday_pks(month: u32, day: u32) -> Vec<String> {
+    all_shards("BD", &month_day(month, day))
+}
+pub fn expiry_pks(expires_on: NaiveDate) -> Vec<String> {
+    all_shards("XP", &date(expires_on))
+}
+pub fn sweep_date_pks(on: NaiveDate) -> Vec<String> {
+    all_shards("OD", &date(on))
 }
 /// Receipts shard by their own id: one busy customer's receipts still spread out.
 pub fn purchase_date_pk(on: NaiveDate, receipt: &str) -> String {
-    format!("PD#{}#{}", date(on), shard(receipt))
+    sharded("PD", &date(on), shard(receipt))
 }
 
 #[cfg(test)]
@@ -132,6 +199,20 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_queries_every_shard_a_writer_may_use() {
+        let d: NaiveDate = "2026-02-09".parse().unwrap();
+        let id = "anna";
+        assert!(last_purchase_pks(d).contains(&last_purchase_pk(d, id)));
+        assert!(birthday_pks(2, 9).contains(&birthday_pk("1990-02-09".parse().unwrap(), id)));
+        assert!(expiry_pks(d).contains(&expiry_pk(d, id)));
+        assert!(sweep_date_pks(d).contains(&sweep_date_pk(d, id)));
+        let keys = sweep_date_pks(d);
+        assert_eq!(keys.len() as u32, INDEX_SHARDS);
+        assert_eq!(keys.iter().collect::<std::collections::BTreeSet<_>>().len() as u32, INDEX_SHARDS, "all distinct");
+        assert_eq!(birthday_pks(2, 9)[0], "BD#02-09#0");
+    }
+
+    #[test]
     fn keys_sort_by_time_and_name_their_shard() {
         let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
         assert_eq!(ledger_sk(t("2026-03-10T09:00:00Z"), "r-1"), "E#2026-03-10T09:00:00.000Z#r-1");
@@ -139,6 +220,9 @@ mod tests {
         let d: NaiveDate = "2026-05-17".parse().unwrap();
         assert_eq!(birthday_pk(d, "anna"), format!("BD#05-17#{}", shard("anna")));
         assert_eq!(expiry_sk(d), "X#2026-05-17");
+        assert_eq!(sweep_date_pk(d, "anna"), format!("OD#2026-05-17#{}", shard("anna")));
+        assert_eq!(sweep_date_sk("anna", "birthday", "2026"), "anna#birthday#2026");
+        assert_eq!(outcome_sk("lapsed_30", "2026-05-17"), "lapsed_30#2026-05-17");
         assert_eq!(
             listing_sk("till-1", t("2026-03-01T08:00:00Z"), &"ab".repeat(32)),
             "till-1#2026-03-01T08:00:00.000Z#abababababababab"

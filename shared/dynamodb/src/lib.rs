@@ -3,7 +3,9 @@
 //! Each port call is a fixed, small number of requests, whatever the customer's history:
 //! a purchase view is one `BatchGetItem`, a purchase one `TransactWriteItems` whose conditions
 //! (record version, receipt id not taken) make it atomic and idempotent; the store never reads
-//! to decide whether it may write. All reads are strongly consistent; nothing ever scans.
+//! to decide whether it may write. Reads of items are strongly consistent; the sweep's audience
+//! and outcome listings query global indexes (one `Query` per shard), which are eventually
+//! consistent, and the sweep re-reads each item before it acts. Nothing ever scans.
 //! docs/dynamodb.md has the item layout, the indexes and the request count of each operation.
 
 use std::collections::{BTreeSet, HashMap};
@@ -12,7 +14,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, WriteRequest,
+};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -22,9 +26,10 @@ use boomerang_core::customer::CustomerRecord;
 use boomerang_core::ids::{CustomerId, ReceiptId, RefundId, TerminalName};
 use boomerang_core::ledger::LedgerEntry;
 use boomerang_core::ports::{
-    CustomerReader, CustomerWriter, Expected, KeyStore, LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit,
-    RefundView, SecretStore, StoreError,
+    BurnCommit, CustomerReader, CustomerWriter, Expected, GiftCommit, KeyStore, LedgerWriter, PurchaseCommit,
+    PurchaseView, RefundCommit, RefundView, SecretStore, StoreError, SweepStore,
 };
+use boomerang_core::sweep::{Outcome, OutcomeKey, OutcomeStatus};
 
 mod errors;
 pub mod items;
@@ -35,7 +40,7 @@ mod table;
 
 use errors::{transaction_error, unavailable, OnFailure};
 use items::{key, n, s, Item};
-use layout::{customer_pk, key_pk, receipt_pk, refund_pk, terminal_pk, SOLE};
+use layout::{customer_pk, key_pk, receipt_pk, refund_pk, terminal_pk, Index, SOLE};
 
 pub use layout::INDEX_SHARDS;
 pub use metrics::{RequestMetrics, WRITE_OPERATIONS};
@@ -45,6 +50,10 @@ const SECRET_LEN: usize = 32;
 const BATCH_ATTEMPTS: u32 = 5;
 /// Attempts at revoking when another revoke or insert moves the terminal's lock meanwhile.
 const REVOKE_ATTEMPTS: u32 = 5;
+/// The most items one `TransactWriteItems` may hold.
+const TRANSACTION_ITEMS: usize = 100;
+/// The most requests one `BatchWriteItem` may hold.
+const BATCH_WRITE_ITEMS: usize = 25;
 
 /// A condition on one written item: the expression and its `:values`.
 struct Condition {
@@ -96,17 +105,25 @@ impl Transaction {
         Ok(())
     }
 
-    fn delete(&mut self, table: &str, key: Item, condition: Condition, role: OnFailure) -> Result<(), StoreError> {
+    fn delete(&mut self, table: &str, key: Item, condition: Option<(Condition, OnFailure)>) -> Result<(), StoreError> {
+        let (expression, values, role) = match condition {
+            Some((c, role)) => (Some(c.expression.to_owned()), c.values(), Some(role)),
+            None => (None, None, None),
+        };
         let delete = Delete::builder()
             .table_name(table)
             .set_key(Some(key))
-            .condition_expression(condition.expression)
-            .set_expression_attribute_values(condition.values())
+            .set_condition_expression(expression)
+            .set_expression_attribute_values(values)
             .build()
             .map_err(unavailable)?;
         self.writes.push(TransactWriteItem::builder().delete(delete).build());
-        self.roles.push(Some(role));
+        self.roles.push(role);
         Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.writes.len()
     }
 }
 
@@ -196,6 +213,96 @@ impl DynamoStore {
         ))
     }
 
+    /// One `PutItem` under a condition; false when the condition failed (nothing written).
+    async fn put_if(&self, item: Item, condition: Condition) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_values(condition.values())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Every entry of `index` under each of the partition keys `pks` (a value's shards): one
+    /// `Query` per key and page. Index reads are eventually consistent (DynamoDB offers no
+    /// other kind on a global index): an entry may lag its item's write a little.
+    async fn query_index(&self, index: &Index, pks: Vec<String>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        for pk in pks {
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(index.name)
+                    .key_condition_expression("#pk = :pk")
+                    .expression_attribute_names("#pk", index.pk)
+                    .expression_attribute_values(":pk", s(pk.as_str()))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                found.extend(out.items.unwrap_or_default());
+                match out.last_evaluated_key {
+                    Some(last) if !last.is_empty() => start = Some(last),
+                    _ => break,
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The customers filed under a value's shards of a customer index, sorted, each once.
+    async fn indexed_customers(&self, index: &Index, pks: Vec<String>) -> Result<Vec<CustomerId>, StoreError> {
+        let found = self.query_index(index, pks).await?;
+        let ids: BTreeSet<CustomerId> =
+            found.iter().map(|item| items::indexed_customer(item, index)).collect::<Result<_, _>>()?;
+        Ok(ids.into_iter().collect())
+    }
+
+    /// Deletes items unconditionally, 25 to a `BatchWriteItem`, asking again for what
+    /// DynamoDB leaves unprocessed (throttling).
+    async fn batch_delete(&self, keys: Vec<Item>) -> Result<(), StoreError> {
+        for chunk in keys.chunks(BATCH_WRITE_ITEMS) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|key| {
+                    let delete = DeleteRequest::builder().set_key(Some(key.clone())).build().map_err(unavailable)?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<_, StoreError>>()?;
+            for attempt in 0..BATCH_ATTEMPTS {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                pending = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::Unavailable(
+                    format!("BatchWriteItem still had unprocessed items after {BATCH_ATTEMPTS} attempts").into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     async fn transact(&self, tx: Transaction) -> Result<(), StoreError> {
         match self.client.transact_write_items().set_transact_items(Some(tx.writes)).send().await {
             Ok(_) => Ok(()),
@@ -244,22 +351,9 @@ impl CustomerReader for DynamoStore {
 impl CustomerWriter for DynamoStore {
     async fn put_customer(&self, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError> {
         let item = items::customer_item(record, expected.next_version())?;
-        let condition = Condition::customer(expected);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition.expression)
-            .set_expression_attribute_values(condition.values())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Err(StoreError::Conflict)
-            }
-            Err(e) => Err(unavailable(e)),
+        match self.put_if(item, Condition::customer(expected)).await? {
+            true => Ok(()),
+            false => Err(StoreError::Conflict),
         }
     }
 }
@@ -381,7 +475,7 @@ impl KeyStore for DynamoStore {
             let mut tx = Transaction::default();
             // Still the lock we read: a concurrent revoke (and a new key) must not be undone.
             let same_lock = Condition { expression: "h = :h", values: vec![(":h", s(hash.as_str()))] };
-            tx.delete(&self.table, lock_key.clone(), same_lock, OnFailure::Conflict)?;
+            tx.delete(&self.table, lock_key.clone(), Some((same_lock, OnFailure::Conflict)))?;
             tx.put(&self.table, items::key_item(&revoked)?, Some((Condition::present(), OnFailure::Conflict)))?;
             tx.put(&self.table, items::listing_item(&revoked)?, None)?;
             match self.transact(tx).await {
@@ -431,5 +525,116 @@ impl SecretStore for DynamoStore {
             return Err(StoreError::Corrupt(format!("the unsubscribe secret has only {} bytes", secret.len())));
         }
         Ok(secret)
+    }
+}
+
+#[async_trait]
+impl SweepStore for DynamoStore {
+    async fn customers_last_bought_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
+        self.indexed_customers(&layout::BY_LAST_PURCHASE, layout::last_purchase_pks(date)).await
+    }
+
+    async fn customers_born_on(&self, month: u32, day: u32) -> Result<Vec<CustomerId>, StoreError> {
+        // Erased customers have no birthday key: the index holds only those who may be told.
+        self.indexed_customers(&layout::BY_BIRTHDAY, layout::birthday_pks(month, day)).await
+    }
+
+    async fn customers_with_lots_expiring_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
+        // Markers outlive a lot spent to nothing until the sweep burns the date: such a
+        // customer is listed too, as the port allows.
+        self.indexed_customers(&layout::BY_EXPIRY, layout::expiry_pks(date)).await
+    }
+
+    async fn outcome(&self, key: &OutcomeKey) -> Result<Option<Outcome>, StoreError> {
+        let item = self.get(items::outcome_key(key)).await?;
+        item.as_ref().map(items::decode_outcome).transpose()
+    }
+
+    async fn record_outcome(&self, outcome: &Outcome, gift: Option<&GiftCommit>) -> Result<(), StoreError> {
+        let item = items::outcome_item(outcome)?;
+        let Some(gift) = gift else {
+            return match self.put_if(item, Condition::absent()).await? {
+                true => Ok(()),
+                false => Err(StoreError::Duplicate),
+            };
+        };
+        let expected = Expected::Version(gift.expected_version);
+        let mut tx = Transaction::default();
+        tx.put(&self.table, item, Some((Condition::absent(), OnFailure::Duplicate)))?;
+        tx.put(
+            &self.table,
+            items::customer_item(&gift.record, expected.next_version())?,
+            Some((Condition::customer(expected), OnFailure::Conflict)),
+        )?;
+        // The ledger item is keyed by the decision's own reference: a gift can never be
+        // written twice, and the key says which decision it came from.
+        let reference = outcome.key.reference();
+        let customer = &gift.record.customer.customer_id;
+        let new_dates = items::gift_marker_dates(gift);
+        self.add_ledger(&mut tx, customer, outcome.decided_at, &reference, &gift.entries, new_dates)?;
+        self.transact(tx).await
+    }
+
+    async fn update_outcome(&self, outcome: &Outcome, from: OutcomeStatus) -> Result<(), StoreError> {
+        let still = Condition { expression: "st = :from", values: vec![(":from", s(from.as_str()))] };
+        match self.put_if(items::outcome_item(outcome)?, still).await? {
+            true => Ok(()),
+            false => Err(StoreError::Conflict),
+        }
+    }
+
+    async fn outcomes_on(&self, date: NaiveDate) -> Result<Vec<Outcome>, StoreError> {
+        let found = self.query_index(&layout::BY_SWEEP_DATE, layout::sweep_date_pks(date)).await?;
+        let mut outcomes = found.iter().map(items::decode_outcome).collect::<Result<Vec<_>, _>>()?;
+        outcomes.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(outcomes)
+    }
+
+    async fn commit_burn(&self, burn: &BurnCommit) -> Result<(), StoreError> {
+        let expected = Expected::Version(burn.expected_version);
+        let customer = &burn.record.customer.customer_id;
+        let mut tx = Transaction::default();
+        tx.put(
+            &self.table,
+            items::customer_item(&burn.record, expected.next_version())?,
+            Some((Condition::customer(expected), OnFailure::Conflict)),
+        )?;
+        // The port gives a burn no instant of its own: it is recorded when the store writes it.
+        // The ledger item is still keyed by the burn's reference (`burn:<date>`).
+        let reference = burn.entries.first().map_or("burn", |e| e.reference.as_str());
+        let new_dates = items::new_expiry_dates(&burn.record.account, &burn.entries);
+        self.add_ledger(&mut tx, customer, burn.recorded_at, reference, &burn.entries, new_dates)?;
+        let markers: Vec<Item> = items::burn_forgotten_dates(burn)
+            .into_iter()
+            .map(|d| key(customer_pk(customer.as_str()), layout::expiry_sk(d)))
+            .collect();
+        // Markers go in the same transaction, as many as it can hold (one date, in practice).
+        // Any beyond are deleted once the burn has landed: a marker left behind by a failure
+        // there is harmless, and the next burn of the date deletes it.
+        let room = TRANSACTION_ITEMS.saturating_sub(tx.len());
+        let mut markers = markers.into_iter();
+        for marker in markers.by_ref().take(room) {
+            tx.delete(&self.table, marker, None)?;
+        }
+        self.transact(tx).await?;
+        let rest: Vec<Item> = markers.collect();
+        if !rest.is_empty() {
+            self.batch_delete(rest).await?;
+        }
+        Ok(())
+    }
+
+    async fn last_completed_sweep(&self) -> Result<Option<NaiveDate>, StoreError> {
+        let item = self.get(key(layout::TENANT_PK, layout::SWEEP_SK)).await?;
+        item.as_ref().map(items::decode_sweep).transpose()
+    }
+
+    async fn complete_sweep(&self, date: NaiveDate) -> Result<(), StoreError> {
+        // Dates as `YYYY-MM-DD` compare as strings in date order. A failed condition means a
+        // later (or the same) date is already recorded: nothing to do.
+        let later =
+            Condition { expression: "attribute_not_exists(pk) OR d < :d", values: vec![(":d", s(layout::date(date)))] };
+        self.put_if(items::sweep_item(date), later).await?;
+        Ok(())
     }
 }

@@ -1,16 +1,18 @@
-//! Creating a tenant's table: on-demand capacity, the `pk`/`sk` key and the four indexes.
+//! Creating a tenant's table: on-demand capacity, the `pk`/`sk` key and the indexes; a table
+//! made by an older build gets the indexes it lacks.
 
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableDescription, TableStatus,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TableDescription, TableStatus,
 };
 
 use boomerang_core::ports::StoreError;
 
 use crate::errors::unavailable;
-use crate::layout::{Index, INDEXES, PK, SK};
+use crate::layout::{Index, Projected, INDEXES, PK, SK};
 use crate::DynamoStore;
 
 /// How long `create_table` waits for a new table (and its indexes) to become active.
@@ -29,23 +31,39 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
         .map_err(unavailable)
 }
 
-fn global_index(index: &Index) -> Result<GlobalSecondaryIndex, StoreError> {
-    let projection = if index.include.is_empty() {
-        Projection::builder().projection_type(ProjectionType::KeysOnly).build()
-    } else {
-        let mut p = Projection::builder().projection_type(ProjectionType::Include);
-        for name in index.include {
-            p = p.non_key_attributes(*name);
+fn projection(index: &Index) -> Projection {
+    match index.projected {
+        Projected::KeysOnly => Projection::builder().projection_type(ProjectionType::KeysOnly).build(),
+        Projected::All => Projection::builder().projection_type(ProjectionType::All).build(),
+        Projected::Include(names) => {
+            let mut p = Projection::builder().projection_type(ProjectionType::Include);
+            for name in names {
+                p = p.non_key_attributes(*name);
+            }
+            p.build()
         }
-        p.build()
-    };
+    }
+}
+
+fn global_index(index: &Index) -> Result<GlobalSecondaryIndex, StoreError> {
     GlobalSecondaryIndex::builder()
         .index_name(index.name)
         .key_schema(key_element(index.pk, KeyType::Hash)?)
         .key_schema(key_element(index.sk, KeyType::Range)?)
-        .projection(projection)
+        .projection(projection(index))
         .build()
         .map_err(unavailable)
+}
+
+fn create_index(index: &Index) -> Result<GlobalSecondaryIndexUpdate, StoreError> {
+    let create = CreateGlobalSecondaryIndexAction::builder()
+        .index_name(index.name)
+        .key_schema(key_element(index.pk, KeyType::Hash)?)
+        .key_schema(key_element(index.sk, KeyType::Range)?)
+        .projection(projection(index))
+        .build()
+        .map_err(unavailable)?;
+    Ok(GlobalSecondaryIndexUpdate::builder().create(create).build())
 }
 
 /// True once the table and all its indexes take traffic.
@@ -54,20 +72,23 @@ fn is_active(table: &TableDescription) -> bool {
         && table.global_secondary_indexes().iter().all(|i| i.index_status() == Some(&IndexStatus::Active))
 }
 
-/// Refuses a table that exists under the name but is not laid out like ours.
-fn check_layout(name: &str, table: &TableDescription) -> Result<(), StoreError> {
+/// Refuses a table that exists under the name but is not keyed like ours.
+fn check_keys(name: &str, table: &TableDescription) -> Result<(), StoreError> {
     let keys: Vec<(&str, &KeyType)> = table.key_schema().iter().map(|k| (k.attribute_name(), k.key_type())).collect();
-    let missing: Vec<&str> = INDEXES
-        .iter()
-        .filter(|want| !table.global_secondary_indexes().iter().any(|i| i.index_name() == Some(want.name)))
-        .map(|want| want.name)
-        .collect();
-    if keys != [(PK, &KeyType::Hash), (SK, &KeyType::Range)] || !missing.is_empty() {
+    if keys != [(PK, &KeyType::Hash), (SK, &KeyType::Range)] {
         return Err(StoreError::Corrupt(format!(
-            "table {name} exists but is not a Boomerang table (key schema {keys:?}, missing indexes {missing:?})"
+            "table {name} exists but is not a Boomerang table (key schema {keys:?})"
         )));
     }
     Ok(())
+}
+
+/// Our indexes the table lacks (a table made by an older build).
+fn missing_indexes(table: &TableDescription) -> Vec<&'static Index> {
+    INDEXES
+        .iter()
+        .filter(|want| !table.global_secondary_indexes().iter().any(|i| i.index_name() == Some(want.name)))
+        .collect()
 }
 
 impl DynamoStore {
@@ -97,19 +118,46 @@ impl DynamoStore {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {}
             Err(e) => return Err(unavailable(e)),
         }
-        self.wait_until_active().await
+        // An existing table from an older build lacks the newer indexes: add them, one per
+        // UpdateTable (DynamoDB's limit), each once the table is active again. DynamoDB
+        // backfills a new index from the items already there.
+        loop {
+            let table = self.wait_until_active().await?;
+            let missing = missing_indexes(&table);
+            let Some(index) = missing.first().copied() else {
+                return Ok(());
+            };
+            if missing.len() == INDEXES.len() {
+                // None of ours: someone else's table that happens to be keyed pk/sk.
+                return Err(StoreError::Corrupt(format!(
+                    "table {} exists but is not a Boomerang table (it has none of the indexes {:?})",
+                    self.table,
+                    INDEXES.map(|i| i.name)
+                )));
+            }
+            self.client
+                .update_table()
+                .table_name(&self.table)
+                .attribute_definitions(string_attribute(index.pk)?)
+                .attribute_definitions(string_attribute(index.sk)?)
+                .global_secondary_index_updates(create_index(index)?)
+                .send()
+                .await
+                .map_err(unavailable)?;
+        }
     }
 
-    async fn wait_until_active(&self) -> Result<(), StoreError> {
+    /// Waits until the table and the indexes it has are active; returns its description.
+    async fn wait_until_active(&self) -> Result<TableDescription, StoreError> {
         let deadline = tokio::time::Instant::now() + ACTIVE_WITHIN;
         loop {
             let described = self.client.describe_table().table_name(&self.table).send().await.map_err(unavailable)?;
             let table = described
-                .table()
+                .table
                 .ok_or_else(|| StoreError::Corrupt(format!("DescribeTable of {} returned no table", self.table)))?;
-            check_layout(&self.table, table)?;
-            if is_active(table) {
-                return Ok(());
+            check_keys(&self.table, &table)?;
+            if is_active(&table) {
+                return Ok(table);
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(StoreError::Unavailable(

@@ -8,11 +8,13 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 
-use boomerang_core::config::ProgramConfig;
-use boomerang_core::customer::{CustomerRecord, ProfilePatch};
+use boomerang_core::config::{ProgramConfig, TriggerKind};
+use boomerang_core::customer::{Channel, CustomerRecord, ProfilePatch};
 use boomerang_core::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
-use boomerang_core::ports::KeyStore;
+use boomerang_core::ledger::LotKey;
+use boomerang_core::ports::{BurnCommit, GiftCommit, KeyStore, StoreError, SweepStore};
 use boomerang_core::purchase::{decide_purchase, Backdating, PurchaseRequest, RefundRequest};
+use boomerang_core::sweep::{Episode, Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::{Boomerang, Error};
 use boomerang_dynamodb::items::{self, Item};
 use boomerang_dynamodb::{DynamoStore, RequestMetrics};
@@ -148,6 +150,104 @@ async fn keys_and_the_secret_take_a_fixed_number_of_requests() {
     assert_requests(&take(&store), &[("GetItem", 2), ("PutItem", 1)], "the secret's first use");
     app.unsubscribe_token(&CustomerId::parse("anna").expect("an id")).await.expect("a token");
     assert_requests(&take(&store), &[("GetItem", 1)], "the secret's later uses");
+}
+
+fn outcome(customer: &str, trigger: TriggerKind, episode: Episode) -> Outcome {
+    Outcome {
+        key: OutcomeKey { customer_id: CustomerId::parse(customer).expect("an id"), trigger, episode },
+        sweep_date: "2026-03-10".parse().expect("a date"),
+        status: OutcomeStatus::Pending,
+        channel: Some(Channel::Email),
+        unreachable: None,
+        gift_points: 0,
+        gift_expires_on: None,
+        expiring_points: 0,
+        decided_at: now(),
+        sent_at: None,
+        error: None,
+    }
+}
+
+/// The sweep's operations cost a fixed number of requests: one per write (a transaction when
+/// a gift or a burn goes with it), one per item read, one `Query` per shard for a listing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweeps_operations_take_a_fixed_number_of_requests() {
+    let (store, app) = app().await;
+    app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
+        .await
+        .expect("a purchase");
+    let anna = app.customer(&CustomerId::parse("anna").expect("an id")).await.expect("the customer");
+    store.reset_metrics();
+
+    let queries = [("Query", u64::from(boomerang_dynamodb::INDEX_SHARDS))];
+    let found = store.customers_last_bought_on("2026-03-10".parse().expect("a date")).await.expect("query");
+    assert_eq!(found.len(), 1);
+    assert_requests(&take(&store), &queries, "customers_last_bought_on");
+    store.customers_born_on(5, 17).await.expect("query");
+    assert_requests(&take(&store), &queries, "customers_born_on");
+    let expiring = anna.account.lots.keys().next().expect("a lot").expires_on;
+    assert_eq!(store.customers_with_lots_expiring_on(expiring).await.expect("query").len(), 1);
+    assert_requests(&take(&store), &queries, "customers_with_lots_expiring_on");
+
+    // A birthday gift: the outcome, the record, the ledger item and the gift's marker.
+    let mut decision = outcome("anna", TriggerKind::Birthday, Episode::Birthday(2026));
+    (decision.gift_points, decision.gift_expires_on) = (500, Some("2026-03-24".parse().expect("a date")));
+    let mut gifted = anna.clone();
+    let lot = LotKey::gift("2026-03-24".parse().expect("a date"), TriggerKind::Birthday);
+    let entries = gifted.account.gift(lot, 500, &decision.key.reference());
+    gifted.version += 1;
+    let gift = GiftCommit { record: gifted.clone(), expected_version: anna.version, entries };
+    store.record_outcome(&decision, Some(&gift)).await.expect("recorded with its gift");
+    let m = take(&store);
+    assert_requests(&m, &[("TransactWriteItems", 1)], "record_outcome with a gift");
+    eprintln!("outcome with a gift: {} bytes written", m.total_write_bytes());
+    let again = store.record_outcome(&decision, Some(&gift)).await;
+    assert!(matches!(again, Err(StoreError::Duplicate)), "{again:?}");
+    assert_requests(&take(&store), &[("TransactWriteItems", 1)], "a duplicate outcome with a gift");
+
+    let held = Outcome {
+        status: OutcomeStatus::Holdout,
+        channel: None,
+        ..outcome("boris", TriggerKind::Lapsed30, Episode::Lapse("2026-02-07".parse().expect("a date")))
+    };
+    store.record_outcome(&held, None).await.expect("recorded");
+    let m = take(&store);
+    assert_requests(&m, &[("PutItem", 1)], "record_outcome without a gift");
+    eprintln!("outcome without a gift: {} bytes written", m.total_write_bytes());
+    assert!(matches!(store.record_outcome(&held, None).await, Err(StoreError::Duplicate)));
+    assert_requests(&take(&store), &[("PutItem", 1)], "a duplicate outcome without a gift");
+
+    assert_eq!(store.outcome(&decision.key).await.expect("read"), Some(decision.clone()));
+    assert_requests(&take(&store), &[("GetItem", 1)], "outcome");
+    let sending = Outcome { status: OutcomeStatus::Sending, ..decision.clone() };
+    store.update_outcome(&sending, OutcomeStatus::Pending).await.expect("pending to sending");
+    assert_requests(&take(&store), &[("PutItem", 1)], "update_outcome");
+    assert!(matches!(store.update_outcome(&sending, OutcomeStatus::Pending).await, Err(StoreError::Conflict)));
+    assert_requests(&take(&store), &[("PutItem", 1)], "a refused update_outcome");
+    assert_eq!(store.outcomes_on(decision.sweep_date).await.expect("query").len(), 2);
+    assert_requests(&take(&store), &queries, "outcomes_on");
+
+    let mut burned = gifted.clone();
+    let entries = burned.account.burn_expired("2026-03-24".parse().expect("a date"), "burn:2026-03-24");
+    burned.version += 1;
+    let burn = BurnCommit {
+        record: burned,
+        expected_version: gifted.version,
+        entries,
+        burned_dates: vec!["2026-03-24".parse().expect("a date")],
+        recorded_at: "2026-03-24T09:00:00Z".parse().expect("an instant"),
+    };
+    store.commit_burn(&burn).await.expect("the burn");
+    let m = take(&store);
+    assert_requests(&m, &[("TransactWriteItems", 1)], "commit_burn");
+    eprintln!("burn of one date: {} bytes written", m.total_write_bytes());
+
+    assert_eq!(store.last_completed_sweep().await.expect("read"), None);
+    assert_requests(&take(&store), &[("GetItem", 1)], "last_completed_sweep");
+    store.complete_sweep("2026-03-10".parse().expect("a date")).await.expect("completed");
+    assert_requests(&take(&store), &[("PutItem", 1)], "complete_sweep");
+    store.complete_sweep("2026-03-09".parse().expect("a date")).await.expect("an earlier date is ignored");
+    assert_requests(&take(&store), &[("PutItem", 1)], "complete_sweep of an earlier date");
 }
 
 /// Writes items 25 at a time (BatchWriteItem's limit), retrying what comes back unprocessed.

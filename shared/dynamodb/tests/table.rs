@@ -8,17 +8,23 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::get_item::GetItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, PutRequest, ScalarAttributeType, WriteRequest,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
-use boomerang_core::config::ProgramConfig;
-use boomerang_core::customer::ProfilePatch;
+use boomerang_core::config::{ProgramConfig, TriggerKind};
+use boomerang_core::customer::{Channel, CustomerRecord, ProfilePatch};
 use boomerang_core::ids::{Currency, CustomerId, ReceiptId, StoreId};
-use boomerang_core::ports::{CustomerReader, StoreError};
+use boomerang_core::ledger::{LedgerEntry, LotKey};
+use boomerang_core::ports::{BurnCommit, CustomerReader, CustomerWriter, Expected, GiftCommit, StoreError, SweepStore};
 use boomerang_core::purchase::{Backdating, PurchaseRequest};
+use boomerang_core::sweep::{Episode, Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::Boomerang;
-use boomerang_dynamodb::layout::{self, Index, BY_BIRTHDAY, BY_EXPIRY, BY_LAST_PURCHASE, BY_PURCHASE_DATE};
+use boomerang_dynamodb::items;
+use boomerang_dynamodb::layout::{
+    self, Index, BY_BIRTHDAY, BY_EXPIRY, BY_LAST_PURCHASE, BY_PURCHASE_DATE, BY_SWEEP_DATE, INDEXES,
+};
 use boomerang_dynamodb::DynamoStore;
 
 fn now() -> DateTime<Utc> {
@@ -205,4 +211,256 @@ async fn an_undecodable_record_is_corrupt() {
         .expect("a hand-made item");
     let result = store.customer(&CustomerId::parse("anna").expect("an id")).await;
     assert!(matches!(result, Err(StoreError::Corrupt(_))), "{result:?}");
+}
+
+fn customer_id(s: &str) -> CustomerId {
+    CustomerId::parse(s).expect("a customer id")
+}
+
+fn birthday_gift(customer: &str, expires_on: &str) -> Outcome {
+    Outcome {
+        key: OutcomeKey {
+            customer_id: customer_id(customer),
+            trigger: TriggerKind::Birthday,
+            episode: Episode::Birthday(2026),
+        },
+        sweep_date: date("2026-03-10"),
+        status: OutcomeStatus::Pending,
+        channel: Some(Channel::Email),
+        unreachable: None,
+        gift_points: 500,
+        gift_expires_on: Some(date(expires_on)),
+        expiring_points: 0,
+        decided_at: now(),
+        sent_at: None,
+        error: None,
+    }
+}
+
+fn gift_commit(before: &CustomerRecord, outcome: &Outcome) -> GiftCommit {
+    let mut record = before.clone();
+    let lot = LotKey::gift(outcome.gift_expires_on.expect("a gift"), outcome.key.trigger);
+    let entries = record.account.gift(lot, outcome.gift_points, &outcome.key.reference());
+    record.version += 1;
+    GiftCommit { record, expected_version: before.version, entries }
+}
+
+/// The attributes of one item, read consistently from the table.
+async fn raw_item(store: &DynamoStore, pk: &str, sk: &str) -> Option<items::Item> {
+    store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .set_key(Some(items::key(pk, sk)))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("a read")
+        .item
+}
+
+#[tokio::test]
+async fn a_gift_writes_its_expiry_marker_and_a_ledger_item_named_after_its_decision() {
+    let store = Arc::new(common::fresh_store().await);
+    let app = Boomerang::new(store.clone(), Arc::new(ProgramConfig::defaults()));
+    app.purchase(&purchase("anna", "r-1", "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
+        .await
+        .expect("a purchase");
+    let anna = store.customer(&customer_id("anna")).await.expect("read").expect("the customer");
+    let decision = birthday_gift("anna", "2026-03-24");
+    store.record_outcome(&decision, Some(&gift_commit(&anna, &decision))).await.expect("the gift");
+
+    assert_eq!(customer_items(&store, "anna", "X#").await, vec!["X#2026-03-24", "X#2027-03-10"]);
+    let ledger = customer_items(&store, "anna", "E#").await;
+    let gift_sk = layout::ledger_sk(now(), "gift:birthday:2026:anna");
+    assert!(ledger.contains(&gift_sk), "the gift's ledger item is keyed by its decision: {ledger:?}");
+    let xp = layout::expiry_pk(date("2026-03-24"), "anna");
+    assert_eq!(indexed(&store, BY_EXPIRY, &xp).await, BTreeSet::from(["anna".to_owned()]));
+
+    // A second gift on a date already marked writes no second marker.
+    let anna = store.customer(&customer_id("anna")).await.expect("read").expect("the customer");
+    let mut lapse = birthday_gift("anna", "2026-03-24");
+    (lapse.key.trigger, lapse.key.episode) = (TriggerKind::Lapsed60, Episode::Lapse(date("2026-01-09")));
+    let gift = gift_commit(&anna, &lapse);
+    assert!(items::gift_marker_dates(&gift).is_empty(), "the date is held already");
+    store.record_outcome(&lapse, Some(&gift)).await.expect("the second gift");
+    assert_eq!(customer_items(&store, "anna", "X#").await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_outcome_is_filed_whole_under_its_sweep_date() {
+    let store = common::fresh_store().await;
+    let mut decision = birthday_gift("anna", "2026-03-24");
+    (decision.gift_points, decision.gift_expires_on) = (0, None);
+    store.record_outcome(&decision, None).await.expect("recorded");
+
+    let item = raw_item(&store, "O#anna", "birthday#2026").await.expect("the outcome item");
+    assert_eq!(item.get("st"), Some(&AttributeValue::S("pending".into())), "the status the update condition tests");
+    let od = layout::sweep_date_pk(date("2026-03-10"), "anna");
+    assert!(od.starts_with("OD#2026-03-10#"), "{od}");
+    assert_eq!(indexed(&store, BY_SWEEP_DATE, &od).await, BTreeSet::from(["anna#birthday#2026".to_owned()]));
+    let out = store
+        .client()
+        .query()
+        .table_name(store.table())
+        .index_name(BY_SWEEP_DATE.name)
+        .key_condition_expression("od_pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(od))
+        .send()
+        .await
+        .expect("an index query");
+    let projected = out.items().first().expect("the outcome");
+    assert!(projected.contains_key("rec") && projected.contains_key("st"), "the whole outcome is in the index");
+}
+
+#[tokio::test]
+async fn a_burn_deletes_the_markers_of_its_dates_but_never_of_a_date_still_held() {
+    let store = Arc::new(common::fresh_store().await);
+    let app = Boomerang::new(store.clone(), Arc::new(ProgramConfig::defaults()));
+    app.purchase(&purchase("anna", "r-1", "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
+        .await
+        .expect("a purchase");
+    let anna = store.customer(&customer_id("anna")).await.expect("read").expect("the customer");
+    let decision = birthday_gift("anna", "2026-03-24");
+    let gift = gift_commit(&anna, &decision);
+    store.record_outcome(&decision, Some(&gift)).await.expect("the gift");
+    assert_eq!(customer_items(&store, "anna", "X#").await, vec!["X#2026-03-24", "X#2027-03-10"]);
+
+    let mut burned = gift.record.clone();
+    let entries = burned.account.burn_expired(date("2026-03-24"), "burn:2026-03-24");
+    burned.version += 1;
+    // A careless sweep also names 2027-03-10, on which the record still holds points.
+    let burn = BurnCommit {
+        record: burned,
+        expected_version: gift.record.version,
+        entries,
+        burned_dates: vec![date("2026-03-24"), date("2027-03-10")],
+        recorded_at: "2026-03-24T09:00:00Z".parse().expect("an instant"),
+    };
+    store.commit_burn(&burn).await.expect("the burn");
+    assert_eq!(customer_items(&store, "anna", "X#").await, vec!["X#2027-03-10"], "only the burned date is forgotten");
+    let ledger = customer_items(&store, "anna", "E#").await;
+    assert!(ledger.iter().any(|sk| sk.ends_with("#burn:2026-03-24")), "the burn's ledger item: {ledger:?}");
+}
+
+#[tokio::test]
+async fn a_burn_of_more_dates_than_a_transaction_holds_forgets_them_all() {
+    let store = common::fresh_store().await;
+    let mut record = CustomerRecord::new(customer_id("anna"), now());
+    record.version = 1;
+    store.put_customer(&record, Expected::Absent).await.expect("the customer");
+    // 150 stale markers: say the sweep did not run for months.
+    let dates: Vec<NaiveDate> = (0..150).map(|i| date("2026-01-01") + chrono::Duration::days(i)).collect();
+    for chunk in dates.chunks(25) {
+        let requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|d| {
+                let put = PutRequest::builder().set_item(Some(items::expiry_item("anna", *d))).build().expect("a put");
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        store.client().batch_write_item().request_items(store.table(), requests).send().await.expect("markers written");
+    }
+    assert_eq!(customer_items(&store, "anna", "X#").await.len(), 150);
+
+    let mut next = record.clone();
+    next.version = 2;
+    let entries: Vec<LedgerEntry> = Vec::new();
+    let burn = BurnCommit {
+        record: next.clone(),
+        expected_version: 1,
+        entries,
+        burned_dates: dates.clone(),
+        recorded_at: "2026-03-24T09:00:00Z".parse().expect("an instant"),
+    };
+    store.reset_metrics();
+    store.commit_burn(&burn).await.expect("the burn");
+    let m = store.metrics();
+    // 99 markers go with the record in the transaction, the other 51 in batches of 25.
+    assert_eq!((m.requests("TransactWriteItems"), m.requests("BatchWriteItem")), (1, 3), "{m:?}");
+    assert!(customer_items(&store, "anna", "X#").await.is_empty(), "every marker is gone");
+    assert_eq!(store.customer(&customer_id("anna")).await.expect("read"), Some(next));
+    assert!(store.customers_with_lots_expiring_on(dates[149]).await.expect("query").is_empty());
+}
+
+fn old_index(index: &Index) -> GlobalSecondaryIndex {
+    let element =
+        |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("a key");
+    let projection = match index.projected {
+        layout::Projected::KeysOnly => Projection::builder().projection_type(ProjectionType::KeysOnly).build(),
+        layout::Projected::All => Projection::builder().projection_type(ProjectionType::All).build(),
+        layout::Projected::Include(names) => Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(names.iter().map(|n| (*n).to_owned()).collect()))
+            .build(),
+    };
+    GlobalSecondaryIndex::builder()
+        .index_name(index.name)
+        .key_schema(element(index.pk, KeyType::Hash))
+        .key_schema(element(index.sk, KeyType::Range))
+        .projection(projection)
+        .build()
+        .expect("an index")
+}
+
+/// Makes a table keyed like ours with only `indexes`, as an older build (or someone else) would.
+async fn table_with(store: &DynamoStore, indexes: &[Index]) {
+    let string = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("an attribute")
+    };
+    let element =
+        |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("a key");
+    let mut attributes = vec![string("pk"), string("sk")];
+    for index in indexes {
+        attributes.push(string(index.pk));
+        attributes.push(string(index.sk));
+    }
+    store
+        .client()
+        .create_table()
+        .table_name(store.table())
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(attributes))
+        .key_schema(element("pk", KeyType::Hash))
+        .key_schema(element("sk", KeyType::Range))
+        .set_global_secondary_indexes((!indexes.is_empty()).then(|| indexes.iter().map(old_index).collect()))
+        .send()
+        .await
+        .expect("a table");
+}
+
+#[tokio::test]
+async fn a_table_of_an_older_build_gets_the_sweep_date_index() {
+    common::endpoint();
+    let store = DynamoStore::from_env(&common::unique_table("older")).await.expect("a client");
+    let before: Vec<Index> = INDEXES.into_iter().filter(|i| *i != BY_SWEEP_DATE).collect();
+    table_with(&store, &before).await;
+    store.create_table().await.expect("the missing index is added");
+
+    let described = store.client().describe_table().table_name(store.table()).send().await.expect("described");
+    let names: BTreeSet<String> = described
+        .table()
+        .expect("a table")
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name().map(str::to_owned))
+        .collect();
+    assert_eq!(names, INDEXES.iter().map(|i| i.name.to_owned()).collect(), "every index is there");
+    let mut decision = birthday_gift("anna", "2026-03-24");
+    (decision.gift_points, decision.gift_expires_on) = (0, None);
+    store.record_outcome(&decision, None).await.expect("recorded");
+    assert_eq!(store.outcomes_on(date("2026-03-10")).await.expect("query"), vec![decision]);
+}
+
+#[tokio::test]
+async fn a_table_keyed_like_ours_without_any_of_our_indexes_is_refused() {
+    common::endpoint();
+    let store = DynamoStore::from_env(&common::unique_table("pk-sk-foreign")).await.expect("a client");
+    table_with(&store, &[]).await;
+    let result = store.create_table().await;
+    assert!(matches!(result, Err(StoreError::Corrupt(ref m)) if m.contains("not a Boomerang table")), "{result:?}");
 }

@@ -80,7 +80,29 @@ CREATE TABLE settings (
 ) STRICT;
 ";
 
-const MIGRATIONS: &[&str] = &[V1];
+/// The daily sweep: one outcome per (customer, trigger, episode), the key that makes a decision
+/// (and its gift) happen at most once, found by sweep date for the sender and the reports; and
+/// the tenant's last completed sweep, one row. Outcomes name a customer but carry no foreign
+/// key, like the DynamoDB store, which checks no references either.
+const V2: &str = "
+CREATE TABLE sweep_outcomes (
+    customer_id TEXT NOT NULL,
+    \"trigger\"   TEXT NOT NULL,
+    episode     TEXT NOT NULL,
+    sweep_date  TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (customer_id, \"trigger\", episode)
+) STRICT;
+CREATE INDEX sweep_outcomes_by_sweep_date ON sweep_outcomes (sweep_date);
+
+CREATE TABLE sweep_progress (
+    id             INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    last_completed TEXT NOT NULL
+) STRICT;
+";
+
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 fn user_version(conn: &Connection) -> Result<usize, Fail> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;

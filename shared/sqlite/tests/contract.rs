@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use boomerang_sqlite::SqliteStore;
-use boomerang_store_contract::{store_contract_tests, Fixture};
+use boomerang_store_contract::{store_contract_tests, sweep_contract_tests, Fixture};
 
 async fn fresh_store() -> Fixture {
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -13,3 +13,4 @@ async fn fresh_store() -> Fixture {
 }
 
 store_contract_tests!(fresh_store);
+sweep_contract_tests!(fresh_store);

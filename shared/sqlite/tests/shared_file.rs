@@ -12,7 +12,8 @@ use boomerang_core::config::ProgramConfig;
 use boomerang_core::customer::CustomerRecord;
 use boomerang_core::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId, TerminalName};
 use boomerang_core::ports::{
-    CustomerWriter, Expected, LedgerWriter, PurchaseCommit, RefundCommit, SecretStore, StoreError,
+    CustomerReader, CustomerWriter, Expected, LedgerWriter, PurchaseCommit, RefundCommit, SecretStore, StoreError,
+    SweepStore,
 };
 use boomerang_core::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, RefundRequest};
 use boomerang_core::{Boomerang, Error};
@@ -167,6 +168,33 @@ fn concurrent_opens_of_a_new_data_dir_agree_on_one_schema() {
     assert_eq!(count(&conn, "PRAGMA user_version"), SCHEMA_VERSION as i64);
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0)).expect("mode");
     assert_eq!(mode, "wal");
+}
+
+/// A file written by the build before the sweep (schema version 1) gets the sweep's tables
+/// on open and keeps everything else.
+#[tokio::test]
+async fn a_version_1_file_is_migrated_to_the_sweep_tables_and_keeps_its_data() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    {
+        let store = SqliteStore::open(dir.path()).expect("open");
+        let app = app(&store, ProgramConfig::defaults());
+        app.purchase(&purchase("anna", "r-1", 100_000, 0), now(), Backdating::Limited).await.expect("purchase");
+    }
+    // Back to what version 1 had: no sweep tables.
+    let conn = raw(dir.path());
+    conn.execute_batch("DROP TABLE sweep_outcomes; DROP TABLE sweep_progress; PRAGMA user_version = 1;")
+        .expect("a version 1 file");
+    drop(conn);
+
+    let store = SqliteStore::open(dir.path()).expect("the old file opens");
+    assert_eq!(count(&raw(dir.path()), "PRAGMA user_version"), SCHEMA_VERSION as i64);
+    let anna = CustomerId::parse("anna").expect("id");
+    assert_eq!(store.customer(&anna).await.expect("read").map(|c| c.version), Some(1), "the customer survived");
+    let bought = store.customers_last_bought_on("2026-03-10".parse().expect("a date")).await.expect("query");
+    assert_eq!(bought, vec![anna], "the old rows are found by the sweep's queries");
+    assert_eq!(store.last_completed_sweep().await.expect("read"), None);
+    store.complete_sweep("2026-03-10".parse().expect("a date")).await.expect("the new table takes writes");
+    assert_eq!(store.outcomes_on("2026-03-10".parse().expect("a date")).await.expect("query"), vec![]);
 }
 
 #[test]

@@ -4,9 +4,11 @@
 mod customers;
 mod keys;
 mod ledger;
+mod sweep;
 mod use_cases;
 
 pub use customers::*;
 pub use keys::*;
 pub use ledger::*;
+pub use sweep::*;
 pub use use_cases::*;

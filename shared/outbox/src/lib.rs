@@ -1,0 +1,93 @@
+//! The local stand-in for SES and SNS: every message the sweep sends becomes one JSON line in
+//! `<data-dir>/outbox.jsonl`, and every email also a readable `.eml` (the same MIME SES
+//! would get) under `<data-dir>/outbox/`. Numbers listed one per line in
+//! `<data-dir>/sms-opted-out.txt` count as opted out of SMS, as SNS would say.
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use boomerang_core::customer::Channel;
+use boomerang_core::ids::Phone;
+use boomerang_core::messages::email_mime;
+use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
+use serde::Serialize;
+use tokio::io::AsyncWriteExt;
+
+pub const OUTBOX_FILE: &str = "outbox.jsonl";
+pub const EML_DIR: &str = "outbox";
+pub const OPT_OUT_FILE: &str = "sms-opted-out.txt";
+
+pub struct OutboxMessenger {
+    dir: PathBuf,
+    from_address: String,
+}
+
+/// One line of outbox.jsonl.
+#[derive(Serialize)]
+struct Line<'a> {
+    customer_id: &'a str,
+    channel: Channel,
+    to: &'a str,
+    trigger: &'a str,
+    subject: Option<&'a str>,
+    text: &'a str,
+    html: Option<&'a str>,
+    created_at: String,
+}
+
+impl OutboxMessenger {
+    pub fn new(data_dir: impl Into<PathBuf>, from_address: impl Into<String>) -> Self {
+        Self { dir: data_dir.into(), from_address: from_address.into() }
+    }
+
+    fn io(e: std::io::Error) -> SendError {
+        // A local write that failed wrote nothing: safe to try again.
+        SendError::Retryable(format!("outbox: {e}"))
+    }
+}
+
+#[async_trait]
+impl Messenger for OutboxMessenger {
+    async fn sms_opted_out(&self, phone: &Phone) -> Result<bool, SendError> {
+        match tokio::fs::read_to_string(self.dir.join(OPT_OUT_FILE)).await {
+            Ok(text) => Ok(text.lines().any(|l| l.trim() == phone.as_str())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Self::io(e)),
+        }
+    }
+
+    async fn send(&self, m: &OutgoingMessage) -> Result<(), SendError> {
+        tokio::fs::create_dir_all(&self.dir).await.map_err(Self::io)?;
+        if m.channel == Channel::Email {
+            let stamp = m.created_at.format("%Y%m%dT%H%M%S");
+            let name = format!("{stamp}-{}-{}-{}.eml", m.key.trigger, m.key.episode, m.key.customer_id);
+            let message_id = format!("{}.{}.{}@boomerang.local", m.key.trigger, m.key.episode, m.key.customer_id);
+            let eml_dir = self.dir.join(EML_DIR);
+            tokio::fs::create_dir_all(&eml_dir).await.map_err(Self::io)?;
+            tokio::fs::write(eml_dir.join(name), email_mime(m, &self.from_address, &message_id))
+                .await
+                .map_err(Self::io)?;
+        }
+        let line = Line {
+            customer_id: m.key.customer_id.as_str(),
+            channel: m.channel,
+            to: &m.to,
+            trigger: m.key.trigger.as_str(),
+            subject: m.subject.as_deref(),
+            text: &m.text,
+            html: m.html.as_deref(),
+            created_at: m.created_at.to_rfc3339(),
+        };
+        let mut json = serde_json::to_vec(&line).map_err(|e| SendError::Rejected(e.to_string()))?;
+        json.push(b'\n');
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(OUTBOX_FILE))
+            .await
+            .map_err(Self::io)?;
+        // One write of the whole line, so concurrent appends never interleave.
+        file.write_all(&json).await.map_err(Self::io)?;
+        file.flush().await.map_err(Self::io)
+    }
+}
