@@ -108,7 +108,8 @@ start() {
     # One log per server: several may run at once (parallel sessions, CI).
     log="${MOTO_LOG:-${TMPDIR:-/tmp}/boomerang-moto-$port.log}"
     # Detached from this shell (setsid) so that `eval "$(...)"` returns at once.
-    setsid "$VENV/bin/python" -c "$PATCHED_SERVER" -H 127.0.0.1 -p "$port" >"$log" 2>&1 </dev/null &
+    MOTO_RECORDER_FILEPATH="${TMPDIR:-/tmp}/boomerang-moto-recording-$port" \
+        setsid "$VENV/bin/python" -c "$PATCHED_SERVER" -H 127.0.0.1 -p "$port" >"$log" 2>&1 </dev/null &
     pid=$!
     for _ in $(seq 1 100); do
         if answers "$port"; then

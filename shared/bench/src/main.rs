@@ -37,19 +37,29 @@ fn moscow(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.with_timezone(&FixedOffset::east_opt(3 * 3600).expect("offset"))
 }
 
-/// A customer with `n` past purchases spread over the last five years, loaded directly
-/// (record computed by the domain, receipts batch-written) so seeding is not what we measure.
-async fn seed_history(store: &DynamoStore, config: &ProgramConfig, customer: &str, n: usize) -> Result<(), Box<dyn std::error::Error>> {
+/// A customer with `n` past purchases spread evenly from `from_days_ago` to `to_days_ago`,
+/// loaded directly (record computed by the domain, receipts batch-written) so seeding is not
+/// what we measure.
+async fn seed_history(
+    store: &DynamoStore,
+    config: &ProgramConfig,
+    customer: &str,
+    n: usize,
+    (from_days_ago, to_days_ago): (i64, i64),
+) -> Result<(), Box<dyn std::error::Error>> {
     let mut record = CustomerRecord::new(CustomerId::parse(customer)?, now());
     let mut receipts = Vec::with_capacity(n);
-    let span_minutes = 5 * 365 * 24 * 60;
+    let span_minutes = (from_days_ago - to_days_ago) * 24 * 60;
     for i in 0..n {
-        let at = now() - Duration::minutes(span_minutes - (span_minutes * i as i64) / n as i64) ;
+        let ago = Duration::days(to_days_ago) + Duration::minutes(span_minutes - (span_minutes * i as i64) / n as i64);
+        let at = now() - ago;
         let req = purchase(&format!("{customer}-h{i}"), customer, moscow(at), 150_000, 0);
         let decision = decide_purchase(config, &record.account, &req, at, Backdating::AnyAge)?;
         record.account = decision.account;
         receipts.push(decision.receipt);
     }
+    // The daily sweep would have burned what expired before today.
+    record.account.burn_expired(config.local_date(now()), "burn");
     record.version = 1;
     store.put_customer(&record, Expected::Absent).await?;
     for chunk in receipts.chunks(25) {
@@ -117,13 +127,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!();
     println!("bytes one purchase writes, by length of the customer's history");
-    seed_history(&store, &config, "history-1", 1).await?;
-    seed_history(&store, &config, &format!("history-{history}"), history).await?;
-    for (customer, n) in [("history-1".to_string(), 1), (format!("history-{history}"), history)] {
+    let cases = [
+        ("one purchase last week".to_string(), "history-1".to_string(), 1, (7, 7)),
+        (format!("{history} purchases over 6 years, the last a year ago"), format!("old-{history}"), history, (6 * 365, 366)),
+        (format!("{history} purchases over the last 5 years"), format!("dense-{history}"), history, (5 * 365, 1)),
+    ];
+    for (label, customer, n, span) in &cases {
+        seed_history(&store, &config, customer, *n, *span).await?;
         delta(&store);
-        app.purchase(&purchase(&format!("{customer}-new"), &customer, at, 150_000, 0), now(), Backdating::Limited).await?;
+        app.purchase(&purchase(&format!("{customer}-new"), customer, at, 150_000, 0), now(), Backdating::Limited).await?;
         let m = delta(&store);
-        println!("  after {n:>6} purchases          {} (TransactWriteItems {} bytes)", describe(&m), m.write_bytes("TransactWriteItems"));
+        let lots = app.customer(&CustomerId::parse(customer)?).await?.account.lots.len();
+        println!("  {label:<48} {} ({lots} live lots after)", describe(&m));
     }
 
     println!();

@@ -38,8 +38,12 @@ impl Locale {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TriggerKind {
+    // serde's snake_case would write "lapsed30": the names are spelled out once, as in the config.
+    #[serde(rename = "lapsed_30")]
     Lapsed30,
+    #[serde(rename = "lapsed_60")]
     Lapsed60,
+    #[serde(rename = "lapsed_90")]
     Lapsed90,
     Birthday,
     PointsExpiring,
@@ -444,6 +448,14 @@ mod tests {
         let e = ProgramConfig::from_toml_str(&text).unwrap_err();
         assert_eq!(e.key, "triggers.lapsed_30.templates.ru.sms");
         assert!(e.message.contains("3 SMS segments"), "{e}");
+    }
+
+    #[test]
+    fn trigger_names_serialize_as_the_config_spells_them() {
+        for kind in TriggerKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+            assert_eq!(serde_json::from_value::<TriggerKind>(kind.as_str().into()).unwrap(), kind);
+        }
     }
 
     #[test]

@@ -1,0 +1,130 @@
+//! The sender: drains the SQS send queue the sweep fills, one `OutcomeKey` (JSON) per message,
+//! and sends each decided message at most once through `Boomerang::deliver`, paced to the
+//! tenant's `messaging.max_sends_per_second`.
+//!
+//! The cap holds across invocations because the infra gives this function a reserved
+//! concurrency of 1: a single execution environment drains the queue, and the pacer lives in
+//! it from one invocation to the next (a cold start begins a fresh pacer, but then no other
+//! environment is running). The function's timeout must cover a whole batch at the cap (10
+//! records at 1/s is 10 s) plus one send's timeout.
+//!
+//! SQS delivers at least once; `deliver` is idempotent (a key that was already sent, or is no
+//! longer pending, is `Skipped`), so a redelivered message never sends twice. Records whose
+//! delivery failed with an error (the store was unavailable) are reported as partial batch
+//! failures (the event source mapping needs `FunctionResponseTypes: ReportBatchItemFailures`):
+//! only they come back, and after the queue's `maxReceiveCount` they land in its DLQ. A body
+//! that is not an `OutcomeKey` is reported the same way, so that it ends in the DLQ where it
+//! can be looked at, rather than being dropped.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use boomerang_core::ports::Messenger;
+use boomerang_core::sweep::OutcomeKey;
+use boomerang_core::sweeper::Delivery;
+use boomerang_core::Boomerang;
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+
+/// Spaces sends `1 / per_second` apart, from one invocation to the next.
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    next: Option<Instant>,
+}
+
+impl Pacer {
+    pub fn new(per_second: u32) -> Self {
+        Self { interval: Duration::from_secs(1) / per_second.max(1), next: None }
+    }
+
+    /// The earliest instant the next send may start.
+    fn slot(&self) -> Instant {
+        let now = Instant::now();
+        self.next.map_or(now, |next| next.max(now))
+    }
+
+    /// A send started at `at`: the next one waits an interval.
+    fn used(&mut self, at: Instant) {
+        self.next = Some(at + self.interval);
+    }
+}
+
+/// A batch that cannot be answered item by item: Lambda retries it whole.
+#[derive(Debug, thiserror::Error)]
+#[error("{failed} record(s) failed and {unnamed} of them carry no message id")]
+pub struct BatchError {
+    pub failed: usize,
+    pub unnamed: usize,
+}
+
+pub struct Sender<'a> {
+    app: &'a Boomerang,
+    messenger: &'a dyn Messenger,
+    pacer: Mutex<Pacer>,
+}
+
+impl<'a> Sender<'a> {
+    pub fn new(app: &'a Boomerang, messenger: &'a dyn Messenger) -> Self {
+        let pacer = Pacer::new(app.config().messaging.max_sends_per_second);
+        Self { app, messenger, pacer: Mutex::new(pacer) }
+    }
+
+    pub async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, BatchError> {
+        self.handle_at(event, Utc::now).await
+    }
+
+    /// The same, with the clock given (tests).
+    pub async fn handle_at(
+        &self,
+        event: SqsEvent,
+        now: impl Fn() -> DateTime<Utc>,
+    ) -> Result<SqsBatchResponse, BatchError> {
+        let mut response = SqsBatchResponse::default();
+        let (mut failed, mut unnamed) = (0, 0);
+        for record in event.records {
+            if !self.process(&record, &now).await {
+                failed += 1;
+                match &record.message_id {
+                    Some(id) => response.add_failure(id.clone()),
+                    None => unnamed += 1,
+                }
+            }
+        }
+        if unnamed > 0 {
+            return Err(BatchError { failed, unnamed });
+        }
+        tracing::info!(failed, "batch done");
+        Ok(response)
+    }
+
+    /// Delivers one record; false when it must come back.
+    async fn process(&self, record: &SqsMessage, now: &impl Fn() -> DateTime<Utc>) -> bool {
+        let message_id = record.message_id.as_deref().unwrap_or("");
+        let key: OutcomeKey = match serde_json::from_str(record.body.as_deref().unwrap_or("")) {
+            Ok(key) => key,
+            Err(e) => {
+                tracing::error!(message_id, error = %e, "the body is not an outcome key");
+                return false;
+            }
+        };
+        let at = self.pacer.lock().expect("the pacer lock").slot();
+        tokio::time::sleep_until(at).await;
+        let result = self.app.deliver(self.messenger, &key, now()).await;
+        // A skipped key sent nothing, so its slot goes to the next record.
+        if !matches!(result, Ok(Delivery::Skipped)) {
+            self.pacer.lock().expect("the pacer lock").used(at);
+        }
+        match result {
+            Ok(delivery) => {
+                tracing::info!(message_id, trigger = key.trigger.as_str(), delivery = ?delivery, "delivered");
+                true
+            }
+            Err(e) => {
+                tracing::error!(message_id, trigger = key.trigger.as_str(), error = %e, "delivery failed; the record comes back");
+                false
+            }
+        }
+    }
+}
