@@ -244,6 +244,13 @@ impl Flaky {
 }
 
 #[async_trait]
+impl boomerang_core::ports::ReportStore for Flaky {
+    async fn receipts_on(&self, date: chrono::NaiveDate) -> Result<Vec<boomerang_core::purchase::Receipt>, StoreError> {
+        self.inner.receipts_on(date).await
+    }
+}
+
+#[async_trait]
 impl CustomerReader for Flaky {
     async fn customer(&self, id: &CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
         self.inner.customer(id).await

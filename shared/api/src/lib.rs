@@ -106,7 +106,8 @@ pub enum RouteGroup {
     All,
     /// POST /v1/purchases, POST /v1/refunds.
     Purchases,
-    /// GET /v1/customers/{id}, GET /v1/customers/{id}/balance (read-only).
+    /// GET /v1/customers/{id}, GET /v1/customers/{id}/balance, GET /v1/reports/triggers
+    /// (read-only).
     Balance,
     /// PUT and DELETE /v1/customers/{id}, the unsubscribe route.
     Customers,
@@ -138,7 +139,9 @@ pub fn router_for(state: ApiState, group: RouteGroup) -> Router {
         keyed = keyed.route("/v1/customers/{customer_id}", customer);
     }
     if group.has(Balance) {
-        keyed = keyed.route("/v1/customers/{customer_id}/balance", get(get_balance));
+        keyed = keyed
+            .route("/v1/customers/{customer_id}/balance", get(get_balance))
+            .route("/v1/reports/triggers", get(get_trigger_report));
     }
     if group.has(Purchases) {
         keyed = keyed.route("/v1/purchases", post(post_purchase)).route("/v1/refunds", post(post_refund));
@@ -253,6 +256,40 @@ async fn post_refund(State(state): State<ApiState>, body: Body) -> Result<Respon
     let request = parse_json::<RefundBody>(body).await?.parse()?;
     let outcome = state.app.refund(&request, state.clock.now()).await?;
     Ok(replayable(outcome.replayed, RefundResponse::from(&outcome.refund)))
+}
+
+#[derive(Deserialize)]
+struct PeriodQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn query_date(name: &str, raw: Option<&str>) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    raw.map(|v| {
+        chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .ok()
+            .filter(|_| v.len() == 10)
+            .ok_or_else(|| ApiError::invalid(name, format!("{name} must be a date as YYYY-MM-DD")))
+    })
+    .transpose()
+}
+
+/// The trigger report: admin keys only (a POS key gets 403).
+async fn get_trigger_report(
+    State(state): State<ApiState>,
+    principal: Option<axum::Extension<Principal>>,
+    query: Result<Query<PeriodQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    if !principal.is_some_and(|axum::Extension(p)| p.admin) {
+        return Err(Error::Forbidden.into());
+    }
+    let Query(q) = query.map_err(|_| ApiError::invalid("from", "the query must be from=YYYY-MM-DD&to=YYYY-MM-DD"))?;
+    let now = state.clock.now();
+    let (default_from, default_to) = state.app.default_report_period(now);
+    let to = query_date("to", q.to.as_deref())?.unwrap_or(default_to);
+    let from = query_date("from", q.from.as_deref())?.unwrap_or(if q.to.is_some() { to - chrono::Duration::days(29) } else { default_from });
+    let report = state.app.trigger_report(from, to, now).await?;
+    Ok(Json(report).into_response())
 }
 
 #[derive(Deserialize)]

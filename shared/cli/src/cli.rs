@@ -94,6 +94,24 @@ enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// What each trigger earned: response, lift over holdout, revenue and gift cost.
+    Report {
+        /// First sweep date of the period (default: 29 days before --to).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last sweep date of the period (default: today in the tenant's timezone).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// Print the rows as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also write the rows as CSV to this file.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Also write a self-contained HTML page with the table and charts to this file.
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
     /// Set up a tenant's DynamoDB table (the stack creates it in AWS; this is for local use and tests).
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -223,6 +241,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Sweep { date, dry_run, json, list } => sweep(global, date, dry_run, json, list).await,
+        Command::Report { from, to, json, csv, html } => report(global, from, to, json, csv, html).await,
         Command::Config(ConfigCommand::Push { file }) => {
             let StoreSpec::Dynamo(table) = &global.store else {
                 return Err(Failure { message: "config push needs --store dynamodb:TABLE".into(), code: 2 });
@@ -425,6 +444,37 @@ async fn sweep(
                 line.gift_points
             );
         }
+    }
+    Ok(())
+}
+
+async fn report(
+    global: &Global,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    json: bool,
+    csv: Option<PathBuf>,
+    html: Option<PathBuf>,
+) -> Result<(), Failure> {
+    let app = open_app(global).await?;
+    let now = Utc::now();
+    let to = to.unwrap_or_else(|| app.today(now));
+    let from = from.unwrap_or(to - chrono::Duration::days(29));
+    let report = app.trigger_report(from, to, now).await?;
+    let currency = app.config().currency.as_str().to_owned();
+    if let Some(path) = &csv {
+        std::fs::write(path, report.to_csv()).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &html {
+        let page = boomerang_core::report_html::to_html(&report, &app.config().shop_name, &currency, false);
+        std::fs::write(path, page).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_table(&currency));
     }
     Ok(())
 }

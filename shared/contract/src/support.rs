@@ -118,13 +118,28 @@ pub fn purchase_commit_at(
     occurred_at: &str,
     recorded_at: DateTime<Utc>,
 ) -> PurchaseCommit {
+    purchase_commit_in(&config(), before, customer, receipt, amount_minor, redeem_points, occurred_at, recorded_at)
+}
+
+/// The same, under the program `cfg` (its zone decides the receipt's local date).
+#[allow(clippy::too_many_arguments)]
+pub fn purchase_commit_in(
+    cfg: &ProgramConfig,
+    before: Option<&CustomerRecord>,
+    customer: &str,
+    receipt: &str,
+    amount_minor: u64,
+    redeem_points: u64,
+    occurred_at: &str,
+    recorded_at: DateTime<Utc>,
+) -> PurchaseCommit {
     let before = before.cloned();
     let expected = Expected::of(&before);
     let mut record = before.unwrap_or_else(|| CustomerRecord::new(customer_id(customer), recorded_at));
     let mut req = purchase_request(customer, receipt, amount_minor, redeem_points);
     req.occurred_at = local(occurred_at);
     let decision =
-        decide_purchase(&config(), &record.account, &req, recorded_at, Backdating::Limited).expect("a valid purchase");
+        decide_purchase(cfg, &record.account, &req, recorded_at, Backdating::Limited).expect("a valid purchase");
     record.account = decision.account;
     record.version = expected.next_version();
     PurchaseCommit { record, expected, receipt: decision.receipt, entries: decision.entries }
@@ -154,8 +169,23 @@ pub fn refund_request(refund: &str, receipt: &Receipt, amount_minor: u64) -> Ref
 
 /// The commit the refund use case would make, reading `record` and `receipt` as they are given.
 pub fn refund_commit(record: &CustomerRecord, receipt: &Receipt, refund: &str, amount_minor: u64) -> RefundCommit {
-    let req = refund_request(refund, receipt, amount_minor);
-    let decision = decide_refund(&config(), &record.account, receipt, &req, now()).expect("a valid refund");
+    refund_commit_in(&config(), record, receipt, refund, amount_minor, REFUNDED_AT, now())
+}
+
+/// The same under the program `cfg`, for a refund made at `occurred_at` (local time) and
+/// recorded at `recorded_at`.
+pub fn refund_commit_in(
+    cfg: &ProgramConfig,
+    record: &CustomerRecord,
+    receipt: &Receipt,
+    refund: &str,
+    amount_minor: u64,
+    occurred_at: &str,
+    recorded_at: DateTime<Utc>,
+) -> RefundCommit {
+    let mut req = refund_request(refund, receipt, amount_minor);
+    req.occurred_at = local(occurred_at);
+    let decision = decide_refund(cfg, &record.account, receipt, &req, recorded_at).expect("a valid refund");
     let mut record = record.clone();
     record.account = decision.account;
     record.version += 1;

@@ -432,7 +432,7 @@ mod tests {
         for (text, key) in cases {
             let e = ProgramConfig::from_toml_str(text).unwrap_err();
             assert!(
-                e.key == key || e.key.starts_with(&format!("{key}")) || e.message.contains(key),
+                e.key == key || e.key.starts_with(key) || e.message.contains(key),
                 "{text:?} gave {e} (wanted key {key})"
             );
         }

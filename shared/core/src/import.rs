@@ -463,9 +463,6 @@ pub fn plan_purchases(
     Ok(plan)
 }
 
-/// The use-case error of a purchase rule, as `Boomerang::purchase` reports it (kept in step
-/// with the private mapping in service.rs, which this module may not reach).
-
 // ---------------------------------------------------------------------------------------------
 // The use cases
 
@@ -928,6 +925,13 @@ mod tests {
                 unimplemented!("imports need no secret")
             }
         }
+        #[async_trait]
+        impl crate::ports::ReportStore for Fake {
+            async fn receipts_on(&self, _: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
+                unimplemented!("imports never report")
+            }
+        }
+
 
         #[async_trait]
         impl crate::ports::SweepStore for Fake {

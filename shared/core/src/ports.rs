@@ -137,8 +137,14 @@ pub trait SecretStore: Send + Sync {
 }
 
 /// Everything the API and the sweep need; each adapter implements all of it.
-pub trait Store: CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore {}
-impl<T: CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore> Store for T {}
+pub trait Store:
+    CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore + ReportStore
+{
+}
+impl<T> Store for T where
+    T: CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore + ReportStore
+{
+}
 
 /// A gift credited with a decision: the record with the gift lot added, at `expected_version`
 /// (written with `record.version`), and the gift's ledger entries.
@@ -226,4 +232,12 @@ pub trait Messenger: Send + Sync {
     /// True when the number opted out of SMS (replied STOP).
     async fn sms_opted_out(&self, phone: &Phone) -> Result<bool, SendError>;
     async fn send(&self, message: &OutgoingMessage) -> Result<(), SendError>;
+}
+
+/// What the trigger reports read besides the sweep's outcomes (`SweepStore::outcomes_on`).
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Every receipt whose purchase's local date is `date` (by `occurred_at`, so backdated
+    /// receipts count on the day they happened), with its refunds so far.
+    async fn receipts_on(&self, date: NaiveDate) -> Result<Vec<Receipt>, StoreError>;
 }

@@ -235,10 +235,17 @@ pub fn decide(
         sent_at: None,
         error: None,
     };
+    let reach = choose_channel(customer, sms_opted_out);
     if in_holdout(&customer.customer_id, due.trigger, t.holdout_percent) {
+        // Held out, but whether they could have been told is kept, so the report compares
+        // the treated with the reachable part of the holdout.
+        match reach {
+            Ok(channel) => outcome.channel = Some(channel),
+            Err(reason) => outcome.unreachable = Some(reason),
+        }
         return outcome;
     }
-    match choose_channel(customer, sms_opted_out) {
+    match reach {
         Err(reason) => {
             outcome.status = OutcomeStatus::Unreachable;
             outcome.unreachable = Some(reason);

@@ -381,6 +381,52 @@ mod tests {
         assert_eq!(refund_marker_dates(&commit), BTreeSet::from([redated]), "only the re-dated lot is new");
     }
 
+    /// A refund puts the whole receipt item again: it must keep its `by_purchase_date` keys (or
+    /// it would leave the index) and carry the refunded receipt where the index projects it.
+    #[test]
+    fn a_refunded_receipt_keeps_its_place_and_its_progress_in_by_purchase_date() {
+        use boomerang_core::config::ProgramConfig;
+        use boomerang_core::ids::{Currency, ReceiptId, RefundId, StoreId};
+        use boomerang_core::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, RefundRequest};
+
+        let cfg = ProgramConfig::defaults();
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+        let now: chrono::DateTime<chrono::Utc> = "2026-03-10T09:00:00Z".parse().unwrap();
+        let req = PurchaseRequest {
+            receipt_id: ReceiptId::parse("r-1").unwrap(),
+            customer_id: CustomerId::parse("anna").unwrap(),
+            amount_minor: 100_000,
+            currency: Currency::parse("RUB").unwrap(),
+            // 00:30 in Moscow: still 9 March in UTC, 10 March locally.
+            occurred_at: at("2026-03-10T00:30:00+03:00"),
+            store_id: StoreId::parse("shop-1").unwrap(),
+            redeem_points: 0,
+        };
+        let p = decide_purchase(&cfg, &Account::default(), &req, now, Backdating::Limited).unwrap();
+        let refund = RefundRequest {
+            refund_id: RefundId::parse("f-1").unwrap(),
+            receipt_id: req.receipt_id.clone(),
+            amount_minor: 40_000,
+            occurred_at: at("2026-03-10T11:45:00+03:00"),
+        };
+        let r = decide_refund(&cfg, &p.account, &p.receipt, &refund, now).unwrap();
+
+        let (bought, refunded) = (receipt_item(&p.receipt).unwrap(), receipt_item(&r.receipt).unwrap());
+        assert_eq!(bought[BY_PURCHASE_DATE.pk], s(purchase_date_pk(d("2026-03-10"), "r-1")), "the local date");
+        for name in [BY_PURCHASE_DATE.pk, BY_PURCHASE_DATE.sk] {
+            assert_eq!(refunded.get(name), bought.get(name), "{name} is put again, unchanged");
+        }
+        let projects_the_receipt = match BY_PURCHASE_DATE.projected {
+            Projected::All => true,
+            Projected::Include(names) => names.contains(&RECORD),
+            Projected::KeysOnly => false,
+        };
+        assert!(projects_the_receipt, "the receipt itself ({RECORD}) is in the index");
+        let listed = decode_receipt(&refunded).unwrap();
+        assert_eq!(listed, r.receipt);
+        assert_eq!((listed.refund.refunds, listed.refund.refunded_minor), (1, 40_000));
+    }
+
     #[test]
     fn index_keys_follow_the_record() {
         let mut record =

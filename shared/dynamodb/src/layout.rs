@@ -182,6 +182,10 @@ pub fn sweep_date_pks(on: NaiveDate) -> Vec<String> {
 pub fn purchase_date_pk(on: NaiveDate, receipt: &str) -> String {
     sharded("PD", &date(on), shard(receipt))
 }
+/// Every shard key of a purchase date: a day's receipts are one `Query` per key.
+pub fn purchase_date_pks(on: NaiveDate) -> Vec<String> {
+    all_shards("PD", &date(on))
+}
 
 #[cfg(test)]
 mod tests {
@@ -206,6 +210,8 @@ mod tests {
         assert!(birthday_pks(2, 9).contains(&birthday_pk("1990-02-09".parse().unwrap(), id)));
         assert!(expiry_pks(d).contains(&expiry_pk(d, id)));
         assert!(sweep_date_pks(d).contains(&sweep_date_pk(d, id)));
+        assert!(purchase_date_pks(d).contains(&purchase_date_pk(d, "r-1")));
+        assert_eq!(purchase_date_pks(d)[0], "PD#2026-02-09#0");
         let keys = sweep_date_pks(d);
         assert_eq!(keys.len() as u32, INDEX_SHARDS);
         assert_eq!(keys.iter().collect::<std::collections::BTreeSet<_>>().len() as u32, INDEX_SHARDS, "all distinct");

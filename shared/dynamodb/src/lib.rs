@@ -4,8 +4,9 @@
 //! a purchase view is one `BatchGetItem`, a purchase one `TransactWriteItems` whose conditions
 //! (record version, receipt id not taken) make it atomic and idempotent; the store never reads
 //! to decide whether it may write. Reads of items are strongly consistent; the sweep's audience
-//! and outcome listings query global indexes (one `Query` per shard), which are eventually
-//! consistent, and the sweep re-reads each item before it acts. Nothing ever scans.
+//! and outcome listings and the reports' receipts of a day query global indexes (one `Query`
+//! per shard), which are eventually consistent; the sweep re-reads each item before it acts,
+//! and a report may lag a write by a moment. Nothing ever scans.
 //! docs/dynamodb.md has the item layout, the indexes and the request count of each operation.
 
 use std::collections::{BTreeSet, HashMap};
@@ -27,8 +28,9 @@ use boomerang_core::ids::{CustomerId, ReceiptId, RefundId, TerminalName};
 use boomerang_core::ledger::LedgerEntry;
 use boomerang_core::ports::{
     BurnCommit, CustomerReader, CustomerWriter, Expected, GiftCommit, KeyStore, LedgerWriter, PurchaseCommit,
-    PurchaseView, RefundCommit, RefundView, SecretStore, StoreError, SweepStore,
+    PurchaseView, RefundCommit, RefundView, ReportStore, SecretStore, StoreError, SweepStore,
 };
+use boomerang_core::purchase::Receipt;
 use boomerang_core::sweep::{Outcome, OutcomeKey, OutcomeStatus};
 
 mod errors;
@@ -636,5 +638,18 @@ impl SweepStore for DynamoStore {
             Condition { expression: "attribute_not_exists(pk) OR d < :d", values: vec![(":d", s(layout::date(date)))] };
         self.put_if(items::sweep_item(date), later).await?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ReportStore for DynamoStore {
+    async fn receipts_on(&self, date: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
+        // `by_purchase_date` projects the receipt itself (`rec`), and a refund puts the whole
+        // receipt item again with the same index keys, so the index holds each receipt once,
+        // with its refunds so far (as of the index's lag), and no item needs reading.
+        let found = self.query_index(&layout::BY_PURCHASE_DATE, layout::purchase_date_pks(date)).await?;
+        let mut receipts = found.iter().map(items::decode_receipt).collect::<Result<Vec<_>, _>>()?;
+        receipts.sort_by(|a, b| a.receipt_id.cmp(&b.receipt_id));
+        Ok(receipts)
     }
 }

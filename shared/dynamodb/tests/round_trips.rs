@@ -12,7 +12,7 @@ use boomerang_core::config::{ProgramConfig, TriggerKind};
 use boomerang_core::customer::{Channel, CustomerRecord, ProfilePatch};
 use boomerang_core::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
 use boomerang_core::ledger::LotKey;
-use boomerang_core::ports::{BurnCommit, GiftCommit, KeyStore, StoreError, SweepStore};
+use boomerang_core::ports::{BurnCommit, GiftCommit, KeyStore, ReportStore, StoreError, SweepStore};
 use boomerang_core::purchase::{decide_purchase, Backdating, PurchaseRequest, RefundRequest};
 use boomerang_core::sweep::{Episode, Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::{Boomerang, Error};
@@ -120,6 +120,27 @@ async fn a_refund_is_three_requests_and_its_replay_two() {
     assert!(replay.replayed);
     // The port's refund view carries the customer whenever the receipt exists.
     assert_requests(&take(&store), &[("BatchGetItem", 1), ("GetItem", 1)], "a replayed refund");
+}
+
+/// A day's receipts for the reports: one `Query` per shard of the day (plus further pages),
+/// read from `by_purchase_date` alone, refunds included; an empty day costs the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_days_receipts_are_one_query_per_shard() {
+    let (store, app) = app().await;
+    for (customer, receipt) in [("anna", "r-1"), ("boris", "r-2")] {
+        let req = purchase(customer, receipt, 100_000, 0, "2026-03-10T11:30:00+03:00");
+        app.purchase(&req, now(), Backdating::Limited).await.expect("a purchase");
+    }
+    app.refund(&refund("f-1", "r-2", 40_000), now()).await.expect("the refund");
+    store.reset_metrics();
+
+    let queries = [("Query", u64::from(boomerang_dynamodb::INDEX_SHARDS))];
+    let receipts = store.receipts_on("2026-03-10".parse().expect("a date")).await.expect("query");
+    let listed: Vec<(&str, u64)> = receipts.iter().map(|r| (r.receipt_id.as_str(), r.refund.refunded_minor)).collect();
+    assert_eq!(listed, [("r-1", 0), ("r-2", 40_000)], "both receipts, the refund on the second");
+    assert_requests(&take(&store), &queries, "receipts_on");
+    assert!(store.receipts_on("2026-03-11".parse().expect("a date")).await.expect("query").is_empty());
+    assert_requests(&take(&store), &queries, "receipts_on of a day without purchases");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,7 +22,7 @@ use boomerang_core::ids::{CustomerId, ReceiptId, RefundId, TerminalName};
 use boomerang_core::ledger::{LedgerEntry, LotKey, LotSource};
 use boomerang_core::ports::{
     BurnCommit, CustomerReader, CustomerWriter, Expected, GiftCommit, KeyStore, LedgerWriter, PurchaseCommit,
-    PurchaseView, RefundCommit, RefundView, SecretStore, StoreError, SweepStore,
+    PurchaseView, RefundCommit, RefundView, ReportStore, SecretStore, StoreError, SweepStore,
 };
 use boomerang_core::purchase::{Receipt, Refund};
 use boomerang_core::sweep::{Outcome, OutcomeKey, OutcomeStatus};
@@ -808,6 +808,29 @@ impl SweepStore for SqliteStore {
             )?
             .execute([on])?;
             Ok(tx.commit()?)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ReportStore for SqliteStore {
+    async fn receipts_on(&self, on: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
+        // `local_date` is the receipt's own (the local date of `occurred_at`), written once with
+        // it; a refund rewrites the body in place, so the body read here has every refund so far.
+        // Ids compare bytewise (BINARY collation), as `ReceiptId` orders them.
+        let on = date(on);
+        self.run(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT receipt_id, body FROM receipts WHERE local_date = ?1 ORDER BY receipt_id")?;
+            let rows = stmt
+                .query_map([on], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            let receipts = rows
+                .iter()
+                .map(|(id, body)| from_json::<Receipt>(body, &format!("receipt {id}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(receipts)
         })
         .await
     }

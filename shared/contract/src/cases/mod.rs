@@ -4,11 +4,13 @@
 mod customers;
 mod keys;
 mod ledger;
+mod reports;
 mod sweep;
 mod use_cases;
 
 pub use customers::*;
 pub use keys::*;
 pub use ledger::*;
+pub use reports::*;
 pub use sweep::*;
 pub use use_cases::*;
