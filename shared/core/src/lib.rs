@@ -16,6 +16,7 @@ pub mod report;
 pub mod report_html;
 pub mod reporting;
 pub mod service;
+pub mod suppression;
 pub mod sweep;
 pub mod sweeper;
 pub mod template;
