@@ -5,4 +5,5 @@ mod bad_input;
 mod customers;
 mod purchases;
 mod refunds;
+mod reports;
 mod unsubscribe;

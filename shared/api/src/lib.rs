@@ -266,9 +266,11 @@ struct PeriodQuery {
 
 fn query_date(name: &str, raw: Option<&str>) -> Result<Option<chrono::NaiveDate>, ApiError> {
     raw.map(|v| {
+        let shaped = v.len() == 10
+            && v.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
         chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
             .ok()
-            .filter(|_| v.len() == 10)
+            .filter(|_| shaped)
             .ok_or_else(|| ApiError::invalid(name, format!("{name} must be a date as YYYY-MM-DD")))
     })
     .transpose()

@@ -700,7 +700,8 @@ impl Report {
         let c = currency;
         vec![
             line("Eligible customers".into(), LineKind::Count, &|r| r.eligible.to_string()),
-            line("  held out (control group)".into(), LineKind::Detail, &|r| r.holdout.to_string()),
+            line("  held out".into(), LineKind::Detail, &|r| r.holdout.to_string()),
+            line("    of them reachable (control group)".into(), LineKind::Detail, &|r| r.holdout_reachable.to_string()),
             line("  sent by email".into(), LineKind::Detail, &|r| r.sent_email.to_string()),
             line("  sent by SMS".into(), LineKind::Detail, &|r| r.sent_sms.to_string()),
             line("  unreachable".into(), LineKind::Detail, &|r| r.unreachable.to_string()),

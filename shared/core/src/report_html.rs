@@ -137,7 +137,7 @@ pub fn to_html(report: &Report, shop_name: &str, currency: &str, simulation: boo
 }
 
 const CSS: &str = "\
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;max-width:60rem;padding:1rem;color:#1f2937;background:#fff}\
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;max-width:84rem;padding:1rem;color:#1f2937;background:#fff}\
 h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}\
 .simulation{background:#b91c1c;color:#fff;font-weight:700;text-align:center;padding:.6rem;font-size:1.2rem;letter-spacing:.05em}\
 .period{color:#4b5563}\
@@ -181,11 +181,11 @@ fn summary(row: &TriggerRow, cur: &str) -> String {
     }
     let window = row.attribution_days.map_or_else(|| "the trigger's window".to_owned(), |d| format!("{d} days"));
     let compare = format!(
-        "{} of the {} customers messaged bought within {window}, against {} of the {} held out",
+        "{} of the {} customers messaged bought within {window}, against {} of the {} held out who could have been reached",
         format_rate(row.response_rate),
         row.treated,
         format_rate(row.holdout_response_rate),
-        row.holdout
+        row.holdout_reachable
     );
     let lift = match (row.lift_pp, row.lift_ci_low_pp, row.lift_ci_high_pp) {
         (Some(l), Some(lo), Some(hi)) => {
