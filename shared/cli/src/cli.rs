@@ -115,6 +115,9 @@ enum Command {
     /// Set up a tenant's DynamoDB table (the stack creates it in AWS; this is for local use and tests).
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Run a synthetic shop through the engine and print its trigger report, labelled as a
+    /// simulation (fresh temporary store unless --data-dir; never the real one).
+    Simulate(crate::simulate::SimulateArgs),
 }
 
 #[derive(Subcommand)]
@@ -259,6 +262,12 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
             dynamo(&table).await?.create_table().await?;
             println!("table {table} is ready");
             Ok(())
+        }
+        Command::Simulate(args) => {
+            let config = load_config(global.config.as_deref())?;
+            let data_dir = crate::simulate::data_dir_given().then(|| global.data_dir.clone());
+            let sqlite = matches!(global.store, StoreSpec::Sqlite);
+            crate::simulate::run(args, config, data_dir, sqlite).await.map_err(|(message, code)| Failure { message, code })
         }
         Command::Config(ConfigCommand::Show) => {
             print!("{}", load_config(global.config.as_deref())?.to_toml_string());

@@ -1,6 +1,7 @@
 //! `boomerang`: the local server (`serve`) and the operator's CLI.
 
 mod cli;
+mod simulate;
 
 use std::process::ExitCode;
 

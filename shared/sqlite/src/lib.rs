@@ -367,6 +367,17 @@ impl SqliteStore {
             Err(e) => Err(StoreError::Unavailable(Box::new(e))),
         }
     }
+
+    /// Like [`SqliteStore::open`], but commits are not flushed to disk (`PRAGMA synchronous =
+    /// OFF`): a crash or power loss may lose recent writes or corrupt the file. For
+    /// simulations only (`boomerang simulate`, a throwaway store), never for a shop's data.
+    pub fn open_unsynced(data_dir: &Path) -> Result<Self, StoreError> {
+        let store = Self::open(data_dir)?;
+        let conn = store.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        conn.pragma_update(None, "synchronous", "OFF").map_err(|e| StoreError::from(Fail::from(e)))?;
+        drop(conn);
+        Ok(store)
+    }
 }
 
 /// A write transaction: takes the write lock before reading, so its reads cannot go stale.
