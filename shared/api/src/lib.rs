@@ -307,26 +307,24 @@ fn token_of(query: Result<Query<TokenQuery>, QueryRejection>) -> Result<String, 
         .ok_or_else(|| ApiError::from(Error::InvalidToken))
 }
 
-/// A person who clicks the link in a mail client lands here. Link scanners and prefetchers
-/// follow such links too, so GET only checks the token and asks; the button POSTs.
+/// A person who clicks the link in a mail client lands here. The API contract says GET
+/// unsubscribes too, so it does, and the page says so. (RFC 8058 would rather have GET ask and
+/// only POST act, since link scanners follow such links.)
 async fn unsubscribe_page(
     State(state): State<ApiState>,
     query: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Result<Html<String>, ApiError> {
     let token = token_of(query)?;
-    state.app.check_unsubscribe_token(&token).await?;
+    state.app.unsubscribe(&token, state.clock.now()).await?;
     let shop = boomerang_core::template::html_escape(&state.app.config().shop_name);
-    let action = format!("/v1/unsubscribe?token={}", boomerang_core::template::html_escape(&token));
     Ok(Html(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{shop}</title></head><body>\
-         <form method=\"post\" action=\"{action}\">\
-         <p>Stop receiving emails from {shop}? / Отписаться от писем {shop}?</p>\
-         <button type=\"submit\">Unsubscribe / Отписаться</button></form></body></html>"
+         <p>You will no longer receive emails from {shop}.</p>\
+         <p>Вы больше не будете получать письма {shop}.</p></body></html>"
     )))
 }
 
-/// RFC 8058 one-click (the mail provider POSTs `List-Unsubscribe=One-Click`), and the
-/// confirmation button of the page above.
+/// RFC 8058 one-click: the mail provider POSTs `List-Unsubscribe=One-Click`.
 async fn unsubscribe_one_click(
     State(state): State<ApiState>,
     query: Result<Query<TokenQuery>, QueryRejection>,
