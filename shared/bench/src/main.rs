@@ -90,8 +90,69 @@ fn describe(m: &RequestMetrics) -> String {
     format!("{:>2} requests ({}), {:>5} bytes written", m.total_requests(), ops.join(" + "), m.total_write_bytes())
 }
 
+/// Records sends without I/O: the bench measures the sweep, not a mail provider.
+struct NullMessenger;
+
+#[async_trait::async_trait]
+impl boomerang_core::ports::Messenger for NullMessenger {
+    async fn sms_opted_out(&self, _: &boomerang_core::ids::Phone) -> Result<bool, boomerang_core::ports::SendError> {
+        Ok(false)
+    }
+    async fn send(&self, _: &boomerang_core::ports::OutgoingMessage) -> Result<(), boomerang_core::ports::SendError> {
+        Ok(())
+    }
+}
+
+/// A customer with an email and 50 points whose last purchase was on `last`.
+fn base_customer(id: &str, last: chrono::NaiveDate) -> CustomerRecord {
+    let mut r = CustomerRecord::new(CustomerId::parse(id).expect("id"), now());
+    r.customer.email = Some(boomerang_core::ids::Email::parse(&format!("{id}@example.ru")).expect("email"));
+    r.customer.consent = boomerang_core::customer::Consent { email: true, sms: false };
+    r.account.earn(boomerang_core::ledger::LotKey::earned(last + Duration::days(365)), 50, "seed");
+    r.account.last_purchase_on = Some(last);
+    r.version = 1;
+    r
+}
+
+/// Wall time of one sweep over an embedded store of `size` customers, 50 of them due.
+async fn sweep_embedded(size: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::temp_dir().join(format!("boomerang-bench-sweep-{}-{size}", std::process::id()));
+    let store = Arc::new(boomerang_sqlite::SqliteStore::open_unsynced(&dir)?);
+    let day: chrono::NaiveDate = "2026-11-01".parse()?;
+    let seeding = std::time::Instant::now();
+    for i in 0..size {
+        let (id, last) = if i < 50 {
+            (format!("due-{i}"), "2026-10-01".parse()?)
+        } else {
+            (format!("c-{i}"), day - Duration::days(1 + (i % 25) as i64))
+        };
+        store.put_customer(&base_customer(&id, last), Expected::Absent).await?;
+    }
+    let seeded = seeding.elapsed();
+    let config = ProgramConfig::from_toml_str("[triggers.lapsed_30]\nholdout_percent = 0")?;
+    let app = Boomerang::new(store, Arc::new(config));
+    let started = std::time::Instant::now();
+    let at = day.and_hms_opt(9, 0, 0).expect("time").and_utc();
+    let report = app.sweep(&NullMessenger, day, at, boomerang_core::sweeper::SweepOptions::default()).await?;
+    let sent: u64 = report.triggers.values().map(|c| c.sent_email).sum();
+    println!(
+        "  {size:>9} customers, 50 due: sweep {:>7.1} ms, {sent} sent (seeding took {:.1} s)",
+        started.elapsed().as_secs_f64() * 1000.0,
+        seeded.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().nth(1).as_deref() == Some("sweep-embedded") {
+        println!("wall time of one sweep on the embedded store (SQLite), 50 customers due");
+        for size in std::env::args().skip(2) {
+            sweep_embedded(size.parse()?).await?;
+        }
+        return Ok(());
+    }
     let history: usize = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(10_000);
     let table = format!("bench-{}", std::process::id());
     let store = Arc::new(DynamoStore::from_env(&table).await?);
