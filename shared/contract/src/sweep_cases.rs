@@ -406,6 +406,36 @@ pub async fn a_dry_run_writes_and_sends_nothing(factory: impl StoreFactory) {
     assert_eq!(counts(&r, TriggerKind::Lapsed60).sent_email, 1);
 }
 
+pub async fn the_trigger_report_joins_outcomes_and_purchases(factory: impl StoreFactory) {
+    let config = ProgramConfig::from_toml_str("[triggers.lapsed_60]\nholdout_percent = 50").unwrap();
+    let shop = Shop::open(factory, config).await;
+    let last = date("2026-09-01");
+    for i in 0..12 {
+        let id = format!("r{i}");
+        shop.enroll(&id, None, None, noon(last)).await;
+        shop.buy(&id, &format!("first-{i}"), last).await;
+    }
+    let day = date("2026-11-01");
+    shop.sweep(day).await;
+    // Every customer buys again three days after the send: treated and held out alike.
+    for i in 0..12 {
+        shop.buy(&format!("r{i}"), &format!("back-{i}"), date("2026-11-04")).await;
+    }
+    let report = shop.app.trigger_report(day, day, noon(date("2026-11-20"))).await.unwrap();
+    let row = report.rows.iter().find(|r| r.trigger == "lapsed_60").expect("a lapsed_60 row");
+    assert_eq!(row.eligible, 12);
+    assert_eq!(row.treated + row.holdout, 12);
+    assert!(row.treated > 0 && row.holdout > 0, "{row:?}");
+    assert_eq!(row.responders, row.treated, "every treated customer bought in the window");
+    assert_eq!(row.holdout_responders, row.holdout_reachable);
+    assert_eq!(row.responder_purchases, row.treated);
+    assert_eq!(row.responder_revenue_minor, 100_000 * row.treated);
+    assert_eq!(row.gift_points_credited, 300 * row.treated);
+    let total = report.rows.last().unwrap();
+    assert_eq!((total.trigger.as_str(), total.eligible), ("total", 12));
+    assert_eq!(report.messages_per_day.iter().map(|(_, e, _)| e).sum::<u64>(), row.sent_email);
+}
+
 /// Expands to one test per sweep case, each given `$factory`.
 #[macro_export]
 macro_rules! sweep_contract_tests {
@@ -428,6 +458,7 @@ macro_rules! sweep_contract_tests {
                 a_send_cut_off_midway_is_recorded_unknown_and_never_resent,
                 a_run_catches_up_missed_days_each_as_of_its_own_date,
                 a_dry_run_writes_and_sends_nothing,
+                the_trigger_report_joins_outcomes_and_purchases,
             }
         }
     };
