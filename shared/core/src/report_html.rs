@@ -25,21 +25,9 @@ use crate::report::{format_money, format_money_u, format_pp, format_rate, row_ti
 const SIMULATION_LABEL: &str = "SIMULATION — synthetic data";
 const WIDTH: f64 = 760.0;
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML element content and quoted attribute values (one escaper for all
+/// HTML the core writes).
+pub use crate::template::html_escape as escape;
 
 /// The report page. `currency` names the major unit money is shown in (2 decimals);
 /// `simulation` labels the page "SIMULATION — synthetic data" in the title and at the top.
