@@ -250,28 +250,22 @@ impl EntryRows {
     }
 }
 
+/// One JSON column of one row, by key, decoded; `what` names it in a corruption error.
+fn read_json<T: DeserializeOwned>(conn: &Connection, sql: &str, id: &str, what: &str) -> Result<Option<T>, Fail> {
+    let json: Option<String> = conn.prepare_cached(sql)?.query_row([id], |row| row.get(0)).optional()?;
+    Ok(json.map(|j| from_json(&j, &format!("{what} {id}"))).transpose()?)
+}
+
 fn read_customer(conn: &Connection, id: &str) -> Result<Option<CustomerRecord>, Fail> {
-    let json: Option<String> = conn
-        .prepare_cached("SELECT record FROM customers WHERE customer_id = ?1")?
-        .query_row([id], |row| row.get(0))
-        .optional()?;
-    Ok(json.map(|j| from_json(&j, &format!("customer {id}"))).transpose()?)
+    read_json(conn, "SELECT record FROM customers WHERE customer_id = ?1", id, "customer")
 }
 
 fn read_receipt(conn: &Connection, id: &str) -> Result<Option<Receipt>, Fail> {
-    let json: Option<String> = conn
-        .prepare_cached("SELECT body FROM receipts WHERE receipt_id = ?1")?
-        .query_row([id], |row| row.get(0))
-        .optional()?;
-    Ok(json.map(|j| from_json(&j, &format!("receipt {id}"))).transpose()?)
+    read_json(conn, "SELECT body FROM receipts WHERE receipt_id = ?1", id, "receipt")
 }
 
 fn read_refund(conn: &Connection, id: &str) -> Result<Option<Refund>, Fail> {
-    let json: Option<String> = conn
-        .prepare_cached("SELECT body FROM refunds WHERE refund_id = ?1")?
-        .query_row([id], |row| row.get(0))
-        .optional()?;
-    Ok(json.map(|j| from_json(&j, &format!("refund {id}"))).transpose()?)
+    read_json(conn, "SELECT body FROM refunds WHERE refund_id = ?1", id, "refund")
 }
 
 fn exists(conn: &Connection, sql: &str, id: &str) -> Result<bool, Fail> {
