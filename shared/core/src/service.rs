@@ -49,11 +49,19 @@ pub struct BalanceView {
 pub struct Boomerang {
     store: Arc<dyn Store>,
     config: Arc<ProgramConfig>,
+    /// The unsubscribe secret never changes once made: read once, not on every send.
+    secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl Boomerang {
     pub fn new(store: Arc<dyn Store>, config: Arc<ProgramConfig>) -> Self {
-        Self { store, config }
+        Self { store, config, secret: Arc::default() }
+    }
+
+    /// The tenant's unsubscribe signing secret (made by the store on first use).
+    pub(crate) async fn secret(&self) -> Result<&[u8], Error> {
+        let secret = self.secret.get_or_try_init(|| self.store.unsubscribe_secret()).await?;
+        Ok(secret.as_slice())
     }
 
     pub fn config(&self) -> &ProgramConfig {
@@ -178,14 +186,12 @@ impl Boomerang {
     }
 
     pub async fn unsubscribe_token(&self, id: &CustomerId) -> Result<String, Error> {
-        let secret = self.store.unsubscribe_secret().await?;
-        Ok(auth::unsubscribe_token(&secret, id))
+        Ok(auth::unsubscribe_token(self.secret().await?, id))
     }
 
     /// Checks an unsubscribe token without changing anything.
     pub async fn check_unsubscribe_token(&self, token: &str) -> Result<CustomerId, Error> {
-        let secret = self.store.unsubscribe_secret().await?;
-        auth::verify_unsubscribe_token(&secret, token).ok_or(Error::InvalidToken)
+        auth::verify_unsubscribe_token(self.secret().await?, token).ok_or(Error::InvalidToken)
     }
 
     /// One-click unsubscribe: email consent off for the customer the token names.

@@ -346,8 +346,8 @@ impl Boomerang {
             _ => return Ok(Delivery::Skipped),
         }
         let record = store.customer(&key.customer_id).await?;
-        let secret = store.unsubscribe_secret().await?;
-        let message = match record.as_ref().and_then(|r| self.message_for(r, &outcome, now, &secret)) {
+        let secret = self.secret().await?;
+        let message = match record.as_ref().and_then(|r| self.message_for(r, &outcome, now, secret)) {
             Some(message) => message,
             None => {
                 // Erased, unsubscribed or suppressed since the decision: never sent.
