@@ -139,6 +139,8 @@ def main():
                                   ("post-purchase-revoked-key.json", 401, "unauthorized")]:
             status, _, body = api(watch, "purchases", event(f"purchases/{name}"))
             check(name, status == code and body["error"]["code"] == error, (status, body))
+        status, _, body = api(watch, "purchases", with_body(event("purchases/post-refund.json"), occurred_at=now, customer_id="card-2002"))
+        check("a refund naming another customer is 422", status == 422 and body["error"]["code"] == "receipt_customer_mismatch", (status, body))
         status, _, body = api(watch, "purchases", with_body(event("purchases/post-refund.json"), occurred_at=now))
         check("refund is 201", status == 201 and body["points_restored"] == 50 and body["points_clawed_back"] == 22 and body["balance"] == 98, (status, body))
         status, _, body = api(watch, "purchases", event("purchases/post-refund-unknown-receipt.json"))

@@ -475,6 +475,7 @@ fn every_core_error() -> Vec<Error> {
         Error::CustomerErased,
         Error::ReceiptConflict,
         Error::RefundConflict,
+        Error::RefundCustomerMismatch,
         Error::InsufficientPoints { balance: 1 },
         Error::RedeemCapExceeded { max_points: 1 },
         Error::CurrencyMismatch { expected: "RUB".into(), got: "EUR".into() },
@@ -499,6 +500,7 @@ fn every_core_error() -> Vec<Error> {
             | Error::CustomerErased
             | Error::ReceiptConflict
             | Error::RefundConflict
+            | Error::RefundCustomerMismatch
             | Error::InsufficientPoints { .. }
             | Error::RedeemCapExceeded { .. }
             | Error::CurrencyMismatch { .. }
@@ -918,6 +920,8 @@ async fn a_session_through_every_documented_outcome_gets_only_documented_answers
     assert_outcome(&r, StatusCode::UNPROCESSABLE_ENTITY, "refund_before_purchase");
     let r = s.json(REFUNDS, post.clone(), "/v1/refunds", refund("f2", "r3", 100, "2026-11-24T10:05:01+03:00")).await;
     assert_outcome(&r, StatusCode::UNPROCESSABLE_ENTITY, "occurred_at_in_future");
+    let r = s.json(REFUNDS, post.clone(), "/v1/refunds", with(refund("f2", "r3", 100, at), "customer_id", json!("c2"))).await;
+    assert_outcome(&r, StatusCode::UNPROCESSABLE_ENTITY, "receipt_customer_mismatch");
     let r = s.raw(REFUNDS, post.clone(), "/v1/refunds", b"{\"refund_id\" \"f2\"}").await;
     assert_outcome(&r, StatusCode::BAD_REQUEST, "malformed_json");
     let r = s.raw(REFUNDS, post.clone(), "/v1/refunds", b"null").await;
@@ -932,8 +936,9 @@ async fn a_session_through_every_documented_outcome_gets_only_documented_answers
     assert_outcome(&r, StatusCode::UNAUTHORIZED, "unauthorized");
     let r = s.raw(REFUNDS, post.clone(), "/v1/refunds", &oversized()).await;
     assert_outcome(&r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
-    // Half of r3 back: half of the 50 spent points return.
-    let r = s.json(REFUNDS, post.clone(), "/v1/refunds", refund("f2", "r3", 10_000, "2026-11-24T09:50:00+03:00")).await;
+    // Half of r3 back, naming its customer: half of the 50 spent points return.
+    let half = with(refund("f2", "r3", 10_000, "2026-11-24T09:50:00+03:00"), "customer_id", json!("c1"));
+    let r = s.json(REFUNDS, post.clone(), "/v1/refunds", half).await;
     assert_outcome(&r, StatusCode::CREATED, "");
     assert_eq!(r.body["points_restored"], 25);
 

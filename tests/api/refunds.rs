@@ -103,3 +103,27 @@ async fn a_refund_dated_before_its_purchase_or_in_the_future_is_422() {
     assert_eq!((r.status, r.error_code()), (StatusCode::UNPROCESSABLE_ENTITY, "occurred_at_in_future"));
     assert_eq!(t.balance("c1").await, 50);
 }
+
+#[tokio::test]
+async fn a_refund_may_name_its_customer_and_is_refused_when_the_name_is_wrong_or_bad() {
+    let t = TestApp::spawn().await;
+    t.buy("r1", "c1", 100_000, 0).await; // 50 points
+    t.buy("r2", "c2", 100_000, 0).await;
+    let mut body = refund("f1", "r1", 50_000);
+    body["customer_id"] = json!("c2");
+    let r = t.post("/v1/refunds", body.clone()).await;
+    assert_eq!((r.status, r.error_code()), (StatusCode::UNPROCESSABLE_ENTITY, "receipt_customer_mismatch"));
+    assert_eq!(r.error_field(), Some("customer_id"));
+    body["customer_id"] = json!("c 1");
+    let r = t.post("/v1/refunds", body.clone()).await;
+    assert_eq!((r.status, r.error_code(), r.error_field()), (StatusCode::BAD_REQUEST, "invalid_field", Some("customer_id")));
+    assert_eq!((t.balance("c1").await, t.balance("c2").await), (50, 50), "the refused refunds changed nothing");
+
+    body["customer_id"] = json!("c1");
+    let r = t.post("/v1/refunds", body.clone()).await;
+    assert_eq!((r.status, &r.body["points_clawed_back"]), (StatusCode::CREATED, &json!(25)), "{}", r.text);
+    body["customer_id"] = json!(null);
+    let again = t.post("/v1/refunds", body).await;
+    assert_eq!((again.status, again.body.clone()), (StatusCode::OK, r.body), "a retry without the name is a replay");
+    assert_eq!(t.balance("c1").await, 25);
+}

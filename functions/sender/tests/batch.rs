@@ -272,8 +272,13 @@ impl LedgerWriter for Flaky {
     async fn commit_purchase(&self, commit: &PurchaseCommit) -> Result<(), StoreError> {
         self.inner.commit_purchase(commit).await
     }
-    async fn refund_view(&self, refund: &RefundId, receipt: &ReceiptId) -> Result<RefundView, StoreError> {
-        self.inner.refund_view(refund, receipt).await
+    async fn refund_view(
+        &self,
+        refund: &RefundId,
+        receipt: &ReceiptId,
+        customer: Option<&CustomerId>,
+    ) -> Result<RefundView, StoreError> {
+        self.inner.refund_view(refund, receipt, customer).await
     }
     async fn commit_refund(&self, commit: &RefundCommit) -> Result<(), StoreError> {
         self.inner.commit_refund(commit).await

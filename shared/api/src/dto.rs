@@ -73,6 +73,9 @@ impl PurchaseBody {
 pub struct RefundBody {
     pub refund_id: String,
     pub receipt_id: String,
+    /// Optional: saves the store a round trip; must be the receipt's customer.
+    #[serde(default)]
+    pub customer_id: Option<String>,
     pub amount: i64,
     pub occurred_at: String,
 }
@@ -82,6 +85,7 @@ impl RefundBody {
         Ok(RefundRequest {
             refund_id: field("refund_id", RefundId::parse(&self.refund_id))?,
             receipt_id: field("receipt_id", ReceiptId::parse(&self.receipt_id))?,
+            customer_id: self.customer_id.as_deref().map(parse_customer_id).transpose()?,
             amount_minor: positive_amount("amount", self.amount)?,
             occurred_at: parse_instant("occurred_at", &self.occurred_at)?,
         })

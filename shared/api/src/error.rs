@@ -46,7 +46,8 @@ fn status_of(e: &Error) -> StatusCode {
         | Error::OccurredAtInFuture
         | Error::OccurredAtTooOld { .. }
         | Error::RefundExceedsRemaining { .. }
-        | Error::RefundBeforePurchase => StatusCode::UNPROCESSABLE_ENTITY,
+        | Error::RefundBeforePurchase
+        | Error::RefundCustomerMismatch => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Contention => StatusCode::SERVICE_UNAVAILABLE,
         Error::Store(StoreError::Corrupt(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,

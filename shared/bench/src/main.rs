@@ -15,8 +15,6 @@ use boomerang_core::Boomerang;
 use boomerang_dynamodb::{items, DynamoStore, RequestMetrics};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 
-const FUNCTIONS: [&str; 5] = ["purchases", "balance", "customers", "authorizer", "sweep"];
-
 fn now() -> DateTime<Utc> {
     "2026-11-24T09:00:00Z".parse().expect("a valid instant")
 }
@@ -178,13 +176,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     app.balance(&CustomerId::parse("new-customer")?, now()).await?;
     println!("  balance                       {}", describe(&delta(&store)));
     let refund = RefundRequest {
+        customer_id: Some(CustomerId::parse("new-customer")?),
         refund_id: RefundId::parse("b-f1")?,
         receipt_id: ReceiptId::parse("b-3")?,
-        amount_minor: 50_000,
+        amount_minor: 20_000,
         occurred_at: at,
     };
     app.refund(&refund, now()).await?;
-    println!("  refund                        {}", describe(&delta(&store)));
+    println!("  refund (naming its customer)  {}", describe(&delta(&store)));
+    assert!(app.refund(&refund, now()).await?.replayed);
+    println!("  replayed refund               {}", describe(&delta(&store)));
+    let unnamed = RefundRequest { customer_id: None, refund_id: RefundId::parse("b-f2")?, ..refund };
+    app.refund(&unnamed, now()).await?;
+    println!("  refund without customer_id    {}", describe(&delta(&store)));
 
     println!();
     println!("bytes one purchase writes, by length of the customer's history");
@@ -205,7 +209,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!();
     println!("release sizes of the Lambda binaries (cargo lambda build --release)");
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    for function in FUNCTIONS {
+    // Every crate under functions/ is a Lambda; scripts/bench runs from the workspace root.
+    let mut functions: Vec<String> = std::fs::read_dir("functions")?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect();
+    functions.sort();
+    for function in functions {
         let path = format!("{target}/lambda/{function}/bootstrap");
         match std::fs::metadata(&path) {
             Ok(meta) => println!("  {function:<12} {:>6.1} MiB  {path}", meta.len() as f64 / (1024.0 * 1024.0)),

@@ -160,6 +160,7 @@ pub async fn purchased(
 
 pub fn refund_request(refund: &str, receipt: &Receipt, amount_minor: u64) -> RefundRequest {
     RefundRequest {
+        customer_id: None,
         refund_id: refund_id(refund),
         receipt_id: receipt.receipt_id.clone(),
         amount_minor,

@@ -21,6 +21,8 @@ pub enum Error {
     ReceiptConflict,
     #[error("this refund_id was already used for a different refund")]
     RefundConflict,
+    #[error("the receipt belongs to another customer than customer_id")]
+    RefundCustomerMismatch,
     #[error("not enough points: the balance is {balance}")]
     InsufficientPoints { balance: u64 },
     #[error("at most {max_points} points may be spent on this receipt")]
@@ -59,6 +61,7 @@ impl Error {
             Error::CustomerErased => "customer_erased",
             Error::ReceiptConflict => "receipt_conflict",
             Error::RefundConflict => "refund_conflict",
+            Error::RefundCustomerMismatch => "receipt_customer_mismatch",
             Error::InsufficientPoints { .. } => "insufficient_points",
             Error::RedeemCapExceeded { .. } => "redeem_cap_exceeded",
             Error::CurrencyMismatch { .. } => "currency_mismatch",
@@ -77,7 +80,7 @@ impl Error {
     pub fn field(&self) -> Option<&str> {
         Some(match self {
             Error::InvalidField { field, .. } => field,
-            Error::CustomerNotFound | Error::CustomerErased => "customer_id",
+            Error::CustomerNotFound | Error::CustomerErased | Error::RefundCustomerMismatch => "customer_id",
             Error::ReceiptNotFound | Error::ReceiptConflict => "receipt_id",
             Error::RefundConflict => "refund_id",
             Error::InsufficientPoints { .. } | Error::RedeemCapExceeded { .. } => "redeem_points",
@@ -106,6 +109,7 @@ impl From<PurchaseRuleError> for Error {
 impl From<RefundRuleError> for Error {
     fn from(e: RefundRuleError) -> Self {
         match e {
+            RefundRuleError::CustomerMismatch => Error::RefundCustomerMismatch,
             RefundRuleError::InFuture => Error::OccurredAtInFuture,
             RefundRuleError::BeforePurchase => Error::RefundBeforePurchase,
             RefundRuleError::ExceedsRemaining { remaining_minor } => Error::RefundExceedsRemaining { remaining_minor },

@@ -897,7 +897,12 @@ mod tests {
                 s.receipts.insert(commit.receipt.receipt_id.clone(), commit.receipt.clone());
                 Ok(())
             }
-            async fn refund_view(&self, _: &RefundId, _: &ReceiptId) -> Result<RefundView, StoreError> {
+            async fn refund_view(
+                &self,
+                _: &RefundId,
+                _: &ReceiptId,
+                _: Option<&CustomerId>,
+            ) -> Result<RefundView, StoreError> {
                 unimplemented!("imports never refund")
             }
             async fn commit_refund(&self, _: &RefundCommit) -> Result<(), StoreError> {

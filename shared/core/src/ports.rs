@@ -114,7 +114,15 @@ pub trait LedgerWriter: Send + Sync {
     async fn purchase_view(&self, customer: &CustomerId, receipt: &ReceiptId) -> Result<PurchaseView, StoreError>;
     /// `Conflict` if the record moved, `Duplicate` if the receipt id is taken; nothing written then.
     async fn commit_purchase(&self, commit: &PurchaseCommit) -> Result<(), StoreError>;
-    async fn refund_view(&self, refund: &RefundId, receipt: &ReceiptId) -> Result<RefundView, StoreError>;
+    /// The refund with this id, the receipt and the receipt's customer. `customer` is the
+    /// request's guess of that customer: a store may read it with the receipt, in the same
+    /// round trip, and must read the receipt's own customer when the guess is wrong or absent.
+    async fn refund_view(
+        &self,
+        refund: &RefundId,
+        receipt: &ReceiptId,
+        customer: Option<&CustomerId>,
+    ) -> Result<RefundView, StoreError>;
     /// `Conflict` if the record or receipt moved, `Duplicate` if the refund id is taken.
     async fn commit_refund(&self, commit: &RefundCommit) -> Result<(), StoreError>;
 }

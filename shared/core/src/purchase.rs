@@ -82,6 +82,9 @@ impl Receipt {
 pub struct RefundRequest {
     pub refund_id: RefundId,
     pub receipt_id: ReceiptId,
+    /// The receipt's customer, when the POS sends it: optional, it lets a store read the
+    /// customer together with the receipt (one round trip less) and is checked against it.
+    pub customer_id: Option<CustomerId>,
     pub amount_minor: u64,
     pub occurred_at: DateTime<FixedOffset>,
 }
@@ -103,6 +106,7 @@ pub struct Refund {
 impl Refund {
     pub fn is_same_request(&self, req: &RefundRequest) -> bool {
         self.receipt_id == req.receipt_id
+            && req.customer_id.as_ref().is_none_or(|c| *c == self.customer_id)
             && self.amount_minor == req.amount_minor
             && self.occurred_at == req.occurred_at
     }
@@ -126,6 +130,8 @@ pub enum PurchaseRuleError {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RefundRuleError {
+    #[error("the receipt belongs to another customer")]
+    CustomerMismatch,
     #[error("occurred_at is more than 5 minutes in the future")]
     InFuture,
     #[error("the refund is dated before the purchase")]
@@ -242,6 +248,9 @@ pub fn decide_refund(
     req: &RefundRequest,
     now: DateTime<Utc>,
 ) -> Result<RefundDecision, RefundRuleError> {
+    if req.customer_id.as_ref().is_some_and(|c| *c != receipt.customer_id) {
+        return Err(RefundRuleError::CustomerMismatch);
+    }
     let occurred = req.occurred_at.with_timezone(&Utc);
     if occurred > now + MAX_FUTURE_SKEW {
         return Err(RefundRuleError::InFuture);
@@ -400,6 +409,7 @@ mod tests {
         let mut restored = 0;
         for (i, amount) in [33_300u64, 33_300, 33_300].into_iter().enumerate() {
             let req = RefundRequest {
+                customer_id: None,
                 refund_id: RefundId::parse(&format!("f{i}")).unwrap(),
                 receipt_id: receipt.receipt_id.clone(),
                 amount_minor: amount,
@@ -415,6 +425,7 @@ mod tests {
         assert_eq!((clawed, restored), (45, 99));
         assert_eq!(acc.balance(cfg().local_date(now())), 100);
         let more = RefundRequest {
+            customer_id: None,
             refund_id: RefundId::parse("f9").unwrap(),
             receipt_id: receipt.receipt_id.clone(),
             amount_minor: 1,
@@ -431,6 +442,7 @@ mod tests {
         // r2 earned (200 - 40) * 5% = 8; balance 50 - 40 + 8 = 18.
         assert_eq!(spend.receipt.balance_after, 18);
         let req = RefundRequest {
+            customer_id: None,
             refund_id: RefundId::parse("f1").unwrap(),
             receipt_id: p.receipt.receipt_id.clone(),
             amount_minor: 100_000,
@@ -440,5 +452,25 @@ mod tests {
         assert_eq!((r.refund.points_clawed_back, r.refund.points_written_off), (18, 32));
         assert_eq!(r.refund.balance_after, 0);
         assert!(r.account.is_balanced());
+    }
+
+    #[test]
+    fn a_refund_naming_another_customer_is_refused_and_the_right_one_is_checked() {
+        let p = decide_purchase(&cfg(), &Account::default(), &purchase("r1", 100_000, 0, "2026-11-24T09:00:00+03:00"), now(), Backdating::Limited).unwrap();
+        let mut req = RefundRequest {
+            customer_id: Some(CustomerId::parse("someone-else").unwrap()),
+            refund_id: RefundId::parse("f1").unwrap(),
+            receipt_id: p.receipt.receipt_id.clone(),
+            amount_minor: 100_000,
+            occurred_at: at("2026-11-24T09:30:00+03:00"),
+        };
+        assert_eq!(decide_refund(&cfg(), &p.account, &p.receipt, &req, now()).unwrap_err(), RefundRuleError::CustomerMismatch);
+        req.customer_id = Some(p.receipt.customer_id.clone());
+        let r = decide_refund(&cfg(), &p.account, &p.receipt, &req, now()).unwrap();
+        assert!(r.refund.is_same_request(&req), "named by its customer");
+        req.customer_id = None;
+        assert!(r.refund.is_same_request(&req), "a retry may leave the customer out");
+        req.customer_id = Some(CustomerId::parse("someone-else").unwrap());
+        assert!(!r.refund.is_same_request(&req), "but not name another one");
     }
 }

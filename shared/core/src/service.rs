@@ -246,7 +246,7 @@ impl Boomerang {
     /// POST /v1/refunds: idempotent on refund_id.
     pub async fn refund(&self, req: &RefundRequest, now: DateTime<Utc>) -> Result<RefundOutcome, Error> {
         for attempt in 0..MAX_ATTEMPTS {
-            let view = self.store.refund_view(&req.refund_id, &req.receipt_id).await?;
+            let view = self.store.refund_view(&req.refund_id, &req.receipt_id, req.customer_id.as_ref()).await?;
             if let Some(refund) = view.refund {
                 return if refund.is_same_request(req) {
                     Ok(RefundOutcome { refund, replayed: true })

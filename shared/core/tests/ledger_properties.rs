@@ -420,6 +420,7 @@ impl History {
             RefundAmount::OverRest(n) => rest + n,
         };
         let req = RefundRequest {
+            customer_id: None,
             refund_id,
             receipt_id: receipt.receipt_id.clone(),
             amount_minor,
@@ -594,6 +595,7 @@ proptest! {
                 acc.redeem(balance, today, "elsewhere").expect("the balance covers itself");
             }
             let req = RefundRequest {
+                customer_id: None,
                 refund_id: RefundId::parse(&format!("f{n}")).expect("valid"),
                 receipt_id: rcpt.receipt_id.clone(),
                 amount_minor: pair[1] - pair[0],
@@ -715,6 +717,7 @@ fn a_zero_amount_receipt_can_be_refunded() {
     let d = decide_purchase(&cfg, &Account::default(), &request("zero", 0, 0), start(), Backdating::Limited)
         .expect("accepted");
     let req = RefundRequest {
+        customer_id: None,
         refund_id: RefundId::parse("f1").expect("valid"),
         receipt_id: d.receipt.receipt_id.clone(),
         amount_minor: 0,

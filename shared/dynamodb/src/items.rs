@@ -361,6 +361,7 @@ mod tests {
         // Refunded after the first lot's date: it comes back re-dated, the others as they were.
         let later: chrono::DateTime<chrono::Utc> = "2026-03-14T09:00:00Z".parse().unwrap();
         let refund = RefundRequest {
+            customer_id: None,
             refund_id: RefundId::parse("f-1").unwrap(),
             receipt_id: purchase.receipt.receipt_id.clone(),
             amount_minor: 10_000,
@@ -404,6 +405,7 @@ mod tests {
         };
         let p = decide_purchase(&cfg, &Account::default(), &req, now, Backdating::Limited).unwrap();
         let refund = RefundRequest {
+            customer_id: None,
             refund_id: RefundId::parse("f-1").unwrap(),
             receipt_id: req.receipt_id.clone(),
             amount_minor: 40_000,

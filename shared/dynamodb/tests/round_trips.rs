@@ -43,6 +43,7 @@ fn purchase(customer: &str, receipt: &str, amount_minor: u64, redeem_points: u64
 
 fn refund(refund_id: &str, receipt: &str, amount_minor: u64) -> RefundRequest {
     RefundRequest {
+        customer_id: None,
         refund_id: RefundId::parse(refund_id).expect("a refund id"),
         receipt_id: ReceiptId::parse(receipt).expect("a receipt id"),
         amount_minor,
@@ -103,7 +104,26 @@ async fn a_balance_read_is_one_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refund_is_three_requests_and_its_replay_two() {
+async fn a_refund_naming_its_customer_is_two_requests_and_its_replay_one() {
+    let (store, app) = app().await;
+    app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
+        .await
+        .expect("a purchase");
+    store.reset_metrics();
+    let req = RefundRequest { customer_id: Some(CustomerId::parse("anna").expect("an id")), ..refund("f-1", "r-1", 40_000) };
+    app.refund(&req, now()).await.expect("the refund");
+    // Refund, receipt and customer come in one BatchGetItem.
+    let m = take(&store);
+    assert_requests(&m, &[("BatchGetItem", 1), ("TransactWriteItems", 1)], "a refund naming its customer");
+    eprintln!("refund: {} bytes written", m.total_write_bytes());
+
+    let replay = app.refund(&req, now()).await.expect("the replay");
+    assert!(replay.replayed);
+    assert_requests(&take(&store), &[("BatchGetItem", 1)], "a replayed refund naming its customer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_without_its_customer_is_three_requests_and_its_replay_two() {
     let (store, app) = app().await;
     app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
         .await
@@ -111,15 +131,20 @@ async fn a_refund_is_three_requests_and_its_replay_two() {
     store.reset_metrics();
     let req = refund("f-1", "r-1", 40_000);
     app.refund(&req, now()).await.expect("the refund");
-    // The refund names only its receipt: the customer's key is known once the receipt is read.
+    // Without customer_id, the customer's key is known only once the receipt is read.
     let m = take(&store);
     assert_requests(&m, &[("BatchGetItem", 1), ("GetItem", 1), ("TransactWriteItems", 1)], "a refund");
-    eprintln!("refund: {} bytes written", m.total_write_bytes());
 
     let replay = app.refund(&req, now()).await.expect("the replay");
     assert!(replay.replayed);
     // The port's refund view carries the customer whenever the receipt exists.
     assert_requests(&take(&store), &[("BatchGetItem", 1), ("GetItem", 1)], "a replayed refund");
+
+    // A wrong guess costs the same as none, and is refused.
+    let wrong = RefundRequest { customer_id: Some(CustomerId::parse("boris").expect("an id")), ..refund("f-2", "r-1", 1) };
+    let result = app.refund(&wrong, now()).await;
+    assert!(matches!(result, Err(Error::RefundCustomerMismatch)), "{result:?}");
+    assert_requests(&take(&store), &[("BatchGetItem", 1), ("GetItem", 1)], "a refund naming another customer");
 }
 
 /// A day's receipts for the reports: one `Query` per shard of the day (plus further pages),

@@ -131,6 +131,7 @@ async fn data_survives_reopening() {
         let bought = app.purchase(&purchase("anna", "r-1", 100_000, 0), now(), Backdating::Limited).await;
         let receipt = bought.expect("purchase").receipt;
         let req = RefundRequest {
+            customer_id: None,
             refund_id: RefundId::parse("f-1").expect("id"),
             receipt_id: receipt.receipt_id.clone(),
             amount_minor: 10_000,
@@ -144,7 +145,7 @@ async fn data_survives_reopening() {
 
     let store = SqliteStore::open(&data_dir).expect("reopen");
     let app = app(&store, ProgramConfig::defaults());
-    let view = store.refund_view(&refund.refund_id, &receipt.receipt_id).await.expect("view");
+    let view = store.refund_view(&refund.refund_id, &receipt.receipt_id, None).await.expect("view");
     assert_eq!(view.refund, Some(refund), "the refund survived");
     assert_eq!(view.receipt.map(|r| (r.receipt_id, r.refund.refunds)), Some((receipt.receipt_id, 1)));
     assert_eq!(view.customer.map(|c| c.version), Some(2), "the customer survived");
@@ -285,6 +286,7 @@ async fn the_ledger_and_lot_tables_mirror_every_commit_and_only_those() {
     assert_eq!(lots_of(&conn).len(), 2);
 
     let req = RefundRequest {
+        customer_id: None,
         refund_id: RefundId::parse("f-1").expect("id"),
         receipt_id: first.receipt.receipt_id.clone(),
         amount_minor: 100_000,
