@@ -328,16 +328,26 @@ async fn batch_write(store: &DynamoStore, all: Vec<Item>) {
 /// every lot has expired and burned) and written in bulk: receipts, ledger items and the
 /// resulting customer record, as the commits would have written them.
 async fn seed_old_history(store: &DynamoStore, customer: &str, count: u32) -> CustomerRecord {
+    // About a day apart, ending in 2024: every lot (valid a year) has expired by now.
+    seed_history(store, customer, count, "2019-06-01T07:00:00Z".parse().expect("an instant"), 22).await
+}
+
+/// `count` purchases `step_hours` apart from `start`, written straight to the table.
+async fn seed_history(
+    store: &DynamoStore,
+    customer: &str,
+    count: u32,
+    start: DateTime<Utc>,
+    step_hours: i64,
+) -> CustomerRecord {
     let cfg = ProgramConfig::defaults();
     let id = CustomerId::parse(customer).expect("an id");
     let mut record = CustomerRecord::new(id.clone(), now());
     let moscow = FixedOffset::east_opt(3 * 3600).expect("an offset");
-    let start: DateTime<Utc> = "2019-06-01T07:00:00Z".parse().expect("an instant");
     let mut writes = Vec::new();
     for i in 0..count {
         let mut req = purchase(customer, &format!("{customer}-old-{i:04}"), 10_000 + u64::from(i % 7) * 1_000, 0, NOW);
-        // About a day apart, ending in 2024: every lot (valid a year) has expired by now.
-        req.occurred_at = (start + Duration::hours(22 * i64::from(i))).with_timezone(&moscow);
+        req.occurred_at = (start + Duration::hours(step_hours * i64::from(i))).with_timezone(&moscow);
         let decision =
             decide_purchase(&cfg, &record.account, &req, now(), Backdating::AnyAge).expect("an old purchase");
         record.account = decision.account;
@@ -387,6 +397,31 @@ async fn a_purchase_writes_as_many_bytes_after_two_thousand_purchases_as_after_o
         "a purchase wrote {one_bytes} bytes after 1 prior purchase but {many_bytes} after 2,001: the record grows with history"
     );
     assert!(many_bytes < 4_096, "a purchase writes a few KB at most, got {many_bytes}");
+}
+
+/// What does grow the record is the number of live expiry dates, one lot per date (and per gift
+/// source): at most `points_valid_days` of them for a customer who buys every day, so a
+/// purchase of the busiest customer writes a bounded ~9 KB, not a size set by their history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purchase_of_a_daily_shopper_writes_at_most_a_year_of_lot_dates() {
+    let (store, app) = app().await;
+    // 2,000 purchases 5 hours apart up to a day ago: 417 days, several a day.
+    let start = now() - Duration::hours(5 * 2_000 + 24);
+    let seeded = seed_history(&store, "daily", 2_000, start, 5).await;
+    let valid_days = ProgramConfig::defaults().points_valid_days as usize;
+    store.reset_metrics();
+    let next = purchase("daily", "daily-next", 30_000, 10, "2026-03-10T11:30:00+03:00");
+    app.purchase(&next, now(), Backdating::Limited).await.expect("the measured purchase");
+    let m = take(&store);
+    assert_requests(&m, &[("BatchGetItem", 1), ("TransactWriteItems", 1)], "a daily shopper's purchase");
+    let after = app.customer(&CustomerId::parse("daily").expect("an id")).await.expect("the customer");
+    let lots = after.account.lots.len();
+    assert!(seeded.account.lots.len() > 300, "the seed keeps most of a year of dates: {}", seeded.account.lots.len());
+    assert!(lots <= valid_days + 1, "one lot per live date: {lots} lots for {valid_days} valid days");
+    let bytes = m.write_bytes("TransactWriteItems");
+    eprintln!("a daily shopper's purchase: {bytes} bytes written, {lots} live lots");
+    // ~2 KB of receipt, ledger item and record, plus ~20 bytes per live date.
+    assert!(bytes <= 2_400 + 24 * (valid_days as u64 + 1), "a purchase wrote {bytes} bytes for {lots} lots");
 }
 
 /// Two Lambda instances (two stores, two clients) writing one customer at once: every
