@@ -89,12 +89,19 @@ struct Transaction {
     roles: Vec<Option<OnFailure>>,
 }
 
+/// A write's condition as the SDK builders take it, and what its failure means.
+type ConditionParts = (Option<String>, Option<HashMap<String, AttributeValue>>, Option<OnFailure>);
+
+fn condition_parts(condition: Option<(Condition, OnFailure)>) -> ConditionParts {
+    match condition {
+        Some((c, role)) => (Some(c.expression.to_owned()), c.values(), Some(role)),
+        None => (None, None, None),
+    }
+}
+
 impl Transaction {
     fn put(&mut self, table: &str, item: Item, condition: Option<(Condition, OnFailure)>) -> Result<(), StoreError> {
-        let (expression, values, role) = match condition {
-            Some((c, role)) => (Some(c.expression.to_owned()), c.values(), Some(role)),
-            None => (None, None, None),
-        };
+        let (expression, values, role) = condition_parts(condition);
         let put = Put::builder()
             .table_name(table)
             .set_item(Some(item))
@@ -108,10 +115,7 @@ impl Transaction {
     }
 
     fn delete(&mut self, table: &str, key: Item, condition: Option<(Condition, OnFailure)>) -> Result<(), StoreError> {
-        let (expression, values, role) = match condition {
-            Some((c, role)) => (Some(c.expression.to_owned()), c.values(), Some(role)),
-            None => (None, None, None),
-        };
+        let (expression, values, role) = condition_parts(condition);
         let delete = Delete::builder()
             .table_name(table)
             .set_key(Some(key))
