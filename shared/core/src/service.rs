@@ -10,7 +10,7 @@ use crate::config::ProgramConfig;
 use crate::customer::{CustomerRecord, ProfilePatch};
 use crate::error::Error;
 use crate::ids::{CustomerId, TerminalName};
-use crate::ports::{Expected, PurchaseCommit, RefundCommit, Store, StoreError};
+use crate::ports::{CustomerReader, CustomerWriter, Expected, PurchaseCommit, RefundCommit, Store, StoreError};
 use crate::purchase::{
     decide_purchase, decide_refund, Backdating, PurchaseRequest, Receipt, Refund, RefundRequest,
 };
@@ -22,6 +22,46 @@ pub const MAX_ATTEMPTS: u32 = 12;
 pub(crate) async fn backoff(attempt: u32) {
     let cap_ms = (2u64 << attempt.min(6)).min(100);
     tokio::time::sleep(StdDuration::from_millis(fastrand::u64(0..=cap_ms))).await;
+}
+
+/// What a read-modify-write of a customer record decides once it has read the record.
+pub(crate) enum Rewrite<T> {
+    /// Write this record (the loop sets its version).
+    Put(CustomerRecord),
+    /// Write nothing and answer this.
+    Keep(T),
+}
+
+/// What a read-modify-write did.
+pub(crate) enum Rewritten<T> {
+    /// The record as written, at its new version.
+    Written(CustomerRecord),
+    Kept(T),
+}
+
+/// Reads the customer record, lets `decide` change it, and writes it under the version it was
+/// read at; a concurrent writer makes it read and decide again (bounded, with jitter).
+/// Every change of a customer record alone goes through here.
+pub(crate) async fn rewrite_customer<S, T, F>(store: &S, id: &CustomerId, mut decide: F) -> Result<Rewritten<T>, Error>
+where
+    S: CustomerReader + CustomerWriter + ?Sized,
+    F: FnMut(Option<CustomerRecord>) -> Result<Rewrite<T>, Error>,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let current = store.customer(id).await?;
+        let expected = Expected::of(&current);
+        let mut record = match decide(current)? {
+            Rewrite::Put(record) => record,
+            Rewrite::Keep(answer) => return Ok(Rewritten::Kept(answer)),
+        };
+        record.version = expected.next_version();
+        match store.put_customer(&record, expected).await {
+            Ok(()) => return Ok(Rewritten::Written(record)),
+            Err(StoreError::Conflict | StoreError::Duplicate) => backoff(attempt).await,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Contention)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,23 +179,23 @@ impl Boomerang {
     where
         F: FnMut(&mut CustomerRecord) -> Result<(), Error>,
     {
-        for attempt in 0..MAX_ATTEMPTS {
-            let current = self.store.customer(id).await?;
-            let created = current.is_none();
-            if created && !create {
+        let rewritten = rewrite_customer(&*self.store, id, |current| {
+            if current.is_none() && !create {
                 return Err(Error::CustomerNotFound);
             }
-            let expected = Expected::of(&current);
             let mut record = current.unwrap_or_else(|| CustomerRecord::new(id.clone(), now));
             change(&mut record)?;
-            record.version = expected.next_version();
-            match self.store.put_customer(&record, expected).await {
-                Ok(()) => return Ok((record, created)),
-                Err(StoreError::Conflict | StoreError::Duplicate) => backoff(attempt).await,
-                Err(e) => return Err(e.into()),
+            Ok(Rewrite::<std::convert::Infallible>::Put(record))
+        })
+        .await?;
+        match rewritten {
+            // Version 1 is the first write of a record: this one created it.
+            Rewritten::Written(record) => {
+                let created = record.version == 1;
+                Ok((record, created))
             }
+            Rewritten::Kept(never) => match never {},
         }
-        Err(Error::Contention)
     }
 
     /// PUT: enroll or update. Returns the record and whether it was created.

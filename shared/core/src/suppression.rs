@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::ids::CustomerId;
-use crate::ports::{CustomerReader, CustomerWriter, Expected, StoreError};
-use crate::service::{backoff, Boomerang, MAX_ATTEMPTS};
+use crate::ports::{CustomerReader, CustomerWriter};
+use crate::service::{rewrite_customer, Boomerang, Rewrite, Rewritten};
 
 /// What a bounce or complaint did to the customer: safe to log (no contact data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +103,7 @@ where
 }
 
 /// Reads the record, checks the address, applies `change` (false: nothing to change) and
-/// writes under the record's version, retrying on conflict.
+/// writes under the record's version, reading again on conflict.
 async fn suppress<S, F>(
     store: &S,
     id: &CustomerId,
@@ -115,31 +115,29 @@ where
     S: CustomerReader + CustomerWriter + ?Sized,
     F: Fn(&mut Customer) -> bool,
 {
-    for attempt in 0..MAX_ATTEMPTS {
-        let Some(mut record) = store.customer(id).await? else {
-            return Ok(Suppression::UnknownCustomer);
+    let rewritten = rewrite_customer(store, id, |current| {
+        let Some(mut record) = current else {
+            return Ok(Rewrite::Keep(Suppression::UnknownCustomer));
         };
         if record.customer.is_erased() {
-            return Ok(Suppression::Erased);
+            return Ok(Rewrite::Keep(Suppression::Erased));
         }
         let matches = record.customer.email.as_ref().is_some_and(|email| same_address(email.as_str(), address));
         if !matches {
-            return Ok(Suppression::AddressChanged);
+            return Ok(Rewrite::Keep(Suppression::AddressChanged));
         }
         if !change(&mut record.customer) {
-            return Ok(Suppression::AlreadyApplied);
+            return Ok(Rewrite::Keep(Suppression::AlreadyApplied));
         }
         // A late event never moves `updated_at` back.
         record.customer.updated_at = record.customer.updated_at.max(at);
-        let expected = Expected::Version(record.version);
-        record.version = expected.next_version();
-        match store.put_customer(&record, expected).await {
-            Ok(()) => return Ok(Suppression::Applied),
-            Err(StoreError::Conflict | StoreError::Duplicate) => backoff(attempt).await,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Error::Contention)
+        Ok(Rewrite::Put(record))
+    })
+    .await?;
+    Ok(match rewritten {
+        Rewritten::Written(_) => Suppression::Applied,
+        Rewritten::Kept(outcome) => outcome,
+    })
 }
 
 impl Boomerang {
@@ -168,6 +166,8 @@ mod tests {
 
     use super::*;
     use crate::customer::{Channel, CustomerRecord};
+    use crate::ports::{Expected, StoreError};
+    use crate::service::MAX_ATTEMPTS;
     use crate::ids::Email;
     use crate::sweep::{choose_channel, Unreachable};
 
