@@ -7,8 +7,11 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use boomerang_api::{router, ApiState, FixedClock, StoreKeys};
-use boomerang_core::config::ProgramConfig;
-use boomerang_core::ids::TerminalName;
+use boomerang_core::config::{ProgramConfig, TriggerKind};
+use boomerang_core::customer::{Channel, ProfilePatch};
+use boomerang_core::ids::{Currency, CustomerId, Email, Phone, ReceiptId, StoreId, TerminalName};
+use boomerang_core::purchase::{Backdating, PurchaseRequest};
+use boomerang_core::sweep::in_holdout;
 use boomerang_core::Boomerang;
 use boomerang_sqlite::SqliteStore;
 use chrono::{DateTime, Utc};
@@ -115,5 +118,44 @@ impl TestApp {
 
     pub async fn balance(&self, customer: &str) -> u64 {
         self.get(&format!("/v1/customers/{customer}/balance")).await.body["balance"].as_u64().expect("balance")
+    }
+
+    /// `n` customer ids `{prefix}1`, `{prefix}2`, … that the program's holdout of `trigger`
+    /// holds out (or does not).
+    pub fn holdout_ids(&self, trigger: TriggerKind, prefix: &str, held_out: bool, n: usize) -> Vec<String> {
+        let percent = self.app.config().trigger(trigger).holdout_percent;
+        (1..)
+            .map(|i| format!("{prefix}{i}"))
+            .filter(|id| in_holdout(&CustomerId::parse(id).unwrap(), trigger, percent) == held_out)
+            .take(n)
+            .collect()
+    }
+
+    /// Enrolls `id` at `at` with an email address; `consent` false leaves nobody to message;
+    /// `sms` gives a phone and prefers SMS.
+    pub async fn enroll_contact(&self, id: &str, consent: bool, sms: bool, at: DateTime<Utc>) {
+        let patch = ProfilePatch {
+            email: Some(Some(Email::parse(&format!("{id}@example.ru")).unwrap())),
+            phone: sms.then(|| Some(Phone::parse("+79161234567").unwrap())),
+            consent_email: Some(consent),
+            consent_sms: Some(sms),
+            preferred_channel: sms.then_some(Some(Channel::Sms)),
+            ..ProfilePatch::default()
+        };
+        self.app.enroll(&CustomerId::parse(id).unwrap(), &patch, at).await.expect("enroll");
+    }
+
+    /// A purchase through the use case (not the API), made and recorded at `at`, any age.
+    pub async fn record_purchase(&self, receipt: &str, customer: &str, at: DateTime<Utc>, amount_minor: u64, redeem_points: u64) {
+        let request = PurchaseRequest {
+            receipt_id: ReceiptId::parse(receipt).unwrap(),
+            customer_id: CustomerId::parse(customer).unwrap(),
+            amount_minor,
+            currency: Currency::parse("RUB").unwrap(),
+            occurred_at: at.fixed_offset(),
+            store_id: StoreId::parse("store-1").unwrap(),
+            redeem_points,
+        };
+        self.app.purchase(&request, at, Backdating::AnyAge).await.expect("purchase");
     }
 }

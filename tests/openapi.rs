@@ -27,11 +27,8 @@ use boomerang_api::body::{from_slice, parse_json};
 use boomerang_api::dto::{CustomerBody, PurchaseBody};
 use boomerang_api::error::ApiError;
 use boomerang_core::config::TriggerKind;
-use boomerang_core::customer::{Channel, ProfilePatch};
-use boomerang_core::ids::{Currency, CustomerId, Email, Phone, ReceiptId, StoreId};
+use boomerang_core::ids::CustomerId;
 use boomerang_core::ports::StoreError;
-use boomerang_core::purchase::{Backdating, PurchaseRequest};
-use boomerang_core::sweep::in_holdout;
 use boomerang_core::sweeper::SweepOptions;
 use boomerang_core::Error;
 use boomerang_store_contract::sweep_cases::{date, noon, RecordingMessenger};
@@ -725,29 +722,9 @@ impl Session {
 // A shop with a sweep behind it, for the trigger report
 // ---------------------------------------------------------------------------------------------
 
-/// `n` customer ids `{prefix}{i}` that the program's lapsed_60 holdout does (or does not) hold out.
-fn lapsed_60_ids(t: &TestApp, prefix: &str, held_out: bool, n: usize) -> Vec<String> {
-    let percent = t.app.config().trigger(TriggerKind::Lapsed60).holdout_percent;
-    (1..)
-        .map(|i| format!("{prefix}{i}"))
-        .filter(|id| in_holdout(&CustomerId::parse(id).unwrap(), TriggerKind::Lapsed60, percent) == held_out)
-        .take(n)
-        .collect()
-}
-
 /// A purchase through the use case, made at noon in Moscow on `day` (any age).
 async fn bought(t: &TestApp, receipt: &str, customer: &str, day: &str, amount_minor: u64) {
-    let at = noon(date(day));
-    let request = PurchaseRequest {
-        receipt_id: ReceiptId::parse(receipt).unwrap(),
-        customer_id: CustomerId::parse(customer).unwrap(),
-        amount_minor,
-        currency: Currency::parse("RUB").unwrap(),
-        occurred_at: at.fixed_offset(),
-        store_id: StoreId::parse("store-1").unwrap(),
-        redeem_points: 0,
-    };
-    t.app.purchase(&request, at, Backdating::AnyAge).await.expect("purchase");
+    t.record_purchase(receipt, customer, noon(date(day)), amount_minor, 0).await;
 }
 
 /// Customers who last bought on 1 August 2026 are lapsed_60 on 1 October, when a sweep
@@ -755,19 +732,10 @@ async fn bought(t: &TestApp, receipt: &str, customer: &str, day: &str, amount_mi
 /// held-out customer buy within the 14-day window. Every nullable field of the lapsed_60 row
 /// then has a value (the extra revenue a negative one), and the other rows have nulls.
 async fn shop_with_a_lapsed_60_sweep(t: &TestApp) {
-    let treated = lapsed_60_ids(t, "rep-t", false, 3);
-    let held = lapsed_60_ids(t, "rep-h", true, 2);
+    let treated = t.holdout_ids(TriggerKind::Lapsed60, "rep-t", false, 3);
+    let held = t.holdout_ids(TriggerKind::Lapsed60, "rep-h", true, 2);
     for (i, id) in treated.iter().chain(&held).enumerate() {
-        let sms = i == 0;
-        let patch = ProfilePatch {
-            email: Some(Some(Email::parse(&format!("{id}@example.ru")).unwrap())),
-            phone: sms.then(|| Some(Phone::parse("+79161234567").unwrap())),
-            consent_email: Some(true),
-            consent_sms: Some(sms),
-            preferred_channel: sms.then_some(Some(Channel::Sms)),
-            ..ProfilePatch::default()
-        };
-        t.app.enroll(&CustomerId::parse(id).unwrap(), &patch, noon(date("2026-08-01"))).await.expect("enroll");
+        t.enroll_contact(id, true, i == 0, noon(date("2026-08-01"))).await;
         bought(t, &format!("{id}-first"), id, "2026-08-01", 100_000).await;
     }
     let messenger = RecordingMessenger::default();

@@ -5,11 +5,8 @@ use std::collections::BTreeSet;
 
 use axum::http::{Method, StatusCode};
 use boomerang_core::config::{ProgramConfig, TriggerKind};
-use boomerang_core::customer::{Channel, ProfilePatch};
-use boomerang_core::ids::{Currency, CustomerId, Email, Phone, ReceiptId, StoreId, TerminalName};
-use boomerang_core::purchase::{Backdating, PurchaseRequest};
+use boomerang_core::ids::TerminalName;
 use boomerang_core::report::CSV_COLUMNS;
-use boomerang_core::sweep::in_holdout;
 use boomerang_core::sweeper::SweepOptions;
 use boomerang_store_contract::sweep_cases::{date, noon, RecordingMessenger};
 use boomerang_tests::{start, TestApp, TestResponse};
@@ -157,42 +154,14 @@ fn program() -> ProgramConfig {
         .expect("a valid program")
 }
 
-/// The first `n` ids `c1`, `c2`, … the lapsed_60 holdout holds out (or does not).
-fn ids(held_out: bool, n: usize) -> Vec<String> {
-    (1..)
-        .map(|i| format!("c{i}"))
-        .filter(|id| in_holdout(&CustomerId::parse(id).unwrap(), TriggerKind::Lapsed60, 50) == held_out)
-        .take(n)
-        .collect()
-}
-
-/// Enrolls `id` with an email address; `consent` false leaves nobody to message; `sms`
-/// gives a phone and prefers SMS.
+/// Enrolls `id` on 1 August with an email address; see [`TestApp::enroll_contact`].
 async fn enroll(t: &TestApp, id: &str, consent: bool, sms: bool) {
-    let patch = ProfilePatch {
-        email: Some(Some(Email::parse(&format!("{id}@example.ru")).unwrap())),
-        phone: sms.then(|| Some(Phone::parse("+79161234567").unwrap())),
-        consent_email: Some(consent),
-        consent_sms: Some(sms),
-        preferred_channel: sms.then_some(Some(Channel::Sms)),
-        ..ProfilePatch::default()
-    };
-    t.app.enroll(&CustomerId::parse(id).unwrap(), &patch, noon(date("2026-08-01"))).await.expect("enroll");
+    t.enroll_contact(id, consent, sms, noon(date("2026-08-01"))).await;
 }
 
 /// A purchase at noon in Moscow on `day`, recorded then.
 async fn buy(t: &TestApp, receipt: &str, customer: &str, day: &str, amount_minor: u64, redeem_points: u64) {
-    let at = noon(date(day));
-    let request = PurchaseRequest {
-        receipt_id: ReceiptId::parse(receipt).unwrap(),
-        customer_id: CustomerId::parse(customer).unwrap(),
-        amount_minor,
-        currency: Currency::parse("RUB").unwrap(),
-        occurred_at: at.fixed_offset(),
-        store_id: StoreId::parse("store-1").unwrap(),
-        redeem_points,
-    };
-    t.app.purchase(&request, at, Backdating::AnyAge).await.expect("purchase");
+    t.record_purchase(receipt, customer, noon(date(day)), amount_minor, redeem_points).await;
 }
 
 #[tokio::test]
@@ -200,8 +169,8 @@ async fn a_lapsed_60_sweep_and_the_purchases_after_it_show_in_the_report() {
     let t = TestApp::with_config(program()).await;
     // Treated: 6 messaged (the last by SMS) and 1 with no consent (unreachable). Held out: 4
     // reachable and 1 without consent (held out, but not in the control group).
-    let treated = ids(false, 7);
-    let held = ids(true, 5);
+    let treated = t.holdout_ids(TriggerKind::Lapsed60, "c", false, 7);
+    let held = t.holdout_ids(TriggerKind::Lapsed60, "c", true, 5);
     for (i, id) in treated.iter().enumerate() {
         enroll(&t, id, i < 6, i == 5).await;
     }
