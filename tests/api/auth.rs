@@ -1,5 +1,5 @@
 use axum::http::{Method, StatusCode};
-use boomerang_core::ids::TerminalName;
+use boomerang_core::domain::ids::TerminalName;
 use boomerang_tests::{start, TestApp};
 
 #[tokio::test]

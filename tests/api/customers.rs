@@ -123,10 +123,10 @@ async fn the_balance_lists_live_lots_by_date_and_ignores_expired_ones() {
 }
 
 trait ParseId {
-    fn parse_id(&self) -> boomerang_core::ids::CustomerId;
+    fn parse_id(&self) -> boomerang_core::domain::ids::CustomerId;
 }
 impl ParseId for &str {
-    fn parse_id(&self) -> boomerang_core::ids::CustomerId {
-        boomerang_core::ids::CustomerId::parse(self).unwrap()
+    fn parse_id(&self) -> boomerang_core::domain::ids::CustomerId {
+        boomerang_core::domain::ids::CustomerId::parse(self).unwrap()
     }
 }

@@ -1,5 +1,5 @@
 use axum::http::StatusCode;
-use boomerang_core::ids::{CustomerId, ReceiptId};
+use boomerang_core::domain::ids::{CustomerId, ReceiptId};
 use boomerang_tests::TestApp;
 use serde_json::json;
 

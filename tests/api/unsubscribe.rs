@@ -1,5 +1,5 @@
 use axum::http::{Method, StatusCode};
-use boomerang_core::ids::CustomerId;
+use boomerang_core::domain::ids::CustomerId;
 use boomerang_tests::TestApp;
 use serde_json::json;
 

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use boomerang_core::ports::Messenger;
-use boomerang_core::sweep::OutcomeKey;
-use boomerang_core::sweeper::Delivery;
+use boomerang_core::domain::triggers::OutcomeKey;
+use boomerang_core::app::sweep::Delivery;
 use boomerang_core::Boomerang;
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;

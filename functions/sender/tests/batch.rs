@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use boomerang_core::auth::ApiKeyRecord;
-use boomerang_core::customer::CustomerRecord;
-use boomerang_core::ids::{CustomerId, Phone, ReceiptId, RefundId, TerminalName};
+use boomerang_core::app::sweep::{SendMode, SweepOptions};
+use boomerang_core::domain::ids::Phone;
+use boomerang_core::domain::triggers::{OutcomeKey, OutcomeStatus};
 use boomerang_core::ports::*;
-use boomerang_core::sweep::{Outcome, OutcomeKey, OutcomeStatus};
-use boomerang_core::sweeper::{SendMode, SweepOptions};
 use boomerang_core::Boomerang;
+use boomerang_store_contract::faults::{Call, Fault, FaultyStore};
 use boomerang_store_contract::sweep_cases::{date, noon, program, Shop};
 use boomerang_store_contract::Fixture;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -176,11 +175,17 @@ async fn a_redelivered_batch_uses_no_send_slots() {
 #[tokio::test]
 async fn only_the_records_whose_delivery_failed_come_back() {
     let shop = shop(50, 3).await;
-    let flaky =
-        Arc::new(Flaky { inner: shop.store.clone(), down_for: Mutex::new(HashSet::from(["c-1002".to_string()])) });
-    let app = Boomerang::new(flaky.clone(), Arc::new(shop.app.config().clone()));
+    // Once the sweep has decided, the store is down for one customer's outcome.
+    let down_for: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let down = down_for.clone();
+    let flaky = FaultyStore::new(shop.store.clone(), move |call, customer| {
+        let down = down.lock().unwrap().contains(customer.map_or("", |c| c.as_str()));
+        (call == Call::Outcome && down).then_some(Fault::Before)
+    });
+    let app = Boomerang::new(Arc::new(flaky), Arc::new(shop.app.config().clone()));
     let messenger = Timed::default();
     let keys = decide(&app, &messenger).await;
+    down_for.lock().unwrap().insert("c-1002".to_string());
     let sender = Sender::new(&app, &messenger);
     let response = sender.handle_at(batch(&keys), now).await.expect("answered item by item");
     assert_eq!(failures(&response), ["m-c-1002"]);
@@ -189,7 +194,7 @@ async fn only_the_records_whose_delivery_failed_come_back() {
     assert_eq!(sent, ["c-1001", "c-1003"]);
     // The store is back; SQS redelivers the failed record only, and the whole batch once more
     // for good measure: each customer still gets one message.
-    flaky.down_for.lock().unwrap().clear();
+    down_for.lock().unwrap().clear();
     let failed: Vec<OutcomeKey> = keys.iter().filter(|k| k.customer_id.as_str() == "c-1002").cloned().collect();
     let retry = sender.handle_at(batch(&failed), now).await.unwrap();
     assert!(failures(&retry).is_empty());
@@ -228,121 +233,3 @@ async fn a_failure_without_a_message_id_fails_the_whole_batch() {
     assert_eq!(shop.messenger.sent().len(), 1);
 }
 
-/// A store that is unavailable for some customers' outcomes.
-struct Flaky {
-    inner: Arc<dyn Store>,
-    down_for: Mutex<HashSet<String>>,
-}
-
-impl Flaky {
-    fn check(&self, id: &CustomerId) -> Result<(), StoreError> {
-        if self.down_for.lock().unwrap().contains(id.as_str()) {
-            return Err(StoreError::Unavailable("the store is down for this test".into()));
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl boomerang_core::ports::ReportStore for Flaky {
-    async fn receipts_on(&self, date: chrono::NaiveDate) -> Result<Vec<boomerang_core::purchase::Receipt>, StoreError> {
-        self.inner.receipts_on(date).await
-    }
-}
-
-#[async_trait]
-impl CustomerReader for Flaky {
-    async fn customer(&self, id: &CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
-        self.inner.customer(id).await
-    }
-}
-
-#[async_trait]
-impl CustomerWriter for Flaky {
-    async fn put_customer(&self, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError> {
-        self.inner.put_customer(record, expected).await
-    }
-}
-
-#[async_trait]
-impl LedgerWriter for Flaky {
-    async fn purchase_view(&self, customer: &CustomerId, receipt: &ReceiptId) -> Result<PurchaseView, StoreError> {
-        self.inner.purchase_view(customer, receipt).await
-    }
-    async fn commit_purchase(&self, commit: &PurchaseCommit) -> Result<(), StoreError> {
-        self.inner.commit_purchase(commit).await
-    }
-    async fn refund_view(
-        &self,
-        refund: &RefundId,
-        receipt: &ReceiptId,
-        customer: Option<&CustomerId>,
-    ) -> Result<RefundView, StoreError> {
-        self.inner.refund_view(refund, receipt, customer).await
-    }
-    async fn commit_refund(&self, commit: &RefundCommit) -> Result<(), StoreError> {
-        self.inner.commit_refund(commit).await
-    }
-}
-
-#[async_trait]
-impl KeyStore for Flaky {
-    async fn insert_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        self.inner.insert_key(key).await
-    }
-    async fn key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.inner.key_by_hash(key_hash).await
-    }
-    async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        self.inner.list_keys().await
-    }
-    async fn revoke_key(&self, terminal: &TerminalName, at: DateTime<Utc>) -> Result<u32, StoreError> {
-        self.inner.revoke_key(terminal, at).await
-    }
-}
-
-#[async_trait]
-impl SecretStore for Flaky {
-    async fn unsubscribe_secret(&self) -> Result<Vec<u8>, StoreError> {
-        self.inner.unsubscribe_secret().await
-    }
-}
-
-#[async_trait]
-impl SweepStore for Flaky {
-    async fn customers_last_bought_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
-        self.inner.customers_last_bought_on(date).await
-    }
-    async fn customers_born_on(&self, month: u32, day: u32) -> Result<Vec<CustomerId>, StoreError> {
-        self.inner.customers_born_on(month, day).await
-    }
-    async fn customers_with_lots_expiring_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
-        self.inner.customers_with_lots_expiring_on(date).await
-    }
-    /// Down for the listed customers once the sweep has decided (the sender's first read).
-    async fn outcome(&self, key: &OutcomeKey) -> Result<Option<Outcome>, StoreError> {
-        let outcome = self.inner.outcome(key).await?;
-        if outcome.is_some() {
-            self.check(&key.customer_id)?;
-        }
-        Ok(outcome)
-    }
-    async fn record_outcome(&self, outcome: &Outcome, gift: Option<&GiftCommit>) -> Result<(), StoreError> {
-        self.inner.record_outcome(outcome, gift).await
-    }
-    async fn update_outcome(&self, outcome: &Outcome, from: OutcomeStatus) -> Result<(), StoreError> {
-        self.inner.update_outcome(outcome, from).await
-    }
-    async fn outcomes_on(&self, date: NaiveDate) -> Result<Vec<Outcome>, StoreError> {
-        self.inner.outcomes_on(date).await
-    }
-    async fn commit_burn(&self, burn: &BurnCommit) -> Result<(), StoreError> {
-        self.inner.commit_burn(burn).await
-    }
-    async fn last_completed_sweep(&self) -> Result<Option<NaiveDate>, StoreError> {
-        self.inner.last_completed_sweep().await
-    }
-    async fn complete_sweep(&self, date: NaiveDate) -> Result<(), StoreError> {
-        self.inner.complete_sweep(date).await
-    }
-}

@@ -24,7 +24,7 @@
 pub mod ses;
 
 use aws_lambda_events::event::sns::{SnsEvent, SnsMessage};
-use boomerang_core::ids::CustomerId;
+use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::ports::StoreError;
 use boomerang_core::{Boomerang, Error};
 use chrono::{DateTime, Utc};

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use boomerang_aws_messaging::tags;
-use boomerang_core::ids::CustomerId;
+use boomerang_core::domain::ids::CustomerId;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 

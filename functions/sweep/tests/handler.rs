@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use boomerang_aws_messaging::QueueError;
-use boomerang_core::config::TriggerKind;
-use boomerang_core::sweep::{OutcomeKey, OutcomeStatus};
+use boomerang_core::domain::kinds::TriggerKind;
+use boomerang_core::domain::triggers::{OutcomeKey, OutcomeStatus};
 use boomerang_lambda::ScheduledEvent;
 use boomerang_store_contract::sweep_cases::{date, noon, program, Shop};
 use boomerang_store_contract::Fixture;

@@ -1,11 +1,12 @@
 //! The wire format of API v1: request bodies as sent, responses as documented in
 //! docs/openapi.yaml. Parsing turns bodies into domain requests, naming the bad field.
 
-use boomerang_core::config::Locale;
-use boomerang_core::customer::{self, Channel, CustomerRecord, ProfilePatch};
-use boomerang_core::ids::{Currency, CustomerId, Email, InvalidValue, Phone, ReceiptId, RefundId, StoreId};
-use boomerang_core::purchase::{PurchaseRequest, Receipt, Refund, RefundRequest};
-use boomerang_core::service::BalanceView;
+use boomerang_core::domain::kinds::Locale;
+use boomerang_core::domain::customer::{self, CustomerRecord, ProfilePatch};
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::ids::{Currency, CustomerId, Email, InvalidValue, Phone, ReceiptId, RefundId, StoreId};
+use boomerang_core::domain::purchase::{PurchaseRequest, Receipt, Refund, RefundRequest};
+use boomerang_core::app::BalanceView;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 

@@ -19,8 +19,8 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use boomerang_core::auth::Principal;
-use boomerang_core::purchase::Backdating;
+use boomerang_core::domain::auth::Principal;
+use boomerang_core::domain::purchase::Backdating;
 use boomerang_core::{Boomerang, Error};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -191,7 +191,7 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-fn path_id(path: Result<Path<String>, PathRejection>) -> Result<boomerang_core::ids::CustomerId, ApiError> {
+fn path_id(path: Result<Path<String>, PathRejection>) -> Result<boomerang_core::domain::ids::CustomerId, ApiError> {
     let Path(raw) = path.map_err(|_| ApiError::invalid("customer_id", "customer_id in the path is not valid"))?;
     parse_customer_id(&raw)
 }
@@ -316,7 +316,7 @@ async fn unsubscribe_page(
 ) -> Result<Html<String>, ApiError> {
     let token = token_of(query)?;
     state.app.unsubscribe(&token, state.clock.now()).await?;
-    let shop = boomerang_core::template::html_escape(&state.app.config().shop_name);
+    let shop = boomerang_core::domain::template::html_escape(&state.app.config().shop_name);
     Ok(Html(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{shop}</title></head><body>\
          <p>You will no longer receive emails from {shop}.</p>\

@@ -18,11 +18,11 @@ use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
-use boomerang_core::customer::Channel;
-use boomerang_core::ids::Phone;
-use boomerang_core::messages::email_mime;
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::ids::Phone;
+use boomerang_email::email_mime;
 use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
-use boomerang_core::sweep::OutcomeKey;
+use boomerang_core::domain::triggers::OutcomeKey;
 
 pub mod errors;
 mod queue;
@@ -180,9 +180,9 @@ pub fn message_id(key: &OutcomeKey, from_address: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use boomerang_core::config::TriggerKind;
-    use boomerang_core::ids::CustomerId;
-    use boomerang_core::sweep::Episode;
+    use boomerang_core::domain::kinds::TriggerKind;
+    use boomerang_core::domain::ids::CustomerId;
+    use boomerang_core::domain::triggers::Episode;
 
     #[test]
     fn the_message_id_is_derived_from_the_outcome_key() {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use boomerang_core::sweep::OutcomeKey;
+use boomerang_core::domain::triggers::OutcomeKey;
 
 /// Entries in one `SendMessageBatch` (the SQS maximum).
 pub const SEND_BATCH: usize = 10;

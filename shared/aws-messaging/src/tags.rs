@@ -8,7 +8,7 @@
 //! 0x2E (`.`). Triggers and episodes (`lapsed_30`, `2026-10-01`) already fit and are kept
 //! as they are.
 
-use boomerang_core::sweep::OutcomeKey;
+use boomerang_core::domain::triggers::OutcomeKey;
 
 pub const CUSTOMER_ID: &str = "customer_id";
 pub const TRIGGER: &str = "trigger";
@@ -80,9 +80,9 @@ pub fn email_tags(key: &OutcomeKey) -> [(&'static str, String); 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use boomerang_core::config::TriggerKind;
-    use boomerang_core::ids::CustomerId;
-    use boomerang_core::sweep::Episode;
+    use boomerang_core::domain::kinds::TriggerKind;
+    use boomerang_core::domain::ids::CustomerId;
+    use boomerang_core::domain::triggers::Episode;
 
     fn in_charset(s: &str) -> bool {
         !s.is_empty() && s.len() <= 256 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')

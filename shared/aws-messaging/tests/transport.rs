@@ -9,11 +9,11 @@ use std::thread::JoinHandle;
 use aws_config::Region;
 use aws_sdk_sesv2::config::Credentials;
 use boomerang_aws_messaging::{sdk_loader, AwsMessenger};
-use boomerang_core::config::TriggerKind;
-use boomerang_core::customer::Channel;
-use boomerang_core::ids::CustomerId;
+use boomerang_core::domain::kinds::TriggerKind;
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
-use boomerang_core::sweep::{Episode, OutcomeKey};
+use boomerang_core::domain::triggers::{Episode, OutcomeKey};
 
 fn email() -> OutgoingMessage {
     OutgoingMessage {

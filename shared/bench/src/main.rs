@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-use boomerang_core::config::ProgramConfig;
-use boomerang_core::customer::CustomerRecord;
-use boomerang_core::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::customer::CustomerRecord;
+use boomerang_core::domain::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
 use boomerang_core::ports::{CustomerWriter, Expected};
-use boomerang_core::purchase::{decide_purchase, Backdating, PurchaseRequest, RefundRequest};
+use boomerang_core::domain::purchase::{decide_purchase, Backdating, PurchaseRequest, RefundRequest};
 use boomerang_core::Boomerang;
 use boomerang_dynamodb::{items, DynamoStore, RequestMetrics};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
@@ -93,7 +93,7 @@ struct NullMessenger;
 
 #[async_trait::async_trait]
 impl boomerang_core::ports::Messenger for NullMessenger {
-    async fn sms_opted_out(&self, _: &boomerang_core::ids::Phone) -> Result<bool, boomerang_core::ports::SendError> {
+    async fn sms_opted_out(&self, _: &boomerang_core::domain::ids::Phone) -> Result<bool, boomerang_core::ports::SendError> {
         Ok(false)
     }
     async fn send(&self, _: &boomerang_core::ports::OutgoingMessage) -> Result<(), boomerang_core::ports::SendError> {
@@ -104,9 +104,9 @@ impl boomerang_core::ports::Messenger for NullMessenger {
 /// A customer with an email and 50 points whose last purchase was on `last`.
 fn base_customer(id: &str, last: chrono::NaiveDate) -> CustomerRecord {
     let mut r = CustomerRecord::new(CustomerId::parse(id).expect("id"), now());
-    r.customer.email = Some(boomerang_core::ids::Email::parse(&format!("{id}@example.ru")).expect("email"));
-    r.customer.consent = boomerang_core::customer::Consent { email: true, sms: false };
-    r.account.earn(boomerang_core::ledger::LotKey::earned(last + Duration::days(365)), 50, "seed");
+    r.customer.email = Some(boomerang_core::domain::ids::Email::parse(&format!("{id}@example.ru")).expect("email"));
+    r.customer.consent = boomerang_core::domain::customer::Consent { email: true, sms: false };
+    r.account.earn(boomerang_core::domain::ledger::LotKey::earned(last + Duration::days(365)), 50, "seed");
     r.account.last_purchase_on = Some(last);
     r.version = 1;
     r
@@ -131,7 +131,7 @@ async fn sweep_embedded(size: usize) -> Result<(), Box<dyn std::error::Error>> {
     let app = Boomerang::new(store, Arc::new(config));
     let started = std::time::Instant::now();
     let at = day.and_hms_opt(9, 0, 0).expect("time").and_utc();
-    let report = app.sweep(&NullMessenger, day, at, boomerang_core::sweeper::SweepOptions::default()).await?;
+    let report = app.sweep(&NullMessenger, day, at, boomerang_core::app::sweep::SweepOptions::default()).await?;
     let sent: u64 = report.triggers.values().map(|c| c.sent_email).sum();
     println!(
         "  {size:>9} customers, 50 due: sweep {:>7.1} ms, {sent} sent (seeding took {:.1} s)",

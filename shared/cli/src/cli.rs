@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::process::ExitCode;
 
 use boomerang_api::{router, ApiState, StoreKeys, SystemClock};
-use boomerang_core::config::ProgramConfig;
-use boomerang_core::ids::TerminalName;
-use boomerang_core::import::{check_headers, CsvRow, ImportKind};
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::ids::TerminalName;
+use boomerang_core::domain::import::{check_headers, CsvRow, ImportKind};
 use boomerang_core::ports::Store;
 use boomerang_core::Boomerang;
-use boomerang_core::sweeper::SweepOptions;
+use boomerang_core::app::sweep::SweepOptions;
 use boomerang_dynamodb::DynamoStore;
 use boomerang_outbox::OutboxMessenger;
 use boomerang_sqlite::SqliteStore;
@@ -239,7 +239,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
                 file.display(),
                 config.timezone,
                 config.currency.as_str(),
-                boomerang_core::config::TriggerKind::ALL.iter().filter(|k| config.trigger(**k).enabled).count()
+                boomerang_core::domain::kinds::TriggerKind::ALL.iter().filter(|k| config.trigger(**k).enabled).count()
             );
             Ok(())
         }
@@ -476,7 +476,7 @@ async fn report(
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &html {
-        let page = boomerang_core::report_html::to_html(&report, &app.config().shop_name, &currency, false);
+        let page = boomerang_core::report::html::to_html(&report, &app.config().shop_name, &currency, false);
         std::fs::write(path, page).map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }

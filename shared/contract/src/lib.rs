@@ -27,6 +27,7 @@ use std::sync::Arc;
 use boomerang_core::ports::Store;
 
 pub mod cases;
+pub mod faults;
 pub mod sweep_cases;
 mod support;
 

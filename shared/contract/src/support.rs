@@ -3,14 +3,16 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
-use boomerang_core::auth::ApiKeyRecord;
-use boomerang_core::config::{Locale, ProgramConfig, TriggerKind};
-use boomerang_core::customer::{Channel, CustomerRecord};
-use boomerang_core::ids::{Currency, CustomerId, Email, Phone, ReceiptId, RefundId, StoreId, TerminalName};
-use boomerang_core::ledger::LotKey;
+use boomerang_core::domain::auth::ApiKeyRecord;
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::kinds::{Locale, TriggerKind};
+use boomerang_core::domain::customer::CustomerRecord;
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::ids::{Currency, CustomerId, Email, Phone, ReceiptId, RefundId, StoreId, TerminalName};
+use boomerang_core::domain::ledger::LotKey;
 use boomerang_core::ports::{Expected, GiftCommit, PurchaseCommit, RefundCommit, Store};
-use boomerang_core::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, Receipt, RefundRequest};
-use boomerang_core::sweep::{Episode, Outcome, OutcomeKey, OutcomeStatus};
+use boomerang_core::domain::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, Receipt, RefundRequest};
+use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
 
 /// The instant every case calls "now": 12:00 in Moscow, the default program's zone.
 pub const NOW: &str = "2026-03-10T09:00:00Z";

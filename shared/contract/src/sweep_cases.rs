@@ -5,16 +5,19 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use boomerang_core::config::{ProgramConfig, TriggerKind};
-use boomerang_core::customer::{Channel, ProfilePatch};
-use boomerang_core::ids::{CustomerId, Email, Phone};
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::kinds::TriggerKind;
+use boomerang_core::domain::customer::ProfilePatch;
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::ids::{CustomerId, Email, Phone};
 use boomerang_core::ports::{Messenger, OutgoingMessage, SendError, Store};
-use boomerang_core::purchase::{Backdating, PurchaseRequest};
-use boomerang_core::sweep::{Episode, OutcomeKey, OutcomeStatus};
-use boomerang_core::sweeper::{SweepOptions, SweepReport};
+use boomerang_core::domain::purchase::{Backdating, PurchaseRequest};
+use boomerang_core::domain::triggers::{Episode, OutcomeKey, OutcomeStatus};
+use boomerang_core::app::sweep::{SweepOptions, SweepReport};
 use boomerang_core::Boomerang;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use crate::faults::{Call, FaultyStore};
 use crate::StoreFactory;
 
 /// Records every send; can refuse addresses or say a number opted out.
@@ -106,9 +109,9 @@ impl Shop {
             receipt_id: receipt.parse_receipt(),
             customer_id: CustomerId::parse(id).unwrap(),
             amount_minor: 100_000,
-            currency: boomerang_core::ids::Currency::parse("RUB").unwrap(),
+            currency: boomerang_core::domain::ids::Currency::parse("RUB").unwrap(),
             occurred_at: at.fixed_offset(),
-            store_id: boomerang_core::ids::StoreId::parse("s1").unwrap(),
+            store_id: boomerang_core::domain::ids::StoreId::parse("s1").unwrap(),
             redeem_points: 0,
         };
         self.app.purchase(&req, at, Backdating::AnyAge).await.expect("purchase");
@@ -126,22 +129,22 @@ impl Shop {
         self.app.balance(&CustomerId::parse(id).unwrap(), noon(day)).await.expect("balance").balance
     }
 
-    pub async fn outcome(&self, id: &str, trigger: TriggerKind, episode: Episode) -> Option<boomerang_core::sweep::Outcome> {
+    pub async fn outcome(&self, id: &str, trigger: TriggerKind, episode: Episode) -> Option<boomerang_core::domain::triggers::Outcome> {
         let key = OutcomeKey { customer_id: CustomerId::parse(id).unwrap(), trigger, episode };
         self.store.outcome(&key).await.expect("outcome")
     }
 }
 
 trait ParseReceipt {
-    fn parse_receipt(&self) -> boomerang_core::ids::ReceiptId;
+    fn parse_receipt(&self) -> boomerang_core::domain::ids::ReceiptId;
 }
 impl ParseReceipt for &str {
-    fn parse_receipt(&self) -> boomerang_core::ids::ReceiptId {
-        boomerang_core::ids::ReceiptId::parse(self).unwrap()
+    fn parse_receipt(&self) -> boomerang_core::domain::ids::ReceiptId {
+        boomerang_core::domain::ids::ReceiptId::parse(self).unwrap()
     }
 }
 
-fn counts(report: &SweepReport, trigger: TriggerKind) -> boomerang_core::sweeper::TriggerCounts {
+fn counts(report: &SweepReport, trigger: TriggerKind) -> boomerang_core::app::sweep::TriggerCounts {
     report.triggers.get(&trigger).copied().unwrap_or_default()
 }
 
@@ -227,7 +230,7 @@ pub async fn holdout_customers_get_neither_gift_nor_message(factory: impl StoreF
         let id = format!("h{i}");
         let outcome = shop.outcome(&id, TriggerKind::Lapsed60, Episode::Lapse(last)).await.unwrap();
         let held = outcome.status == OutcomeStatus::Holdout;
-        assert_eq!(held, boomerang_core::sweep::in_holdout(&CustomerId::parse(&id).unwrap(), TriggerKind::Lapsed60, 50));
+        assert_eq!(held, boomerang_core::domain::triggers::in_holdout(&CustomerId::parse(&id).unwrap(), TriggerKind::Lapsed60, 50));
         assert_eq!(shop.balance(&id, date("2026-11-01")).await, if held { 50 } else { 350 });
         assert_eq!(shop.messenger.sent_to(&id).is_empty(), held);
     }
@@ -331,7 +334,10 @@ pub async fn a_crash_after_some_decisions_credits_nothing_twice_on_the_rerun(fac
         shop.buy(&id, &format!("r{i}"), last).await;
     }
     let day = date("2026-11-01");
-    let crashed = shop.sweep_with(day, SweepOptions { fail_after_decisions: Some(3), ..SweepOptions::default() }).await;
+    // A sweep process that dies after its third decision; the rerun is a new process.
+    let dying = FaultyStore::crash_after(shop.store.clone(), Call::RecordOutcome, 3);
+    let dying = Boomerang::new(Arc::new(dying), Arc::new(shop.app.config().clone()));
+    let crashed = dying.sweep(&shop.messenger, day, noon(day), SweepOptions::default()).await;
     assert!(crashed.is_err(), "the injected failure stops the run");
     assert!(shop.messenger.sent().is_empty(), "it stopped before sending");
     let r = shop.sweep(day).await;
@@ -355,19 +361,19 @@ pub async fn a_send_cut_off_midway_is_recorded_unknown_and_never_resent(factory:
     let day = date("2026-11-01");
     // Decide without sending (as if the run died before its send phase), then mark the
     // decision as being sent, as a run cut off mid-send would leave it.
-    let options = SweepOptions { send: boomerang_core::sweeper::SendMode::Handoff, ..SweepOptions::default() };
+    let options = SweepOptions { send: boomerang_core::app::sweep::SendMode::Handoff, ..SweepOptions::default() };
     let r = shop.sweep_with(day, options).await.unwrap();
     assert_eq!(r.to_send.len(), 1);
     let pending = shop.store.outcome(&r.to_send[0]).await.unwrap().unwrap();
-    let sending = boomerang_core::sweep::Outcome { status: OutcomeStatus::Sending, ..pending };
+    let sending = boomerang_core::domain::triggers::Outcome { status: OutcomeStatus::Sending, ..pending };
     shop.store.update_outcome(&sending, OutcomeStatus::Pending).await.unwrap();
     let delivery = shop.app.deliver(&shop.messenger, &r.to_send[0], noon(day)).await.unwrap();
-    assert_eq!(delivery, boomerang_core::sweeper::Delivery::Unknown);
+    assert_eq!(delivery, boomerang_core::app::sweep::Delivery::Unknown);
     assert!(shop.messenger.sent().is_empty(), "never re-sent");
     assert_eq!(shop.store.outcome(&r.to_send[0]).await.unwrap().unwrap().status, OutcomeStatus::Unknown);
     // And a sender that finds it again does nothing.
     let again = shop.app.deliver(&shop.messenger, &r.to_send[0], noon(day)).await.unwrap();
-    assert_eq!(again, boomerang_core::sweeper::Delivery::Skipped);
+    assert_eq!(again, boomerang_core::app::sweep::Delivery::Skipped);
 }
 
 pub async fn a_run_catches_up_missed_days_each_as_of_its_own_date(factory: impl StoreFactory) {

@@ -5,88 +5,22 @@
 //! satisfy the accounting invariants, and every accept/reject decision must match a small
 //! independent oracle written here from the rules' plain-language definition.
 
-use chrono::{DateTime, Days, Duration, FixedOffset, NaiveDate, Utc};
+mod common;
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use boomerang_core::config::{ProgramConfig, TriggerKind};
-use boomerang_core::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
-use boomerang_core::ledger::{Account, LotKey};
-use boomerang_core::purchase::{
-    decide_purchase, decide_refund, Backdating, PurchaseRequest, PurchaseRuleError, Receipt, RefundRequest,
-    RefundRuleError,
-};
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
+use boomerang_core::domain::kinds::TriggerKind;
+use boomerang_core::domain::ledger::{Account, LotKey};
+use boomerang_core::domain::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, PurchaseRuleError, Receipt, RefundRequest, RefundRuleError};
 
-// ---------------------------------------------------------------------------------------------
-// Setup
-
-fn start() -> DateTime<Utc> {
-    "2026-01-01T09:00:00Z".parse().expect("valid instant")
-}
-
-/// The knobs of the program that change arithmetic or expiry; the rest stays at the defaults.
-#[derive(Debug, Clone, Copy)]
-struct Knobs {
-    earn_percent: u32,
-    redeem_max_percent: u32,
-    point_value_minor: u64,
-    points_valid_days: u32,
-    restored_points_valid_days: u32,
-}
-
-impl Knobs {
-    /// Built through the TOML loader, as a tenant would, so validation runs too.
-    fn config(self) -> ProgramConfig {
-        ProgramConfig::from_toml_str(&format!(
-            "earn_percent = {}\nredeem_max_percent = {}\npoint_value_minor = {}\n\
-             points_valid_days = {}\nrestored_points_valid_days = {}\n",
-            self.earn_percent,
-            self.redeem_max_percent,
-            self.point_value_minor,
-            self.points_valid_days,
-            self.restored_points_valid_days
-        ))
-        .expect("knobs are within the validated ranges")
-    }
-}
-
-fn knobs() -> impl Strategy<Value = Knobs> {
-    (0u32..=100, 0u32..=100, 1u64..=1000, 1u32..=400, 1u32..=60).prop_map(|(e, r, p, v, rv)| Knobs {
-        earn_percent: e,
-        redeem_max_percent: r,
-        point_value_minor: p,
-        points_valid_days: v,
-        restored_points_valid_days: rv,
-    })
-}
-
-/// Offsets a POS might stamp on `occurred_at`; the rules must only care about the instant
-/// (and the tenant's local date of it).
-fn offset() -> impl Strategy<Value = FixedOffset> {
-    prop::sample::select(vec![-5 * 3600, 0, 3 * 3600, 5 * 3600 + 1800, 14 * 3600])
-        .prop_map(|s| FixedOffset::east_opt(s).expect("valid offset"))
-}
-
-fn rub() -> Currency {
-    Currency::parse("RUB").expect("valid")
-}
+use common::*;
 
 // ---------------------------------------------------------------------------------------------
 // Operations
-
-/// How many points a purchase tries to spend, relative to what the state allows.
-#[derive(Debug, Clone)]
-enum Redeem {
-    Zero,
-    /// Somewhere in 0..=min(balance, cap): should pass.
-    Within(Index),
-    /// Anything at all, usually far above balance and cap (and sometimes overflowing the value).
-    Raw(u64),
-    /// Just above the balance (cap permitting, an insufficient_points rejection).
-    OverBalance(u64),
-    /// Just above the cap.
-    OverCap(u64),
-}
 
 /// When an operation says it happened, relative to `now`.
 #[derive(Debug, Clone)]
@@ -198,33 +132,6 @@ fn at(now: DateTime<Utc>, when: &When, tz: FixedOffset) -> DateTime<FixedOffset>
         When::SecondsAhead(s) => now + Duration::seconds(*s),
     };
     instant.with_timezone(&tz)
-}
-
-fn mul_div(a: u64, b: u64, c: u64) -> u64 {
-    u64::try_from(u128::from(a) * u128::from(b) / u128::from(c)).expect("fits: b <= c")
-}
-
-/// The cap as the rule states it: a receipt's points may pay at most
-/// floor(amount * redeem_max_percent / 100) minor units.
-fn cap_minor(cfg: &ProgramConfig, amount: u64) -> u128 {
-    u128::from(amount) * u128::from(cfg.redeem_max_percent) / 100
-}
-
-/// The earn rule as stated: whole points for earn_percent % of the money part, rounded down.
-/// Computed in two floor steps (money -> minor units earned -> points) on purpose: a different
-/// route to the same number than the code's single division.
-fn expected_earn(cfg: &ProgramConfig, amount: u64, redeem: u64) -> u64 {
-    let money = u128::from(amount) - u128::from(redeem) * u128::from(cfg.point_value_minor);
-    let earned_minor = money * u128::from(cfg.earn_percent) / 100;
-    u64::try_from(earned_minor / u128::from(cfg.point_value_minor)).expect("fits")
-}
-
-fn local_date(cfg: &ProgramConfig, t: DateTime<FixedOffset>) -> NaiveDate {
-    t.with_timezone(&cfg.timezone).date_naive()
-}
-
-fn plus_days(d: NaiveDate, days: u32) -> NaiveDate {
-    d.checked_add_days(Days::new(days.into())).expect("in range")
 }
 
 /// What decide_purchase must answer, from the rules in their documented order.
@@ -486,34 +393,6 @@ impl History {
     }
 }
 
-/// The account on its own: balance, lots and the accounting identity.
-fn check_account(a: &Account, today: NaiveDate) -> Result<(), TestCaseError> {
-    let live: u64 = a.lots.iter().filter(|(k, _)| k.expires_on > today).map(|(_, p)| *p).sum();
-    let held: u64 = a.lots.values().sum();
-    prop_assert_eq!(a.balance(today), live, "balance is the live lots");
-    prop_assert!(a.lots.values().all(|p| *p > 0), "no empty lot is kept: {:?}", a.lots);
-    let t = a.totals;
-    prop_assert_eq!(t.earned + t.gifted + t.restored, t.spent + t.clawed_back + t.expired + held);
-    prop_assert!(a.is_balanced());
-    Ok(())
-}
-
-fn check_receipt(r: &Receipt) -> Result<(), TestCaseError> {
-    let p = &r.refund;
-    prop_assert!(p.refunded_minor <= r.amount_minor);
-    prop_assert_eq!(p.clawed_back + p.written_off, p.clawback_due, "{:?}", r);
-    prop_assert!(p.clawback_due <= r.points_earned);
-    prop_assert!(p.restored <= r.redeem_points);
-    // Rounded on the running total, so partial refunds never drift from the whole.
-    prop_assert_eq!(p.clawback_due, mul_div(r.points_earned, p.refunded_minor, r.amount_minor));
-    prop_assert_eq!(p.restored, mul_div(r.redeem_points, p.refunded_minor, r.amount_minor));
-    if p.refunded_minor == r.amount_minor {
-        prop_assert_eq!(p.clawback_due, r.points_earned, "a full refund reverses exactly");
-        prop_assert_eq!(p.restored, r.redeem_points, "a full refund reverses exactly");
-    }
-    Ok(())
-}
-
 // ---------------------------------------------------------------------------------------------
 // Properties
 
@@ -543,187 +422,4 @@ proptest! {
             h.check()?;
         }
     }
-
-    /// Partial refunds that add up to the whole receipt reverse it exactly, whatever happens
-    /// in between (time passing, lots expiring, the balance being spent down to nothing).
-    #[test]
-    fn partial_refunds_adding_up_to_the_receipt_reverse_it_exactly(
-        k in knobs(),
-        amount in 1u64..10_000_000,
-        redeem_share in any::<Index>(),
-        spare in 0u64..1_000,
-        cuts in prop::collection::vec(any::<Index>(), 0..8),
-        between in prop::collection::vec((0u32..=40, 0u32..24, prop::bool::ANY), 8),
-    ) {
-        let cfg = k.config();
-        let now0 = start();
-        let today0 = cfg.local_date(now0);
-        let max_by_cap = u64::try_from(cap_minor(&cfg, amount) / u128::from(cfg.point_value_minor)).expect("fits");
-        let redeem_points = redeem_share.index(usize::try_from(max_by_cap).expect("small") + 1) as u64;
-        // A balance that covers the redemption with little to spare, so clawbacks run short;
-        // it expires soon, so restored points often come back to a dead lot.
-        let mut acc = Account::default();
-        acc.gift(LotKey::gift(plus_days(today0, 20), TriggerKind::Lapsed60), redeem_points + spare, "seed");
-        let req = PurchaseRequest {
-            receipt_id: ReceiptId::parse("whole").expect("valid"),
-            customer_id: CustomerId::parse("c1").expect("valid"),
-            amount_minor: amount,
-            currency: rub(),
-            occurred_at: now0.fixed_offset(),
-            store_id: StoreId::parse("s1").expect("valid"),
-            redeem_points,
-        };
-        let d = decide_purchase(&cfg, &acc, &req, now0, Backdating::Limited)
-            .map_err(|e| TestCaseError::fail(format!("purchase refused: {e}")))?;
-        let (mut acc, mut rcpt) = (d.account, d.receipt);
-        check_account(&acc, today0)?;
-
-        let amount_ix = usize::try_from(amount).expect("small") + 1;
-        let mut points: Vec<u64> = cuts.iter().map(|c| c.index(amount_ix) as u64).collect();
-        points.push(0);
-        points.push(amount);
-        points.sort_unstable();
-        let mut now = now0;
-        let (mut clawed, mut written_off, mut restored) = (0u64, 0u64, 0u64);
-        for (n, pair) in points.windows(2).enumerate() {
-            let (days, hours, spend) = between[n % between.len()];
-            now = now + Duration::days(days.into()) + Duration::hours(hours.into());
-            let today = cfg.local_date(now);
-            if spend {
-                // Spend the whole live balance elsewhere, so the next clawback runs short.
-                let balance = acc.balance(today);
-                acc.redeem(balance, today, "elsewhere").expect("the balance covers itself");
-            }
-            let req = RefundRequest {
-                customer_id: None,
-                refund_id: RefundId::parse(&format!("f{n}")).expect("valid"),
-                receipt_id: rcpt.receipt_id.clone(),
-                amount_minor: pair[1] - pair[0],
-                occurred_at: now.fixed_offset(),
-            };
-            let d = decide_refund(&cfg, &acc, &rcpt, &req, now)
-                .map_err(|e| TestCaseError::fail(format!("refund refused: {e}")))?;
-            clawed += d.refund.points_clawed_back;
-            written_off += d.refund.points_written_off;
-            restored += d.refund.points_restored;
-            acc = d.account;
-            rcpt = d.receipt;
-            check_account(&acc, today)?;
-            check_receipt(&rcpt)?;
-        }
-        prop_assert_eq!(rcpt.refund.refunded_minor, amount);
-        prop_assert_eq!(clawed + written_off, rcpt.points_earned);
-        prop_assert_eq!(restored, redeem_points);
-        let p = rcpt.refund;
-        prop_assert_eq!((clawed, written_off, restored), (p.clawed_back, p.written_off, p.restored));
-    }
-
-    /// The earn and cap rules against their plain statement, for any program.
-    #[test]
-    fn earn_and_cap_follow_the_program(
-        earn_percent in 0u32..=100,
-        redeem_max_percent in 0u32..=100,
-        point_value_minor in 1u64..=1000,
-        amount in 1u64..10_000_000,
-        pick in prop_oneof![
-            3 => any::<Index>().prop_map(Redeem::Within),
-            1 => Just(Redeem::Zero),
-            1 => (1u64..=3).prop_map(Redeem::OverCap),
-            1 => any::<u64>().prop_map(Redeem::Raw),
-        ],
-    ) {
-        let knobs = Knobs {
-            earn_percent,
-            redeem_max_percent,
-            point_value_minor,
-            points_valid_days: 365,
-            restored_points_valid_days: 30,
-        };
-        let cfg = knobs.config();
-        let cap = cap_minor(&cfg, amount);
-        let max_points = u64::try_from(cap / u128::from(point_value_minor)).expect("fits");
-        let redeem_points = match pick {
-            Redeem::Within(i) => i.index(usize::try_from(max_points).expect("small") + 1) as u64,
-            Redeem::Zero => 0,
-            Redeem::OverCap(n) => max_points + n,
-            Redeem::Raw(n) => n,
-            Redeem::OverBalance(_) => unreachable!("not generated"),
-        };
-        // Enough points that only the cap can refuse.
-        let mut account = Account::default();
-        account.earn(LotKey::earned(plus_days(cfg.local_date(start()), 100)), u64::MAX / 2, "seed");
-        let req = PurchaseRequest {
-            receipt_id: ReceiptId::parse("r1").expect("valid"),
-            customer_id: CustomerId::parse("c1").expect("valid"),
-            amount_minor: amount,
-            currency: rub(),
-            occurred_at: start().fixed_offset(),
-            store_id: StoreId::parse("s1").expect("valid"),
-            redeem_points,
-        };
-        let got = decide_purchase(&cfg, &account, &req, start(), Backdating::Limited);
-        if u128::from(redeem_points) * u128::from(point_value_minor) <= cap {
-            let d = got.map_err(|e| TestCaseError::fail(format!("refused within the cap: {e}")))?;
-            prop_assert_eq!(d.receipt.points_earned, expected_earn(&cfg, amount, redeem_points));
-            prop_assert!(d.account.is_balanced());
-        } else {
-            prop_assert_eq!(got.map(|d| d.receipt), Err(PurchaseRuleError::RedeemCapExceeded { max_points }));
-        }
-        // The boundary itself: exactly the cap passes, one point more does not.
-        let mut at_cap = req.clone();
-        at_cap.redeem_points = max_points;
-        prop_assert!(decide_purchase(&cfg, &account, &at_cap, start(), Backdating::Limited).is_ok());
-        at_cap.redeem_points = max_points + 1;
-        prop_assert_eq!(
-            decide_purchase(&cfg, &account, &at_cap, start(), Backdating::Limited).map(|d| d.receipt),
-            Err(PurchaseRuleError::RedeemCapExceeded { max_points })
-        );
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Regressions: minimal cases the properties found
-
-fn request(id: &str, amount_minor: u64, redeem_points: u64) -> PurchaseRequest {
-    PurchaseRequest {
-        receipt_id: ReceiptId::parse(id).expect("valid"),
-        customer_id: CustomerId::parse("c1").expect("valid"),
-        amount_minor,
-        currency: rub(),
-        occurred_at: start().fixed_offset(),
-        store_id: StoreId::parse("s1").expect("valid"),
-        redeem_points,
-    }
-}
-
-/// redeem_points * point_value_minor overflowing u64 used to report a cap of 0 points.
-#[test]
-fn an_overflowing_redemption_reports_the_real_cap() {
-    let cfg = ProgramConfig::defaults(); // 30% cap, 1 point = 100 minor units
-    let got = decide_purchase(
-        &cfg,
-        &Account::default(),
-        &request("r1", 100_000, u64::MAX / 50),
-        start(),
-        Backdating::Limited,
-    );
-    assert_eq!(got.map(|d| d.receipt), Err(PurchaseRuleError::RedeemCapExceeded { max_points: 300 }));
-}
-
-/// A receipt of amount 0 is accepted; refunding it used to divide by zero.
-#[test]
-fn a_zero_amount_receipt_can_be_refunded() {
-    let cfg = ProgramConfig::defaults();
-    let d = decide_purchase(&cfg, &Account::default(), &request("zero", 0, 0), start(), Backdating::Limited)
-        .expect("accepted");
-    let req = RefundRequest {
-        customer_id: None,
-        refund_id: RefundId::parse("f1").expect("valid"),
-        receipt_id: d.receipt.receipt_id.clone(),
-        amount_minor: 0,
-        occurred_at: start().fixed_offset(),
-    };
-    let r = decide_refund(&cfg, &d.account, &d.receipt, &req, start()).expect("refund of nothing");
-    assert_eq!((r.refund.points_clawed_back, r.refund.points_restored, r.refund.points_written_off), (0, 0, 0));
-    assert!(r.account.is_balanced());
 }

@@ -2,20 +2,19 @@
 //! loads, the sweep). Records are stored whole as JSON under `rec`; the other
 //! attributes are keys, conditions and index keys derived from the record on every write.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
-use boomerang_core::auth::ApiKeyRecord;
-use boomerang_core::customer::CustomerRecord;
-use boomerang_core::ids::CustomerId;
-use boomerang_core::ledger::{Account, EntryKind, LedgerEntry, LotKey};
-use boomerang_core::ports::{BurnCommit, GiftCommit, PurchaseCommit, RefundCommit, StoreError};
-use boomerang_core::purchase::{Receipt, Refund};
-use boomerang_core::sweep::{Outcome, OutcomeKey};
+use boomerang_core::domain::auth::ApiKeyRecord;
+use boomerang_core::domain::customer::CustomerRecord;
+use boomerang_core::domain::ids::CustomerId;
+use boomerang_core::domain::ledger::LedgerEntry;
+use boomerang_core::domain::purchase::{Receipt, Refund};
+use boomerang_core::domain::triggers::{Outcome, OutcomeKey};
+use boomerang_core::ports::{decode_date, decode_json, encode_date, encode_json, StoreError};
 
 use crate::layout::{self, *};
 
@@ -34,7 +33,7 @@ pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
 }
 
-fn item(
+pub(crate) fn item(
     pk: impl Into<String>,
     sk: impl Into<String>,
     attrs: impl IntoIterator<Item = (&'static str, AttributeValue)>,
@@ -42,10 +41,6 @@ fn item(
     let mut item = key(pk, sk);
     item.extend(attrs.into_iter().map(|(name, value)| (name.to_owned(), value)));
     item
-}
-
-fn to_json<T: Serialize>(value: &T, what: &str) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("cannot encode {what}: {e}")))
 }
 
 /// The key of an item, for error messages. Keys hold ids only, never contacts.
@@ -73,16 +68,16 @@ fn number(item: &Item, name: &str) -> Result<u64, StoreError> {
 }
 
 fn record<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    serde_json::from_str(string(item, RECORD)?).map_err(|e| StoreError::Corrupt(format!("{}: {e}", describe(item))))
+    decode_json(string(item, RECORD)?, &describe(item))
 }
 
 /// The customer item of `record` at `version`, with its index keys. The version comes from the
 /// write's condition (the port's rule), so the item and the JSON inside never disagree.
 pub fn customer_item(record: &CustomerRecord, version: u64) -> Result<Item, StoreError> {
     let json = if record.version == version {
-        to_json(record, "customer record")?
+        encode_json(record, "customer record")?
     } else {
-        to_json(&CustomerRecord { version, ..record.clone() }, "customer record")?
+        encode_json(&CustomerRecord { version, ..record.clone() }, "customer record")?
     };
     let id = record.customer.customer_id.as_str();
     let mut item = item(customer_pk(id), SOLE, [(VERSION, n(version)), (RECORD, s(json))]);
@@ -111,7 +106,7 @@ pub fn receipt_item(receipt: &Receipt) -> Result<Item, StoreError> {
         receipt_pk(id),
         SOLE,
         [
-            (RECORD, s(to_json(receipt, "receipt")?)),
+            (RECORD, s(encode_json(receipt, "receipt")?)),
             (RECEIPT_CUSTOMER, s(receipt.customer_id.as_str())),
             (RECEIPT_REFUNDS, n(receipt.refund.refunds)),
             (BY_PURCHASE_DATE.pk, s(purchase_date_pk(receipt.local_date, id))),
@@ -125,7 +120,7 @@ pub fn decode_receipt(item: &Item) -> Result<Receipt, StoreError> {
 }
 
 pub fn refund_item(refund: &Refund) -> Result<Item, StoreError> {
-    Ok(item(refund_pk(refund.refund_id.as_str()), SOLE, [(RECORD, s(to_json(refund, "refund")?))]))
+    Ok(item(refund_pk(refund.refund_id.as_str()), SOLE, [(RECORD, s(encode_json(refund, "refund")?))]))
 }
 
 pub fn decode_refund(item: &Item) -> Result<Refund, StoreError> {
@@ -143,65 +138,8 @@ pub fn ledger_item(
     Ok(item(
         customer_pk(customer),
         ledger_sk(recorded_at, reference),
-        [(ENTRIES, s(to_json(&entries, "ledger entries")?))],
+        [(ENTRIES, s(encode_json(&entries, "ledger entries")?))],
     ))
-}
-
-pub fn expiry_item(customer: &str, expires_on: NaiveDate) -> Item {
-    item(
-        customer_pk(customer),
-        expiry_sk(expires_on),
-        [(BY_EXPIRY.pk, s(expiry_pk(expires_on, customer))), (BY_EXPIRY.sk, s(customer))],
-    )
-}
-
-/// The expiry dates a commit brings into the account: dates of `after`'s lots on which no lot
-/// held points before. "Before" is `after` with the commit's entries undone, since every change
-/// to a lot is an entry. When the arithmetic does not add up, the date counts as new: an extra
-/// marker is harmless, a missing one would hide a date from the sweep.
-pub fn new_expiry_dates(after: &Account, entries: &[LedgerEntry]) -> BTreeSet<NaiveDate> {
-    let mut before: BTreeMap<LotKey, i128> = after.lots.iter().map(|(lot, p)| (*lot, i128::from(*p))).collect();
-    for e in entries {
-        let held = before.entry(e.lot).or_default();
-        match e.kind {
-            EntryKind::Earn | EntryKind::Gift | EntryKind::Restore => *held -= i128::from(e.points),
-            EntryKind::Redeem | EntryKind::Clawback | EntryKind::Expire => *held += i128::from(e.points),
-        }
-    }
-    let held_before: BTreeSet<NaiveDate> =
-        before.into_iter().filter(|(_, p)| *p > 0).map(|(lot, _)| lot.expires_on).collect();
-    after.lots.keys().map(|lot| lot.expires_on).filter(|d| !held_before.contains(d)).collect()
-}
-
-/// The expiry markers a purchase writes: at most one, for the date of the lot it earns into.
-pub fn purchase_marker_dates(commit: &PurchaseCommit) -> BTreeSet<NaiveDate> {
-    new_expiry_dates(&commit.record.account, &commit.entries)
-}
-
-/// The expiry markers a refund writes. Points restored to a lot the purchase spent from go
-/// back to a date that was in the account then, whose marker stays until the sweep burns that
-/// date; only a lot re-dated because its date has passed is new. Without this, refunding a
-/// purchase that spent from hundreds of small lots would need hundreds of markers, over the
-/// 100 items a transaction may hold.
-pub fn refund_marker_dates(commit: &RefundCommit) -> BTreeSet<NaiveDate> {
-    let mut dates = new_expiry_dates(&commit.record.account, &commit.entries);
-    for lot in commit.receipt.redeemed_from.keys() {
-        dates.remove(&lot.expires_on);
-    }
-    dates
-}
-
-/// The expiry markers a gift writes: the gift lot's date, unless the account already held
-/// points on it (then the date is marked already).
-pub fn gift_marker_dates(gift: &GiftCommit) -> BTreeSet<NaiveDate> {
-    new_expiry_dates(&gift.record.account, &gift.entries)
-}
-
-/// The expiry markers a burn deletes: its `burned_dates`, except a date on which the record
-/// still holds a lot (a marker kept too long is harmless, one deleted too early hides a date).
-pub fn burn_forgotten_dates(burn: &BurnCommit) -> BTreeSet<NaiveDate> {
-    let held: BTreeSet<NaiveDate> = burn.record.account.lots.keys().map(|lot| lot.expires_on).collect();
-    burn.burned_dates.iter().copied().filter(|d| !held.contains(d)).collect()
 }
 
 /// The key of an outcome's item.
@@ -219,7 +157,7 @@ pub fn outcome_item(outcome: &Outcome) -> Result<Item, StoreError> {
         outcome_pk(customer),
         outcome_sk(trigger, &episode),
         [
-            (RECORD, s(to_json(outcome, "outcome")?)),
+            (RECORD, s(encode_json(outcome, "outcome")?)),
             (OUTCOME_STATUS, s(outcome.status.as_str())),
             (BY_SWEEP_DATE.pk, s(sweep_date_pk(outcome.sweep_date, customer))),
             (BY_SWEEP_DATE.sk, s(sweep_date_sk(customer, trigger, &episode))),
@@ -239,23 +177,21 @@ pub fn indexed_customer(item: &Item, index: &Index) -> Result<CustomerId, StoreE
 
 /// The tenant's sweep progress.
 pub fn sweep_item(completed: NaiveDate) -> Item {
-    item(TENANT_PK, SWEEP_SK, [(SWEEP_DATE, s(date(completed)))])
+    item(TENANT_PK, SWEEP_SK, [(SWEEP_DATE, s(encode_date(completed)))])
 }
 
 pub fn decode_sweep(item: &Item) -> Result<NaiveDate, StoreError> {
-    let text = string(item, SWEEP_DATE)?;
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|e| StoreError::Corrupt(format!("{}: bad date {text:?}: {e}", describe(item))))
+    decode_date(string(item, SWEEP_DATE)?, &describe(item))
 }
 
 pub fn key_item(key: &ApiKeyRecord) -> Result<Item, StoreError> {
-    Ok(item(key_pk(&key.key_hash), SOLE, [(RECORD, s(to_json(key, "api key")?))]))
+    Ok(item(key_pk(&key.key_hash), SOLE, [(RECORD, s(encode_json(key, "api key")?))]))
 }
 
 /// The listing copy of a key under [`KEYS_PK`].
 pub fn listing_item(key: &ApiKeyRecord) -> Result<Item, StoreError> {
     let sk = listing_sk(key.terminal.as_str(), key.created_at, &key.key_hash);
-    Ok(item(KEYS_PK, sk, [(RECORD, s(to_json(key, "api key")?))]))
+    Ok(item(KEYS_PK, sk, [(RECORD, s(encode_json(key, "api key")?))]))
 }
 
 /// A terminal's lock: names its live key and carries the record, so revoking needs no other read.
@@ -263,7 +199,7 @@ pub fn terminal_item(key: &ApiKeyRecord) -> Result<Item, StoreError> {
     Ok(item(
         terminal_pk(key.terminal.as_str()),
         SOLE,
-        [(LIVE_HASH, s(key.key_hash.as_str())), (RECORD, s(to_json(key, "api key")?))],
+        [(LIVE_HASH, s(key.key_hash.as_str())), (RECORD, s(encode_json(key, "api key")?))],
     ))
 }
 
@@ -293,102 +229,20 @@ pub fn pk_of(item: &Item) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use boomerang_core::config::TriggerKind;
-    use boomerang_core::ids::CustomerId;
+    use boomerang_core::domain::ledger::Account;
+    use boomerang_core::domain::ids::CustomerId;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
-    }
-
-    #[test]
-    fn only_dates_without_points_before_the_commit_are_new() {
-        let mut account = Account::default();
-        account.earn(LotKey::earned(d("2027-01-01")), 10, "r0");
-        let mut entries = account.burn_expired(d("2026-01-01"), "burn");
-        // Same date, other source: the date already has a marker.
-        entries.extend(account.gift(LotKey::gift(d("2027-01-01"), TriggerKind::Birthday), 5, "g"));
-        entries.extend(account.earn(LotKey::earned(d("2027-02-01")), 7, "r1"));
-        let (_, spent) = account.redeem(10, d("2026-01-01"), "r1").unwrap();
-        entries.extend(spent);
-        assert_eq!(new_expiry_dates(&account, &entries), BTreeSet::from([d("2027-02-01")]));
-        assert_eq!(new_expiry_dates(&account, &[]), BTreeSet::new(), "no entries, nothing new");
-    }
-
-    #[test]
-    fn a_lot_emptied_and_refilled_in_one_commit_is_not_new() {
-        let mut account = Account::default();
-        account.earn(LotKey::earned(d("2027-01-01")), 10, "r0");
-        let (_, mut entries) = account.redeem(10, d("2026-01-01"), "r1").unwrap();
-        entries.extend(account.earn(LotKey::earned(d("2027-01-01")), 3, "r1"));
-        assert!(new_expiry_dates(&account, &entries).is_empty());
-    }
-
-    #[test]
-    fn a_refund_marks_only_lots_it_had_to_re_date() {
-        use boomerang_core::config::ProgramConfig;
-        use boomerang_core::ids::{Currency, ReceiptId, RefundId, StoreId};
-        use boomerang_core::ports::Expected;
-        use boomerang_core::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, RefundRequest};
-
-        let cfg = ProgramConfig::defaults();
-        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
-        let bought: chrono::DateTime<chrono::Utc> = "2026-03-10T09:00:00Z".parse().unwrap();
-        let mut record = CustomerRecord::new(CustomerId::parse("anna").unwrap(), bought);
-        // Three small lots, one about to expire: the purchase spends them all.
-        for (day, points) in [("2026-03-12", 10), ("2026-06-01", 10), ("2026-09-01", 10)] {
-            record.account.earn(LotKey::earned(d(day)), points, "seed");
-        }
-        let req = PurchaseRequest {
-            receipt_id: ReceiptId::parse("r-1").unwrap(),
-            customer_id: record.customer.customer_id.clone(),
-            amount_minor: 10_000,
-            currency: Currency::parse("RUB").unwrap(),
-            occurred_at: at("2026-03-10T11:30:00+03:00"),
-            store_id: StoreId::parse("shop-1").unwrap(),
-            redeem_points: 30,
-        };
-        let p = decide_purchase(&cfg, &record.account, &req, bought, Backdating::Limited).unwrap();
-        assert_eq!(p.receipt.redeemed_from.len(), 3);
-        record.account = p.account;
-        let purchase = PurchaseCommit {
-            record: record.clone(),
-            expected: Expected::Absent,
-            receipt: p.receipt,
-            entries: p.entries,
-        };
-        assert_eq!(purchase_marker_dates(&purchase), BTreeSet::from([purchase.receipt.earned_lot.expires_on]));
-
-        // Refunded after the first lot's date: it comes back re-dated, the others as they were.
-        let later: chrono::DateTime<chrono::Utc> = "2026-03-14T09:00:00Z".parse().unwrap();
-        let refund = RefundRequest {
-            customer_id: None,
-            refund_id: RefundId::parse("f-1").unwrap(),
-            receipt_id: purchase.receipt.receipt_id.clone(),
-            amount_minor: 10_000,
-            occurred_at: at("2026-03-14T11:30:00+03:00"),
-        };
-        let r = decide_refund(&cfg, &record.account, &purchase.receipt, &refund, later).unwrap();
-        let redated = boomerang_core::ledger::add_days(d("2026-03-14"), cfg.restored_points_valid_days);
-        record.account = r.account;
-        let commit = RefundCommit {
-            record,
-            expected_version: 1,
-            receipt: r.receipt,
-            expected_refunds: 0,
-            refund: r.refund,
-            entries: r.entries,
-        };
-        assert_eq!(new_expiry_dates(&commit.record.account, &commit.entries).len(), 3, "emptied lots look new");
-        assert_eq!(refund_marker_dates(&commit), BTreeSet::from([redated]), "only the re-dated lot is new");
     }
 
     /// A refund puts the whole receipt item again: it must keep its `by_purchase_date` keys (or
     /// it would leave the index) and carry the refunded receipt where the index projects it.
     #[test]
     fn a_refunded_receipt_keeps_its_place_and_its_progress_in_by_purchase_date() {
-        use boomerang_core::config::ProgramConfig;
-        use boomerang_core::ids::{Currency, ReceiptId, RefundId, StoreId};
-        use boomerang_core::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, RefundRequest};
+        use boomerang_core::domain::config::ProgramConfig;
+        use boomerang_core::domain::ids::{Currency, ReceiptId, RefundId, StoreId};
+        use boomerang_core::domain::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, RefundRequest};
 
         let cfg = ProgramConfig::defaults();
         let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();

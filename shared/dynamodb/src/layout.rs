@@ -82,9 +82,7 @@ pub fn shard(id: &str) -> u32 {
     fnv1a(id.as_bytes()) % INDEX_SHARDS
 }
 
-pub fn date(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
+use boomerang_core::ports::encode_date;
 
 /// RFC 3339 in UTC with milliseconds: fixed width, so key order is time order.
 pub fn millis(t: DateTime<Utc>) -> String {
@@ -118,7 +116,7 @@ pub fn ledger_sk(recorded_at: DateTime<Utc>, reference: &str) -> String {
     format!("E#{}#{reference}", millis(recorded_at))
 }
 pub fn expiry_sk(expires_on: NaiveDate) -> String {
-    format!("X#{}", date(expires_on))
+    format!("X#{}", encode_date(expires_on))
 }
 /// A listing item's sort key: terminal, creation, then enough of the hash to be unique.
 pub fn listing_sk(terminal: &str, created_at: DateTime<Utc>, hash: &str) -> String {
@@ -149,17 +147,17 @@ fn month_day(month: u32, day: u32) -> String {
 }
 
 pub fn last_purchase_pk(on: NaiveDate, customer: &str) -> String {
-    sharded("LP", &date(on), shard(customer))
+    sharded("LP", &encode_date(on), shard(customer))
 }
 pub fn birthday_pk(birthday: NaiveDate, customer: &str) -> String {
     sharded("BD", &month_day(birthday.month(), birthday.day()), shard(customer))
 }
 pub fn expiry_pk(expires_on: NaiveDate, customer: &str) -> String {
-    sharded("XP", &date(expires_on), shard(customer))
+    sharded("XP", &encode_date(expires_on), shard(customer))
 }
 /// Outcomes shard by their customer: one customer's outcomes of a day share a shard.
 pub fn sweep_date_pk(on: NaiveDate, customer: &str) -> String {
-    sharded("OD", &date(on), shard(customer))
+    sharded("OD", &encode_date(on), shard(customer))
 }
 pub fn sweep_date_sk(customer: &str, trigger: &str, episode: &str) -> String {
     format!("{customer}#{trigger}#{episode}")
@@ -167,24 +165,24 @@ pub fn sweep_date_sk(customer: &str, trigger: &str, episode: &str) -> String {
 
 /// Every shard key of a last purchase date, of a birthday, of an expiry date, of a sweep date.
 pub fn last_purchase_pks(on: NaiveDate) -> Vec<String> {
-    all_shards("LP", &date(on))
+    all_shards("LP", &encode_date(on))
 }
 pub fn birthday_pks(month: u32, day: u32) -> Vec<String> {
     all_shards("BD", &month_day(month, day))
 }
 pub fn expiry_pks(expires_on: NaiveDate) -> Vec<String> {
-    all_shards("XP", &date(expires_on))
+    all_shards("XP", &encode_date(expires_on))
 }
 pub fn sweep_date_pks(on: NaiveDate) -> Vec<String> {
-    all_shards("OD", &date(on))
+    all_shards("OD", &encode_date(on))
 }
 /// Receipts shard by their own id: one busy customer's receipts still spread out.
 pub fn purchase_date_pk(on: NaiveDate, receipt: &str) -> String {
-    sharded("PD", &date(on), shard(receipt))
+    sharded("PD", &encode_date(on), shard(receipt))
 }
 /// Every shard key of a purchase date: a day's receipts are one `Query` per key.
 pub fn purchase_date_pks(on: NaiveDate) -> Vec<String> {
-    all_shards("PD", &date(on))
+    all_shards("PD", &encode_date(on))
 }
 
 #[cfg(test)]

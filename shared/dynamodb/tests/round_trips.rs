@@ -8,13 +8,15 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 
-use boomerang_core::config::{ProgramConfig, TriggerKind};
-use boomerang_core::customer::{Channel, CustomerRecord, ProfilePatch};
-use boomerang_core::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
-use boomerang_core::ledger::LotKey;
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::kinds::TriggerKind;
+use boomerang_core::domain::customer::{CustomerRecord, ProfilePatch};
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
+use boomerang_core::domain::ledger::LotKey;
 use boomerang_core::ports::{BurnCommit, GiftCommit, KeyStore, ReportStore, StoreError, SweepStore};
-use boomerang_core::purchase::{decide_purchase, Backdating, PurchaseRequest, RefundRequest};
-use boomerang_core::sweep::{Episode, Outcome, OutcomeKey, OutcomeStatus};
+use boomerang_core::domain::purchase::{decide_purchase, Backdating, PurchaseRequest, RefundRequest};
+use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::{Boomerang, Error};
 use boomerang_dynamodb::items::{self, Item};
 use boomerang_dynamodb::{DynamoStore, RequestMetrics};
@@ -182,7 +184,7 @@ async fn a_profile_write_is_one_read_and_one_conditional_put() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_and_the_secret_take_a_fixed_number_of_requests() {
     let (store, app) = app().await;
-    let till = boomerang_core::ids::TerminalName::parse("till-1").expect("a terminal");
+    let till = boomerang_core::domain::ids::TerminalName::parse("till-1").expect("a terminal");
     let key = app.issue_key(till.clone(), false, [7; 32], now()).await.expect("a key");
     assert_requests(&take(&store), &[("TransactWriteItems", 1)], "issuing a key");
     app.authenticate(Some(&format!("Bearer {key}"))).await.expect("the key works");

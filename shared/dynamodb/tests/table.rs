@@ -13,15 +13,17 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
-use boomerang_core::config::{ProgramConfig, TriggerKind};
-use boomerang_core::customer::{Channel, CustomerRecord, ProfilePatch};
-use boomerang_core::ids::{Currency, CustomerId, ReceiptId, StoreId};
-use boomerang_core::ledger::{LedgerEntry, LotKey};
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::kinds::TriggerKind;
+use boomerang_core::domain::customer::{CustomerRecord, ProfilePatch};
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::ids::{Currency, CustomerId, ReceiptId, StoreId};
+use boomerang_core::domain::ledger::{LedgerEntry, LotKey};
 use boomerang_core::ports::{BurnCommit, CustomerReader, CustomerWriter, Expected, GiftCommit, StoreError, SweepStore};
-use boomerang_core::purchase::{Backdating, PurchaseRequest};
-use boomerang_core::sweep::{Episode, Outcome, OutcomeKey, OutcomeStatus};
+use boomerang_core::domain::purchase::{Backdating, PurchaseRequest};
+use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::Boomerang;
-use boomerang_dynamodb::items;
+use boomerang_dynamodb::{items, markers};
 use boomerang_dynamodb::layout::{
     self, Index, BY_BIRTHDAY, BY_EXPIRY, BY_LAST_PURCHASE, BY_PURCHASE_DATE, BY_SWEEP_DATE, INDEXES,
 };
@@ -282,7 +284,7 @@ async fn a_gift_writes_its_expiry_marker_and_a_ledger_item_named_after_its_decis
     let mut lapse = birthday_gift("anna", "2026-03-24");
     (lapse.key.trigger, lapse.key.episode) = (TriggerKind::Lapsed60, Episode::Lapse(date("2026-01-09")));
     let gift = gift_commit(&anna, &lapse);
-    assert!(items::gift_marker_dates(&gift).is_empty(), "the date is held already");
+    assert!(markers::gift_marker_dates(&gift).is_empty(), "the date is held already");
     store.record_outcome(&lapse, Some(&gift)).await.expect("the second gift");
     assert_eq!(customer_items(&store, "anna", "X#").await.len(), 2);
 }
@@ -355,7 +357,7 @@ async fn a_burn_of_more_dates_than_a_transaction_holds_forgets_them_all() {
         let requests: Vec<WriteRequest> = chunk
             .iter()
             .map(|d| {
-                let put = PutRequest::builder().set_item(Some(items::expiry_item("anna", *d))).build().expect("a put");
+                let put = PutRequest::builder().set_item(Some(markers::expiry_item("anna", *d))).build().expect("a put");
                 WriteRequest::builder().put_request(put).build()
             })
             .collect();

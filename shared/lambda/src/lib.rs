@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use boomerang_api::{router_for, ApiState, Authenticator, RouteGroup, SystemClock};
-use boomerang_core::auth::Principal;
-use boomerang_core::config::ProgramConfig;
-use boomerang_core::ids::TerminalName;
+use boomerang_core::domain::auth::Principal;
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::ids::TerminalName;
 use boomerang_core::{Boomerang, Error};
 use boomerang_dynamodb::DynamoStore;
 use lambda_http::http::{Extensions, HeaderMap};
@@ -42,7 +42,7 @@ pub enum StartError {
     #[error("the store is unavailable: {0}")]
     Store(#[from] boomerang_core::ports::StoreError),
     #[error("the tenant's program in the table is invalid: {0}")]
-    Program(#[from] boomerang_core::config::ConfigError),
+    Program(#[from] boomerang_core::domain::config::ConfigError),
 }
 
 /// The store and the tenant's program, built once per cold start. The program is the one

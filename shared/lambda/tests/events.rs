@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use boomerang_api::{FixedClock, RouteGroup};
-use boomerang_core::config::ProgramConfig;
-use boomerang_core::ids::TerminalName;
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::ids::TerminalName;
 use boomerang_core::Boomerang;
 use boomerang_lambda::lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use boomerang_lambda::{api_router_with_clock, authorize, principal_from_context, ScheduledEvent};

@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use boomerang_core::customer::Channel;
-use boomerang_core::ids::Phone;
-use boomerang_core::messages::email_mime;
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::ids::Phone;
+use boomerang_email::email_mime;
 use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
 use serde::Serialize;
 use tokio::io::AsyncWriteExt;

@@ -8,14 +8,14 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, Utc};
 use rusqlite::Connection;
 
-use boomerang_core::config::ProgramConfig;
-use boomerang_core::customer::CustomerRecord;
-use boomerang_core::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId, TerminalName};
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::customer::CustomerRecord;
+use boomerang_core::domain::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId, TerminalName};
 use boomerang_core::ports::{
     CustomerReader, CustomerWriter, Expected, LedgerWriter, PurchaseCommit, RefundCommit, SecretStore, StoreError,
     SweepStore,
 };
-use boomerang_core::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, RefundRequest};
+use boomerang_core::domain::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, RefundRequest};
 use boomerang_core::{Boomerang, Error};
 use boomerang_sqlite::{SqliteStore, DB_FILE, SCHEMA_VERSION};
 
@@ -89,7 +89,7 @@ async fn concurrent_spends_through_two_stores_never_overdraw() {
         app(&SqliteStore::open(dir.path()).expect("open"), config),
     ];
     let mut seed = CustomerRecord::new(CustomerId::parse("anna").expect("id"), now());
-    seed.account.earn(boomerang_core::ledger::LotKey::earned("2026-12-01".parse().expect("date")), 200, "seed");
+    seed.account.earn(boomerang_core::domain::ledger::LotKey::earned("2026-12-01".parse().expect("date")), 200, "seed");
     seed.version = 1;
     apps[0].store().put_customer(&seed, Expected::Absent).await.expect("seed");
 
@@ -244,9 +244,9 @@ async fn the_ledger_and_lot_tables_mirror_every_commit_and_only_those() {
     let mut profile = CustomerRecord::new(CustomerId::parse("anna").expect("id"), now());
     profile.customer.birthday = Some("1990-05-17".parse().expect("date"));
     profile.account.earn(
-        boomerang_core::ledger::LotKey::gift(
+        boomerang_core::domain::ledger::LotKey::gift(
             "2026-03-20".parse().expect("date"),
-            boomerang_core::config::TriggerKind::Birthday,
+            boomerang_core::domain::kinds::TriggerKind::Birthday,
         ),
         30,
         "g",

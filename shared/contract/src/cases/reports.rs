@@ -1,9 +1,9 @@
 //! What the trigger reports read: a day's receipts, by the local date of the purchase.
 
-use boomerang_core::config::ProgramConfig;
-use boomerang_core::customer::CustomerRecord;
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::ports::{PurchaseCommit, Store};
-use boomerang_core::purchase::Receipt;
+use boomerang_core::domain::purchase::Receipt;
 use chrono::Duration;
 
 use crate::support::{date, local, purchase_commit_in, refund_commit_in, utc};

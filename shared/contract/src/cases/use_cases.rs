@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use chrono::{Duration, FixedOffset};
 
-use boomerang_core::config::ProgramConfig;
-use boomerang_core::customer::CustomerRecord;
-use boomerang_core::ids::ReceiptId;
-use boomerang_core::ledger::LotKey;
-use boomerang_core::purchase::{Backdating, PurchaseRequest, Receipt, Refund};
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::customer::CustomerRecord;
+use boomerang_core::domain::ids::ReceiptId;
+use boomerang_core::domain::ledger::LotKey;
+use boomerang_core::domain::purchase::{Backdating, PurchaseRequest, Receipt, Refund};
 use boomerang_core::{Boomerang, Error};
 
 use crate::support::{

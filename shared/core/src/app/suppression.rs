@@ -1,0 +1,311 @@
+//! Suppression from SES feedback: a permanent bounce marks the customer's address
+//! undeliverable, a complaint turns email consent off. Both concern one address: if the
+//! customer has changed their email since the message was sent, the event is about an
+//! address we no longer hold and nothing changes. Both are idempotent (SNS and Lambda deliver
+//! at least once), and an unknown or erased customer is not an error: there is nothing to
+//! suppress.
+//!
+//! The use cases need only the customer record (one read, one conditional write), so they
+//! take the customer reader and writer ports (and how long to wait after a lost race);
+//! `Boomerang` delegates to them.
+
+use chrono::{DateTime, Utc};
+
+use crate::app::customers::{rewrite_customer, Rewrite, Rewritten};
+use crate::app::retry::Backoff;
+use crate::app::{Boomerang, Error};
+use crate::domain::customer::Customer;
+use crate::domain::ids::CustomerId;
+use crate::ports::{CustomerReader, CustomerWriter};
+
+/// What a bounce or complaint did to the customer: safe to log (no contact data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suppression {
+    /// The address is now suppressed (bounce) or unconsented (complaint).
+    Applied,
+    /// It already was: a replayed event, or a second event about the same address.
+    AlreadyApplied,
+    /// The customer's current email is not the address the event is about (changed or removed).
+    AddressChanged,
+    /// No customer with this id.
+    UnknownCustomer,
+    /// The customer was erased: no contacts left to suppress.
+    Erased,
+}
+
+impl Suppression {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Suppression::Applied => "applied",
+            Suppression::AlreadyApplied => "already_applied",
+            Suppression::AddressChanged => "address_changed",
+            Suppression::UnknownCustomer => "unknown_customer",
+            Suppression::Erased => "erased",
+        }
+    }
+
+    /// True when the event changed the record.
+    pub fn changed(self) -> bool {
+        self == Suppression::Applied
+    }
+}
+
+/// True when `address` (as SES reports it) is the customer's `email`. Compared without case:
+/// SES and receiving servers may report the address in a different case than we sent it.
+/// A `Name <address>` form is reduced to the address.
+pub fn same_address(email: &str, address: &str) -> bool {
+    let address = address.trim();
+    let address = match (address.rfind('<'), address.strip_suffix('>')) {
+        (Some(open), Some(inner)) => &inner[open + 1..],
+        _ => address,
+    };
+    email.trim().to_lowercase() == address.trim().to_lowercase()
+}
+
+/// Mail to `address` bounced for good at `at`: the customer's email is marked undeliverable,
+/// if it still is `address`.
+pub async fn email_bounced<S>(
+    store: &S,
+    backoff: &dyn Backoff,
+    id: &CustomerId,
+    address: &str,
+    at: DateTime<Utc>,
+) -> Result<Suppression, Error>
+where
+    S: CustomerReader + CustomerWriter + ?Sized,
+{
+    suppress(store, backoff, id, address, at, |customer| {
+        if customer.email_undeliverable_at.is_some() {
+            return false;
+        }
+        customer.email_undeliverable_at = Some(at);
+        true
+    })
+    .await
+}
+
+/// The recipient at `address` complained (marked the message as spam) at `at`: email consent
+/// is turned off, if the customer's email still is `address`.
+pub async fn email_complained<S>(
+    store: &S,
+    backoff: &dyn Backoff,
+    id: &CustomerId,
+    address: &str,
+    at: DateTime<Utc>,
+) -> Result<Suppression, Error>
+where
+    S: CustomerReader + CustomerWriter + ?Sized,
+{
+    suppress(store, backoff, id, address, at, |customer| {
+        if !customer.consent.email {
+            return false;
+        }
+        customer.consent.email = false;
+        true
+    })
+    .await
+}
+
+/// Reads the record, checks the address, applies `change` (false: nothing to change) and
+/// writes under the record's version, reading again on conflict.
+async fn suppress<S, F>(
+    store: &S,
+    backoff: &dyn Backoff,
+    id: &CustomerId,
+    address: &str,
+    at: DateTime<Utc>,
+    change: F,
+) -> Result<Suppression, Error>
+where
+    S: CustomerReader + CustomerWriter + ?Sized,
+    F: Fn(&mut Customer) -> bool,
+{
+    let rewritten = rewrite_customer(store, backoff, id, |current| {
+        let Some(mut record) = current else {
+            return Ok(Rewrite::Keep(Suppression::UnknownCustomer));
+        };
+        if record.customer.is_erased() {
+            return Ok(Rewrite::Keep(Suppression::Erased));
+        }
+        let matches = record.customer.email.as_ref().is_some_and(|email| same_address(email.as_str(), address));
+        if !matches {
+            return Ok(Rewrite::Keep(Suppression::AddressChanged));
+        }
+        if !change(&mut record.customer) {
+            return Ok(Rewrite::Keep(Suppression::AlreadyApplied));
+        }
+        // A late event never moves `updated_at` back.
+        record.customer.updated_at = record.customer.updated_at.max(at);
+        Ok(Rewrite::Put(record))
+    })
+    .await?;
+    Ok(match rewritten {
+        Rewritten::Written(_) => Suppression::Applied,
+        Rewritten::Kept(outcome) => outcome,
+    })
+}
+
+impl Boomerang {
+    /// SES reported a permanent bounce of mail to `address`; see [`email_bounced`].
+    pub async fn email_bounced(&self, id: &CustomerId, address: &str, at: DateTime<Utc>) -> Result<Suppression, Error> {
+        email_bounced(&**self.store(), self.backoff(), id, address, at).await
+    }
+
+    /// SES reported a complaint from `address`; see [`email_complained`].
+    pub async fn email_complained(
+        &self,
+        id: &CustomerId,
+        address: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Suppression, Error> {
+        email_complained(&**self.store(), self.backoff(), id, address, at).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::testing::{MemoryStore, NoBackoff};
+    use crate::app::MAX_ATTEMPTS;
+    use crate::domain::customer::CustomerRecord;
+    use crate::domain::ids::Email;
+    use crate::domain::kinds::Channel;
+    use crate::domain::triggers::{choose_channel, Unreachable};
+    use crate::ports::StoreError;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn id(s: &str) -> CustomerId {
+        CustomerId::parse(s).unwrap()
+    }
+
+    /// A store holding `id` with `email`, consented to email.
+    fn store_with(id_: &str, email: Option<&str>) -> MemoryStore {
+        let store = MemoryStore::default();
+        add(&store, id_, email);
+        store
+    }
+
+    fn add(store: &MemoryStore, id_: &str, email: Option<&str>) {
+        let mut record = CustomerRecord::new(id(id_), at("2026-01-01T00:00:00Z"));
+        record.customer.email = email.map(|e| Email::parse(e).unwrap());
+        record.customer.consent.email = true;
+        record.version = 1;
+        store.insert(record);
+    }
+
+    const BOUNCED: &str = "2026-11-24T09:00:05Z";
+
+    #[tokio::test]
+    async fn a_permanent_bounce_marks_the_address_undeliverable_once() {
+        let store = store_with("c1", Some("anna@example.ru"));
+        let got = email_bounced(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        assert_eq!(got, Suppression::Applied);
+        let record = store.get("c1");
+        assert_eq!(record.customer.email_undeliverable_at, Some(at(BOUNCED)));
+        assert_eq!(record.customer.updated_at, at(BOUNCED));
+        assert_eq!(record.version, 2);
+        assert!(record.customer.consent.email, "a bounce is not a withdrawal of consent");
+        assert_eq!(choose_channel(&record.customer, false), Err(Unreachable::NoChannel));
+
+        // The same event again, or a later bounce: the first time stays.
+        let again = email_bounced(&store, &NoBackoff, &id("c1"), "anna@example.ru", at("2026-11-25T00:00:00Z")).await.unwrap();
+        assert_eq!(again, Suppression::AlreadyApplied);
+        assert_eq!(store.get("c1"), record);
+        assert_eq!(store.writes(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_complaint_turns_email_consent_off_once() {
+        let store = store_with("c1", Some("anna@example.ru"));
+        let got = email_complained(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        assert_eq!(got, Suppression::Applied);
+        let record = store.get("c1");
+        assert!(!record.customer.consent.email);
+        assert_eq!(record.customer.email_undeliverable_at, None, "the address still works");
+        assert_eq!(choose_channel(&record.customer, false), Err(Unreachable::NoChannel));
+        let again = email_complained(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        assert_eq!(again, Suppression::AlreadyApplied);
+        assert_eq!(store.writes(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_address_is_compared_without_case() {
+        let store = store_with("c1", Some("Anna.Petrova@Example.ru"));
+        let got = email_bounced(&store, &NoBackoff, &id("c1"), "anna.petrova@EXAMPLE.RU", at(BOUNCED)).await.unwrap();
+        assert_eq!(got, Suppression::Applied);
+        assert!(same_address("anna@example.ru", " \"Anna\" <ANNA@example.ru> "));
+        assert!(!same_address("anna@example.ru", "anna@example.ru.evil"));
+        assert!(!same_address("anna@example.ru", "<anna@example.ru"));
+    }
+
+    #[tokio::test]
+    async fn an_event_about_an_address_the_customer_no_longer_has_changes_nothing() {
+        let store = store_with("c1", Some("new@example.ru"));
+        add(&store, "c2", None);
+        for result in [
+            email_bounced(&store, &NoBackoff, &id("c1"), "old@example.ru", at(BOUNCED)).await,
+            email_complained(&store, &NoBackoff, &id("c1"), "old@example.ru", at(BOUNCED)).await,
+            email_bounced(&store, &NoBackoff, &id("c2"), "old@example.ru", at(BOUNCED)).await,
+        ] {
+            assert_eq!(result.unwrap(), Suppression::AddressChanged);
+        }
+        assert_eq!(store.writes(), 0);
+        let c1 = store.get("c1").customer;
+        assert_eq!((c1.email_undeliverable_at, c1.consent.email), (None, true));
+        assert_eq!(choose_channel(&c1, false), Ok(Channel::Email));
+    }
+
+    #[tokio::test]
+    async fn unknown_and_erased_customers_are_a_no_op() {
+        let store = store_with("c1", Some("anna@example.ru"));
+        let mut erased = store.get("c1");
+        erased.customer.erase(at("2026-06-01T00:00:00Z"));
+        store.insert(erased.clone());
+        assert_eq!(
+            email_bounced(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap(),
+            Suppression::Erased
+        );
+        assert_eq!(
+            email_complained(&store, &NoBackoff, &id("nobody"), "anna@example.ru", at(BOUNCED)).await.unwrap(),
+            Suppression::UnknownCustomer
+        );
+        assert_eq!(store.get("c1"), erased);
+        assert_eq!(store.writes(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_concurrent_write_is_retried_and_kept() {
+        let store = store_with("c1", Some("anna@example.ru"));
+        store.lose_next_races(3);
+        let got = email_bounced(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        assert_eq!(got, Suppression::Applied);
+        let record = store.get("c1");
+        assert_eq!(record.version, 5, "three racing writes, then ours");
+        assert_eq!(record.customer.name.as_deref(), Some("renamed 4"), "the racing write is not lost");
+        assert_eq!(record.customer.email_undeliverable_at, Some(at(BOUNCED)));
+    }
+
+    #[tokio::test]
+    async fn endless_contention_and_an_unavailable_store_are_errors() {
+        let store = store_with("c1", Some("anna@example.ru"));
+        store.lose_next_races(MAX_ATTEMPTS);
+        let err = email_complained(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap_err();
+        assert!(matches!(err, Error::Contention), "{err:?}");
+        store.set_unavailable(true);
+        let err = email_bounced(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap_err();
+        assert!(matches!(err, Error::Store(StoreError::Unavailable(_))), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_late_event_never_moves_updated_at_back() {
+        let store = store_with("c1", Some("anna@example.ru"));
+        let mut record = store.get("c1");
+        record.customer.updated_at = at("2026-12-01T00:00:00Z");
+        store.insert(record);
+        email_complained(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        assert_eq!(store.get("c1").customer.updated_at, at("2026-12-01T00:00:00Z"));
+    }
+}

@@ -1,0 +1,416 @@
+//! The tenant's program: rules for earning, spending and the triggers, loaded from TOML.
+//! Defaults live in `defaults.toml` (one place); a tenant file overrides any key of it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::ids::{Currency, Email};
+use crate::domain::kinds::{Locale, TriggerKind};
+use crate::domain::template::{self, sms_segments};
+use crate::domain::wording::format_date;
+
+pub const DEFAULTS_TOML: &str = include_str!("defaults.toml");
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Templates {
+    pub email_subject: String,
+    pub email_text: String,
+    pub email_html: String,
+    pub sms: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerConfig {
+    pub enabled: bool,
+    /// Lapse triggers: days without a purchase after which the trigger fires (on the next day).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_days: Option<u32>,
+    /// Birthday and points_expiring: how many days before the date the trigger fires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_before: Option<u32>,
+    /// Only customers with at least this balance are messaged (lapse triggers).
+    #[serde(default)]
+    pub min_balance: u64,
+    #[serde(default)]
+    pub gift_points: u64,
+    #[serde(default)]
+    pub gift_valid_days: u32,
+    pub holdout_percent: u8,
+    pub attribution_days: u32,
+    pub templates: BTreeMap<Locale, Templates>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Triggers {
+    pub lapsed_30: TriggerConfig,
+    pub lapsed_60: TriggerConfig,
+    pub lapsed_90: TriggerConfig,
+    pub birthday: TriggerConfig,
+    pub points_expiring: TriggerConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagingConfig {
+    pub max_sends_per_second: u32,
+    pub sms_max_segments: u32,
+    pub unsubscribe_base_url: String,
+    pub email_from: String,
+    pub sms_sender_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramConfig {
+    pub timezone: Tz,
+    pub currency: Currency,
+    pub shop_name: String,
+    pub default_locale: Locale,
+    pub point_value_minor: u64,
+    pub earn_percent: u32,
+    pub redeem_max_percent: u32,
+    pub points_valid_days: u32,
+    pub max_backdate_days: u32,
+    pub restored_points_valid_days: u32,
+    pub messaging: MessagingConfig,
+    pub triggers: Triggers,
+}
+
+/// A config problem, naming the key (dotted path) it is about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError { key: key.into(), message: message.into() }
+}
+
+/// Recursively lays `over` onto `base`: tables merge key by key, anything else replaces.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Placeholders every template may use.
+const COMMON_PLACEHOLDERS: [&str; 3] = ["name", "shop_name", "balance"];
+
+impl ProgramConfig {
+    /// The program when no file is given.
+    pub fn defaults() -> Self {
+        Self::from_toml_str("").expect("the embedded defaults are valid")
+    }
+
+    /// Parses and validates a tenant file laid over the defaults.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let mut table: toml::Table =
+            toml::from_str(DEFAULTS_TOML).map_err(|e| err("(defaults)", e.to_string()))?;
+        let overrides: toml::Table = toml::from_str(text).map_err(|e| {
+            err("(syntax)", e.message().to_string() + &span_note(text, e.span()))
+        })?;
+        merge(&mut table, overrides);
+        let config: ProgramConfig =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let key = e.path().to_string();
+                err(if key == "." { "(top level)".into() } else { key }, e.inner().message().to_string())
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn to_toml_string(&self) -> String {
+        toml::to_string(self).expect("a program config always serializes")
+    }
+
+    pub fn trigger(&self, kind: TriggerKind) -> &TriggerConfig {
+        let t = &self.triggers;
+        match kind {
+            TriggerKind::Lapsed30 => &t.lapsed_30,
+            TriggerKind::Lapsed60 => &t.lapsed_60,
+            TriggerKind::Lapsed90 => &t.lapsed_90,
+            TriggerKind::Birthday => &t.birthday,
+            TriggerKind::PointsExpiring => &t.points_expiring,
+        }
+    }
+
+    /// The tenant's local date of an instant: the one place "what day is it" is answered.
+    pub fn local_date(&self, instant: DateTime<Utc>) -> NaiveDate {
+        instant.with_timezone(&self.timezone).date_naive()
+    }
+
+    /// Templates of a trigger for a locale, falling back to the tenant's default locale.
+    pub fn templates(&self, kind: TriggerKind, locale: Locale) -> &Templates {
+        let trigger = self.trigger(kind);
+        trigger
+            .templates
+            .get(&locale)
+            .or_else(|| trigger.templates.get(&self.default_locale))
+            .expect("validated: every trigger has default-locale templates")
+    }
+
+    /// The placeholders a trigger's templates may use.
+    pub fn placeholders(&self, kind: TriggerKind) -> Vec<&'static str> {
+        let mut names = COMMON_PLACEHOLDERS.to_vec();
+        if self.trigger(kind).gift_points > 0 {
+            names.extend(["gift_points", "gift_expires_on"]);
+        }
+        if kind == TriggerKind::PointsExpiring {
+            names.extend(["points", "expires_on"]);
+        }
+        names
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let percent = |key: &str, v: u32| {
+            if v > 100 {
+                Err(err(key, format!("must be a percentage from 0 to 100, got {v}")))
+            } else {
+                Ok(())
+            }
+        };
+        if self.point_value_minor == 0 {
+            return Err(err("point_value_minor", "must be at least 1"));
+        }
+        percent("earn_percent", self.earn_percent)?;
+        percent("redeem_max_percent", self.redeem_max_percent)?;
+        if !(1..=3650).contains(&self.points_valid_days) {
+            return Err(err("points_valid_days", "must be from 1 to 3650 days"));
+        }
+        if self.max_backdate_days > 3650 {
+            return Err(err("max_backdate_days", "must be at most 3650 days"));
+        }
+        if !(1..=3650).contains(&self.restored_points_valid_days) {
+            return Err(err("restored_points_valid_days", "must be from 1 to 3650 days"));
+        }
+        if self.shop_name.trim().is_empty() || self.shop_name.chars().count() > 100 {
+            return Err(err("shop_name", "must be 1 to 100 characters"));
+        }
+        let m = &self.messaging;
+        if !(1..=10_000).contains(&m.max_sends_per_second) {
+            return Err(err("messaging.max_sends_per_second", "must be from 1 to 10000"));
+        }
+        if !(1..=10).contains(&m.sms_max_segments) {
+            return Err(err("messaging.sms_max_segments", "must be from 1 to 10"));
+        }
+        if !(m.unsubscribe_base_url.starts_with("https://") || m.unsubscribe_base_url.starts_with("http://")) {
+            return Err(err("messaging.unsubscribe_base_url", "must be an http(s) URL"));
+        }
+        if Email::parse(&m.email_from).is_err() {
+            return Err(err("messaging.email_from", "must be an email address"));
+        }
+        let id = &m.sms_sender_id;
+        if id.is_empty() || id.len() > 11 || !id.chars().all(|c| c.is_ascii_alphanumeric()) || id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(err("messaging.sms_sender_id", "must be 1 to 11 letters and digits, not only digits"));
+        }
+        for kind in TriggerKind::ALL {
+            self.validate_trigger(kind)?;
+        }
+        Ok(())
+    }
+
+    fn validate_trigger(&self, kind: TriggerKind) -> Result<(), ConfigError> {
+        let t = self.trigger(kind);
+        let key = |k: &str| format!("triggers.{kind}.{k}");
+        let (wanted, unwanted) =
+            if kind.is_lapse() { ("after_days", "days_before") } else { ("days_before", "after_days") };
+        let (value, other) =
+            if kind.is_lapse() { (t.after_days, t.days_before) } else { (t.days_before, t.after_days) };
+        if other.is_some() {
+            return Err(err(key(unwanted), format!("is not a setting of this trigger; use {wanted}")));
+        }
+        match value {
+            None => return Err(err(key(wanted), "is required")),
+            Some(days) if days > 3650 || (kind.is_lapse() && days == 0) => {
+                return Err(err(key(wanted), "must be from 1 to 3650 days"))
+            }
+            Some(_) => {}
+        }
+        if t.holdout_percent > 100 {
+            return Err(err(key("holdout_percent"), "must be from 0 to 100"));
+        }
+        if !(1..=365).contains(&t.attribution_days) {
+            return Err(err(key("attribution_days"), "must be from 1 to 365 days"));
+        }
+        if kind == TriggerKind::PointsExpiring && t.gift_points > 0 {
+            return Err(err(key("gift_points"), "points_expiring gives no gift"));
+        }
+        if t.gift_points > 1_000_000 {
+            return Err(err(key("gift_points"), "must be at most 1000000"));
+        }
+        if t.gift_points > 0 && !(1..=3650).contains(&t.gift_valid_days) {
+            return Err(err(key("gift_valid_days"), "must be from 1 to 3650 days when gift_points > 0"));
+        }
+        if !t.templates.contains_key(&self.default_locale) {
+            return Err(err(
+                key("templates"),
+                format!("needs templates for the default locale {}", self.default_locale.as_str()),
+            ));
+        }
+        let allowed = self.placeholders(kind);
+        let mut email_allowed = allowed.clone();
+        email_allowed.push("unsubscribe_url");
+        for (locale, templates) in &t.templates {
+            let tkey = |field: &str| key(&format!("templates.{}.{field}", locale.as_str()));
+            for (field, text, names) in [
+                ("email_subject", &templates.email_subject, &allowed),
+                ("email_text", &templates.email_text, &email_allowed),
+                ("email_html", &templates.email_html, &email_allowed),
+                ("sms", &templates.sms, &allowed),
+            ] {
+                if text.trim().is_empty() {
+                    return Err(err(tkey(field), "must not be empty"));
+                }
+                template::validate(text, names).map_err(|m| err(tkey(field), m))?;
+            }
+            let sample = self.sample_sms(kind, *locale, &templates.sms);
+            let (_, segments) = sms_segments(&sample);
+            if segments > self.messaging.sms_max_segments {
+                return Err(err(
+                    tkey("sms"),
+                    format!(
+                        "renders to {segments} SMS segments with typical values, over messaging.sms_max_segments = {}",
+                        self.messaging.sms_max_segments
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The SMS rendered with long-ish typical values, to bound its segment count.
+    fn sample_sms(&self, kind: TriggerKind, locale: Locale, sms: &str) -> String {
+        let vars = sample_vars(self, kind, locale);
+        template::render(sms, &vars, template::Escape::None).unwrap_or_default()
+    }
+}
+
+/// Template variables with long-ish typical values, for bounding what a template renders to.
+fn sample_vars(cfg: &ProgramConfig, kind: TriggerKind, locale: Locale) -> BTreeMap<&'static str, String> {
+    let date = format_date(NaiveDate::from_ymd_opt(2026, 12, 24).expect("valid date"), locale);
+    let trigger = cfg.trigger(kind);
+    BTreeMap::from([
+        ("name", "Александра".to_string()),
+        ("shop_name", cfg.shop_name.clone()),
+        ("balance", "12345".to_string()),
+        ("gift_points", trigger.gift_points.to_string()),
+        ("gift_expires_on", date.clone()),
+        ("points", "1234".to_string()),
+        ("expires_on", date),
+        ("unsubscribe_url", format!("{}/v1/unsubscribe?token=sample", cfg.messaging.unsubscribe_base_url)),
+    ])
+}
+
+fn span_note(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    match span {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!(" (line {line})")
+        }
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_modelled_program() {
+        let c = ProgramConfig::defaults();
+        assert_eq!(c.timezone, chrono_tz::Europe::Moscow);
+        assert_eq!(c.currency.as_str(), "RUB");
+        assert_eq!((c.point_value_minor, c.earn_percent, c.redeem_max_percent), (100, 5, 30));
+        assert_eq!(c.points_valid_days, 365);
+        assert_eq!(c.triggers.lapsed_30.after_days, Some(30));
+        assert_eq!(c.triggers.lapsed_30.min_balance, 1);
+        assert_eq!((c.triggers.lapsed_60.gift_points, c.triggers.lapsed_60.gift_valid_days), (300, 30));
+        assert_eq!((c.triggers.lapsed_90.gift_points, c.triggers.lapsed_90.gift_valid_days), (300, 14));
+        assert_eq!(c.triggers.birthday.days_before, Some(3));
+        assert_eq!((c.triggers.birthday.gift_points, c.triggers.birthday.gift_valid_days), (500, 14));
+        assert_eq!(c.triggers.points_expiring.days_before, Some(10));
+        for kind in TriggerKind::ALL {
+            let t = c.trigger(kind);
+            assert!(t.enabled);
+            assert_eq!((t.holdout_percent, t.attribution_days), (10, 14));
+            assert!(t.templates.contains_key(&Locale::Ru) && t.templates.contains_key(&Locale::En));
+        }
+    }
+
+    #[test]
+    fn a_file_overrides_only_what_it_names() {
+        let c = ProgramConfig::from_toml_str(
+            "earn_percent = 7\n[triggers.birthday]\ngift_points = 1000\n[triggers.birthday.templates.en]\nsms = \"Happy birthday from {shop_name}\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.earn_percent, 7);
+        assert_eq!(c.redeem_max_percent, 30);
+        assert_eq!(c.triggers.birthday.gift_points, 1000);
+        assert_eq!(c.triggers.birthday.gift_valid_days, 14);
+        assert_eq!(c.triggers.birthday.templates[&Locale::En].sms, "Happy birthday from {shop_name}");
+        assert!(c.triggers.birthday.templates[&Locale::En].email_subject.contains("birthday"));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("earn_percent = 150", "earn_percent"),
+            ("earn_percent = \"five\"", "earn_percent"),
+            ("timezone = \"Mars/Base\"", "timezone"),
+            ("currency = \"rub\"", "currency"),
+            ("bogus = 1", "bogus"),
+            ("[triggers.lapsed_60]\nholdout_percent = 101", "triggers.lapsed_60.holdout_percent"),
+            ("[triggers.birthday]\nafter_days = 3", "triggers.birthday.after_days"),
+            ("[triggers.lapsed_30]\nbogus = 3", "triggers.lapsed_30.bogus"),
+            ("[triggers.lapsed_30.templates.ru]\nsms = \"{balanse}\"", "triggers.lapsed_30.templates.ru.sms"),
+            ("[messaging]\nsms_max_segments = 0", "messaging.sms_max_segments"),
+            ("points_valid_days = 0", "points_valid_days"),
+        ];
+        for (text, key) in cases {
+            let e = ProgramConfig::from_toml_str(text).unwrap_err();
+            assert!(
+                e.key == key || e.key.starts_with(key) || e.message.contains(key),
+                "{text:?} gave {e} (wanted key {key})"
+            );
+        }
+        let e = ProgramConfig::from_toml_str("earn_percent = ").unwrap_err();
+        assert_eq!(e.key, "(syntax)");
+        assert!(e.message.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn an_sms_template_over_the_segment_limit_is_refused() {
+        let long = "б".repeat(140);
+        let text = format!("[messaging]\nsms_max_segments = 2\n[triggers.lapsed_30.templates.ru]\nsms = \"{long}\"\n");
+        let e = ProgramConfig::from_toml_str(&text).unwrap_err();
+        assert_eq!(e.key, "triggers.lapsed_30.templates.ru.sms");
+        assert!(e.message.contains("3 SMS segments"), "{e}");
+    }
+
+    #[test]
+    fn trigger_names_serialize_as_the_config_spells_them() {
+        for kind in TriggerKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+            assert_eq!(serde_json::from_value::<TriggerKind>(kind.as_str().into()).unwrap(), kind);
+        }
+    }
+
+    #[test]
+    fn serialized_config_reads_back_the_same() {
+        let c = ProgramConfig::defaults();
+        assert_eq!(ProgramConfig::from_toml_str(&c.to_toml_string()).unwrap(), c);
+    }
+}

@@ -1,0 +1,91 @@
+//! The leaf types of the domain: the triggers, the message languages and the channels.
+//! Everything else of ours builds on these; this module imports nothing of ours.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A message language. Templates are kept per locale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    Ru,
+    En,
+}
+
+impl Locale {
+    pub const ALL: [Locale; 2] = [Locale::Ru, Locale::En];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Locale::Ru => "ru",
+            Locale::En => "en",
+        }
+    }
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == value)
+    }
+}
+
+/// The five triggers of the program, in report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerKind {
+    // serde's snake_case would write "lapsed30": the names are spelled out once, as in the config.
+    #[serde(rename = "lapsed_30")]
+    Lapsed30,
+    #[serde(rename = "lapsed_60")]
+    Lapsed60,
+    #[serde(rename = "lapsed_90")]
+    Lapsed90,
+    Birthday,
+    PointsExpiring,
+}
+
+impl TriggerKind {
+    pub const ALL: [TriggerKind; 5] = [
+        TriggerKind::Lapsed30,
+        TriggerKind::Lapsed60,
+        TriggerKind::Lapsed90,
+        TriggerKind::Birthday,
+        TriggerKind::PointsExpiring,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerKind::Lapsed30 => "lapsed_30",
+            TriggerKind::Lapsed60 => "lapsed_60",
+            TriggerKind::Lapsed90 => "lapsed_90",
+            TriggerKind::Birthday => "birthday",
+            TriggerKind::PointsExpiring => "points_expiring",
+        }
+    }
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == value)
+    }
+    pub fn is_lapse(self) -> bool {
+        matches!(self, TriggerKind::Lapsed30 | TriggerKind::Lapsed60 | TriggerKind::Lapsed90)
+    }
+}
+
+impl fmt::Display for TriggerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A way to reach a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+}
+

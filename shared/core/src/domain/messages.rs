@@ -1,0 +1,109 @@
+//! Message wording: a decision's message rendered from the tenant's templates, with dates
+//! and names as the customer reads them.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::domain::config::ProgramConfig;
+use crate::domain::customer::CustomerRecord;
+use crate::domain::kinds::Channel;
+use crate::domain::template::{render, Escape};
+use crate::domain::triggers::{Episode, Outcome};
+use crate::domain::wording::{fallback_name, format_date};
+
+/// The text of one outcome's message, rendered from the tenant's templates with what the
+/// customer's record says now (so the balance includes the gift just credited).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: Option<String>,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+/// Renders the message of an outcome on its channel; `None` when the outcome has no channel.
+pub fn render_outcome(
+    cfg: &ProgramConfig,
+    record: &CustomerRecord,
+    outcome: &Outcome,
+    today: NaiveDate,
+    unsubscribe_url: &str,
+) -> Option<Rendered> {
+    let channel = outcome.channel?;
+    let locale = record.customer.locale.unwrap_or(cfg.default_locale);
+    let trigger = outcome.key.trigger;
+    let templates = cfg.templates(trigger, locale);
+    let episode_date = match outcome.key.episode {
+        Episode::Expiry(d) => Some(d),
+        _ => None,
+    };
+    let vars: BTreeMap<&str, String> = BTreeMap::from([
+        ("name", record.customer.name.clone().unwrap_or_else(|| fallback_name(locale).to_string())),
+        ("shop_name", cfg.shop_name.clone()),
+        ("balance", record.account.balance(today).to_string()),
+        ("gift_points", outcome.gift_points.to_string()),
+        ("gift_expires_on", outcome.gift_expires_on.map(|d| format_date(d, locale)).unwrap_or_default()),
+        ("points", outcome.expiring_points.to_string()),
+        ("expires_on", episode_date.map(|d| format_date(d, locale)).unwrap_or_default()),
+        ("unsubscribe_url", unsubscribe_url.to_string()),
+    ]);
+    // Templates were validated when the config loaded, so rendering cannot fail here.
+    let r = |t: &str, e| render(t, &vars, e).unwrap_or_default();
+    Some(match channel {
+        Channel::Email => Rendered {
+            subject: Some(r(&templates.email_subject, Escape::None)),
+            text: r(&templates.email_text, Escape::None),
+            html: Some(r(&templates.email_html, Escape::Html)),
+        },
+        Channel::Sms => Rendered { subject: None, text: r(&templates.sms, Escape::None), html: None },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::CustomerId;
+    use crate::domain::kinds::{Locale, TriggerKind};
+    use crate::domain::ledger::LotKey;
+    use crate::domain::triggers::{OutcomeKey, OutcomeStatus};
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn outcome(trigger: TriggerKind, episode: Episode, channel: Channel) -> Outcome {
+        Outcome {
+            key: OutcomeKey { customer_id: CustomerId::parse("c1").unwrap(), trigger, episode },
+            sweep_date: d("2026-12-01"),
+            status: OutcomeStatus::Pending,
+            channel: Some(channel),
+            unreachable: None,
+            gift_points: 300,
+            gift_expires_on: Some(d("2026-12-15")),
+            expiring_points: 0,
+            decided_at: "2026-12-01T08:00:00Z".parse().unwrap(),
+            sent_at: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_gift_message_names_the_customer_the_gift_its_date_and_the_new_balance() {
+        let cfg = ProgramConfig::defaults();
+        let mut record = CustomerRecord::new(CustomerId::parse("c1").unwrap(), "2026-01-01T00:00:00Z".parse().unwrap());
+        record.customer.name = Some("Anna <script>".into());
+        record.customer.locale = Some(Locale::En);
+        record.account.gift(LotKey::gift(d("2026-12-15"), TriggerKind::Lapsed90), 300, "g");
+        let o = outcome(TriggerKind::Lapsed90, Episode::Lapse(d("2026-09-01")), Channel::Email);
+        let m = render_outcome(&cfg, &record, &o, d("2026-12-01"), "https://x/v1/unsubscribe?token=t").unwrap();
+        assert!(m.subject.as_deref().unwrap().contains("15 Dec 2026"), "{:?}", m.subject);
+        assert!(m.text.contains("Anna <script>") && m.text.contains("300") && m.text.contains("https://x/v1/unsubscribe?token=t"));
+        let html = m.html.unwrap();
+        assert!(html.contains("Anna &lt;script&gt;"), "names are escaped in HTML: {html}");
+        let sms = render_outcome(&cfg, &record, &outcome(TriggerKind::Lapsed90, Episode::Lapse(d("2026-09-01")), Channel::Sms), d("2026-12-01"), "").unwrap();
+        assert!(sms.subject.is_none() && sms.html.is_none());
+        record.customer.locale = None;
+        let ru = render_outcome(&cfg, &record, &o, d("2026-12-01"), "").unwrap();
+        assert!(ru.text.contains("15.12.2026"), "the tenant's default locale: {}", ru.text);
+    }
+}

@@ -1,0 +1,16 @@
+//! The pure domain: what a loyalty programme is, with no I/O, no clock, no randomness and no
+//! ports. Time, dates and seeds come in as values. `kinds` and `ids` import nothing of ours;
+//! every other module builds on them (and on each other) without cycles.
+
+pub mod auth;
+pub mod config;
+pub mod customer;
+pub mod ids;
+pub mod import;
+pub mod kinds;
+pub mod ledger;
+pub mod messages;
+pub mod purchase;
+pub mod template;
+pub mod triggers;
+pub mod wording;

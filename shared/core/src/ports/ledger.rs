@@ -1,0 +1,71 @@
+//! Purchases and refunds: one read of everything a decision needs, one atomic conditional
+//! commit of everything it changes.
+
+use async_trait::async_trait;
+
+use super::{Expected, StoreError};
+use crate::domain::customer::CustomerRecord;
+use crate::domain::ids::{CustomerId, ReceiptId, RefundId};
+use crate::domain::ledger::LedgerEntry;
+use crate::domain::purchase::{Receipt, Refund};
+
+/// Everything a purchase needs to decide, read in one round trip.
+#[derive(Debug, Clone, Default)]
+pub struct PurchaseView {
+    pub customer: Option<CustomerRecord>,
+    pub receipt: Option<Receipt>,
+}
+
+/// One purchase, committed atomically: the customer record (at `expected`), the receipt (only
+/// if its id is new in the whole tenant, whatever the customer) and its entries.
+/// The store writes `record` as given; the use case has set `record.version` to
+/// `expected.next_version()`.
+#[derive(Debug, Clone)]
+pub struct PurchaseCommit {
+    pub record: CustomerRecord,
+    pub expected: Expected,
+    pub receipt: Receipt,
+    pub entries: Vec<LedgerEntry>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RefundView {
+    pub refund: Option<Refund>,
+    pub receipt: Option<Receipt>,
+    /// The receipt's customer, when the receipt exists.
+    pub customer: Option<CustomerRecord>,
+}
+
+/// One refund, committed atomically: the refund (only if its id is new), the receipt (only if
+/// it still has `expected_refunds` refunds) and the customer record (at `expected_version`).
+#[derive(Debug, Clone)]
+pub struct RefundCommit {
+    pub record: CustomerRecord,
+    pub expected_version: u64,
+    pub receipt: Receipt,
+    pub expected_refunds: u32,
+    pub refund: Refund,
+    pub entries: Vec<LedgerEntry>,
+}
+
+/// Purchases and refunds.
+#[async_trait]
+pub trait LedgerWriter: Send + Sync {
+    /// The customer's record and the receipt with this id, whoever's it is (receipt ids are
+    /// tenant-wide), read in one round trip.
+    async fn purchase_view(&self, customer: &CustomerId, receipt: &ReceiptId) -> Result<PurchaseView, StoreError>;
+    /// `Conflict` if the record moved, `Duplicate` if the receipt id is taken; nothing written then.
+    async fn commit_purchase(&self, commit: &PurchaseCommit) -> Result<(), StoreError>;
+    /// The refund with this id, the receipt and the receipt's customer. `customer` is the
+    /// request's guess of that customer: a store may read it with the receipt, in the same
+    /// round trip, and must read the receipt's own customer when the guess is wrong or absent.
+    async fn refund_view(
+        &self,
+        refund: &RefundId,
+        receipt: &ReceiptId,
+        customer: Option<&CustomerId>,
+    ) -> Result<RefundView, StoreError>;
+    /// `Conflict` if the record or receipt moved, `Duplicate` if the refund id is taken.
+    async fn commit_refund(&self, commit: &RefundCommit) -> Result<(), StoreError>;
+}
+

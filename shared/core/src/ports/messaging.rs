@@ -1,0 +1,49 @@
+//! Email and SMS: what a sender is handed and how a send can fail.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::ids::Phone;
+use crate::domain::kinds::Channel;
+use crate::domain::triggers::OutcomeKey;
+
+/// A message ready to go: rendered from the templates, with the recipient's address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingMessage {
+    pub key: OutcomeKey,
+    pub channel: Channel,
+    pub to: String,
+    /// The shop's name, shown as the sender.
+    pub from_name: String,
+    pub subject: Option<String>,
+    pub text: String,
+    pub html: Option<String>,
+    /// Email only: the signed one-click unsubscribe link (RFC 8058 headers).
+    pub unsubscribe_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How a send failed. SES and SNS take no idempotency key, so the difference between
+/// "certainly not sent" and "maybe sent" decides whether a retry is safe.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The provider refused this message for good (bad address, opted out): never retried.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// Certainly not sent (throttled, refused before acceptance): safe to retry later.
+    #[error("not sent, retry later: {0}")]
+    Retryable(String),
+    /// The request may or may not have been sent (cut off mid-flight): never re-sent.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+}
+
+/// Email and SMS: SES v2 and SNS in AWS, the outbox locally.
+#[async_trait]
+pub trait Messenger: Send + Sync {
+    /// True when the number opted out of SMS (replied STOP).
+    async fn sms_opted_out(&self, phone: &Phone) -> Result<bool, SendError>;
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), SendError>;
+}
+

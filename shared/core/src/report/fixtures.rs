@@ -1,0 +1,83 @@
+//! Builders shared by the report's tests.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+
+use super::{compute, Report, ReportInput, TriggerRow};
+use crate::domain::config::ProgramConfig;
+use crate::domain::ids::{Currency, CustomerId, ReceiptId, StoreId};
+use crate::domain::kinds::{Channel, TriggerKind};
+use crate::domain::ledger::LotKey;
+use crate::domain::purchase::{Receipt, RefundProgress};
+use crate::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
+
+pub fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 0.00005
+}
+
+pub fn outcome(customer: &str, trigger: TriggerKind, sweep: &str, status: OutcomeStatus) -> Outcome {
+    let sweep_date = d(sweep);
+    let sent = status == OutcomeStatus::Sent;
+    Outcome {
+        key: OutcomeKey {
+            customer_id: CustomerId::parse(customer).unwrap(),
+            trigger,
+            episode: Episode::Lapse(sweep_date),
+        },
+        sweep_date,
+        status,
+        channel: sent.then_some(Channel::Email),
+        unreachable: None,
+        gift_points: 0,
+        gift_expires_on: None,
+        expiring_points: 0,
+        decided_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+        sent_at: None,
+        error: None,
+    }
+}
+
+pub fn gifted(mut o: Outcome, points: u64, expires: &str) -> Outcome {
+    o.gift_points = points;
+    o.gift_expires_on = Some(d(expires));
+    o
+}
+
+pub fn receipt(id: &str, customer: &str, date: &str, amount: u64) -> Receipt {
+    let occurred_at: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(&format!("{date}T12:00:00+03:00")).unwrap();
+    Receipt {
+        receipt_id: ReceiptId::parse(id).unwrap(),
+        customer_id: CustomerId::parse(customer).unwrap(),
+        amount_minor: amount,
+        currency: Currency::parse("RUB").unwrap(),
+        occurred_at,
+        local_date: d(date),
+        store_id: StoreId::parse("s1").unwrap(),
+        redeem_points: 0,
+        points_earned: 0,
+        earned_lot: LotKey::earned(d("2030-01-01")),
+        redeemed_from: BTreeMap::new(),
+        balance_after: 0,
+        recorded_at: "2026-12-31T00:00:00Z".parse().unwrap(),
+        refund: RefundProgress::default(),
+    }
+}
+
+pub fn run(cfg: &ProgramConfig, from: &str, to: &str, today: &str, outcomes: &[Outcome], receipts: &[Receipt]) -> Report {
+    compute(ReportInput { config: cfg, from: d(from), to: d(to), today: d(today), outcomes, receipts })
+}
+
+pub fn row<'a>(r: &'a Report, trigger: &str) -> &'a TriggerRow {
+    r.rows.iter().find(|x| x.trigger == trigger).unwrap()
+}
+
+pub fn group(prefix: &str, t: TriggerKind, date: &str, status: OutcomeStatus, n: usize, responding: usize, amount: u64) -> (Vec<Outcome>, Vec<Receipt>) {
+    let outcomes = (0..n).map(|i| outcome(&format!("{prefix}{i}"), t, date, status)).collect();
+    let receipts = (0..responding).map(|i| receipt(&format!("r-{prefix}{i}"), &format!("{prefix}{i}"), date, amount)).collect();
+    (outcomes, receipts)
+}

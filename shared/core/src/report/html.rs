@@ -1,0 +1,599 @@
+//! The trigger report as one self-contained HTML page for a shop owner: inline CSS, inline
+//! SVG charts, no scripts, no external fonts, images or links. Pure: it returns a String.
+//!
+//! The page holds, in order: an optional "SIMULATION — synthetic data" banner, one sentence
+//! per trigger in plain words, the report table, and three charts, each an `<svg>` with a
+//! `data-chart` attribute whose `rect`, `line` and `circle` elements are exactly the data
+//! marks (class `mark`, with `data-trigger`/`data-date`, `data-series` and `data-value`);
+//! axes and grid lines are `path`s, legends are HTML outside the SVG:
+//!
+//! * `data-chart="response"`: per trigger, the response rate of the messaged (`treated`)
+//!   and the held out (`holdout`) as bars — one `rect` per group that is not empty — and
+//!   below them the lift in percentage points with its 95 % Newcombe interval (the interval
+//!   the verdict is read from, not the groups' own Wilson intervals): one `circle` (series
+//!   `lift`) and one `line` (series `lift_ci`) per trigger with a lift.
+//! * `data-chart="revenue"`: per trigger, the estimated extra revenue (series
+//!   `incremental_revenue`, one `rect` when known, below the axis when negative) and the
+//!   cost of redeemed gift points (series `gift_cost`, always one `rect`).
+//! * `data-chart="messages"`: per day of the period, stacked email and SMS messages sent:
+//!   two `rect`s per day (series `email`, `sms`; zero height on a day without any).
+
+use std::fmt::Write;
+
+use super::text::{format_money_u, format_pp, LineKind, NOTES};
+use super::{format_money, format_rate, row_title, Report, TriggerRow, Verdict};
+use crate::domain::template::html_escape as escape;
+
+const SIMULATION_LABEL: &str = "SIMULATION — synthetic data";
+const WIDTH: f64 = 760.0;
+
+/// The report page. `currency` names the major unit money is shown in (2 decimals);
+/// `simulation` labels the page "SIMULATION — synthetic data" in the title and at the top.
+pub fn to_html(report: &Report, shop_name: &str, currency: &str, simulation: bool) -> String {
+    let shop = escape(shop_name);
+    let cur = escape(currency);
+    let sim_prefix = if simulation { format!("{SIMULATION_LABEL} — ") } else { String::new() };
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{sim_prefix}{shop}: trigger report {} to {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        report.from, report.to
+    );
+    if simulation {
+        let _ = writeln!(h, "<div class=\"simulation\" role=\"note\">{SIMULATION_LABEL}</div>");
+    }
+    let _ = writeln!(h, "<header><h1>{shop}: do the triggers pay for themselves?</h1>");
+    let _ = writeln!(
+        h,
+        "<p class=\"period\">Messages sent from {} to {}; gifts counted as expired up to {}. \
+         All purchases in the period: {}, average check {} {cur}.</p></header>",
+        report.from,
+        report.to,
+        report.today,
+        report.all_purchases,
+        report.all_avg_check_minor.map_or_else(|| "n/a".to_owned(), format_money_u),
+    );
+
+    let triggers: Vec<&TriggerRow> = report.rows.iter().filter(|r| r.trigger_kind().is_some()).collect();
+
+    h.push_str("<section>\n<h2>In short</h2>\n<ul class=\"summary\">\n");
+    for row in &report.rows {
+        let _ = writeln!(h, "<li class=\"{}\">{}</li>", verdict_class(row.verdict), summary(row, &cur));
+    }
+    h.push_str("</ul>\n</section>\n");
+
+    h.push_str("<section>\n<h2>The numbers</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th></th>");
+    for row in &report.rows {
+        let _ = write!(h, "<th>{}</th>", escape(row_title(&row.trigger)));
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for line in report.table_lines(currency) {
+        let class = match line.kind {
+            LineKind::Count => "count",
+            LineKind::Detail => "detail",
+            LineKind::Verdict => "verdict",
+            LineKind::Money => "money",
+        };
+        let _ = write!(h, "<tr class=\"{class}\"><th scope=\"row\">{}</th>", escape(line.label.trim()));
+        for (cell, row) in line.cells.iter().zip(&report.rows) {
+            if line.kind == LineKind::Verdict {
+                let _ = write!(h, "<td class=\"{}\">{}</td>", verdict_class(row.verdict), escape(cell));
+            } else {
+                let _ = write!(h, "<td>{}</td>", escape(cell));
+            }
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table></div>\n</section>\n");
+
+    h.push_str(
+        "<section>\n<h2>Who bought: messaged vs held out</h2>\n\
+         <p class=\"legend\"><span class=\"key treated\"></span>messaged \
+         <span class=\"key holdout\"></span>held out (control group) \
+         — below: the lift in percentage points, the dot the estimate, the line its 95% interval; \
+         a line wholly right of 0 means the trigger works.</p>\n",
+    );
+    h.push_str(&response_chart(&triggers));
+    h.push_str("</section>\n");
+
+    let _ = write!(
+        h,
+        "<section>\n<h2>Extra revenue and gift cost, {cur}</h2>\n\
+         <p class=\"legend\"><span class=\"key incremental\"></span>extra revenue (estimate from the lift) \
+         <span class=\"key cost\"></span>cost of gift points spent</p>\n"
+    );
+    h.push_str(&revenue_chart(&triggers, &cur));
+    h.push_str("</section>\n");
+
+    h.push_str(
+        "<section>\n<h2>Messages sent per day</h2>\n\
+         <p class=\"legend\"><span class=\"key email\"></span>email <span class=\"key sms\"></span>SMS</p>\n",
+    );
+    h.push_str(&messages_chart(&report.messages_per_day));
+    h.push_str("</section>\n");
+
+    h.push_str("<section>\n<h2>How to read this</h2>\n<ul class=\"notes\">\n");
+    for note in NOTES {
+        let _ = writeln!(h, "<li>{}</li>", escape(note));
+    }
+    h.push_str("</ul>\n</section>\n</body>\n</html>\n");
+    h
+}
+
+const CSS: &str = "\
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;max-width:84rem;padding:1rem;color:#1f2937;background:#fff}\
+h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}\
+.simulation{background:#b91c1c;color:#fff;font-weight:700;text-align:center;padding:.6rem;font-size:1.2rem;letter-spacing:.05em}\
+.period{color:#4b5563}\
+.scroll{overflow-x:auto}\
+table{border-collapse:collapse;font-size:.9rem;font-variant-numeric:tabular-nums}\
+th,td{padding:.25rem .6rem;border-bottom:1px solid #e5e7eb;text-align:right;white-space:nowrap}\
+thead th{border-bottom:2px solid #9ca3af}tbody th{text-align:left;font-weight:400}\
+tr.detail th{padding-left:1.6rem;color:#4b5563}tr.detail td{color:#4b5563}\
+tr.money th,tr.money td,tr.verdict th{font-weight:600}\
+td.works,li.works::marker{color:#15803d}td.hurts,li.hurts::marker{color:#b91c1c}\
+td.works,td.hurts,td.no-effect,td.not-enough{font-weight:700}\
+td.no-effect{color:#4b5563}td.not-enough{color:#a16207}\
+.summary li{margin:.3rem 0}\
+.legend{font-size:.9rem;color:#4b5563}\
+.key{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 .8rem;vertical-align:middle}\
+.key.treated,.key.email{background:#2563eb}.key.holdout{background:#9ca3af}.key.sms{background:#7c3aed}\
+.key.incremental{background:#16a34a}.key.cost{background:#f59e0b}\
+svg{max-width:100%;height:auto;font-size:11px}svg text{fill:#374151}\
+svg .grid{stroke:#e5e7eb}svg .axis{stroke:#6b7280}\
+.treated{fill:#2563eb}.holdout{fill:#9ca3af}.email{fill:#2563eb}.sms{fill:#7c3aed}\
+.incremental{fill:#16a34a}.cost{fill:#f59e0b}\
+circle.works{fill:#15803d}circle.hurts{fill:#b91c1c}circle.no-effect{fill:#4b5563}circle.not-enough{fill:#a16207}\
+line.works{stroke:#15803d}line.hurts{stroke:#b91c1c}line.no-effect{stroke:#4b5563}line.not-enough{stroke:#a16207}\
+line.mark{stroke-width:3}\
+";
+
+fn verdict_class(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Works => "works",
+        Verdict::Hurts => "hurts",
+        Verdict::NoMeasurableEffect => "no-effect",
+        Verdict::NotEnoughData => "not-enough",
+    }
+}
+
+/// One sentence in plain words about a row (already escaped).
+fn summary(row: &TriggerRow, cur: &str) -> String {
+    let title = escape(row_title(&row.trigger));
+    if row.eligible == 0 {
+        return format!("<b>{title}:</b> nobody was eligible in this period.");
+    }
+    let window = row.attribution_days.map_or_else(|| "the trigger's window".to_owned(), |d| format!("{d} days"));
+    let compare = format!(
+        "{} of the {} customers messaged bought within {window}, against {} of the {} held out who could have been reached",
+        format_rate(row.response_rate),
+        row.treated,
+        format_rate(row.holdout_response_rate),
+        row.holdout_reachable
+    );
+    let lift = match (row.lift_pp, row.lift_ci_low_pp, row.lift_ci_high_pp) {
+        (Some(l), Some(lo), Some(hi)) => {
+            format!(" ({} percentage points, 95% interval {} to {})", format_pp(l), format_pp(lo), format_pp(hi))
+        }
+        _ => String::new(),
+    };
+    let money = match (row.incremental_revenue_minor, row.net_minor) {
+        (Some(inc), Some(net)) => format!(
+            " Estimated extra revenue {} {cur}, gift points spent cost {} {cur}: net {} {cur}.",
+            format_money(inc),
+            format_money_u(row.gift_cost_minor),
+            format_money(net)
+        ),
+        _ => format!(" Gift points spent cost {} {cur}.", format_money_u(row.gift_cost_minor)),
+    };
+    let head = match row.verdict {
+        Verdict::Works => format!("<b>{title} works.</b> {compare}{lift}."),
+        Verdict::Hurts => format!("<b>{title} hurts:</b> {compare}{lift}."),
+        Verdict::NoMeasurableEffect => {
+            format!("<b>{title}: no measurable effect.</b> {compare}{lift}; the difference may be chance.")
+        }
+        Verdict::NotEnoughData => format!(
+            "<b>{title}: not enough data yet.</b> {compare}{lift}. A verdict needs at least 30 customers \
+             in each group, with at least 5 who bought and 5 who did not."
+        ),
+    };
+    head + &money
+}
+
+/// The smallest 1, 2 or 5 × 10ⁿ at or above `v` (1 for nothing to show).
+fn nice_ceiling(v: f64) -> f64 {
+    if v.is_nan() || v <= 0.0 || v.is_infinite() {
+        return 1.0;
+    }
+    let base = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * base).find(|c| *c >= v * (1.0 - 1e-12)).unwrap_or(10.0 * base)
+}
+
+fn svg_open(chart: &str, height: f64, label: &str) -> String {
+    format!(
+        "<svg data-chart=\"{chart}\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" \
+         role=\"img\" aria-label=\"{}\">\n<title>{}</title>\n",
+        escape(label),
+        escape(label)
+    )
+}
+
+fn hline(x1: f64, x2: f64, y: f64, class: &str) -> String {
+    format!("<path class=\"{class}\" d=\"M{x1:.1} {y:.1}H{x2:.1}\"/>\n")
+}
+
+fn vline(x: f64, y1: f64, y2: f64, class: &str) -> String {
+    format!("<path class=\"{class}\" d=\"M{x:.1} {y1:.1}V{y2:.1}\"/>\n")
+}
+
+fn text(x: f64, y: f64, anchor: &str, content: &str) -> String {
+    format!("<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"{anchor}\">{}</text>\n", escape(content))
+}
+
+/// A bar from value 0 at `y0` to `y1`, as a rect with a tooltip.
+#[allow(clippy::too_many_arguments)]
+fn bar(x: f64, w: f64, y0: f64, y1: f64, class: &str, key_attr: &str, series: &str, value: &str, tip: &str) -> String {
+    let (top, height) = if y1 <= y0 { (y1, y0 - y1) } else { (y0, y1 - y0) };
+    format!(
+        "<rect class=\"mark {class}\" {key_attr} data-series=\"{series}\" data-value=\"{}\" \
+         x=\"{x:.1}\" y=\"{top:.1}\" width=\"{w:.1}\" height=\"{height:.1}\"><title>{}</title></rect>\n",
+        escape(value),
+        escape(tip)
+    )
+}
+
+fn response_chart(rows: &[&TriggerRow]) -> String {
+    let n = rows.len().max(1) as f64;
+    let (left, right, top, bottom) = (56.0, WIDTH - 16.0, 20.0, 200.0);
+    let max_rate = rows
+        .iter()
+        .flat_map(|r| [r.response_rate, r.holdout_response_rate])
+        .flatten()
+        .fold(0.0f64, f64::max);
+    let y_max = nice_ceiling(max_rate.max(0.1));
+    let y = |rate: f64| bottom - rate / y_max * (bottom - top);
+
+    let forest_top = 250.0;
+    let row_h = 28.0;
+    let height = forest_top + 20.0 + row_h * rows.len() as f64 + 24.0;
+    let mut s = svg_open("response", height, "Response rate of messaged and held-out customers, and the lift with its 95% interval");
+    for frac in [0.0, 0.5, 1.0] {
+        let v = y_max * frac;
+        s.push_str(&hline(left, right, y(v), if frac == 0.0 { "axis" } else { "grid" }));
+        s.push_str(&text(left - 6.0, y(v) + 4.0, "end", &format!("{:.0}%", v * 100.0)));
+    }
+    let group = (right - left) / n;
+    let bw = (group * 0.3).min(48.0);
+    for (i, r) in rows.iter().enumerate() {
+        let cx = left + group * (i as f64 + 0.5);
+        let key = format!("data-trigger=\"{}\"", escape(&r.trigger));
+        let title = row_title(&r.trigger);
+        for (rate, x, class, series, who, x_of, n_of) in [
+            (r.response_rate, cx - bw - 2.0, "treated", "treated", "messaged", r.responders, r.treated),
+            (r.holdout_response_rate, cx + 2.0, "holdout", "holdout", "held out", r.holdout_responders, r.holdout_reachable),
+        ] {
+            if let Some(rate) = rate {
+                let tip = format!("{title}, {who}: {} ({x_of} of {n_of})", format_rate(Some(rate)));
+                s.push_str(&bar(x, bw, y(0.0), y(rate), class, &key, series, &rate.to_string(), &tip));
+            }
+        }
+        if r.response_rate.is_none() && r.holdout_response_rate.is_none() {
+            s.push_str(&text(cx, bottom - 6.0, "middle", "no data"));
+        }
+        s.push_str(&text(cx, bottom + 16.0, "middle", title));
+    }
+
+    // The lift with its 95% interval, one row per trigger.
+    let extent = rows
+        .iter()
+        .flat_map(|r| [r.lift_pp, r.lift_ci_low_pp, r.lift_ci_high_pp])
+        .flatten()
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    let x_max = nice_ceiling(extent.max(5.0));
+    let (fl, fr) = (180.0, WIDTH - 30.0);
+    let x = |pp: f64| fl + (pp + x_max) / (2.0 * x_max) * (fr - fl);
+    s.push_str(&text(fl, forest_top - 8.0, "start", "Lift, percentage points (95% interval)"));
+    let (ft, fb) = (forest_top, forest_top + 20.0 + row_h * rows.len() as f64 - 12.0);
+    s.push_str(&vline(x(0.0), ft, fb, "axis"));
+    for v in [-x_max, -x_max / 2.0, x_max / 2.0, x_max] {
+        s.push_str(&vline(x(v), ft, fb, "grid"));
+    }
+    for v in [-x_max, 0.0, x_max] {
+        s.push_str(&text(x(v), fb + 14.0, "middle", &format_pp(v)));
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let cy = ft + 14.0 + row_h * i as f64;
+        let title = row_title(&r.trigger);
+        s.push_str(&text(fl - 8.0, cy + 4.0, "end", title));
+        let key = format!("data-trigger=\"{}\"", escape(&r.trigger));
+        let class = verdict_class(r.verdict);
+        match (r.lift_pp, r.lift_ci_low_pp, r.lift_ci_high_pp) {
+            (Some(l), Some(lo), Some(hi)) => {
+                let tip = format!(
+                    "{title}: lift {} pp, 95% interval {} to {} ({})",
+                    format_pp(l),
+                    format_pp(lo),
+                    format_pp(hi),
+                    r.verdict.words()
+                );
+                let _ = writeln!(
+                    s,
+                    "<line class=\"mark {class}\" {key} data-series=\"lift_ci\" data-value=\"{lo} {hi}\" \
+                     x1=\"{:.1}\" y1=\"{cy:.1}\" x2=\"{:.1}\" y2=\"{cy:.1}\"><title>{}</title></line>",
+                    x(lo),
+                    x(hi),
+                    escape(&tip)
+                );
+                let _ = writeln!(
+                    s,
+                    "<circle class=\"mark {class}\" {key} data-series=\"lift\" data-value=\"{l}\" \
+                     cx=\"{:.1}\" cy=\"{cy:.1}\" r=\"5\"><title>{}</title></circle>",
+                    x(l),
+                    escape(&tip)
+                );
+            }
+            _ => s.push_str(&text(x(0.0) + 8.0, cy + 4.0, "start", "no data")),
+        }
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+fn revenue_chart(rows: &[&TriggerRow], cur: &str) -> String {
+    let n = rows.len().max(1) as f64;
+    let (left, right, top, bottom) = (80.0, WIDTH - 16.0, 20.0, 220.0);
+    let values = rows
+        .iter()
+        .flat_map(|r| [r.incremental_revenue_minor.map(|v| v as f64), Some(r.gift_cost_minor as f64)])
+        .flatten();
+    let (lo, hi) = values.fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let hi = if hi > 0.0 || lo == 0.0 { nice_ceiling(hi) } else { 0.0 };
+    let lo = if lo < 0.0 { -nice_ceiling(-lo) } else { 0.0 };
+    let y = |v: f64| top + (hi - v) / (hi - lo) * (bottom - top);
+    let height = bottom + 44.0;
+    let mut s = svg_open("revenue", height, "Estimated extra revenue and cost of redeemed gift points per trigger");
+    for v in [lo, 0.0, hi] {
+        s.push_str(&hline(left, right, y(v), if v == 0.0 { "axis" } else { "grid" }));
+        s.push_str(&text(left - 6.0, y(v) + 4.0, "end", &format_money(v as i64)));
+    }
+    let group = (right - left) / n;
+    let bw = (group * 0.3).min(48.0);
+    for (i, r) in rows.iter().enumerate() {
+        let cx = left + group * (i as f64 + 0.5);
+        let key = format!("data-trigger=\"{}\"", escape(&r.trigger));
+        let title = row_title(&r.trigger);
+        match r.incremental_revenue_minor {
+            Some(v) => {
+                let tip = format!("{title}: extra revenue {} {cur}", format_money(v));
+                s.push_str(&bar(cx - bw - 2.0, bw, y(0.0), y(v as f64), "incremental", &key, "incremental_revenue", &v.to_string(), &tip));
+            }
+            None => s.push_str(&text(cx - bw / 2.0 - 2.0, y(0.0) - 4.0, "middle", "n/a")),
+        }
+        let cost = r.gift_cost_minor;
+        let tip = format!("{title}: gift cost {} {cur}", format_money_u(cost));
+        s.push_str(&bar(cx + 2.0, bw, y(0.0), y(cost as f64), "cost", &key, "gift_cost", &cost.to_string(), &tip));
+        s.push_str(&text(cx, bottom + 16.0, "middle", title));
+        let net = r.net_minor.map_or_else(|| "net n/a".to_owned(), |v| format!("net {}", format_money(v)));
+        s.push_str(&text(cx, bottom + 32.0, "middle", &net));
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+fn messages_chart(days: &[(chrono::NaiveDate, u64, u64)]) -> String {
+    let (left, right, top, bottom) = (56.0, WIDTH - 16.0, 20.0, 200.0);
+    let max = days.iter().map(|(_, e, s)| e + s).max().unwrap_or(0);
+    let y_max = nice_ceiling(max.max(2) as f64);
+    let y = |v: f64| bottom - v / y_max * (bottom - top);
+    let mut s = svg_open("messages", bottom + 30.0, "Messages sent per day, email and SMS");
+    for frac in [0.0, 0.5, 1.0] {
+        let v = y_max * frac;
+        s.push_str(&hline(left, right, y(v), if frac == 0.0 { "axis" } else { "grid" }));
+        s.push_str(&text(left - 6.0, y(v) + 4.0, "end", &format!("{v}")));
+    }
+    if days.is_empty() {
+        s.push_str(&text((left + right) / 2.0, (top + bottom) / 2.0, "middle", "no days in the period"));
+    }
+    let step = (right - left) / days.len().max(1) as f64;
+    let bw = (step * 0.8).max(0.5);
+    let label_every = days.len().div_ceil(10).max(1);
+    for (i, (date, email, sms)) in days.iter().enumerate() {
+        let x = left + step * i as f64 + (step - bw) / 2.0;
+        let key = format!("data-date=\"{date}\"");
+        let (e, m) = (*email as f64, *sms as f64);
+        s.push_str(&bar(x, bw, y(0.0), y(e), "email", &key, "email", &email.to_string(), &format!("{date}: {email} email")));
+        s.push_str(&bar(x, bw, y(e), y(e + m), "sms", &key, "sms", &sms.to_string(), &format!("{date}: {sms} SMS")));
+        if i % label_every == 0 {
+            s.push_str(&text(x + bw / 2.0, bottom + 16.0, "middle", &date.format("%m-%d").to_string()));
+        }
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::TriggerRow;
+    use chrono::NaiveDate;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn row(trigger: &str, treated: u64, responders: u64, holdout: u64, holdout_responders: u64) -> TriggerRow {
+        let rate = |x: u64, n: u64| (n > 0).then(|| x as f64 / n as f64);
+        let ci = crate::report::newcombe(responders, treated, holdout_responders, holdout);
+        let lift = match (rate(responders, treated), rate(holdout_responders, holdout)) {
+            (Some(a), Some(b)) => Some((a - b) * 100.0),
+            _ => None,
+        };
+        TriggerRow {
+            trigger: trigger.into(),
+            attribution_days: Some(14),
+            eligible: treated + holdout,
+            holdout,
+            holdout_reachable: holdout,
+            treated,
+            sent_email: treated,
+            sent_sms: 0,
+            unreachable: 0,
+            failed: 0,
+            unknown: 0,
+            pending: 0,
+            responders,
+            response_rate: rate(responders, treated),
+            holdout_responders,
+            holdout_response_rate: rate(holdout_responders, holdout),
+            lift_pp: lift,
+            lift_ci_low_pp: ci.map(|c| c.low * 100.0),
+            lift_ci_high_pp: ci.map(|c| c.high * 100.0),
+            verdict: crate::report::verdict(responders, treated, holdout_responders, holdout),
+            responder_purchases: responders,
+            responder_revenue_minor: responders * 150_000,
+            responder_avg_check_minor: (responders > 0).then_some(150_000),
+            all_avg_check_minor: Some(100_000),
+            incremental_revenue_minor: if treated > 0 && holdout > 0 { Some(-12_345) } else { None },
+            gift_points_credited: 600,
+            gift_points_redeemed: 300,
+            gift_points_expired: 0,
+            gift_cost_minor: 30_000,
+            net_minor: if treated > 0 && holdout > 0 { Some(-42_345) } else { None },
+        }
+    }
+
+    fn report() -> Report {
+        Report {
+            from: d("2026-11-01"),
+            to: d("2026-11-04"),
+            today: d("2026-12-31"),
+            rows: vec![
+                row("lapsed_30", 100, 20, 100, 10),
+                row("lapsed_60", 50, 10, 0, 0), // no holdout: one bar, no lift
+                row("lapsed_90", 0, 0, 0, 0),   // nothing at all
+                row("birthday", 80, 40, 40, 8),
+                row("points_expiring", 10, 9, 10, 1),
+                row("total", 240, 79, 150, 19),
+            ],
+            all_purchases: 1000,
+            all_revenue_minor: 100_000_000,
+            all_avg_check_minor: Some(100_000),
+            messages_per_day: vec![
+                (d("2026-11-01"), 10, 2),
+                (d("2026-11-02"), 0, 0),
+                (d("2026-11-03"), 5, 7),
+                (d("2026-11-04"), 1, 0),
+            ],
+        }
+    }
+
+    /// The text of the `<svg data-chart="name">` element.
+    fn chart<'a>(html: &'a str, name: &str) -> &'a str {
+        let start = html.find(&format!("<svg data-chart=\"{name}\"")).unwrap_or_else(|| panic!("no {name} chart"));
+        let end = start + html[start..].find("</svg>").unwrap();
+        &html[start..end]
+    }
+
+    fn count(haystack: &str, needle: &str) -> usize {
+        haystack.matches(needle).count()
+    }
+
+    #[test]
+    fn the_page_has_three_charts_with_one_mark_per_data_point() {
+        let html = to_html(&report(), "Shop", "RUB", false);
+        assert_eq!(count(&html, "<svg"), 3);
+
+        let response = chart(&html, "response");
+        // Rates: lapsed_30 2, lapsed_60 1, lapsed_90 0, birthday 2, points_expiring 2.
+        assert_eq!(count(response, "<rect"), 7);
+        assert_eq!(count(response, "<rect class=\"mark"), 7);
+        assert_eq!(count(response, "data-series=\"treated\""), 4);
+        assert_eq!(count(response, "data-series=\"holdout\""), 3);
+        // Lifts: lapsed_30, birthday, points_expiring.
+        assert_eq!(count(response, "<circle class=\"mark"), 3);
+        assert_eq!(count(response, "<circle"), 3);
+        assert_eq!(count(response, "<line class=\"mark"), 3);
+        assert_eq!(count(response, "<line"), 3);
+        assert!(!response.contains("data-trigger=\"total\""), "per trigger only");
+
+        let revenue = chart(&html, "revenue");
+        // Gift cost for all 5 triggers, extra revenue where known (3).
+        assert_eq!(count(revenue, "<rect class=\"mark"), 8);
+        assert_eq!(count(revenue, "<rect"), 8);
+        assert_eq!(count(revenue, "data-series=\"gift_cost\""), 5);
+        assert_eq!(count(revenue, "data-series=\"incremental_revenue\""), 3);
+
+        let messages = chart(&html, "messages");
+        assert_eq!(count(messages, "<rect class=\"mark"), 2 * 4);
+        assert_eq!(count(messages, "<rect"), 2 * 4);
+        assert!(messages.contains("data-date=\"2026-11-03\" data-series=\"sms\" data-value=\"7\""));
+        assert_eq!(count(messages, "<line") + count(messages, "<circle"), 0);
+
+        let mut longer = report();
+        longer.messages_per_day = (0..30).map(|i| (d("2026-11-01") + chrono::Days::new(i), i, 1)).collect();
+        let html = to_html(&longer, "Shop", "RUB", false);
+        assert_eq!(count(chart(&html, "messages"), "<rect class=\"mark"), 60);
+    }
+
+    #[test]
+    fn the_page_is_self_contained() {
+        let html = to_html(&report(), "Shop", "RUB", true);
+        let lower = html.to_lowercase();
+        for banned in ["<script", "http", "src=", "href=", "url(", "@import", "<link", "<img", "<iframe"] {
+            assert!(!lower.contains(banned), "found {banned}");
+        }
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.contains("<style>"));
+        assert!(html.trim_end().ends_with("</html>"));
+    }
+
+    #[test]
+    fn all_text_is_escaped() {
+        let shop = "<script>alert(\"x\")</script> & 'Co'";
+        let html = to_html(&report(), shop, "<b>RUB</b>", false);
+        assert!(!html.contains("<script"), "raw shop name leaked");
+        assert!(!html.contains("<b>RUB"), "raw currency leaked");
+        assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;Co&#39;"));
+        assert!(html.contains("&lt;b&gt;RUB&lt;/b&gt;"));
+        let mut odd = report();
+        odd.rows[0].trigger = "x\"><svg onload=1>".into();
+        let html = to_html(&odd, "Shop", "RUB", false);
+        assert_eq!(count(&html, "<svg"), 3);
+        assert!(html.contains("x&quot;&gt;&lt;svg onload=1&gt;"));
+    }
+
+    #[test]
+    fn a_simulation_is_labelled_in_the_title_and_at_the_top() {
+        let html = to_html(&report(), "Shop", "RUB", true);
+        let title = &html[html.find("<title>").unwrap()..html.find("</title>").unwrap()];
+        assert!(title.contains("SIMULATION — synthetic data"), "{title}");
+        let body = &html[html.find("<body>").unwrap()..];
+        assert!(body.trim_start_matches("<body>").trim_start().starts_with("<div class=\"simulation\""));
+        assert!(body.contains("SIMULATION — synthetic data"));
+        let real = to_html(&report(), "Shop", "RUB", false);
+        assert!(!real.contains("SIMULATION"));
+    }
+
+    #[test]
+    fn the_page_shows_the_table_and_verdicts_in_words() {
+        let html = to_html(&report(), "Shop", "RUB", false);
+        assert!(html.contains("<table>"));
+        assert!(html.contains("Lapsed 30 days") && html.contains("All triggers"));
+        assert!(html.contains("<td class=\"works\">works</td>"), "birthday 40/80 vs 8/40");
+        assert!(html.contains("not enough data"));
+        assert!(html.contains("-123.45"), "money in major units");
+        assert!(html.contains("nobody was eligible"));
+    }
+
+    #[test]
+    fn nice_ceilings() {
+        assert_eq!(nice_ceiling(0.0), 1.0);
+        assert_eq!(nice_ceiling(0.1), 0.1);
+        assert_eq!(nice_ceiling(0.13), 0.2);
+        assert_eq!(nice_ceiling(3.0), 5.0);
+        assert_eq!(nice_ceiling(700.0), 1000.0);
+        assert_eq!(escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+    }
+}

@@ -1,0 +1,87 @@
+//! Purchases and refunds: one `BatchGetItem` to read, one `TransactWriteItems` to commit.
+
+use async_trait::async_trait;
+
+use boomerang_core::domain::ids::{CustomerId, ReceiptId, RefundId};
+use boomerang_core::ports::{
+    CustomerReader, Expected, Guard, LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundView, StoreError,
+};
+
+use crate::items::{self, key, n, s};
+use crate::layout::{customer_pk, receipt_pk, refund_pk, SOLE};
+use crate::markers;
+use crate::transaction::{Condition, Transaction};
+use crate::{take, DynamoStore};
+
+#[async_trait]
+impl LedgerWriter for DynamoStore {
+    async fn purchase_view(&self, customer: &CustomerId, receipt: &ReceiptId) -> Result<PurchaseView, StoreError> {
+        let (customer_pk, receipt_pk) = (customer_pk(customer.as_str()), receipt_pk(receipt.as_str()));
+        let mut found = self.batch_get(vec![key(customer_pk.as_str(), SOLE), key(receipt_pk.as_str(), SOLE)]).await?;
+        Ok(PurchaseView {
+            customer: take(&mut found, &customer_pk).as_ref().map(items::decode_customer).transpose()?,
+            receipt: take(&mut found, &receipt_pk).as_ref().map(items::decode_receipt).transpose()?,
+        })
+    }
+
+    async fn commit_purchase(&self, commit: &PurchaseCommit) -> Result<(), StoreError> {
+        let receipt = &commit.receipt;
+        let mut tx = Transaction::default();
+        tx.put(
+            &self.table,
+            items::customer_item(&commit.record, commit.expected.next_version())?,
+            Some((Condition::customer(commit.expected), Guard::Unchanged)),
+        )?;
+        tx.put(&self.table, items::receipt_item(receipt)?, Some((Condition::absent(), Guard::NewId)))?;
+        let (customer, id) = (&commit.record.customer.customer_id, receipt.receipt_id.as_str());
+        let new_dates = markers::purchase_marker_dates(commit);
+        self.add_ledger(&mut tx, customer, receipt.recorded_at, id, &commit.entries, new_dates)?;
+        self.transact(tx).await
+    }
+
+    async fn refund_view(
+        &self,
+        refund: &RefundId,
+        receipt: &ReceiptId,
+        customer: Option<&CustomerId>,
+    ) -> Result<RefundView, StoreError> {
+        let (refund_pk, receipt_pk) = (refund_pk(refund.as_str()), receipt_pk(receipt.as_str()));
+        let guessed_pk = customer.map(|c| customer_pk(c.as_str()));
+        let mut keys = vec![key(refund_pk.as_str(), SOLE), key(receipt_pk.as_str(), SOLE)];
+        keys.extend(guessed_pk.as_deref().map(|pk| key(pk, SOLE)));
+        let mut found = self.batch_get(keys).await?;
+        let refund = take(&mut found, &refund_pk).as_ref().map(items::decode_refund).transpose()?;
+        let receipt = take(&mut found, &receipt_pk).as_ref().map(items::decode_receipt).transpose()?;
+        let guessed = guessed_pk.and_then(|pk| take(&mut found, &pk));
+        // Only the receipt tells whose record it is: a right guess saves the second read.
+        let customer = match &receipt {
+            Some(r) if customer == Some(&r.customer_id) => guessed.as_ref().map(items::decode_customer).transpose()?,
+            Some(r) => self.customer(&r.customer_id).await?,
+            None => None,
+        };
+        Ok(RefundView { refund, receipt, customer })
+    }
+
+    async fn commit_refund(&self, commit: &RefundCommit) -> Result<(), StoreError> {
+        let (refund, receipt) = (&commit.refund, &commit.receipt);
+        let expected = Expected::Version(commit.expected_version);
+        let mut tx = Transaction::default();
+        tx.put(&self.table, items::refund_item(refund)?, Some((Condition::absent(), Guard::NewId)))?;
+        // The receipt must still have the refunds the decision was made on, and its customer.
+        let receipt_moved = Condition {
+            expression: "n = :n AND c = :c",
+            values: vec![(":n", n(commit.expected_refunds)), (":c", s(receipt.customer_id.as_str()))],
+        };
+        tx.put(&self.table, items::receipt_item(receipt)?, Some((receipt_moved, Guard::Unchanged)))?;
+        tx.put(
+            &self.table,
+            items::customer_item(&commit.record, expected.next_version())?,
+            Some((Condition::customer(expected), Guard::Unchanged)),
+        )?;
+        let (customer, id) = (&commit.record.customer.customer_id, refund.refund_id.as_str());
+        let new_dates = markers::refund_marker_dates(commit);
+        self.add_ledger(&mut tx, customer, refund.recorded_at, id, &commit.entries, new_dates)?;
+        self.transact(tx).await
+    }
+}
+

@@ -1,0 +1,188 @@
+//! Expiry markers: how the sweep finds who has points expiring on a date without reading
+//! every customer.
+//!
+//! A customer's lots live inside the customer item (as JSON), which no index can look into.
+//! So for every expiry date on which a customer holds points, the table also holds a small
+//! marker item `C#<customer>` / `X#<date>`, filed in the `by_expiry` index under that date.
+//! The sweep reads the index for the date it burns and for the date its `points_expiring`
+//! warning looks at, then re-reads each customer item before it acts.
+//!
+//! The bookkeeping keeps one rule: **a marker may outlive its lot, but a live lot never lacks
+//! its marker.** A missing marker would hide a date from the sweep: those points would never
+//! burn and never be warned about. An extra one only costs the sweep one read of a customer
+//! who turns out to have nothing due. Hence:
+//!
+//! - A commit writes markers, in its own transaction, only for the dates it brings into the
+//!   account: dates holding points after it and none before ([`new_expiry_dates`], which
+//!   undoes the commit's entries to see "before"). Writing every date of the account would
+//!   not fit: a transaction holds at most 100 items and a daily shopper has a year of dates.
+//!   When the arithmetic does not add up, a date counts as new: the safe side of the rule.
+//! - Spending never deletes a marker: a lot spent to nothing keeps its marker until the sweep
+//!   burns its date. That is why a refund that gives points back to the lots its purchase
+//!   spent from needs no marker for them ([`refund_marker_dates`]); only a lot it re-dates
+//!   (its old date has passed, and the burn of that date deleted the marker) is new.
+//! - The burn of a date deletes that date's markers in its own transaction
+//!   ([`burn_forgotten_dates`]), unless the record still holds a lot on it; a marker left
+//!   behind by a failed clean-up is deleted by the next burn of the date.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+
+use boomerang_core::domain::ledger::{Account, EntryKind, LedgerEntry, LotKey};
+use boomerang_core::ports::{BurnCommit, GiftCommit, PurchaseCommit, RefundCommit};
+
+use crate::items::{item, s, Item};
+use crate::layout::{customer_pk, expiry_pk, expiry_sk, BY_EXPIRY};
+
+pub fn expiry_item(customer: &str, expires_on: NaiveDate) -> Item {
+    item(
+        customer_pk(customer),
+        expiry_sk(expires_on),
+        [(BY_EXPIRY.pk, s(expiry_pk(expires_on, customer))), (BY_EXPIRY.sk, s(customer))],
+    )
+}
+
+/// The expiry dates a commit brings into the account: dates of `after`'s lots on which no lot
+/// held points before. "Before" is `after` with the commit's entries undone, since every change
+/// to a lot is an entry. When the arithmetic does not add up, the date counts as new: an extra
+/// marker is harmless, a missing one would hide a date from the sweep.
+pub fn new_expiry_dates(after: &Account, entries: &[LedgerEntry]) -> BTreeSet<NaiveDate> {
+    let mut before: BTreeMap<LotKey, i128> = after.lots.iter().map(|(lot, p)| (*lot, i128::from(*p))).collect();
+    for e in entries {
+        let held = before.entry(e.lot).or_default();
+        match e.kind {
+            EntryKind::Earn | EntryKind::Gift | EntryKind::Restore => *held -= i128::from(e.points),
+            EntryKind::Redeem | EntryKind::Clawback | EntryKind::Expire => *held += i128::from(e.points),
+        }
+    }
+    let held_before: BTreeSet<NaiveDate> =
+        before.into_iter().filter(|(_, p)| *p > 0).map(|(lot, _)| lot.expires_on).collect();
+    after.lots.keys().map(|lot| lot.expires_on).filter(|d| !held_before.contains(d)).collect()
+}
+
+/// The expiry markers a purchase writes: at most one, for the date of the lot it earns into.
+pub fn purchase_marker_dates(commit: &PurchaseCommit) -> BTreeSet<NaiveDate> {
+    new_expiry_dates(&commit.record.account, &commit.entries)
+}
+
+/// The expiry markers a refund writes. Points restored to a lot the purchase spent from go
+/// back to a date that was in the account then, whose marker stays until the sweep burns that
+/// date; only a lot re-dated because its date has passed is new. Without this, refunding a
+/// purchase that spent from hundreds of small lots would need hundreds of markers, over the
+/// 100 items a transaction may hold.
+pub fn refund_marker_dates(commit: &RefundCommit) -> BTreeSet<NaiveDate> {
+    let mut dates = new_expiry_dates(&commit.record.account, &commit.entries);
+    for lot in commit.receipt.redeemed_from.keys() {
+        dates.remove(&lot.expires_on);
+    }
+    dates
+}
+
+/// The expiry markers a gift writes: the gift lot's date, unless the account already held
+/// points on it (then the date is marked already).
+pub fn gift_marker_dates(gift: &GiftCommit) -> BTreeSet<NaiveDate> {
+    new_expiry_dates(&gift.record.account, &gift.entries)
+}
+
+/// The expiry markers a burn deletes: its `burned_dates`, except a date on which the record
+/// still holds a lot (a marker kept too long is harmless, one deleted too early hides a date).
+pub fn burn_forgotten_dates(burn: &BurnCommit) -> BTreeSet<NaiveDate> {
+    let held: BTreeSet<NaiveDate> = burn.record.account.lots.keys().map(|lot| lot.expires_on).collect();
+    burn.burned_dates.iter().copied().filter(|d| !held.contains(d)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use boomerang_core::domain::customer::CustomerRecord;
+    use boomerang_core::domain::ids::CustomerId;
+    use boomerang_core::domain::kinds::TriggerKind;
+
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_dates_without_points_before_the_commit_are_new() {
+        let mut account = Account::default();
+        account.earn(LotKey::earned(d("2027-01-01")), 10, "r0");
+        let mut entries = account.burn_expired(d("2026-01-01"), "burn");
+        // Same date, other source: the date already has a marker.
+        entries.extend(account.gift(LotKey::gift(d("2027-01-01"), TriggerKind::Birthday), 5, "g"));
+        entries.extend(account.earn(LotKey::earned(d("2027-02-01")), 7, "r1"));
+        let (_, spent) = account.redeem(10, d("2026-01-01"), "r1").unwrap();
+        entries.extend(spent);
+        assert_eq!(new_expiry_dates(&account, &entries), BTreeSet::from([d("2027-02-01")]));
+        assert_eq!(new_expiry_dates(&account, &[]), BTreeSet::new(), "no entries, nothing new");
+    }
+
+    #[test]
+    fn a_lot_emptied_and_refilled_in_one_commit_is_not_new() {
+        let mut account = Account::default();
+        account.earn(LotKey::earned(d("2027-01-01")), 10, "r0");
+        let (_, mut entries) = account.redeem(10, d("2026-01-01"), "r1").unwrap();
+        entries.extend(account.earn(LotKey::earned(d("2027-01-01")), 3, "r1"));
+        assert!(new_expiry_dates(&account, &entries).is_empty());
+    }
+
+    #[test]
+    fn a_refund_marks_only_lots_it_had_to_re_date() {
+        use boomerang_core::domain::config::ProgramConfig;
+        use boomerang_core::domain::ids::{Currency, ReceiptId, RefundId, StoreId};
+        use boomerang_core::ports::Expected;
+        use boomerang_core::domain::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, RefundRequest};
+
+        let cfg = ProgramConfig::defaults();
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+        let bought: chrono::DateTime<chrono::Utc> = "2026-03-10T09:00:00Z".parse().unwrap();
+        let mut record = CustomerRecord::new(CustomerId::parse("anna").unwrap(), bought);
+        // Three small lots, one about to expire: the purchase spends them all.
+        for (day, points) in [("2026-03-12", 10), ("2026-06-01", 10), ("2026-09-01", 10)] {
+            record.account.earn(LotKey::earned(d(day)), points, "seed");
+        }
+        let req = PurchaseRequest {
+            receipt_id: ReceiptId::parse("r-1").unwrap(),
+            customer_id: record.customer.customer_id.clone(),
+            amount_minor: 10_000,
+            currency: Currency::parse("RUB").unwrap(),
+            occurred_at: at("2026-03-10T11:30:00+03:00"),
+            store_id: StoreId::parse("shop-1").unwrap(),
+            redeem_points: 30,
+        };
+        let p = decide_purchase(&cfg, &record.account, &req, bought, Backdating::Limited).unwrap();
+        assert_eq!(p.receipt.redeemed_from.len(), 3);
+        record.account = p.account;
+        let purchase = PurchaseCommit {
+            record: record.clone(),
+            expected: Expected::Absent,
+            receipt: p.receipt,
+            entries: p.entries,
+        };
+        assert_eq!(purchase_marker_dates(&purchase), BTreeSet::from([purchase.receipt.earned_lot.expires_on]));
+
+        // Refunded after the first lot's date: it comes back re-dated, the others as they were.
+        let later: chrono::DateTime<chrono::Utc> = "2026-03-14T09:00:00Z".parse().unwrap();
+        let refund = RefundRequest {
+            customer_id: None,
+            refund_id: RefundId::parse("f-1").unwrap(),
+            receipt_id: purchase.receipt.receipt_id.clone(),
+            amount_minor: 10_000,
+            occurred_at: at("2026-03-14T11:30:00+03:00"),
+        };
+        let r = decide_refund(&cfg, &record.account, &purchase.receipt, &refund, later).unwrap();
+        let redated = boomerang_core::domain::ledger::add_days(d("2026-03-14"), cfg.restored_points_valid_days);
+        record.account = r.account;
+        let commit = RefundCommit {
+            record,
+            expected_version: 1,
+            receipt: r.receipt,
+            expected_refunds: 0,
+            refund: r.refund,
+            entries: r.entries,
+        };
+        assert_eq!(new_expiry_dates(&commit.record.account, &commit.entries).len(), 3, "emptied lots look new");
+        assert_eq!(refund_marker_dates(&commit), BTreeSet::from([redated]), "only the re-dated lot is new");
+    }
+}

@@ -1,0 +1,88 @@
+//! One `TransactWriteItems`: its writes, each with the condition it puts on its item and
+//! what a failure of that condition means.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+
+use boomerang_core::ports::{Expected, Guard, StoreError};
+
+use crate::errors::unavailable;
+use crate::items::{n, Item};
+
+/// A condition on one written item: the expression and its `:values`.
+pub(crate) struct Condition {
+    pub expression: &'static str,
+    pub values: Vec<(&'static str, AttributeValue)>,
+}
+
+impl Condition {
+    pub fn absent() -> Self {
+        Self { expression: "attribute_not_exists(pk)", values: Vec::new() }
+    }
+    pub fn present() -> Self {
+        Self { expression: "attribute_exists(pk)", values: Vec::new() }
+    }
+    /// The customer record is as the writer read it (missing when it expects so).
+    pub fn customer(expected: Expected) -> Self {
+        match expected {
+            Expected::Absent => Self::absent(),
+            Expected::Version(v) => Self { expression: "v = :v", values: vec![(":v", n(v))] },
+        }
+    }
+    pub fn values(&self) -> Option<HashMap<String, AttributeValue>> {
+        (!self.values.is_empty()).then(|| self.values.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
+    }
+}
+
+/// The writes of one transaction, each with what its failed condition means.
+#[derive(Default)]
+pub(crate) struct Transaction {
+    pub writes: Vec<TransactWriteItem>,
+    pub roles: Vec<Option<Guard>>,
+}
+
+/// A write's condition as the SDK builders take it, and what its failure means.
+type ConditionParts = (Option<String>, Option<HashMap<String, AttributeValue>>, Option<Guard>);
+
+fn condition_parts(condition: Option<(Condition, Guard)>) -> ConditionParts {
+    match condition {
+        Some((c, role)) => (Some(c.expression.to_owned()), c.values(), Some(role)),
+        None => (None, None, None),
+    }
+}
+
+impl Transaction {
+    pub fn put(&mut self, table: &str, item: Item, condition: Option<(Condition, Guard)>) -> Result<(), StoreError> {
+        let (expression, values, role) = condition_parts(condition);
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .set_condition_expression(expression)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(unavailable)?;
+        self.writes.push(TransactWriteItem::builder().put(put).build());
+        self.roles.push(role);
+        Ok(())
+    }
+
+    pub fn delete(&mut self, table: &str, key: Item, condition: Option<(Condition, Guard)>) -> Result<(), StoreError> {
+        let (expression, values, role) = condition_parts(condition);
+        let delete = Delete::builder()
+            .table_name(table)
+            .set_key(Some(key))
+            .set_condition_expression(expression)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(unavailable)?;
+        self.writes.push(TransactWriteItem::builder().delete(delete).build());
+        self.roles.push(role);
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.writes.len()
+    }
+}
+
