@@ -4,11 +4,11 @@
 use std::collections::BTreeSet;
 
 use axum::http::{Method, StatusCode};
-use boomerang_core::domain::config::ProgramConfig;
-use boomerang_core::domain::kinds::TriggerKind;
-use boomerang_core::domain::ids::TerminalName;
-use boomerang_core::report::CSV_COLUMNS;
 use boomerang_core::app::sweep::SweepOptions;
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::ids::TerminalName;
+use boomerang_core::domain::kinds::TriggerKind;
+use boomerang_core::report::CSV_COLUMNS;
 use boomerang_store_contract::sweep_cases::{date, noon, RecordingMessenger};
 use boomerang_tests::{start, TestApp, TestResponse};
 use serde_json::{json, Value};

@@ -20,10 +20,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use boomerang_core::ports::Messenger;
-use boomerang_core::domain::triggers::OutcomeKey;
 use boomerang_core::app::sweep::Delivery;
 use boomerang_core::Boomerang;
+use boomerang_core::domain::triggers::OutcomeKey;
+use boomerang_core::ports::Messenger;
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 

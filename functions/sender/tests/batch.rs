@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use boomerang_core::app::sweep::{SendMode, SweepOptions};
+use boomerang_core::Boomerang;
 use boomerang_core::domain::ids::Phone;
 use boomerang_core::domain::triggers::{OutcomeKey, OutcomeStatus};
 use boomerang_core::ports::*;
-use boomerang_core::Boomerang;
 use boomerang_store_contract::faults::{Call, Fault, FaultyStore};
-use boomerang_store_contract::sweep_cases::{date, noon, program, Shop};
 use boomerang_store_contract::Fixture;
+use boomerang_store_contract::sweep_cases::{date, noon, program, Shop};
 use chrono::{DateTime, NaiveDate, Utc};
 use sender::Sender;
 

@@ -11,11 +11,11 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use boomerang_aws_messaging::{load_sdk_config, AwsMessenger, SendQueue};
 use boomerang_core::domain::ids::Phone;
-use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
 use boomerang_core::domain::triggers::OutcomeStatus;
+use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
 use boomerang_lambda::ScheduledEvent;
-use boomerang_store_contract::sweep_cases::{date, noon, program, Shop};
 use boomerang_store_contract::Fixture;
+use boomerang_store_contract::sweep_cases::{date, noon, program, Shop};
 use sender::Sender;
 use sweep::{HandOff, Sweep};
 

@@ -24,9 +24,9 @@
 pub mod ses;
 
 use aws_lambda_events::event::sns::{SnsEvent, SnsMessage};
+use boomerang_core::{Boomerang, Error};
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::ports::StoreError;
-use boomerang_core::{Boomerang, Error};
 use chrono::{DateTime, Utc};
 use tracing::Instrument;
 

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::sns::SnsEvent;
+use boomerang_core::{Boomerang, Error};
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::{Customer, CustomerRecord, ProfilePatch};
-use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::ids::{CustomerId, Email, Phone};
-use boomerang_core::ports::StoreError;
+use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::triggers::{choose_channel, Unreachable};
-use boomerang_core::{Boomerang, Error};
+use boomerang_core::ports::StoreError;
 use boomerang_sqlite::SqliteStore;
 use chrono::{DateTime, Utc};
 use ses_events::{handle, Report};

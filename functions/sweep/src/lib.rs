@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use boomerang_aws_messaging::{QueueError, SendQueue};
-use boomerang_core::ports::Messenger;
-use boomerang_core::domain::triggers::{OutcomeKey, OutcomeStatus};
 use boomerang_core::app::sweep::{SendMode, SweepOptions, SweepReport, TriggerCounts, CATCH_UP_DAYS};
 use boomerang_core::Boomerang;
+use boomerang_core::domain::triggers::{OutcomeKey, OutcomeStatus};
+use boomerang_core::ports::Messenger;
 use boomerang_lambda::ScheduledEvent;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;

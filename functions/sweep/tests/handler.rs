@@ -1,15 +1,15 @@
 //! The sweep function's handler on the embedded store, driven by the sample scheduled event.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use boomerang_aws_messaging::QueueError;
 use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::triggers::{OutcomeKey, OutcomeStatus};
 use boomerang_lambda::ScheduledEvent;
-use boomerang_store_contract::sweep_cases::{date, noon, program, Shop};
 use boomerang_store_contract::Fixture;
+use boomerang_store_contract::sweep_cases::{date, noon, program, Shop};
 use chrono::{DateTime, Utc};
 use sweep::{completed_metric, HandOff, Sweep, SweepError};
 

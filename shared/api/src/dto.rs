@@ -1,12 +1,12 @@
 //! The wire format of API v1: request bodies as sent, responses as documented in
 //! docs/openapi.yaml. Parsing turns bodies into domain requests, naming the bad field.
 
-use boomerang_core::domain::kinds::Locale;
-use boomerang_core::domain::customer::{self, CustomerRecord, ProfilePatch};
-use boomerang_core::domain::kinds::Channel;
-use boomerang_core::domain::ids::{Currency, CustomerId, Email, InvalidValue, Phone, ReceiptId, RefundId, StoreId};
-use boomerang_core::domain::purchase::{PurchaseRequest, Receipt, Refund, RefundRequest};
 use boomerang_core::app::BalanceView;
+use boomerang_core::domain::customer::{self, CustomerRecord, ProfilePatch};
+use boomerang_core::domain::ids::{Currency, CustomerId, Email, InvalidValue, Phone, ReceiptId, RefundId, StoreId};
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::kinds::Locale;
+use boomerang_core::domain::purchase::{PurchaseRequest, Receipt, Refund, RefundRequest};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 

@@ -12,16 +12,16 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use axum::body::Body;
-use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
+use axum::{Json, Router};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use boomerang_core::{Boomerang, Error};
 use boomerang_core::domain::auth::Principal;
 use boomerang_core::domain::purchase::Backdating;
-use boomerang_core::{Boomerang, Error};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 

@@ -10,19 +10,19 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_config::{BehaviorVersion, SdkConfig};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
-use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::ids::Phone;
-use boomerang_email::email_mime;
-use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
+use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::triggers::OutcomeKey;
+use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
+use boomerang_email::email_mime;
 
 pub mod errors;
 mod queue;
@@ -179,10 +179,10 @@ pub fn message_id(key: &OutcomeKey, from_address: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use boomerang_core::domain::kinds::TriggerKind;
     use boomerang_core::domain::ids::CustomerId;
+    use boomerang_core::domain::kinds::TriggerKind;
     use boomerang_core::domain::triggers::Episode;
+    use super::*;
 
     #[test]
     fn the_message_id_is_derived_from_the_outcome_key() {

@@ -79,10 +79,10 @@ pub fn email_tags(key: &OutcomeKey) -> [(&'static str, String); 3] {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use boomerang_core::domain::kinds::TriggerKind;
     use boomerang_core::domain::ids::CustomerId;
+    use boomerang_core::domain::kinds::TriggerKind;
     use boomerang_core::domain::triggers::Episode;
+    use super::*;
 
     fn in_charset(s: &str) -> bool {
         !s.is_empty() && s.len() <= 256 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')

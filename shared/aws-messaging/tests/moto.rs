@@ -11,11 +11,11 @@ use std::net::TcpStream;
 
 use base64::Engine;
 use boomerang_aws_messaging::{load_sdk_config, tags, AwsMessenger};
-use boomerang_core::domain::kinds::TriggerKind;
-use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::ids::{CustomerId, Phone};
-use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::triggers::{Episode, OutcomeKey};
+use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
 use serde_json::Value;
 
 const FROM: &str = "loyalty@shop.example";

@@ -9,11 +9,11 @@ use std::thread::JoinHandle;
 use aws_config::Region;
 use aws_sdk_sesv2::config::Credentials;
 use boomerang_aws_messaging::{sdk_loader, AwsMessenger};
-use boomerang_core::domain::kinds::TriggerKind;
-use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::ids::CustomerId;
-use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::triggers::{Episode, OutcomeKey};
+use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
 
 fn email() -> OutgoingMessage {
     OutgoingMessage {

@@ -6,12 +6,12 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
-use boomerang_core::ports::{CustomerWriter, Expected};
 use boomerang_core::domain::purchase::{decide_purchase, Backdating, PurchaseRequest, RefundRequest};
-use boomerang_core::Boomerang;
+use boomerang_core::ports::{CustomerWriter, Expected};
 use boomerang_dynamodb::{items, DynamoStore, RequestMetrics};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 

@@ -1,15 +1,15 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use boomerang_api::{router, ApiState, StoreKeys, SystemClock};
+use boomerang_core::app::sweep::SweepOptions;
+use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::ids::TerminalName;
 use boomerang_core::domain::import::{check_headers, CsvRow, ImportKind};
 use boomerang_core::ports::Store;
-use boomerang_core::Boomerang;
-use boomerang_core::app::sweep::SweepOptions;
 use boomerang_dynamodb::DynamoStore;
 use boomerang_outbox::OutboxMessenger;
 use boomerang_sqlite::SqliteStore;

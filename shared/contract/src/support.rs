@@ -5,14 +5,14 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
 use boomerang_core::domain::auth::ApiKeyRecord;
 use boomerang_core::domain::config::ProgramConfig;
-use boomerang_core::domain::kinds::{Locale, TriggerKind};
 use boomerang_core::domain::customer::CustomerRecord;
-use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::ids::{Currency, CustomerId, Email, Phone, ReceiptId, RefundId, StoreId, TerminalName};
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::kinds::{Locale, TriggerKind};
 use boomerang_core::domain::ledger::LotKey;
-use boomerang_core::ports::{Expected, GiftCommit, PurchaseCommit, RefundCommit, Store};
 use boomerang_core::domain::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, Receipt, RefundRequest};
 use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
+use boomerang_core::ports::{Expected, GiftCommit, PurchaseCommit, RefundCommit, Store};
 
 /// The instant every case calls "now": 12:00 in Moscow, the default program's zone.
 pub const NOW: &str = "2026-03-10T09:00:00Z";

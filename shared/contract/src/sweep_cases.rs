@@ -5,16 +5,16 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use boomerang_core::domain::config::ProgramConfig;
-use boomerang_core::domain::kinds::TriggerKind;
-use boomerang_core::domain::customer::ProfilePatch;
-use boomerang_core::domain::kinds::Channel;
-use boomerang_core::domain::ids::{CustomerId, Email, Phone};
-use boomerang_core::ports::{Messenger, OutgoingMessage, SendError, Store};
-use boomerang_core::domain::purchase::{Backdating, PurchaseRequest};
-use boomerang_core::domain::triggers::{Episode, OutcomeKey, OutcomeStatus};
 use boomerang_core::app::sweep::{SweepOptions, SweepReport};
 use boomerang_core::Boomerang;
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::customer::ProfilePatch;
+use boomerang_core::domain::ids::{CustomerId, Email, Phone};
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::kinds::TriggerKind;
+use boomerang_core::domain::purchase::{Backdating, PurchaseRequest};
+use boomerang_core::domain::triggers::{Episode, OutcomeKey, OutcomeStatus};
+use boomerang_core::ports::{Messenger, OutgoingMessage, SendError, Store};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::faults::{Call, FaultyStore};

@@ -1,8 +1,8 @@
 //! Customer records, POS keys and the tenant secret.
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use boomerang_core::domain::auth::ApiKeyRecord;
@@ -10,11 +10,11 @@ use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::{CustomerId, TerminalName};
 use boomerang_core::ports::{CustomerReader, CustomerWriter, Expected, Guard, KeyStore, SecretStore, StoreError};
 
+use crate::DynamoStore;
 use crate::errors::unavailable;
 use crate::items::{self, key, s};
 use crate::layout::{self, customer_pk, key_pk, terminal_pk, SOLE};
 use crate::transaction::{Condition, Transaction};
-use crate::DynamoStore;
 
 /// Attempts at revoking when another revoke or insert moves the terminal's lock meanwhile.
 const REVOKE_ATTEMPTS: u32 = 5;

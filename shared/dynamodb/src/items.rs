@@ -228,9 +228,9 @@ pub fn pk_of(item: &Item) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use boomerang_core::domain::ledger::Account;
     use boomerang_core::domain::ids::CustomerId;
+    use boomerang_core::domain::ledger::Account;
+    use super::*;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -10,8 +10,8 @@ use boomerang_core::ports::{
 use crate::items::{self, key, n, s};
 use crate::layout::{customer_pk, receipt_pk, refund_pk, SOLE};
 use crate::markers;
-use crate::transaction::{Condition, Transaction};
 use crate::{take, DynamoStore};
+use crate::transaction::{Condition, Transaction};
 
 #[async_trait]
 impl LedgerWriter for DynamoStore {

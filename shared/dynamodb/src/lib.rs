@@ -13,8 +13,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
-use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, WriteRequest};
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, WriteRequest};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use chrono::{DateTime, NaiveDate, Utc};
 

@@ -131,8 +131,8 @@ mod tests {
     fn a_refund_marks_only_lots_it_had_to_re_date() {
         use boomerang_core::domain::config::ProgramConfig;
         use boomerang_core::domain::ids::{Currency, ReceiptId, RefundId, StoreId};
-        use boomerang_core::ports::Expected;
         use boomerang_core::domain::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, RefundRequest};
+        use boomerang_core::ports::Expected;
 
         let cfg = ProgramConfig::defaults();
         let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();

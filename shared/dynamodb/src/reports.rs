@@ -6,9 +6,9 @@ use chrono::NaiveDate;
 use boomerang_core::domain::purchase::Receipt;
 use boomerang_core::ports::{ReportStore, StoreError};
 
+use crate::DynamoStore;
 use crate::items;
 use crate::layout;
-use crate::DynamoStore;
 
 #[async_trait]
 impl ReportStore for DynamoStore {

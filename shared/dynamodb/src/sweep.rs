@@ -8,11 +8,11 @@ use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::ports::{encode_date, BurnCommit, Expected, GiftCommit, Guard, StoreError, SweepStore};
 
+use crate::DynamoStore;
 use crate::items::{self, key, s, Item};
 use crate::layout::{self, customer_pk};
 use crate::markers;
 use crate::transaction::{Condition, Transaction};
-use crate::DynamoStore;
 
 /// The most items one `TransactWriteItems` may hold.
 const TRANSACTION_ITEMS: usize = 100;

@@ -8,18 +8,18 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 
+use boomerang_core::{Boomerang, Error};
 use boomerang_core::domain::config::ProgramConfig;
-use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::customer::{CustomerRecord, ProfilePatch};
-use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::ledger::LotKey;
-use boomerang_core::ports::{BurnCommit, GiftCommit, KeyStore, ReportStore, StoreError, SweepStore};
 use boomerang_core::domain::purchase::{decide_purchase, Backdating, PurchaseRequest, RefundRequest};
 use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
-use boomerang_core::{Boomerang, Error};
-use boomerang_dynamodb::items::{self, Item};
+use boomerang_core::ports::{BurnCommit, GiftCommit, KeyStore, ReportStore, StoreError, SweepStore};
 use boomerang_dynamodb::{DynamoStore, RequestMetrics};
+use boomerang_dynamodb::items::{self, Item};
 
 const NOW: &str = "2026-03-10T09:00:00Z";
 

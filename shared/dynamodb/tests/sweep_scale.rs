@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use boomerang_core::app::sweep::SweepOptions;
+use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::{Consent, CustomerRecord};
 use boomerang_core::domain::ids::{CustomerId, Email};
 use boomerang_core::domain::ledger::LotKey;
-use boomerang_core::app::sweep::SweepOptions;
-use boomerang_core::Boomerang;
 use boomerang_dynamodb::{items, DynamoStore, RequestMetrics};
 use boomerang_store_contract::sweep_cases::{date, noon, RecordingMessenger};
 

@@ -13,16 +13,16 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
+use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
-use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::customer::{CustomerRecord, ProfilePatch};
-use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::ids::{Currency, CustomerId, ReceiptId, StoreId};
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::ledger::{LedgerEntry, LotKey};
-use boomerang_core::ports::{BurnCommit, CustomerReader, CustomerWriter, Expected, GiftCommit, StoreError, SweepStore};
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest};
 use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
-use boomerang_core::Boomerang;
+use boomerang_core::ports::{BurnCommit, CustomerReader, CustomerWriter, Expected, GiftCommit, StoreError, SweepStore};
 use boomerang_dynamodb::{items, markers};
 use boomerang_dynamodb::layout::{
     self, Index, BY_BIRTHDAY, BY_EXPIRY, BY_LAST_PURCHASE, BY_PURCHASE_DATE, BY_SWEEP_DATE, INDEXES,

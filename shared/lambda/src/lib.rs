@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use boomerang_api::{router_for, ApiState, Authenticator, RouteGroup, SystemClock};
+use boomerang_core::{Boomerang, Error};
 use boomerang_core::domain::auth::Principal;
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::ids::TerminalName;
-use boomerang_core::{Boomerang, Error};
 use boomerang_dynamodb::DynamoStore;
 use lambda_http::http::{Extensions, HeaderMap};
 use lambda_http::request::RequestContext;

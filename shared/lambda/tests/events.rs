@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use boomerang_api::{FixedClock, RouteGroup};
+use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::ids::TerminalName;
-use boomerang_core::Boomerang;
-use boomerang_lambda::lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use boomerang_lambda::{api_router_with_clock, authorize, principal_from_context, ScheduledEvent};
+use boomerang_lambda::lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use boomerang_sqlite::SqliteStore;
 use http_body_util::BodyExt;
 use serde_json::Value;

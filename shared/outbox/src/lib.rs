@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::ids::Phone;
-use boomerang_email::email_mime;
+use boomerang_core::domain::kinds::Channel;
 use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
+use boomerang_email::email_mime;
 use serde::Serialize;
 use tokio::io::AsyncWriteExt;
 

@@ -15,8 +15,8 @@ use boomerang_core::ports::{
     CustomerReader, CustomerWriter, Expected, LedgerWriter, PurchaseCommit, RefundCommit, SecretStore, StoreError,
     SweepStore,
 };
-use boomerang_core::domain::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, RefundRequest};
 use boomerang_core::{Boomerang, Error};
+use boomerang_core::domain::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, RefundRequest};
 use boomerang_sqlite::{SqliteStore, DB_FILE, SCHEMA_VERSION};
 
 fn now() -> DateTime<Utc> {

@@ -61,11 +61,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::ids::StoreId;
 use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::report::Report;
-use boomerang_core::Boomerang;
 use boomerang_sqlite::SqliteStore;
 use chrono::{Duration, NaiveDate};
 

@@ -6,15 +6,15 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use boomerang_core::app::sweep::{SendMode, SweepOptions};
+use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::ProfilePatch;
 use boomerang_core::domain::ids::{Currency, CustomerId, Email, Phone, ReceiptId, StoreId};
 use boomerang_core::domain::kinds::{Channel, Locale, TriggerKind};
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest};
 use boomerang_core::domain::triggers::{due_triggers, OutcomeStatus};
-use boomerang_core::app::sweep::{SendMode, SweepOptions};
 use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
-use boomerang_core::Boomerang;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
 use super::{fail, Failed};

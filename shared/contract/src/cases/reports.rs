@@ -2,12 +2,12 @@
 
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::CustomerRecord;
-use boomerang_core::ports::{PurchaseCommit, Store};
 use boomerang_core::domain::purchase::Receipt;
+use boomerang_core::ports::{PurchaseCommit, Store};
 use chrono::Duration;
 
-use crate::support::{date, local, purchase_commit_in, refund_commit_in, utc};
 use crate::StoreFactory;
+use crate::support::{date, local, purchase_commit_in, refund_commit_in, utc};
 
 /// A program in New York (UTC-5 in February): 23:30 there is already the next day in UTC, and
 /// 20:00 the evening before is already this day in UTC, so a store that dated receipts by UTC

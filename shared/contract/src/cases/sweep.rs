@@ -3,12 +3,12 @@
 
 use chrono::{Duration, NaiveDate};
 
-use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::CustomerId;
+use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::ledger::LotKey;
-use boomerang_core::ports::{BurnCommit, Expected, Store};
 use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeStatus};
+use boomerang_core::ports::{BurnCommit, Expected, Store};
 
 use crate::support::{
     assert_store_error, create, customer_id, date, gift_commit, local, now, outcome, purchase_commit_at, utc, with_gift,

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use chrono::{Duration, FixedOffset};
 
+use boomerang_core::{Boomerang, Error};
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::ReceiptId;
 use boomerang_core::domain::ledger::LotKey;
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest, Receipt, Refund};
-use boomerang_core::{Boomerang, Error};
 
 use crate::support::{
     config, create, customer_id, date, now, purchase_request, receipt_id, refund_id, refund_request, terminal, utc,

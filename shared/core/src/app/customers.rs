@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::app::retry::{committed, read_decide_commit, Attempt, Backoff};
 use crate::app::{Boomerang, Error};
+use crate::app::retry::{committed, read_decide_commit, Attempt, Backoff};
 use crate::domain::auth;
 use crate::domain::customer::{CustomerRecord, ProfilePatch};
 use crate::domain::ids::CustomerId;

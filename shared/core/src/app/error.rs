@@ -1,7 +1,7 @@
 //! The one error type of the use cases; the API maps it to HTTP in one place.
 
-use crate::ports::StoreError;
 use crate::domain::purchase::{PurchaseRuleError, RefundRuleError};
+use crate::ports::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

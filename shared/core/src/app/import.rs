@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::app::{Boomerang, Error};
-use crate::domain::customer::{CustomerRecord, ProfilePatch};
 use crate::domain::config::ProgramConfig;
+use crate::domain::customer::{CustomerRecord, ProfilePatch};
 use crate::domain::ids::{CustomerId, ReceiptId};
 use crate::domain::import::{parse_customers, parse_purchases, CsvRow, ImportError};
 use crate::domain::ledger::Account;
@@ -240,10 +240,10 @@ impl Boomerang {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::app::testing::MemoryStore;
-    use crate::domain::import::test_rows::*;
     use crate::domain::import::{parse_customers, parse_purchase_row};
+    use crate::domain::import::test_rows::*;
+    use super::*;
 
     #[test]
     fn customers_plan_creates_updates_skips_and_protects_erased_ones() {

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::app::retry::{committed, read_decide_commit, Attempt};
 use crate::app::{Boomerang, Error};
+use crate::app::retry::{committed, read_decide_commit, Attempt};
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::CustomerId;
 use crate::domain::purchase::{

@@ -11,9 +11,9 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::app::{Boomerang, Error};
 use crate::app::customers::{rewrite_customer, Rewrite, Rewritten};
 use crate::app::retry::Backoff;
-use crate::app::{Boomerang, Error};
 use crate::domain::customer::Customer;
 use crate::domain::ids::CustomerId;
 use crate::ports::{CustomerReader, CustomerWriter};
@@ -164,14 +164,14 @@ impl Boomerang {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::app::testing::{MemoryStore, NoBackoff};
     use crate::app::MAX_ATTEMPTS;
+    use crate::app::testing::{MemoryStore, NoBackoff};
     use crate::domain::customer::CustomerRecord;
     use crate::domain::ids::Email;
     use crate::domain::kinds::Channel;
     use crate::domain::triggers::{choose_channel, Unreachable};
     use crate::ports::StoreError;
+    use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

@@ -7,8 +7,8 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::app::retry::{committed, read_decide_commit, Attempt};
 use crate::app::{Boomerang, Error};
+use crate::app::retry::{committed, read_decide_commit, Attempt};
 use crate::domain::auth;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::CustomerId;

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::app::retry::Backoff;
 use crate::app::Boomerang;
+use crate::app::retry::Backoff;
 use crate::domain::auth::ApiKeyRecord;
 use crate::domain::config::ProgramConfig;
 use crate::domain::customer::CustomerRecord;

@@ -325,8 +325,8 @@ pub(crate) mod test_rows {
     //! Rows as a CSV reader hands them over, for the tests of parsing and of the use case.
     use chrono::Utc;
 
-    use super::*;
     use crate::domain::config::ProgramConfig;
+    use super::*;
 
     pub fn row(line: usize, pairs: &[(&str, &str)]) -> CsvRow {
         CsvRow { line, fields: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect() }
@@ -375,8 +375,8 @@ pub(crate) mod test_rows {
 
 #[cfg(test)]
 mod tests {
-    use super::test_rows::*;
     use super::*;
+    use super::test_rows::*;
 
 
     #[test]

@@ -61,11 +61,11 @@ pub fn render_outcome(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::domain::ids::CustomerId;
     use crate::domain::kinds::{Locale, TriggerKind};
     use crate::domain::ledger::LotKey;
     use crate::domain::triggers::{OutcomeKey, OutcomeStatus};
+    use super::*;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -265,10 +265,10 @@ pub fn decide(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::domain::customer::Consent;
     use crate::domain::ids::{Email, Phone};
     use crate::domain::ledger::LotKey;
+    use super::*;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{Expected, StoreError};
 use crate::domain::auth::ApiKeyRecord;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::{CustomerId, TerminalName};
+use super::{Expected, StoreError};
 
 /// Bytes of the tenant's unsubscribe-signing secret.
 pub const SECRET_LEN: usize = 32;

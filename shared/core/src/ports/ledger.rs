@@ -3,11 +3,11 @@
 
 use async_trait::async_trait;
 
-use super::{Expected, StoreError};
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::{CustomerId, ReceiptId, RefundId};
 use crate::domain::ledger::LedgerEntry;
 use crate::domain::purchase::{Receipt, Refund};
+use super::{Expected, StoreError};
 
 /// Everything a purchase needs to decide, read in one round trip.
 #[derive(Debug, Clone, Default)]

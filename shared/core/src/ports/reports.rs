@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use super::StoreError;
 use crate::domain::purchase::Receipt;
+use super::StoreError;
 
 /// What the trigger reports read besides the sweep's outcomes (`SweepStore::outcomes_on`).
 #[async_trait]

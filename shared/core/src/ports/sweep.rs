@@ -3,11 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::StoreError;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::CustomerId;
 use crate::domain::ledger::LedgerEntry;
 use crate::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
+use super::StoreError;
 
 /// A gift credited with a decision: the record with the gift lot added, at `expected_version`
 /// (written with `record.version`), and the gift's ledger entries.

@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
-use super::stats::{newcombe, verdict};
-use super::{Report, ReportInput, TriggerRow};
 use crate::domain::ids::CustomerId;
 use crate::domain::kinds::{Channel, TriggerKind};
 use crate::domain::ledger::{add_days, LotKey};
 use crate::domain::purchase::Receipt;
 use crate::domain::triggers::OutcomeStatus;
+use super::{Report, ReportInput, TriggerRow};
+use super::stats::{newcombe, verdict};
 
 /// Counts of one trigger (or pooled).
 #[derive(Debug, Clone, Copy, Default)]
@@ -305,11 +305,11 @@ pub fn compute(input: ReportInput<'_>) -> Report {
 mod tests {
     use chrono::DateTime;
 
-    use super::*;
     use crate::domain::config::ProgramConfig;
     use crate::domain::triggers::Unreachable;
     use crate::report::fixtures::*;
     use crate::report::Verdict;
+    use super::*;
 
     #[test]
     fn the_attribution_window_is_send_date_inclusive_to_send_date_plus_days_exclusive() {

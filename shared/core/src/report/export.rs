@@ -108,9 +108,9 @@ pub fn csv_field(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::domain::config::ProgramConfig;
     use crate::report::fixtures::*;
+    use super::*;
 
     #[test]
     fn json_uses_the_public_names_and_nulls_for_empty_groups() {

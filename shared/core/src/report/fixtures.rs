@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
-use super::{compute, Report, ReportInput, TriggerRow};
 use crate::domain::config::ProgramConfig;
 use crate::domain::ids::{Currency, CustomerId, ReceiptId, StoreId};
 use crate::domain::kinds::{Channel, TriggerKind};
 use crate::domain::ledger::LotKey;
 use crate::domain::purchase::{Receipt, RefundProgress};
 use crate::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
+use super::{compute, Report, ReportInput, TriggerRow};
 
 pub fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()

@@ -20,9 +20,9 @@
 
 use std::fmt::Write;
 
-use super::text::{format_money_u, format_pp, LineKind, NOTES};
-use super::{format_money, format_rate, row_title, Report, TriggerRow, Verdict};
 use crate::domain::template::html_escape as escape;
+use super::{format_money, format_rate, row_title, Report, TriggerRow, Verdict};
+use super::text::{format_money_u, format_pp, LineKind, NOTES};
 
 const SIMULATION_LABEL: &str = "SIMULATION — synthetic data";
 const WIDTH: f64 = 760.0;
@@ -415,9 +415,9 @@ fn messages_chart(days: &[(chrono::NaiveDate, u64, u64)]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::report::TriggerRow;
     use chrono::NaiveDate;
+    use crate::report::TriggerRow;
+    use super::*;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

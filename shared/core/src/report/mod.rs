@@ -74,8 +74,8 @@
 //! renderers `text` (terminal table), `export` (CSV, JSON) and `html` (the page).
 
 use chrono::NaiveDate;
-use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize, Serializer};
+use serde::ser::SerializeSeq;
 
 use crate::domain::config::ProgramConfig;
 use crate::domain::kinds::TriggerKind;

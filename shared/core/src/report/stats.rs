@@ -100,8 +100,8 @@ pub fn verdict(x_t: u64, n_t: u64, x_h: u64, n_h: u64) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::report::fixtures::close;
+    use super::*;
 
     #[test]
     fn wilson_matches_newcombe_1998_single_proportion_examples() {

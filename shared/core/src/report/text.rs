@@ -167,11 +167,11 @@ pub(crate) const NOTES: [&str; 6] = [
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::domain::config::ProgramConfig;
     use crate::domain::kinds::TriggerKind;
     use crate::domain::triggers::OutcomeStatus;
     use crate::report::fixtures::*;
+    use super::*;
 
     #[test]
     fn the_table_shows_money_in_major_units_and_the_verdict_in_words() {
