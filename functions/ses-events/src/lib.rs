@@ -6,9 +6,9 @@
 //! `episode`:
 //!
 //! - a `Permanent` bounce marks the customer's email undeliverable
-//!   ([`Boomerang::email_bounced`]); `Transient` and `Undetermined` bounces change nothing
+//!   ([`Boomerang::email_feedback`]); `Transient` and `Undetermined` bounces change nothing
 //!   (the address may work next time; SES retries on its own);
-//! - a complaint turns the customer's email consent off ([`Boomerang::email_complained`]);
+//! - a complaint turns the customer's email consent off ([`Boomerang::email_feedback`]);
 //! - every other event type is ignored.
 //!
 //! Either only applies while the customer's email is still the address SES reports, so an
@@ -24,9 +24,10 @@
 pub mod ses;
 
 use aws_lambda_events::event::sns::{SnsEvent, SnsMessage};
-use boomerang_core::{Boomerang, Error};
+use boomerang_core::app::suppression::Feedback;
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::ports::StoreError;
+use boomerang_core::{Boomerang, Error};
 use chrono::{DateTime, Utc};
 use tracing::Instrument;
 
@@ -179,8 +180,8 @@ async fn suppress(
     for recipient in recipients {
         let address = recipient.email_address.as_str();
         let outcome = match action {
-            Action::Bounce => app.email_bounced(customer, address, at).await?,
-            Action::Complaint => app.email_complained(customer, address, at).await?,
+            Action::Bounce => app.email_feedback(Feedback::Bounce, customer, address, at).await?,
+            Action::Complaint => app.email_feedback(Feedback::Complaint, customer, address, at).await?,
         };
         tracing::info!(action = action.as_str(), outcome = outcome.as_str(), "suppression");
         changed |= outcome.changed();

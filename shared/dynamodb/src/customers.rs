@@ -11,7 +11,6 @@ use boomerang_core::domain::ids::{CustomerId, TerminalName};
 use boomerang_core::ports::{CustomerReader, CustomerWriter, Expected, Guard, KeyStore, SecretStore, StoreError};
 
 use crate::DynamoStore;
-use crate::errors::unavailable;
 use crate::items::{self, key, s};
 use crate::layout::{self, customer_pk, key_pk, terminal_pk, SOLE};
 use crate::transaction::{Condition, Transaction};
@@ -57,28 +56,14 @@ impl KeyStore for DynamoStore {
     }
 
     async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(layout::KEYS_PK))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                keys.push(items::decode_key(&item)?);
-            }
-            match out.last_evaluated_key {
-                Some(last) if !last.is_empty() => start = Some(last),
-                _ => return Ok(keys),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(layout::KEYS_PK))
+            .consistent_read(true);
+        self.query_all(query).await?.iter().map(items::decode_key).collect()
     }
 
     async fn revoke_key(&self, terminal: &TerminalName, at: DateTime<Utc>) -> Result<u32, StoreError> {

@@ -228,12 +228,100 @@ pub fn pk_of(item: &Item) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use boomerang_core::domain::ids::CustomerId;
-    use boomerang_core::domain::ledger::Account;
+    use boomerang_core::domain::kinds::TriggerKind;
+    use boomerang_core::domain::ledger::{Account, LotKey};
+    use boomerang_core::ports::{PurchaseCommit, RefundCommit};
+
     use super::*;
+    use crate::markers::{new_expiry_dates, purchase_marker_dates, refund_marker_dates};
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_dates_without_points_before_the_commit_are_new() {
+        let mut account = Account::default();
+        account.earn(LotKey::earned(d("2027-01-01")), 10, "r0");
+        let mut entries = account.burn_expired(d("2026-01-01"), "burn");
+        // Same date, other source: the date already has a marker.
+        entries.extend(account.gift(LotKey::gift(d("2027-01-01"), TriggerKind::Birthday), 5, "g"));
+        entries.extend(account.earn(LotKey::earned(d("2027-02-01")), 7, "r1"));
+        let (_, spent) = account.redeem(10, d("2026-01-01"), "r1").unwrap();
+        entries.extend(spent);
+        assert_eq!(new_expiry_dates(&account, &entries), BTreeSet::from([d("2027-02-01")]));
+        assert_eq!(new_expiry_dates(&account, &[]), BTreeSet::new(), "no entries, nothing new");
+    }
+
+    #[test]
+    fn a_lot_emptied_and_refilled_in_one_commit_is_not_new() {
+        let mut account = Account::default();
+        account.earn(LotKey::earned(d("2027-01-01")), 10, "r0");
+        let (_, mut entries) = account.redeem(10, d("2026-01-01"), "r1").unwrap();
+        entries.extend(account.earn(LotKey::earned(d("2027-01-01")), 3, "r1"));
+        assert!(new_expiry_dates(&account, &entries).is_empty());
+    }
+
+    #[test]
+    fn a_refund_marks_only_lots_it_had_to_re_date() {
+        use boomerang_core::domain::config::ProgramConfig;
+        use boomerang_core::domain::ids::{Currency, ReceiptId, RefundId, StoreId};
+        use boomerang_core::domain::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, RefundRequest};
+        use boomerang_core::ports::Expected;
+
+        let cfg = ProgramConfig::defaults();
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+        let bought: chrono::DateTime<chrono::Utc> = "2026-03-10T09:00:00Z".parse().unwrap();
+        let mut record = CustomerRecord::new(CustomerId::parse("anna").unwrap(), bought);
+        // Three small lots, one about to expire: the purchase spends them all.
+        for (day, points) in [("2026-03-12", 10), ("2026-06-01", 10), ("2026-09-01", 10)] {
+            record.account.earn(LotKey::earned(d(day)), points, "seed");
+        }
+        let req = PurchaseRequest {
+            receipt_id: ReceiptId::parse("r-1").unwrap(),
+            customer_id: record.customer.customer_id.clone(),
+            amount_minor: 10_000,
+            currency: Currency::parse("RUB").unwrap(),
+            occurred_at: at("2026-03-10T11:30:00+03:00"),
+            store_id: StoreId::parse("shop-1").unwrap(),
+            redeem_points: 30,
+        };
+        let p = decide_purchase(&cfg, &record.account, &req, bought, Backdating::Limited).unwrap();
+        assert_eq!(p.receipt.redeemed_from.len(), 3);
+        record.account = p.account;
+        let purchase = PurchaseCommit {
+            record: record.clone(),
+            expected: Expected::Absent,
+            receipt: p.receipt,
+            entries: p.entries,
+        };
+        assert_eq!(purchase_marker_dates(&purchase), BTreeSet::from([purchase.receipt.earned_lot.expires_on]));
+
+        // Refunded after the first lot's date: it comes back re-dated, the others as they were.
+        let later: chrono::DateTime<chrono::Utc> = "2026-03-14T09:00:00Z".parse().unwrap();
+        let refund = RefundRequest {
+            customer_id: None,
+            refund_id: RefundId::parse("f-1").unwrap(),
+            receipt_id: purchase.receipt.receipt_id.clone(),
+            amount_minor: 10_000,
+            occurred_at: at("2026-03-14T11:30:00+03:00"),
+        };
+        let r = decide_refund(&cfg, &record.account, &purchase.receipt, &refund, later).unwrap();
+        let redated = boomerang_core::domain::ledger::add_days(d("2026-03-14"), cfg.restored_points_valid_days);
+        record.account = r.account;
+        let commit = RefundCommit {
+            record,
+            expected_version: 1,
+            receipt: r.receipt,
+            expected_refunds: 0,
+            refund: r.refund,
+            entries: r.entries,
+        };
+        assert_eq!(new_expiry_dates(&commit.record.account, &commit.entries).len(), 3, "emptied lots look new");
+        assert_eq!(refund_marker_dates(&commit), BTreeSet::from([redated]), "only the re-dated lot is new");
     }
 
     /// A refund puts the whole receipt item again: it must keep its `by_purchase_date` keys (or

@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, WriteRequest};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
@@ -152,32 +153,35 @@ impl DynamoStore {
         }
     }
 
+    /// Every item `query` matches, page after page.
+    async fn query_all(&self, query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = query.clone().set_exclusive_start_key(start).send().await.map_err(unavailable)?;
+            found.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(last) if !last.is_empty() => start = Some(last),
+                _ => return Ok(found),
+            }
+        }
+    }
+
     /// Every entry of `index` under each of the partition keys `pks` (a value's shards): one
     /// `Query` per key and page. Index reads are eventually consistent (DynamoDB offers no
     /// other kind on a global index): an entry may lag its item's write a little.
     async fn query_index(&self, index: &Index, pks: Vec<String>) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::new();
         for pk in pks {
-            let mut start = None;
-            loop {
-                let out = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(index.name)
-                    .key_condition_expression("#pk = :pk")
-                    .expression_attribute_names("#pk", index.pk)
-                    .expression_attribute_values(":pk", s(pk.as_str()))
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                found.extend(out.items.unwrap_or_default());
-                match out.last_evaluated_key {
-                    Some(last) if !last.is_empty() => start = Some(last),
-                    _ => break,
-                }
-            }
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index.name)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", index.pk)
+                .expression_attribute_values(":pk", s(pk));
+            found.extend(self.query_all(query).await?);
         }
         Ok(found)
     }

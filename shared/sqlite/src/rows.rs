@@ -2,7 +2,7 @@
 //! decoded, and the checks every write makes.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction};
+use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, ToSql, Transaction};
 use serde::de::DeserializeOwned;
 
 use boomerang_core::domain::auth::ApiKeyRecord;
@@ -97,35 +97,28 @@ impl CustomerRow {
 
     /// Writes the row under `expected` and mirrors its lots; `Conflict` if the condition fails.
     pub fn write(&self, tx: &Transaction<'_>, expected: Expected) -> Result<(), Fail> {
+        let columns: [&dyn ToSql; 6] = [
+            &self.customer_id,
+            &self.version,
+            &self.record,
+            &self.last_purchase_on,
+            &self.birthday_md,
+            &self.erased,
+        ];
         let written = match expected {
             Expected::Absent => tx
                 .prepare_cached(
                     "INSERT INTO customers (customer_id, version, record, last_purchase_on, birthday_md, erased) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (customer_id) DO NOTHING",
                 )?
-                .execute(params![
-                    self.customer_id,
-                    self.version,
-                    self.record,
-                    self.last_purchase_on,
-                    self.birthday_md,
-                    self.erased
-                ])?,
+                .execute(&columns)?,
             Expected::Version(current) => tx
                 .prepare_cached(
                     "UPDATE customers \
                      SET version = ?2, record = ?3, last_purchase_on = ?4, birthday_md = ?5, erased = ?6 \
                      WHERE customer_id = ?1 AND version = ?7",
                 )?
-                .execute(params![
-                    self.customer_id,
-                    self.version,
-                    self.record,
-                    self.last_purchase_on,
-                    self.birthday_md,
-                    self.erased,
-                    current
-                ])?,
+                .execute(params_from_iter(columns.into_iter().chain([&current as &dyn ToSql])))?,
         };
         if written == 0 {
             return Err(StoreError::Conflict.into());
@@ -246,6 +239,11 @@ pub(crate) struct OutcomeRow {
 }
 
 impl OutcomeRow {
+    /// The row's values in column order: `?1` to `?6` of its statements.
+    pub fn columns(&self) -> [&dyn ToSql; 6] {
+        [&self.customer_id, &self.trigger, &self.episode, &self.sweep_date, &self.status, &self.body]
+    }
+
     pub fn encode(outcome: &Outcome) -> Result<Self, StoreError> {
         let (customer_id, trigger, episode) = outcome_key(&outcome.key);
         Ok(Self {

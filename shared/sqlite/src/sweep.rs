@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, params_from_iter, OptionalExtension, ToSql};
 
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::purchase::Receipt;
@@ -84,14 +84,7 @@ impl SweepStore for SqliteStore {
                 "INSERT INTO sweep_outcomes (customer_id, \"trigger\", episode, sweep_date, status, body) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![
-                row.customer_id,
-                row.trigger,
-                row.episode,
-                row.sweep_date,
-                row.status,
-                row.body
-            ])?;
+            .execute(&row.columns())?;
             Ok(tx.commit()?)
         })
         .await
@@ -107,15 +100,7 @@ impl SweepStore for SqliteStore {
                     "UPDATE sweep_outcomes SET sweep_date = ?4, status = ?5, body = ?6 \
                      WHERE customer_id = ?1 AND \"trigger\" = ?2 AND episode = ?3 AND status = ?7",
                 )?
-                .execute(params![
-                    row.customer_id,
-                    row.trigger,
-                    row.episode,
-                    row.sweep_date,
-                    row.status,
-                    row.body,
-                    from
-                ])?;
+                .execute(params_from_iter(row.columns().into_iter().chain([&from as &dyn ToSql])))?;
             if updated == 0 {
                 return Err(StoreError::Conflict.into());
             }

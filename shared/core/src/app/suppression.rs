@@ -62,33 +62,39 @@ pub fn same_address(email: &str, address: &str) -> bool {
     email.trim().to_lowercase() == address.trim().to_lowercase()
 }
 
-/// Mail to `address` bounced for good at `at`: the customer's email is marked undeliverable,
-/// if it still is `address`.
-pub async fn email_bounced<S>(
-    store: &S,
-    backoff: &dyn Backoff,
-    id: &CustomerId,
-    address: &str,
-    at: DateTime<Utc>,
-) -> Result<Suppression, Error>
-where
-    S: CustomerReader + CustomerWriter + ?Sized,
-{
-    suppress(store, backoff, id, address, at, |customer| {
-        if customer.email_undeliverable_at.is_some() {
-            return false;
-        }
-        customer.email_undeliverable_at = Some(at);
-        true
-    })
-    .await
+/// What SES reported about mail to one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feedback {
+    /// A permanent bounce: the address is marked undeliverable (consent is untouched: the
+    /// customer did not withdraw it).
+    Bounce,
+    /// A complaint (the recipient marked the message as spam): email consent is turned off.
+    Complaint,
 }
 
-/// The recipient at `address` complained (marked the message as spam) at `at`: email consent
-/// is turned off, if the customer's email still is `address`.
-pub async fn email_complained<S>(
+impl Feedback {
+    /// Applies the feedback received at `at`; false when the customer already bears it.
+    fn apply(self, customer: &mut Customer, at: DateTime<Utc>) -> bool {
+        match self {
+            Feedback::Bounce if customer.email_undeliverable_at.is_none() => {
+                customer.email_undeliverable_at = Some(at);
+                true
+            }
+            Feedback::Complaint if customer.consent.email => {
+                customer.consent.email = false;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// SES reported `feedback` about mail to `address` at `at`: applied to the customer if their
+/// email still is `address`.
+pub async fn email_feedback<S>(
     store: &S,
     backoff: &dyn Backoff,
+    feedback: Feedback,
     id: &CustomerId,
     address: &str,
     at: DateTime<Utc>,
@@ -96,14 +102,7 @@ pub async fn email_complained<S>(
 where
     S: CustomerReader + CustomerWriter + ?Sized,
 {
-    suppress(store, backoff, id, address, at, |customer| {
-        if !customer.consent.email {
-            return false;
-        }
-        customer.consent.email = false;
-        true
-    })
-    .await
+    suppress(store, backoff, id, address, at, |customer| feedback.apply(customer, at)).await
 }
 
 /// Reads the record, checks the address, applies `change` (false: nothing to change) and
@@ -146,19 +145,15 @@ where
 }
 
 impl Boomerang {
-    /// SES reported a permanent bounce of mail to `address`; see [`email_bounced`].
-    pub async fn email_bounced(&self, id: &CustomerId, address: &str, at: DateTime<Utc>) -> Result<Suppression, Error> {
-        email_bounced(&**self.store(), self.backoff(), id, address, at).await
-    }
-
-    /// SES reported a complaint from `address`; see [`email_complained`].
-    pub async fn email_complained(
+    /// SES reported `feedback` about mail to `address`; see [`email_feedback`].
+    pub async fn email_feedback(
         &self,
+        feedback: Feedback,
         id: &CustomerId,
         address: &str,
         at: DateTime<Utc>,
     ) -> Result<Suppression, Error> {
-        email_complained(&**self.store(), self.backoff(), id, address, at).await
+        email_feedback(&**self.store(), self.backoff(), feedback, id, address, at).await
     }
 }
 
@@ -201,7 +196,7 @@ mod tests {
     #[tokio::test]
     async fn a_permanent_bounce_marks_the_address_undeliverable_once() {
         let store = store_with("c1", Some("anna@example.ru"));
-        let got = email_bounced(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        let got = email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
         assert_eq!(got, Suppression::Applied);
         let record = store.get("c1");
         assert_eq!(record.customer.email_undeliverable_at, Some(at(BOUNCED)));
@@ -211,7 +206,7 @@ mod tests {
         assert_eq!(choose_channel(&record.customer, false), Err(Unreachable::NoChannel));
 
         // The same event again, or a later bounce: the first time stays.
-        let again = email_bounced(&store, &NoBackoff, &id("c1"), "anna@example.ru", at("2026-11-25T00:00:00Z")).await.unwrap();
+        let again = email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "anna@example.ru", at("2026-11-25T00:00:00Z")).await.unwrap();
         assert_eq!(again, Suppression::AlreadyApplied);
         assert_eq!(store.get("c1"), record);
         assert_eq!(store.writes(), 1);
@@ -220,13 +215,13 @@ mod tests {
     #[tokio::test]
     async fn a_complaint_turns_email_consent_off_once() {
         let store = store_with("c1", Some("anna@example.ru"));
-        let got = email_complained(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        let got = email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
         assert_eq!(got, Suppression::Applied);
         let record = store.get("c1");
         assert!(!record.customer.consent.email);
         assert_eq!(record.customer.email_undeliverable_at, None, "the address still works");
         assert_eq!(choose_channel(&record.customer, false), Err(Unreachable::NoChannel));
-        let again = email_complained(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        let again = email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
         assert_eq!(again, Suppression::AlreadyApplied);
         assert_eq!(store.writes(), 1);
     }
@@ -234,7 +229,7 @@ mod tests {
     #[tokio::test]
     async fn the_address_is_compared_without_case() {
         let store = store_with("c1", Some("Anna.Petrova@Example.ru"));
-        let got = email_bounced(&store, &NoBackoff, &id("c1"), "anna.petrova@EXAMPLE.RU", at(BOUNCED)).await.unwrap();
+        let got = email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "anna.petrova@EXAMPLE.RU", at(BOUNCED)).await.unwrap();
         assert_eq!(got, Suppression::Applied);
         assert!(same_address("anna@example.ru", " \"Anna\" <ANNA@example.ru> "));
         assert!(!same_address("anna@example.ru", "anna@example.ru.evil"));
@@ -246,9 +241,9 @@ mod tests {
         let store = store_with("c1", Some("new@example.ru"));
         add(&store, "c2", None);
         for result in [
-            email_bounced(&store, &NoBackoff, &id("c1"), "old@example.ru", at(BOUNCED)).await,
-            email_complained(&store, &NoBackoff, &id("c1"), "old@example.ru", at(BOUNCED)).await,
-            email_bounced(&store, &NoBackoff, &id("c2"), "old@example.ru", at(BOUNCED)).await,
+            email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "old@example.ru", at(BOUNCED)).await,
+            email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("c1"), "old@example.ru", at(BOUNCED)).await,
+            email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c2"), "old@example.ru", at(BOUNCED)).await,
         ] {
             assert_eq!(result.unwrap(), Suppression::AddressChanged);
         }
@@ -265,11 +260,11 @@ mod tests {
         erased.customer.erase(at("2026-06-01T00:00:00Z"));
         store.insert(erased.clone());
         assert_eq!(
-            email_bounced(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap(),
+            email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap(),
             Suppression::Erased
         );
         assert_eq!(
-            email_complained(&store, &NoBackoff, &id("nobody"), "anna@example.ru", at(BOUNCED)).await.unwrap(),
+            email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("nobody"), "anna@example.ru", at(BOUNCED)).await.unwrap(),
             Suppression::UnknownCustomer
         );
         assert_eq!(store.get("c1"), erased);
@@ -280,7 +275,7 @@ mod tests {
     async fn a_concurrent_write_is_retried_and_kept() {
         let store = store_with("c1", Some("anna@example.ru"));
         store.lose_next_races(3);
-        let got = email_bounced(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        let got = email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
         assert_eq!(got, Suppression::Applied);
         let record = store.get("c1");
         assert_eq!(record.version, 5, "three racing writes, then ours");
@@ -292,10 +287,10 @@ mod tests {
     async fn endless_contention_and_an_unavailable_store_are_errors() {
         let store = store_with("c1", Some("anna@example.ru"));
         store.lose_next_races(MAX_ATTEMPTS);
-        let err = email_complained(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap_err();
+        let err = email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap_err();
         assert!(matches!(err, Error::Contention), "{err:?}");
         store.set_unavailable(true);
-        let err = email_bounced(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap_err();
+        let err = email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap_err();
         assert!(matches!(err, Error::Store(StoreError::Unavailable(_))), "{err:?}");
     }
 
@@ -305,7 +300,7 @@ mod tests {
         let mut record = store.get("c1");
         record.customer.updated_at = at("2026-12-01T00:00:00Z");
         store.insert(record);
-        email_complained(&store, &NoBackoff, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
         assert_eq!(store.get("c1").customer.updated_at, at("2026-12-01T00:00:00Z"));
     }
 }

@@ -1,7 +1,7 @@
 //! An in-memory store for the use cases' unit tests, with the faults they need: a concurrent
 //! writer that wins the next races, an outage after some writes, a store that is down.
 //! The stores themselves are proven by the contract suite (`boomerang-store-contract`); this
-//! one keeps only customers, receipts and refunds, and refuses what the core tests never do.
+//! one keeps only customers and receipts, and refuses what the core tests never do.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,7 +15,7 @@ use crate::domain::auth::ApiKeyRecord;
 use crate::domain::config::ProgramConfig;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::{CustomerId, ReceiptId, RefundId, TerminalName};
-use crate::domain::purchase::{Receipt, Refund};
+use crate::domain::purchase::Receipt;
 use crate::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use crate::ports::*;
 
@@ -23,7 +23,6 @@ use crate::ports::*;
 struct State {
     customers: BTreeMap<CustomerId, CustomerRecord>,
     receipts: BTreeMap<ReceiptId, Receipt>,
-    refunds: BTreeMap<RefundId, Refund>,
     writes: usize,
     /// Refuse every write once this many have been made (an outage mid-way).
     fail_after: Option<usize>,
@@ -140,31 +139,12 @@ impl LedgerWriter for MemoryStore {
         Ok(())
     }
 
-    async fn refund_view(
-        &self,
-        refund: &RefundId,
-        receipt: &ReceiptId,
-        _: Option<&CustomerId>,
-    ) -> Result<RefundView, StoreError> {
-        let s = self.state();
-        let receipt = s.receipts.get(receipt).cloned();
-        let customer = receipt.as_ref().and_then(|r| s.customers.get(&r.customer_id).cloned());
-        Ok(RefundView { refund: s.refunds.get(refund).cloned(), receipt, customer })
+    async fn refund_view(&self, _: &RefundId, _: &ReceiptId, _: Option<&CustomerId>) -> Result<RefundView, StoreError> {
+        unimplemented!("{UNUSED}")
     }
 
-    async fn commit_refund(&self, commit: &RefundCommit) -> Result<(), StoreError> {
-        let mut s = self.state();
-        if s.refunds.contains_key(&commit.refund.refund_id) {
-            return Err(StoreError::Duplicate);
-        }
-        let refunds = s.receipts.get(&commit.receipt.receipt_id).map(|r| r.refund.refunds);
-        if refunds != Some(commit.expected_refunds) {
-            return Err(StoreError::Conflict);
-        }
-        s.write_customer(&commit.record, Expected::Version(commit.expected_version))?;
-        s.receipts.insert(commit.receipt.receipt_id.clone(), commit.receipt.clone());
-        s.refunds.insert(commit.refund.refund_id.clone(), commit.refund.clone());
-        Ok(())
+    async fn commit_refund(&self, _: &RefundCommit) -> Result<(), StoreError> {
+        unimplemented!("{UNUSED}")
     }
 }
 
