@@ -14,10 +14,11 @@
 //! - the error codes in the document are exactly those the server can produce, each listed
 //!   under the status the server gives it.
 //!
-//! Schemas are validated with `jsonschema` after inlining `#/components/...` references and
-//! turning OpenAPI 3.0's `nullable` into JSON Schema. Response objects are validated as
-//! closed (no properties beyond those documented), so a field the server adds without
-//! documenting it fails here.
+//! The document is OpenAPI 3.1, whose schemas are JSON Schema 2020-12: they are validated with
+//! `jsonschema` after inlining `#/components/...` references. Response objects are validated
+//! as closed (no properties beyond those documented), so a field the server adds without
+//! documenting it fails here. Nullable enums and objects refer to a named schema
+//! (`anyOf: [$ref, {type: "null"}]`), so a client generator makes one model per enum or object.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -132,8 +133,8 @@ impl Spec {
         self.operation(path, method)["responses"].get(status.to_string()).map(|r| self.deref(r))
     }
 
-    /// An OpenAPI 3.0 schema object as plain JSON Schema: references inlined, `nullable`
-    /// turned into a `null` type and enum member; `closed` forbids undocumented properties.
+    /// An OpenAPI 3.1 schema object as a self-contained JSON Schema: references inlined;
+    /// `closed` forbids undocumented properties.
     fn json_schema(&self, schema: &Value, closed: bool) -> Value {
         self.convert(schema, closed, 0)
     }
@@ -147,7 +148,7 @@ impl Spec {
         let mut out = Map::new();
         for (key, value) in map {
             let converted = match key.as_str() {
-                "nullable" | "example" => continue,
+                "example" => continue,
                 "properties" => Value::Object(
                     value
                         .as_object()
@@ -170,16 +171,6 @@ impl Spec {
             };
             out.insert(key.clone(), converted);
         }
-        if map.get("nullable") == Some(&Value::Bool(true)) {
-            if let Some(Value::String(t)) = out.get("type").cloned() {
-                out.insert("type".into(), json!([t, "null"]));
-            }
-            if let Some(Value::Array(members)) = out.get_mut("enum") {
-                if !members.contains(&Value::Null) {
-                    members.push(Value::Null);
-                }
-            }
-        }
         if closed && out.contains_key("properties") && !out.contains_key("additionalProperties") {
             out.insert("additionalProperties".into(), Value::Bool(false));
         }
@@ -190,7 +181,7 @@ impl Spec {
     fn compile(&self, schema: &Value, closed: bool) -> Result<jsonschema::Validator, String> {
         let converted = self.json_schema(schema, closed);
         jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft7)
+            .with_draft(jsonschema::Draft::Draft202012)
             .should_validate_formats(true)
             .build(&converted)
             .map_err(|e| format!("the schema does not compile: {e}\n{converted:#}"))
@@ -343,7 +334,7 @@ fn collect_refs(value: &Value, out: &mut Vec<String>) {
 fn the_document_is_openapi_3_whose_references_resolve_and_whose_schemas_compile() {
     let spec = spec();
     let version = spec.doc["openapi"].as_str().expect("an openapi version");
-    assert!(version.starts_with("3.0."), "the test reads OpenAPI 3.0 (nullable), found {version}");
+    assert!(version.starts_with("3.1."), "the test reads OpenAPI 3.1 (JSON Schema 2020-12), found {version}");
     let mut refs = Vec::new();
     collect_refs(&spec.doc, &mut refs);
     assert!(!refs.is_empty());
@@ -373,6 +364,51 @@ fn the_document_is_openapi_3_whose_references_resolve_and_whose_schemas_compile(
             assert!(declared, "{method} {path}: the path parameter {param} is not declared");
         }
     }
+}
+
+/// Where a schema breaks the rules that let a client generator make one model per enum and
+/// object: (JSON pointer, what is wrong).
+fn generator_unfriendly(value: &Value, pointer: &str, out: &mut Vec<(String, &'static str)>) {
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("nullable") {
+                out.push((pointer.to_owned(), "`nullable` is OpenAPI 3.0; write type: [T, \"null\"]"));
+            }
+            let named = pointer.strip_prefix("/components/schemas/").is_some_and(|name| !name.contains('/'));
+            if map.get("enum").and_then(Value::as_array).is_some_and(|members| members.len() > 1) && !named {
+                out.push((pointer.to_owned(), "an enum of several values inline: make it a named schema"));
+            }
+            let nullable_type = map.get("type").and_then(Value::as_array).is_some_and(|t| t.contains(&json!("null")));
+            if nullable_type && (map.contains_key("enum") || map.contains_key("properties")) {
+                out.push((pointer.to_owned(), "a nullable enum or object: anyOf [{$ref: named schema}, {type: null}]"));
+            }
+            for (key, v) in map {
+                if !matches!(key.as_str(), "example" | "examples") {
+                    generator_unfriendly(v, &format!("{pointer}/{key}"), out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                generator_unfriendly(v, &format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn nullable_fields_enums_and_objects_are_declared_so_a_generator_makes_one_model_each() {
+    let spec = spec();
+    let mut found = Vec::new();
+    generator_unfriendly(&spec.doc, "", &mut found);
+    assert!(found.is_empty(), "{found:#?}");
+    // The rule has teeth: the 3.0 way of declaring a nullable enum breaks it.
+    let old = json!({"components": {"schemas": {"CustomerBody": {"properties": {"locale":
+        {"type": "string", "nullable": true, "enum": ["ru", "en", null]}}}}}});
+    let mut found = Vec::new();
+    generator_unfriendly(&old, "", &mut found);
+    assert_eq!(found.len(), 2, "{found:#?}");
 }
 
 #[test]

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Runs the README's curl walk-through against the real `boomerang` binary and checks that
 every command prints what the README shows (times and expiry dates, which depend on the
-day it runs, are compared by shape only)."""
+day it runs, are compared by shape only).
+
+An output block is `json` (the body only) or `http` (what `curl -i` prints: the status line,
+the headers but `content-length` and `date`, which the README leaves out, then the body).
+The status line and the set of headers must be exactly those shown."""
 
 import json
 import os
@@ -16,11 +20,39 @@ import urllib.request
 
 VARYING = {"created_at", "updated_at", "expires_on"}
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# Headers the README does not show: they change with the day or the body's exact bytes.
+UNSHOWN = {"content-length", "date"}
+# How the README runs the CLI; the checker runs the binary it is given instead.
+CARGO_RUN = "cargo run -q -p boomerang --"
 
 
 def blocks(readme):
     section = readme.split("## Walk-through", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```(\w+)\n(.*?)```", section, re.S)
+
+
+def http_message(text):
+    """(status line, {header: value} with lower-case names, body) of an HTTP answer."""
+    head, _, body = text.replace("\r\n", "\n").partition("\n\n")
+    status, *lines = head.strip("\n").split("\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status.strip(), headers, body
+
+
+def same_answer(lang, expected, actual):
+    """Checks an output block (json or http) against what the command printed."""
+    if lang == "json":
+        same(json.loads(expected), json.loads(actual))
+        return
+    status, headers, body = http_message(expected)
+    got_status, got_headers, got_body = http_message(actual)
+    assert got_status == status, f"status: expected {status!r}, got {got_status!r}"
+    shown = {k: v for k, v in got_headers.items() if k not in UNSHOWN}
+    assert shown == headers, f"headers: expected {headers}, got {shown}"
+    same(json.loads(body), json.loads(got_body))
 
 
 def same(expected, actual, path="$"):
@@ -71,25 +103,24 @@ def main():
                 if lang == "sh":
                     if " serve" in body:
                         continue  # the checker runs the server itself, on a free port
-                    script = "\n".join(
-                        line for line in body.replace("http://127.0.0.1:8080", base).splitlines()
-                        if not line.startswith("boomerang()")
-                    )
-                    prelude = f'set -ea\nboomerang() {{ "{binary}" "$@"; }}\nsource "{state}"\n'
+                    script = body.replace("http://127.0.0.1:8080", base).replace(CARGO_RUN, f'"{binary}"')
+                    assert "boomerang " not in script.replace(f'"{binary}"', ""), \
+                        f"the walk-through runs the CLI only as `{CARGO_RUN}`:\n{body}"
+                    prelude = f'set -ea\nsource "{state}"\n'
                     epilogue = f'\nexport -p > "{state}.new" && mv "{state}.new" "{state}"\n'
                     run = subprocess.run(["bash", "-c", prelude + script + epilogue], env=env,
                                          capture_output=True, text=True, timeout=60)
                     assert run.returncode == 0, f"command failed:\n{body}\n{run.stderr}"
                     pending = (body, run.stdout)
-                elif lang == "json" and pending is not None:
+                elif lang in ("json", "http") and pending is not None:
                     command, output = pending
                     try:
-                        same(json.loads(body), json.loads(output))
-                    except (AssertionError, json.JSONDecodeError) as e:
+                        same_answer(lang, body, output)
+                    except (AssertionError, json.JSONDecodeError, ValueError) as e:
                         raise SystemExit(f"README walk-through step differs:\n{command}\nprinted: {output}\n{e}")
                     checked += 1
                     pending = None
-            if checked < 5:
+            if checked < 8:
                 raise SystemExit(f"only {checked} walk-through outputs were found in the README")
             print(f"walkthrough: {checked} passed, 0 failed")
         finally:

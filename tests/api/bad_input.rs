@@ -135,3 +135,82 @@ async fn refund_fields_are_validated_and_named() {
         .await;
     assert_eq!((r.status, r.error_field()), (StatusCode::BAD_REQUEST, Some("refund_id")));
 }
+
+/// Names of Rust types and serde's jargon, which a POS developer should never have to read.
+fn assert_plain_words(message: &str) {
+    for word in ["i64", "u64", "u32", "f64", "struct ", "Body", "Option", "unit value", "invalid type", "invalid value", "floating point", "`"] {
+        assert!(!message.contains(word), "{word:?} in the message {message:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_value_of_the_wrong_type_gets_a_message_saying_what_it_must_be_with_an_example() {
+    let t = TestApp::spawn().await;
+    let amount = "amount must be an integer number of minor units, e.g. 250000 for 2,500.00";
+    let cases: Vec<(&str, &str, serde_json::Value, String)> = vec![
+        ("/v1/purchases", "amount", json!("100.00"), format!("{amount}; got the string \"100.00\"")),
+        ("/v1/purchases", "amount", json!(1000.50), format!("{amount}; got the number 1000.5")),
+        ("/v1/purchases", "amount", json!(null), format!("{amount}; got null")),
+        ("/v1/purchases", "amount", json!({"value": 1}), format!("{amount}; got an object")),
+        ("/v1/purchases", "redeem_points", json!(1.5), "redeem_points must be a whole number of points, e.g. 100; got the number 1.5".into()),
+        ("/v1/purchases", "redeem_points", json!("10"), "redeem_points must be a whole number of points, e.g. 100; got the string \"10\"".into()),
+        ("/v1/purchases", "receipt_id", json!(42), "receipt_id must be a string; got the number 42".into()),
+        ("/v1/purchases", "store_id", json!(["a"]), "store_id must be a string; got an array".into()),
+        ("/v1/refunds", "amount", json!("500.00"), format!("{amount}; got the string \"500.00\"")),
+    ];
+    for (route, key, value, message) in cases {
+        let mut body = if route == "/v1/purchases" {
+            good_purchase()
+        } else {
+            json!({"refund_id": "f1", "receipt_id": "r1", "amount": 100, "occurred_at": "2026-11-24T09:00:00+03:00"})
+        };
+        body[key] = value.clone();
+        let r = t.post(route, body).await;
+        assert_eq!((r.status, r.error_code(), r.error_field()), (StatusCode::BAD_REQUEST, "invalid_field", Some(key)), "{key}={value}: {}", r.text);
+        assert_eq!(r.body["error"]["message"], message, "{key}={value}");
+        assert_plain_words(&message);
+    }
+    let customer_cases = [
+        (json!({"consent": true}), "consent", r#"consent must be an object such as {"email": true, "sms": false}; got true"#),
+        (json!({"consent": {"email": "yes"}}), "consent.email", r#"consent.email must be true or false; got the string "yes""#),
+        (json!({"name": 5}), "name", "name must be a string; got the number 5"),
+        (json!({"locale": false}), "locale", "locale must be a string; got false"),
+    ];
+    for (body, field, message) in customer_cases {
+        let r = t.put("/v1/customers/c1", body.clone()).await;
+        assert_eq!((r.status, r.error_code(), r.error_field()), (StatusCode::BAD_REQUEST, "invalid_field", Some(field)), "{body}: {}", r.text);
+        assert_eq!(r.body["error"]["message"], message, "{body}");
+    }
+    // Out of range is worded by the API too, with the same example.
+    let mut body = good_purchase();
+    body["amount"] = json!(u64::MAX);
+    let r = t.post("/v1/purchases", body).await;
+    assert_eq!(r.error_code(), "invalid_field", "{}", r.text);
+    assert_eq!(r.body["error"]["message"], "amount must be a whole number of minor units from 1 to 100000000000, e.g. 250000 for 2,500.00");
+    assert_nothing_recorded(&t).await;
+}
+
+#[tokio::test]
+async fn body_shape_missing_and_unknown_fields_are_worded_for_people() {
+    let t = TestApp::spawn().await;
+    let cases: [(&[u8], &str, Option<&str>, &str); 4] = [
+        (b"\"receipt\"", "invalid_body", None, "the body must be a JSON object; got the string \"receipt\""),
+        (b"42", "invalid_body", None, "the body must be a JSON object; got the number 42"),
+        (br#"{"receipt_id": "r1"}"#, "missing_field", Some("customer_id"), "customer_id is required"),
+        (
+            br#"{"discount": 5}"#,
+            "unknown_field",
+            Some("discount"),
+            "discount is not a field the API knows here; use one of receipt_id, customer_id, amount, currency, occurred_at, store_id, redeem_points",
+        ),
+    ];
+    for (raw, code, field, message) in cases {
+        let r = t.send(Method::POST, "/v1/purchases", Some(&t.key), Some(raw.to_vec())).await;
+        assert_eq!((r.status, r.error_code(), r.error_field()), (StatusCode::BAD_REQUEST, code, field), "{}", r.text);
+        assert_eq!(r.body["error"]["message"], message);
+        assert_plain_words(message);
+    }
+    let r = t.put("/v1/customers/c1", json!({"consent": {"emails": true}})).await;
+    assert_eq!(r.body["error"]["message"], "consent.emails is not a field the API knows here; use one of email, sms");
+    assert_nothing_recorded(&t).await;
+}

@@ -29,32 +29,74 @@ fn parse_instant(name: &str, raw: &str) -> Result<DateTime<FixedOffset>, ApiErro
         .map_err(|_| ApiError::invalid(name, format!("{name} must be an RFC 3339 time with offset, e.g. 2026-11-24T10:15:00+03:00")))
 }
 
-fn positive_amount(name: &str, value: i64) -> Result<u64, ApiError> {
+fn positive_amount(name: &str, MinorUnits(value): MinorUnits) -> Result<u64, ApiError> {
     if value <= 0 || value > MAX_AMOUNT_MINOR {
         return Err(ApiError::invalid(
             name,
-            format!("{name} must be a whole number of minor units from 1 to {MAX_AMOUNT_MINOR}"),
+            format!("{name} must be a whole number of minor units from 1 to {MAX_AMOUNT_MINOR}, e.g. 250000 for 2,500.00"),
         ));
     }
     Ok(value as u64)
 }
 
+/// An integer field of a body that names what it must be when it is not one: serde's own
+/// `i64` says "expected i64" to a till that sent `"100.00"` or `1000.50`.
+macro_rules! integer_field {
+    ($(#[$doc:meta])* $name:ident, $expecting:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct $name(pub i64);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Visitor;
+                impl serde::de::Visitor<'_> for Visitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<$name, E> {
+                        Ok($name(v))
+                    }
+                    // Beyond i64: out of range, which the range check words.
+                    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<$name, E> {
+                        Ok($name(i64::try_from(v).unwrap_or(i64::MAX)))
+                    }
+                }
+                d.deserialize_i64(Visitor)
+            }
+        }
+    };
+}
+
+integer_field!(
+    /// Money in minor units of the currency (kopecks for RUB).
+    MinorUnits,
+    "an integer number of minor units, e.g. 250000 for 2,500.00"
+);
+integer_field!(
+    /// A number of points.
+    PointCount,
+    "a whole number of points, e.g. 100"
+);
+
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 pub struct PurchaseBody {
     pub receipt_id: String,
     pub customer_id: String,
-    pub amount: i64,
+    pub amount: MinorUnits,
     pub currency: String,
     pub occurred_at: String,
     pub store_id: String,
     #[serde(default)]
-    pub redeem_points: i64,
+    pub redeem_points: PointCount,
 }
 
 impl PurchaseBody {
     pub fn parse(self) -> Result<PurchaseRequest, ApiError> {
-        if self.redeem_points < 0 || self.redeem_points > MAX_AMOUNT_MINOR {
+        let PointCount(redeem_points) = self.redeem_points;
+        if !(0..=MAX_AMOUNT_MINOR).contains(&redeem_points) {
             return Err(ApiError::invalid("redeem_points", format!("redeem_points must be a whole number of points from 0 to {MAX_AMOUNT_MINOR}")));
         }
         Ok(PurchaseRequest {
@@ -64,20 +106,20 @@ impl PurchaseBody {
             currency: field("currency", Currency::parse(&self.currency))?,
             occurred_at: parse_instant("occurred_at", &self.occurred_at)?,
             store_id: field("store_id", StoreId::parse(&self.store_id))?,
-            redeem_points: self.redeem_points as u64,
+            redeem_points: redeem_points as u64,
         })
     }
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 pub struct RefundBody {
     pub refund_id: String,
     pub receipt_id: String,
     /// Optional: saves the store a round trip; must be the receipt's customer.
     #[serde(default)]
     pub customer_id: Option<String>,
-    pub amount: i64,
+    pub amount: MinorUnits,
     pub occurred_at: String,
 }
 
@@ -94,7 +136,7 @@ impl RefundBody {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = r#"an object such as {"email": true, "sms": false}"#)]
 pub struct ConsentBody {
     pub email: Option<bool>,
     pub sms: Option<bool>,
@@ -102,7 +144,7 @@ pub struct ConsentBody {
 
 /// PUT /v1/customers/{id}: every field optional; `null` clears a contact.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 pub struct CustomerBody {
     #[serde(default, deserialize_with = "nullable")]
     pub phone: Option<Option<String>>,

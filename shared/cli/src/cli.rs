@@ -1,4 +1,4 @@
-use std::net::SocketAddr;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,6 +16,8 @@ use boomerang_sqlite::SqliteStore;
 use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 
+use crate::args;
+
 #[derive(Parser)]
 #[command(name = "boomerang", version, about = "Boomerang loyalty engine: local server and operator CLI")]
 struct Cli {
@@ -28,16 +30,18 @@ struct Cli {
 /// Options every command takes, before or after the subcommand.
 #[derive(Args)]
 struct Global {
-    /// Folder of the embedded store (SQLite) and the outbox.
-    #[arg(long, global = true, default_value = ".boomerang", env = "BOOMERANG_DATA_DIR")]
+    /// Folder of the embedded store (SQLite) and the outbox [default: .boomerang; for
+    /// `simulate`, a fresh temporary folder unless --data-dir is given on the command line].
+    #[arg(long, global = true, value_name = "DIR", default_value = ".boomerang", hide_default_value = true, env = "BOOMERANG_DATA_DIR")]
     data_dir: PathBuf,
     /// The tenant's program (boomerang.toml). Without it: the program stored in the
     /// DynamoDB table (`config push`), else the built-in defaults.
-    #[arg(long, global = true, env = "BOOMERANG_CONFIG")]
+    #[arg(long, global = true, value_name = "FILE", env = "BOOMERANG_CONFIG")]
     config: Option<PathBuf>,
-    /// Where the data lives: `sqlite` (embedded, in --data-dir) or `dynamodb:TABLE`
-    /// (AWS credentials and region from the environment; AWS_ENDPOINT_URL for an emulator).
-    #[arg(long, global = true, default_value = "sqlite", env = "BOOMERANG_STORE")]
+    /// The data store (database) the command works on, not a shop: `sqlite` (embedded, in
+    /// --data-dir) or `dynamodb:TABLE` (AWS credentials and region from the environment;
+    /// AWS_ENDPOINT_URL for an emulator).
+    #[arg(long, global = true, value_name = "sqlite|dynamodb:TABLE", default_value = "sqlite", env = "BOOMERANG_STORE")]
     store: StoreSpec,
 }
 
@@ -67,8 +71,10 @@ fn is_table_name(name: &str) -> bool {
 enum Command {
     /// Run the POS API on this machine over the embedded store.
     Serve {
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: SocketAddr,
+        /// Where to listen: a port (8080, on 127.0.0.1) or HOST:PORT (localhost:8080,
+        /// 0.0.0.0:8080 for every interface, [::1]:8080).
+        #[arg(long, value_name = "[HOST:]PORT", default_value = "127.0.0.1:8080", value_parser = args::listen_addr)]
+        addr: String,
     },
     /// Issue, revoke and list POS keys.
     #[command(subcommand)]
@@ -81,8 +87,8 @@ enum Command {
     Config(ConfigCommand),
     /// Run the daily sweep: burn expired points, credit gifts, send trigger messages.
     Sweep {
-        /// The local date to sweep (default: today in the tenant's timezone).
-        #[arg(long)]
+        /// The local date to sweep, YYYY-MM-DD (default: today in the tenant's timezone).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = args::date)]
         date: Option<chrono::NaiveDate>,
         /// Compute and print the audience without writing or sending anything.
         #[arg(long)]
@@ -96,20 +102,20 @@ enum Command {
     },
     /// What each trigger earned: response, lift over holdout, revenue and gift cost.
     Report {
-        /// First sweep date of the period (default: 29 days before --to).
-        #[arg(long)]
+        /// First sweep date of the period, YYYY-MM-DD (default: 29 days before --to).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = args::date)]
         from: Option<chrono::NaiveDate>,
-        /// Last sweep date of the period (default: today in the tenant's timezone).
-        #[arg(long)]
+        /// Last sweep date of the period, YYYY-MM-DD (default: today in the tenant's timezone).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = args::date)]
         to: Option<chrono::NaiveDate>,
         /// Print the rows as JSON instead of a table.
         #[arg(long)]
         json: bool,
         /// Also write the rows as CSV to this file.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
         /// Also write a self-contained HTML page with the table and charts to this file.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
     },
     /// Set up a tenant's DynamoDB table (the stack creates it in AWS; this is for local use and tests).
@@ -124,6 +130,7 @@ enum Command {
 enum TenantCommand {
     /// Create the table with its indexes (on-demand billing); an existing table is fine.
     Init {
+        /// The table's name (3 to 255 of A-Z a-z 0-9 _ . -).
         #[arg(long)]
         table: String,
     },
@@ -133,14 +140,19 @@ enum TenantCommand {
 enum KeysCommand {
     /// Print a new key for a terminal (only the key, on stdout; it is stored hashed and shown once).
     Issue {
-        #[arg(long)]
+        /// The till or office the key is for, e.g. till-1 (one live key per terminal).
+        #[arg(long, value_name = "NAME")]
         terminal: String,
         /// The key may also read reports.
         #[arg(long)]
         admin: bool,
     },
     /// Revoke the terminal's key.
-    Revoke { terminal: String },
+    Revoke {
+        /// The terminal whose key stops working.
+        #[arg(value_name = "NAME")]
+        terminal: String,
+    },
     /// List keys (terminal, kind, created, revoked).
     List,
 }
@@ -148,19 +160,36 @@ enum KeysCommand {
 #[derive(Subcommand)]
 enum ImportCommand {
     /// customer_id,phone,email,name,birthday,email_consent,sms_consent,preferred_channel,locale
-    Customers { file: PathBuf },
-    /// receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points (amount in major units)
-    Purchases { file: PathBuf },
+    Customers {
+        /// The CSV file, with a header row; separated by commas, semicolons or tabs.
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+    },
+    /// receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points (amount in major
+    /// units; store_id is the shop branch)
+    Purchases {
+        /// The CSV file, with a header row; separated by commas, semicolons or tabs.
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
 enum ConfigCommand {
     /// Check a boomerang.toml; exits non-zero naming the bad key.
-    Check { file: PathBuf },
+    Check {
+        /// The program file (boomerang.toml).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Print the effective program (defaults with --config laid over them) as TOML.
     Show,
     /// Validate FILE and store it in the tenant's DynamoDB table (functions read it at cold start).
-    Push { file: PathBuf },
+    Push {
+        /// The program file (boomerang.toml).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 /// A failure the user can act on: printed as one line, exit code 1 (2 for bad usage/config).
@@ -169,9 +198,21 @@ struct Failure {
     code: u8,
 }
 
-impl<E: std::fmt::Display> From<E> for Failure {
+/// The error and its causes on one line ("the store is unavailable: no AWS credentials were
+/// found: ..."), each cause once.
+impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> From<E> for Failure {
     fn from(e: E) -> Self {
-        Failure { message: e.to_string(), code: 1 }
+        let e = e.into();
+        let mut message = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !message.contains(&text) {
+                message = format!("{message}: {text}");
+            }
+            cause = c.source();
+        }
+        Failure { message, code: 1 }
     }
 }
 
@@ -179,9 +220,13 @@ pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            // The AWS SDK warns at length about each place it looked for credentials; when it
+            // finds none the command says so in one line.
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,aws_config=error".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: a log redirected to a file stays plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match execute(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -276,19 +321,39 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-async fn serve(global: &Global, addr: SocketAddr) -> Result<(), Failure> {
+/// How to run this binary again, for hints: the `cargo run` form when it runs from a cargo
+/// build directory (a clone, as in the README's walk-through), else `boomerang` (installed).
+fn this_command() -> &'static str {
+    let built_by_cargo = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(".fingerprint").is_dir()))
+        .unwrap_or(false);
+    if built_by_cargo {
+        "cargo run -q -p boomerang --"
+    } else {
+        "boomerang"
+    }
+}
+
+async fn serve(global: &Global, addr: String) -> Result<(), Failure> {
+    // Listen first: a port already taken fails before the data dir is created or opened.
+    let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "the port is already in use (another server running?); choose another with --addr".to_owned(),
+            _ => e.to_string(),
+        };
+        format!("cannot listen on {addr}: {why}")
+    })?;
+    let local = listener.local_addr()?;
     let app = open_app(global).await?;
     let state = ApiState::new(app, Arc::new(SystemClock), Arc::new(StoreKeys));
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let local = listener.local_addr()?;
     let (data, flag) = match &global.store {
-        StoreSpec::Sqlite => (format!("data in {}", global.data_dir.display()), format!("--data-dir {}", global.data_dir.display())),
-        StoreSpec::Dynamo(table) => (format!("DynamoDB table {table}"), format!("--store dynamodb:{table}")),
+        StoreSpec::Sqlite if global.data_dir == Path::new(".boomerang") => ("data in .boomerang".to_owned(), String::new()),
+        StoreSpec::Sqlite => (format!("data in {}", global.data_dir.display()), format!(" --data-dir {}", global.data_dir.display())),
+        StoreSpec::Dynamo(table) => (format!("DynamoDB table {table}"), format!(" --store dynamodb:{table}")),
     };
     println!("Boomerang API listening on http://{local} ({data})");
-    println!("Get a POS key with:  boomerang keys issue --terminal till-1 {flag}");
+    println!("Get a POS key with:  {} keys issue --terminal till-1{flag}", this_command());
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -331,18 +396,61 @@ async fn keys(global: &Global, cmd: KeysCommand) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The separator of a CSV file: whichever of comma, semicolon and tab splits the header into
+/// the most known column names (comma on a tie). Excel writes semicolons where the decimal
+/// separator is a comma (a Russian locale, say), and "Text (Tab delimited)" files use tabs.
+fn separator(header: &[u8], kind: ImportKind) -> u8 {
+    let header = String::from_utf8_lossy(header);
+    let known = |sep: u8| {
+        header
+            .split(sep as char)
+            .filter(|h| kind.columns().contains(&h.trim().trim_matches('"').trim_start_matches('\u{feff}')))
+            .count()
+    };
+    [b',', b';', b'\t'].into_iter().fold(b',', |best, sep| if known(sep) > known(best) { sep } else { best })
+}
+
+/// A CSV reader's error in the operator's words, with the line it is on.
+fn csv_error(e: &csv::Error) -> String {
+    let line = e.position().map(|p| format!("line {}: ", p.line())).unwrap_or_default();
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("{line}the row has {len} cells, the header {expected_len}; a cell holding the separator must be in double quotes")
+        }
+        csv::ErrorKind::Utf8 { .. } => {
+            format!("{line}the file is not UTF-8 text; save it as UTF-8 (in Excel: \"CSV UTF-8\")")
+        }
+        _ => e.to_string(),
+    }
+}
+
 /// Reads a CSV file into rows keyed by header; line numbers are the file's (header = 1).
 fn read_csv(path: &Path, kind: ImportKind) -> Result<Vec<CsvRow>, Failure> {
     let fail = |message: String| Failure { message: format!("{}: {message}", path.display()), code: 1 };
+    let mut bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    // CRLF (what Excel writes) as LF: the reader counts a record's line from its start, and a
+    // record after CRLF starts at the LF, still on the line before.
+    if bytes.windows(2).any(|w| w == b"\r\n") {
+        let mut plain = Vec::with_capacity(bytes.len());
+        let mut it = bytes.iter().peekable();
+        while let Some(&b) = it.next() {
+            if b == b'\r' && it.peek() == Some(&&b'\n') {
+                continue;
+            }
+            plain.push(b);
+        }
+        bytes = plain;
+    }
+    let header_line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
     let mut reader = csv::ReaderBuilder::new()
+        .delimiter(separator(header_line, kind))
         .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| fail(e.to_string()))?;
-    let headers: Vec<String> = reader.headers().map_err(|e| fail(e.to_string()))?.iter().map(str::to_owned).collect();
+        .from_reader(bytes.as_slice());
+    let headers: Vec<String> = reader.headers().map_err(|e| fail(csv_error(&e)))?.iter().map(str::to_owned).collect();
     check_headers(kind, &headers).map_err(|e| fail(e.to_string()))?;
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| fail(e.to_string()))?;
+        let record = record.map_err(|e| fail(csv_error(&e)))?;
         let line = record.position().map_or(0, |p| p.line() as usize);
         let fields = headers.iter().cloned().zip(record.iter().map(str::to_owned)).collect();
         rows.push(CsvRow { line, fields });
@@ -410,13 +518,15 @@ async fn sweep(
         .map(|(kind, c)| {
             let counts = serde_json::json!({
                 "eligible": c.eligible, "holdout": c.holdout, "sent_email": c.sent_email, "sent_sms": c.sent_sms,
-                "unreachable": c.unreachable, "failed": c.failed, "points_credited": c.points_credited,
+                "unreachable": c.unreachable, "failed": c.failed, "unknown": c.unknown,
+                "points_credited": c.points_credited,
             });
             (kind.as_str().to_owned(), counts)
         })
         .collect();
     if json {
-        let mut out = serde_json::json!({"date": date.to_string(), "triggers": triggers});
+        // In a dry run the sent_* and points_credited counts are what would be sent and credited.
+        let mut out = serde_json::json!({"date": date.to_string(), "dry_run": dry_run, "triggers": triggers});
         if list {
             out["audience"] = serde_json::to_value(&report.audience)?;
         }
@@ -430,15 +540,29 @@ async fn sweep(
     }
     let swept: Vec<String> = report.dates.iter().map(|d| d.to_string()).collect();
     println!("sweep {date}{label}: dates {}; {} points burned", swept.join(", "), report.points_burned);
-    println!(
-        "{:<16} {:>8} {:>8} {:>10} {:>8} {:>11} {:>7} {:>8} {:>9}",
-        "TRIGGER", "ELIGIBLE", "HOLDOUT", "SENT_EMAIL", "SENT_SMS", "UNREACHABLE", "FAILED", "UNKNOWN", "POINTS"
-    );
-    for (kind, c) in &report.triggers {
+    if dry_run {
+        // Nothing is sent, so nothing fails or is cut off: the columns say what would happen.
+        println!(
+            "{:<16} {:>8} {:>8} {:>11} {:>9} {:>11} {:>13}",
+            "TRIGGER", "ELIGIBLE", "HOLDOUT", "WOULD_EMAIL", "WOULD_SMS", "UNREACHABLE", "WOULD_CREDIT"
+        );
+        for (kind, c) in &report.triggers {
+            println!(
+                "{:<16} {:>8} {:>8} {:>11} {:>9} {:>11} {:>13}",
+                kind.as_str(), c.eligible, c.holdout, c.sent_email, c.sent_sms, c.unreachable, c.points_credited
+            );
+        }
+    } else {
         println!(
             "{:<16} {:>8} {:>8} {:>10} {:>8} {:>11} {:>7} {:>8} {:>9}",
-            kind.as_str(), c.eligible, c.holdout, c.sent_email, c.sent_sms, c.unreachable, c.failed, c.unknown, c.points_credited
+            "TRIGGER", "ELIGIBLE", "HOLDOUT", "SENT_EMAIL", "SENT_SMS", "UNREACHABLE", "FAILED", "UNKNOWN", "POINTS"
         );
+        for (kind, c) in &report.triggers {
+            println!(
+                "{:<16} {:>8} {:>8} {:>10} {:>8} {:>11} {:>7} {:>8} {:>9}",
+                kind.as_str(), c.eligible, c.holdout, c.sent_email, c.sent_sms, c.unreachable, c.failed, c.unknown, c.points_credited
+            );
+        }
     }
     if list {
         for line in &report.audience {
@@ -471,6 +595,18 @@ async fn report(
     let from = from.unwrap_or(to - chrono::Duration::days(29));
     let report = app.trigger_report(from, to, now).await?;
     let currency = app.config().currency.as_str().to_owned();
+    // A report before any sweep is all zeros: say why instead.
+    let note = match app.store().last_completed_sweep().await? {
+        None => Some(format!(
+            "No sweep has run on this store yet, so no trigger has sent anything to report on. \
+             The daily sweep decides who gets which message: run `{} sweep` (once a day), then report.",
+            this_command()
+        )),
+        Some(last) if last < from => {
+            Some(format!("No sweep ran from {from} to {to}: the last swept date is {last}, so every count is zero."))
+        }
+        Some(_) => None,
+    };
     if let Some(path) = &csv {
         std::fs::write(path, report.to_csv()).map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
@@ -481,9 +617,42 @@ async fn report(
         eprintln!("wrote {}", path.display());
     }
     if json {
+        if let Some(note) = &note {
+            eprintln!("{note}");
+        }
         println!("{}", report.to_json());
+    } else if let Some(note) = &note {
+        println!("{note}");
     } else {
         print!("{}", report.to_table(&currency));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every option and argument of every command says what it is in `--help`.
+    #[test]
+    fn every_option_has_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && id != "version" && arg.get_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        let cmd = Cli::command();
+        cmd.clone().debug_assert();
+        walk(&cmd, "boomerang", &mut missing);
+        assert!(missing.is_empty(), "options without help: {missing:?}");
+    }
 }

@@ -1,5 +1,6 @@
 //! `boomerang`: the local server (`serve`) and the operator's CLI.
 
+mod args;
 mod cli;
 mod simulate;
 

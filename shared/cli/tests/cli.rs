@@ -167,10 +167,11 @@ fn the_sweep_credits_sends_to_the_outbox_and_prints_json() {
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["date"], "2026-11-01");
+    assert_eq!(json["dry_run"], false);
     assert_eq!(
         json["triggers"]["lapsed_60"],
         serde_json::json!({"eligible": 2, "holdout": 0, "sent_email": 1, "sent_sms": 1, "unreachable": 0,
-                           "failed": 0, "points_credited": 600})
+                           "failed": 0, "unknown": 0, "points_credited": 600})
     );
     let outbox = std::fs::read_to_string(dir.path().join("outbox.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = outbox.lines().map(|l| serde_json::from_str(l).unwrap()).collect();

@@ -13,6 +13,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, WriteRequest};
@@ -40,6 +42,13 @@ use errors::{transaction_error, unavailable};
 use items::{s, Item};
 use layout::Index;
 use transaction::{Condition, Transaction};
+
+/// What to do on a machine without AWS credentials (the SDK's chain: environment, profile,
+/// web identity, container, instance metadata).
+pub const NO_CREDENTIALS: &str = "no AWS credentials were found: set AWS_ACCESS_KEY_ID and \
+     AWS_SECRET_ACCESS_KEY, or AWS_PROFILE to use a profile of ~/.aws/credentials (for an emulator \
+     such as moto, set AWS_ENDPOINT_URL too; any key works there)";
+pub const NO_REGION: &str = "no AWS region is configured: set AWS_REGION (e.g. eu-central-1)";
 
 pub use layout::INDEX_SHARDS;
 pub use metrics::{RequestMetrics, WRITE_OPERATIONS};
@@ -72,10 +81,23 @@ impl DynamoStore {
         let http =
             aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
         let sdk = aws_config::defaults(BehaviorVersion::latest()).http_client(http).load().await;
-        if sdk.region().is_none() {
-            return Err(StoreError::Unavailable("no AWS region is configured: set AWS_REGION".into()));
+        // Credentials are looked up now, once, so that a machine without any says so in one
+        // line instead of failing every request later.
+        let credentials = match sdk.credentials_provider() {
+            Some(provider) => provider.provide_credentials().await.map(|_| ()),
+            None => Err(CredentialsError::not_loaded_no_source()),
+        };
+        let region = sdk.region().is_some();
+        match credentials {
+            Ok(()) if region => Ok(Self::new(aws_sdk_dynamodb::Config::from(&sdk), table)),
+            Ok(()) => Err(StoreError::Unavailable(NO_REGION.into())),
+            Err(e @ CredentialsError::InvalidConfiguration(_)) => {
+                let why = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default();
+                Err(StoreError::Unavailable(format!("the AWS profile configuration is not valid: {why}").into()))
+            }
+            Err(_) if region => Err(StoreError::Unavailable(NO_CREDENTIALS.into())),
+            Err(_) => Err(StoreError::Unavailable(format!("{NO_CREDENTIALS}; {NO_REGION}").into())),
         }
-        Ok(Self::new(aws_sdk_dynamodb::Config::from(&sdk), table))
     }
 
     pub fn table(&self) -> &str {

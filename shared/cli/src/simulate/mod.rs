@@ -132,7 +132,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(0..=730))]
     history_days: u32,
     /// The first simulated (swept) day.
-    #[arg(long, default_value = "2025-03-03")]
+    #[arg(long, value_name = "YYYY-MM-DD", default_value = "2025-03-03", value_parser = crate::args::date)]
     start: NaiveDate,
     /// Print the report as JSON (with "simulation": true) instead of a table.
     #[arg(long)]
