@@ -123,12 +123,12 @@ impl TestApp {
     }
 
     /// `n` customer ids `{prefix}1`, `{prefix}2`, … that the program's holdout of `trigger`
-    /// holds out (or does not).
-    pub fn holdout_ids(&self, trigger: TriggerKind, prefix: &str, held_out: bool, n: usize) -> Vec<String> {
+    /// holds out (or does not) in `year`.
+    pub fn holdout_ids(&self, trigger: TriggerKind, year: i32, prefix: &str, held_out: bool, n: usize) -> Vec<String> {
         let percent = self.app.config().trigger(trigger).holdout_percent;
         (1..)
             .map(|i| format!("{prefix}{i}"))
-            .filter(|id| in_holdout(&CustomerId::parse(id).unwrap(), trigger, percent) == held_out)
+            .filter(|id| in_holdout(&CustomerId::parse(id).unwrap(), trigger, percent, year) == held_out)
             .take(n)
             .collect()
     }

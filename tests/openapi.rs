@@ -768,8 +768,8 @@ async fn bought(t: &TestApp, receipt: &str, customer: &str, day: &str, amount_mi
 /// held-out customer buy within the 14-day window. Every nullable field of the lapsed_60 row
 /// then has a value (the extra revenue a negative one), and the other rows have nulls.
 async fn shop_with_a_lapsed_60_sweep(t: &TestApp) {
-    let treated = t.holdout_ids(TriggerKind::Lapsed60, "rep-t", false, 3);
-    let held = t.holdout_ids(TriggerKind::Lapsed60, "rep-h", true, 2);
+    let treated = t.holdout_ids(TriggerKind::Lapsed60, 2026, "rep-t", false, 3);
+    let held = t.holdout_ids(TriggerKind::Lapsed60, 2026, "rep-h", true, 2);
     for (i, id) in treated.iter().chain(&held).enumerate() {
         t.enroll_contact(id, true, i == 0, noon(date("2026-08-01"))).await;
         bought(t, &format!("{id}-first"), id, "2026-08-01", 100_000).await;

@@ -170,8 +170,8 @@ async fn a_lapsed_60_sweep_and_the_purchases_after_it_show_in_the_report() {
     let t = TestApp::with_config(program()).await;
     // Treated: 6 messaged (the last by SMS) and 1 with no consent (unreachable). Held out: 4
     // reachable and 1 without consent (held out, but not in the control group).
-    let treated = t.holdout_ids(TriggerKind::Lapsed60, "c", false, 7);
-    let held = t.holdout_ids(TriggerKind::Lapsed60, "c", true, 5);
+    let treated = t.holdout_ids(TriggerKind::Lapsed60, 2026, "c", false, 7);
+    let held = t.holdout_ids(TriggerKind::Lapsed60, 2026, "c", true, 5);
     for (i, id) in treated.iter().enumerate() {
         enroll(&t, id, i < 6, i == 5).await;
     }

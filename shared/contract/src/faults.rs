@@ -16,8 +16,8 @@ use boomerang_core::domain::ids::{CustomerId, ReceiptId, RefundId, TerminalName}
 use boomerang_core::domain::purchase::Receipt;
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::ports::{
-    BurnCommit, CustomerReader, CustomerWriter, Expected, GiftCommit, KeyStore, LedgerWriter, PurchaseCommit,
-    PurchaseView, RefundCommit, RefundView, ReportStore, SecretStore, Store, StoreError, SweepStore,
+    BurnCommit, CustomerReader, CustomerWriter, Expected, KeyStore, LedgerWriter, PurchaseCommit,
+    PurchaseView, RecordCommit, RefundCommit, RefundView, ReportStore, SecretStore, Store, StoreError, SweepStore,
 };
 
 /// A call of the store port, by method.
@@ -40,6 +40,7 @@ pub enum Call {
     CustomersWithLotsExpiringOn,
     Outcome,
     RecordOutcome,
+    ClaimOutcome,
     UpdateOutcome,
     OutcomesOn,
     CommitBurn,
@@ -185,8 +186,11 @@ impl SweepStore for FaultyStore {
     async fn outcome(&self, key: &OutcomeKey) -> Result<Option<Outcome>, StoreError> {
         self.around(Call::Outcome, Some(&key.customer_id), self.inner.outcome(key)).await
     }
-    async fn record_outcome(&self, outcome: &Outcome, gift: Option<&GiftCommit>) -> Result<(), StoreError> {
-        self.around(Call::RecordOutcome, Some(&outcome.key.customer_id), self.inner.record_outcome(outcome, gift)).await
+    async fn record_outcome(&self, outcome: &Outcome, record: Option<&RecordCommit>) -> Result<(), StoreError> {
+        self.around(Call::RecordOutcome, Some(&outcome.key.customer_id), self.inner.record_outcome(outcome, record)).await
+    }
+    async fn claim_outcome(&self, outcome: &Outcome, record: &RecordCommit) -> Result<(), StoreError> {
+        self.around(Call::ClaimOutcome, Some(&outcome.key.customer_id), self.inner.claim_outcome(outcome, record)).await
     }
     async fn update_outcome(&self, outcome: &Outcome, from: OutcomeStatus) -> Result<(), StoreError> {
         self.around(Call::UpdateOutcome, Some(&outcome.key.customer_id), self.inner.update_outcome(outcome, from)).await

@@ -12,7 +12,7 @@ use boomerang_core::domain::kinds::{Locale, TriggerKind};
 use boomerang_core::domain::ledger::LotKey;
 use boomerang_core::domain::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, Receipt, RefundRequest};
 use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
-use boomerang_core::ports::{Expected, GiftCommit, PurchaseCommit, RefundCommit, Store};
+use boomerang_core::ports::{Expected, RecordCommit, PurchaseCommit, RefundCommit, Store};
 
 /// The instant every case calls "now": 12:00 in Moscow, the default program's zone.
 pub const NOW: &str = "2026-03-10T09:00:00Z";
@@ -217,6 +217,9 @@ pub fn outcome(customer: &str, trigger: TriggerKind, episode: Episode, sweep_dat
         decided_at: utc(&format!("{sweep_date}T06:00:00Z")),
         sent_at: None,
         error: None,
+        valid_until: Some(date(sweep_date)),
+        treated: true,
+        claim: None,
     }
 }
 
@@ -228,13 +231,13 @@ pub fn with_gift(mut outcome: Outcome, points: u64, expires_on: &str) -> Outcome
 }
 
 /// The gift the sweep would credit with `outcome`, on top of `before` as read.
-pub fn gift_commit(before: &CustomerRecord, outcome: &Outcome) -> GiftCommit {
+pub fn gift_commit(before: &CustomerRecord, outcome: &Outcome) -> RecordCommit {
     let expires_on = outcome.gift_expires_on.expect("the outcome has a gift");
     let mut record = before.clone();
     let lot = LotKey::gift(expires_on, outcome.key.trigger);
     let entries = record.account.gift(lot, outcome.gift_points, &outcome.key.reference());
     record.version = before.version + 1;
-    GiftCommit { record, expected_version: before.version, entries }
+    RecordCommit { record, expected_version: before.version, entries, recorded_at: outcome.decided_at }
 }
 
 pub fn key(hash_seed: u8, terminal_name: &str, admin: bool) -> ApiKeyRecord {

@@ -222,15 +222,18 @@ pub async fn holdout_customers_get_neither_gift_nor_message(factory: impl StoreF
     }
     let r = shop.sweep(date("2026-11-01")).await;
     let c = counts(&r, TriggerKind::Lapsed60);
+    // The 2026 draw of a 50 % lapsed_60 holdout among h0..h19, worked out once by hand from
+    // the hash (sha256 of "holdout:lapsed_60:2026:<id>"), not by the code under test.
+    const HELD_IN_2026: [&str; 9] = ["h4", "h5", "h7", "h10", "h12", "h14", "h16", "h18", "h19"];
     assert_eq!(c.eligible, 20);
-    assert!(c.holdout > 0 && c.holdout < 20, "{c:?}");
+    assert_eq!(c.holdout, 9, "{c:?}");
     assert_eq!(c.sent_email, 20 - c.holdout);
     assert_eq!(c.points_credited, 300 * (20 - c.holdout));
     for i in 0..20 {
         let id = format!("h{i}");
         let outcome = shop.outcome(&id, TriggerKind::Lapsed60, Episode::Lapse(last)).await.unwrap();
         let held = outcome.status == OutcomeStatus::Holdout;
-        assert_eq!(held, boomerang_core::domain::triggers::in_holdout(&CustomerId::parse(&id).unwrap(), TriggerKind::Lapsed60, 50));
+        assert_eq!(held, HELD_IN_2026.contains(&id.as_str()), "{id}");
         assert_eq!(shop.balance(&id, date("2026-11-01")).await, if held { 50 } else { 350 });
         assert_eq!(shop.messenger.sent_to(&id).is_empty(), held);
     }

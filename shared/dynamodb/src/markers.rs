@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 
 use boomerang_core::domain::ledger::{Account, EntryKind, LedgerEntry, LotKey};
-use boomerang_core::ports::{BurnCommit, GiftCommit, PurchaseCommit, RefundCommit};
+use boomerang_core::ports::{BurnCommit, PurchaseCommit, RecordCommit, RefundCommit};
 
 use crate::items::{item, s, Item};
 use crate::layout::{customer_pk, expiry_pk, expiry_sk, BY_EXPIRY};
@@ -79,10 +79,10 @@ pub fn refund_marker_dates(commit: &RefundCommit) -> BTreeSet<NaiveDate> {
     dates
 }
 
-/// The expiry markers a gift writes: the gift lot's date, unless the account already held
-/// points on it (then the date is marked already).
-pub fn gift_marker_dates(gift: &GiftCommit) -> BTreeSet<NaiveDate> {
-    new_expiry_dates(&gift.record.account, &gift.entries)
+/// The expiry markers a record written with an outcome brings: with a gift, the gift lot's
+/// date, unless the account already held points on it (then the date is marked already).
+pub fn record_marker_dates(commit: &RecordCommit) -> BTreeSet<NaiveDate> {
+    new_expiry_dates(&commit.record.account, &commit.entries)
 }
 
 /// The expiry markers a burn deletes: its `burned_dates`, except a date on which the record

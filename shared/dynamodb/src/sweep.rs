@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
-use boomerang_core::ports::{encode_date, BurnCommit, Expected, GiftCommit, Guard, StoreError, SweepStore};
+use boomerang_core::ports::{encode_date, BurnCommit, Expected, Guard, RecordCommit, StoreError, SweepStore};
 
 use crate::DynamoStore;
 use crate::items::{self, key, s, Item};
@@ -16,6 +16,25 @@ use crate::transaction::{Condition, Transaction};
 
 /// The most items one `TransactWriteItems` may hold.
 const TRANSACTION_ITEMS: usize = 100;
+
+impl DynamoStore {
+    /// Adds the customer record written with an outcome (under its version) and, with a gift,
+    /// its ledger item and the marker of the gift's expiry date.
+    fn add_record(&self, tx: &mut Transaction, outcome: &Outcome, record: &RecordCommit) -> Result<(), StoreError> {
+        let expected = Expected::Version(record.expected_version);
+        tx.put(
+            &self.table,
+            items::customer_item(&record.record, expected.next_version())?,
+            Some((Condition::customer(expected), Guard::Unchanged)),
+        )?;
+        // The ledger item is keyed by the decision's own reference: a gift can never be
+        // written twice, and the key says which decision it came from.
+        let reference = outcome.key.reference();
+        let customer = &record.record.customer.customer_id;
+        let new_dates = markers::record_marker_dates(record);
+        self.add_ledger(tx, customer, record.recorded_at, &reference, &record.entries, new_dates)
+    }
+}
 
 #[async_trait]
 impl SweepStore for DynamoStore {
@@ -39,28 +58,26 @@ impl SweepStore for DynamoStore {
         item.as_ref().map(items::decode_outcome).transpose()
     }
 
-    async fn record_outcome(&self, outcome: &Outcome, gift: Option<&GiftCommit>) -> Result<(), StoreError> {
+    async fn record_outcome(&self, outcome: &Outcome, record: Option<&RecordCommit>) -> Result<(), StoreError> {
         let item = items::outcome_item(outcome)?;
-        let Some(gift) = gift else {
+        let Some(record) = record else {
             return match self.put_if(item, Condition::absent()).await? {
                 true => Ok(()),
                 false => Err(StoreError::Duplicate),
             };
         };
-        let expected = Expected::Version(gift.expected_version);
         let mut tx = Transaction::default();
         tx.put(&self.table, item, Some((Condition::absent(), Guard::NewId)))?;
-        tx.put(
-            &self.table,
-            items::customer_item(&gift.record, expected.next_version())?,
-            Some((Condition::customer(expected), Guard::Unchanged)),
-        )?;
-        // The ledger item is keyed by the decision's own reference: a gift can never be
-        // written twice, and the key says which decision it came from.
-        let reference = outcome.key.reference();
-        let customer = &gift.record.customer.customer_id;
-        let new_dates = markers::gift_marker_dates(gift);
-        self.add_ledger(&mut tx, customer, outcome.decided_at, &reference, &gift.entries, new_dates)?;
+        self.add_record(&mut tx, outcome, record)?;
+        self.transact(tx).await
+    }
+
+    async fn claim_outcome(&self, outcome: &Outcome, record: &RecordCommit) -> Result<(), StoreError> {
+        let pending = OutcomeStatus::Pending.as_str();
+        let still = Condition { expression: "st = :from", values: vec![(":from", s(pending))] };
+        let mut tx = Transaction::default();
+        tx.put(&self.table, items::outcome_item(outcome)?, Some((still, Guard::Unchanged)))?;
+        self.add_record(&mut tx, outcome, record)?;
         self.transact(tx).await
     }
 

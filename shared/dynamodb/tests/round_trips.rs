@@ -17,7 +17,7 @@ use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::ledger::LotKey;
 use boomerang_core::domain::purchase::{decide_purchase, Backdating, PurchaseRequest, RefundRequest};
 use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
-use boomerang_core::ports::{BurnCommit, GiftCommit, KeyStore, ReportStore, StoreError, SweepStore};
+use boomerang_core::ports::{BurnCommit, RecordCommit, KeyStore, ReportStore, StoreError, SweepStore};
 use boomerang_dynamodb::{DynamoStore, RequestMetrics};
 use boomerang_dynamodb::items::{self, Item};
 
@@ -214,6 +214,9 @@ fn outcome(customer: &str, trigger: TriggerKind, episode: Episode) -> Outcome {
         decided_at: now(),
         sent_at: None,
         error: None,
+        valid_until: None,
+        treated: true,
+        claim: None,
     }
 }
 
@@ -245,7 +248,7 @@ async fn the_sweeps_operations_take_a_fixed_number_of_requests() {
     let lot = LotKey::gift("2026-03-24".parse().expect("a date"), TriggerKind::Birthday);
     let entries = gifted.account.gift(lot, 500, &decision.key.reference());
     gifted.version += 1;
-    let gift = GiftCommit { record: gifted.clone(), expected_version: anna.version, entries };
+    let gift = RecordCommit { record: gifted.clone(), expected_version: anna.version, entries, recorded_at: decision.decided_at };
     store.record_outcome(&decision, Some(&gift)).await.expect("recorded with its gift");
     let m = take(&store);
     assert_requests(&m, &[("TransactWriteItems", 1)], "record_outcome with a gift");

@@ -22,7 +22,7 @@ use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::ledger::{LedgerEntry, LotKey};
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest};
 use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
-use boomerang_core::ports::{BurnCommit, CustomerReader, CustomerWriter, Expected, GiftCommit, StoreError, SweepStore};
+use boomerang_core::ports::{BurnCommit, CustomerReader, CustomerWriter, Expected, RecordCommit, StoreError, SweepStore};
 use boomerang_dynamodb::{items, markers};
 use boomerang_dynamodb::layout::{
     self, Index, BY_BIRTHDAY, BY_EXPIRY, BY_LAST_PURCHASE, BY_PURCHASE_DATE, BY_SWEEP_DATE, INDEXES,
@@ -236,15 +236,18 @@ fn birthday_gift(customer: &str, expires_on: &str) -> Outcome {
         decided_at: now(),
         sent_at: None,
         error: None,
+        valid_until: None,
+        treated: true,
+        claim: None,
     }
 }
 
-fn gift_commit(before: &CustomerRecord, outcome: &Outcome) -> GiftCommit {
+fn gift_commit(before: &CustomerRecord, outcome: &Outcome) -> RecordCommit {
     let mut record = before.clone();
     let lot = LotKey::gift(outcome.gift_expires_on.expect("a gift"), outcome.key.trigger);
     let entries = record.account.gift(lot, outcome.gift_points, &outcome.key.reference());
     record.version += 1;
-    GiftCommit { record, expected_version: before.version, entries }
+    RecordCommit { record, expected_version: before.version, entries, recorded_at: outcome.decided_at }
 }
 
 /// The attributes of one item, read consistently from the table.
@@ -284,7 +287,7 @@ async fn a_gift_writes_its_expiry_marker_and_a_ledger_item_named_after_its_decis
     let mut lapse = birthday_gift("anna", "2026-03-24");
     (lapse.key.trigger, lapse.key.episode) = (TriggerKind::Lapsed60, Episode::Lapse(date("2026-01-09")));
     let gift = gift_commit(&anna, &lapse);
-    assert!(markers::gift_marker_dates(&gift).is_empty(), "the date is held already");
+    assert!(markers::record_marker_dates(&gift).is_empty(), "the date is held already");
     store.record_outcome(&lapse, Some(&gift)).await.expect("the second gift");
     assert_eq!(customer_items(&store, "anna", "X#").await.len(), 2);
 }

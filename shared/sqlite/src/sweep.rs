@@ -3,17 +3,17 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use rusqlite::{params, params_from_iter, OptionalExtension, ToSql};
+use rusqlite::{params, params_from_iter, OptionalExtension, ToSql, Transaction};
 
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::purchase::Receipt;
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::ports::{
-    decode_date, decode_json, encode_date, BurnCommit, Expected, GiftCommit, Guard, ReportStore, StoreError, SweepStore,
+    decode_date, decode_json, encode_date, BurnCommit, Expected, Guard, RecordCommit, ReportStore, StoreError, SweepStore,
 };
 
 use crate::rows::{customer_ids, decode_outcome, outcome_key, refuse_unless, CustomerRow, EntryRows, OutcomeRow};
-use crate::{write_tx, SqliteStore};
+use crate::{write_tx, Fail, SqliteStore};
 
 #[async_trait]
 impl SweepStore for SqliteStore {
@@ -53,17 +53,9 @@ impl SweepStore for SqliteStore {
         .await
     }
 
-    async fn record_outcome(&self, outcome: &Outcome, gift: Option<&GiftCommit>) -> Result<(), StoreError> {
+    async fn record_outcome(&self, outcome: &Outcome, record: Option<&RecordCommit>) -> Result<(), StoreError> {
         let row = OutcomeRow::encode(outcome)?;
-        let gift = match gift {
-            Some(g) => {
-                let expected = Expected::Version(g.expected_version);
-                let customer = CustomerRow::encode(&g.record, expected.next_version())?;
-                let entries = EntryRows::encode(&g.record.customer.customer_id, outcome.decided_at, &g.entries);
-                Some((expected, customer, entries))
-            }
-            None => None,
-        };
+        let gift = record.map(RecordRows::encode).transpose()?;
         self.run(move |conn| {
             let tx = write_tx(conn)?;
             let taken = tx
@@ -90,20 +82,33 @@ impl SweepStore for SqliteStore {
         .await
     }
 
+    async fn claim_outcome(&self, outcome: &Outcome, record: &RecordCommit) -> Result<(), StoreError> {
+        let row = OutcomeRow::encode(outcome)?;
+        let (expected, customer, entries) = RecordRows::encode(record)?;
+        let pending = OutcomeStatus::Pending.as_str();
+        self.run(move |conn| {
+            let tx = write_tx(conn)?;
+            let still_pending = tx
+                .prepare_cached(
+                    "SELECT 1 FROM sweep_outcomes \
+                     WHERE customer_id = ?1 AND \"trigger\" = ?2 AND episode = ?3 AND status = ?4",
+                )?
+                .exists(params![row.customer_id, row.trigger, row.episode, pending])?;
+            refuse_unless([(!still_pending, Guard::Unchanged), (customer.moved(&tx, expected)?, Guard::Unchanged)])?;
+            customer.write(&tx, expected)?;
+            entries.insert(&tx)?;
+            update_row(&tx, &row, pending)?;
+            Ok(tx.commit()?)
+        })
+        .await
+    }
+
     async fn update_outcome(&self, outcome: &Outcome, from: OutcomeStatus) -> Result<(), StoreError> {
         let row = OutcomeRow::encode(outcome)?;
         let from = from.as_str();
         self.run(move |conn| {
             let tx = write_tx(conn)?;
-            let updated = tx
-                .prepare_cached(
-                    "UPDATE sweep_outcomes SET sweep_date = ?4, status = ?5, body = ?6 \
-                     WHERE customer_id = ?1 AND \"trigger\" = ?2 AND episode = ?3 AND status = ?7",
-                )?
-                .execute(params_from_iter(row.columns().into_iter().chain([&from as &dyn ToSql])))?;
-            if updated == 0 {
-                return Err(StoreError::Conflict.into());
-            }
+            update_row(&tx, &row, from)?;
             Ok(tx.commit()?)
         })
         .await
@@ -185,4 +190,30 @@ impl ReportStore for SqliteStore {
         })
         .await
     }
+}
+
+/// The customer record written with an outcome, and its ledger entries, as rows.
+struct RecordRows;
+
+impl RecordRows {
+    fn encode(commit: &RecordCommit) -> Result<(Expected, CustomerRow, EntryRows), StoreError> {
+        let expected = Expected::Version(commit.expected_version);
+        let customer = CustomerRow::encode(&commit.record, expected.next_version())?;
+        let entries = EntryRows::encode(&commit.record.customer.customer_id, commit.recorded_at, &commit.entries);
+        Ok((expected, customer, entries))
+    }
+}
+
+/// Stores an outcome's row over the one with the same key, if its status is still `from`.
+fn update_row(tx: &Transaction<'_>, row: &OutcomeRow, from: &str) -> Result<(), Fail> {
+    let updated = tx
+        .prepare_cached(
+            "UPDATE sweep_outcomes SET sweep_date = ?4, status = ?5, body = ?6 \
+             WHERE customer_id = ?1 AND \"trigger\" = ?2 AND episode = ?3 AND status = ?7",
+        )?
+        .execute(params_from_iter(row.columns().into_iter().chain([&from as &dyn ToSql])))?;
+    if updated == 0 {
+        return Err(StoreError::Conflict.into());
+    }
+    Ok(())
 }

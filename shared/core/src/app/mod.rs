@@ -34,11 +34,23 @@ pub struct Boomerang {
     backoff: Arc<dyn Backoff>,
     /// The unsubscribe secret never changes once made: read once, not on every send.
     secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// This process, as the sender a `sending` claim names (random per process).
+    owner: Arc<str>,
 }
 
 impl Boomerang {
     pub fn new(store: Arc<dyn Store>, config: Arc<ProgramConfig>) -> Self {
-        Self { store, config, backoff: Arc::new(JitteredBackoff), secret: Arc::default() }
+        let owner = format!("p-{:016x}", fastrand::u64(..));
+        Self { store, config, backoff: Arc::new(JitteredBackoff), secret: Arc::default(), owner: owner.into() }
+    }
+
+    /// The same application naming itself `owner` in its claims (tests of two processes).
+    pub fn with_owner(self, owner: &str) -> Self {
+        Self { owner: owner.into(), ..self }
+    }
+
+    pub(crate) fn owner(&self) -> &str {
+        &self.owner
     }
 
     /// The same application with another wait between lost races (tests: none).

@@ -199,7 +199,10 @@ impl SweepStore for MemoryStore {
     async fn outcome(&self, _: &OutcomeKey) -> Result<Option<Outcome>, StoreError> {
         unimplemented!("{UNUSED}")
     }
-    async fn record_outcome(&self, _: &Outcome, _: Option<&GiftCommit>) -> Result<(), StoreError> {
+    async fn record_outcome(&self, _: &Outcome, _: Option<&RecordCommit>) -> Result<(), StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn claim_outcome(&self, _: &Outcome, _: &RecordCommit) -> Result<(), StoreError> {
         unimplemented!("{UNUSED}")
     }
     async fn update_outcome(&self, _: &Outcome, _: OutcomeStatus) -> Result<(), StoreError> {

@@ -7,8 +7,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::contact::SendWindow;
 use crate::domain::ids::{Currency, Email};
-use crate::domain::kinds::{Locale, TriggerKind};
+use crate::domain::kinds::{Channel, Locale, TriggerKind};
 use crate::domain::template::{self, sms_segments};
 use crate::domain::wording::format_date;
 
@@ -42,6 +43,18 @@ pub struct TriggerConfig {
     pub gift_valid_days: u32,
     pub holdout_percent: u8,
     pub attribution_days: u32,
+    /// When several triggers are due for one customer, the lowest number goes first; the
+    /// others wait for a later date of their windows.
+    pub priority: u32,
+    /// How many dates the trigger may go on: the first date the contact rules let it through.
+    pub window_days: u32,
+    /// points_expiring: at most one warning per this many days, covering every point that
+    /// burns within them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooldown_days: Option<u32>,
+    /// points_expiring: no warning when fewer points than this burn within the cooldown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_points: Option<u64>,
     pub templates: BTreeMap<Locale, Templates>,
 }
 
@@ -59,6 +72,11 @@ pub struct Triggers {
 #[serde(deny_unknown_fields)]
 pub struct MessagingConfig {
     pub max_sends_per_second: u32,
+    /// A customer gets at most one trigger message in any window of this many local dates.
+    pub min_days_between_messages: u32,
+    /// Local hours in which an SMS, and an email, may start being sent.
+    pub sms_window: SendWindow,
+    pub email_window: SendWindow,
     pub sms_max_segments: u32,
     pub unsubscribe_base_url: String,
     pub email_from: String,
@@ -147,6 +165,21 @@ impl ProgramConfig {
         }
     }
 
+    /// The local hours in which `channel` may start a send.
+    pub fn send_window(&self, channel: Channel) -> SendWindow {
+        match channel {
+            Channel::Email => self.messaging.email_window,
+            Channel::Sms => self.messaging.sms_window,
+        }
+    }
+
+    /// The triggers in the order they go when several are due for one customer.
+    pub fn triggers_by_priority(&self) -> [TriggerKind; 5] {
+        let mut kinds = TriggerKind::ALL;
+        kinds.sort_by_key(|k| self.trigger(*k).priority);
+        kinds
+    }
+
     /// The tenant's local date of an instant: the one place "what day is it" is answered.
     pub fn local_date(&self, instant: DateTime<Utc>) -> NaiveDate {
         instant.with_timezone(&self.timezone).date_naive()
@@ -216,8 +249,18 @@ impl ProgramConfig {
         if id.is_empty() || id.len() > 11 || !id.chars().all(|c| c.is_ascii_alphanumeric()) || id.chars().all(|c| c.is_ascii_digit()) {
             return Err(err("messaging.sms_sender_id", "must be 1 to 11 letters and digits, not only digits"));
         }
+        if !(1..=365).contains(&m.min_days_between_messages) {
+            return Err(err("messaging.min_days_between_messages", "must be from 1 to 365 days"));
+        }
         for kind in TriggerKind::ALL {
             self.validate_trigger(kind)?;
+        }
+        let order = self.triggers_by_priority();
+        if let Some(pair) = order.windows(2).find(|p| self.trigger(p[0]).priority == self.trigger(p[1]).priority) {
+            return Err(err(
+                format!("triggers.{}.priority", pair[1]),
+                format!("is the same as triggers.{}.priority; give each trigger its own priority", pair[0]),
+            ));
         }
         Ok(())
     }
@@ -238,6 +281,35 @@ impl ProgramConfig {
                 return Err(err(key(wanted), "must be from 1 to 3650 days"))
             }
             Some(_) => {}
+        }
+        if !kind.is_lapse() && value == Some(0) {
+            return Err(err(key("days_before"), "must be at least 1: a message on the day itself comes too late"));
+        }
+        if !(1..=30).contains(&t.window_days) {
+            return Err(err(key("window_days"), "must be from 1 to 30 days"));
+        }
+        if kind == TriggerKind::PointsExpiring {
+            let days_before = value.unwrap_or(0);
+            if t.window_days > days_before {
+                return Err(err(
+                    key("window_days"),
+                    format!("must be at most days_before ({days_before}): the window ends one day before the burn at the latest"),
+                ));
+            }
+            match t.cooldown_days {
+                Some(days) if (1..=365).contains(&days) => {}
+                Some(_) => return Err(err(key("cooldown_days"), "must be from 1 to 365 days")),
+                None => return Err(err(key("cooldown_days"), "is required")),
+            }
+            if t.min_points.is_none() {
+                return Err(err(key("min_points"), "is required"));
+            }
+        } else {
+            for (name, set) in [("cooldown_days", t.cooldown_days.is_some()), ("min_points", t.min_points.is_some())] {
+                if set {
+                    return Err(err(key(name), "is a setting of points_expiring only"));
+                }
+            }
         }
         if t.holdout_percent > 100 {
             return Err(err(key("holdout_percent"), "must be from 0 to 100"));

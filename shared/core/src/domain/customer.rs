@@ -3,6 +3,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::contact::ContactState;
 use crate::domain::ids::{CustomerId, Email, InvalidValue, Phone};
 use crate::domain::kinds::{Channel, Locale};
 use crate::domain::ledger::Account;
@@ -148,12 +149,20 @@ pub fn parse_birthday(value: &str, today: NaiveDate) -> Result<NaiveDate, Invali
 pub struct CustomerRecord {
     pub customer: Customer,
     pub account: Account,
+    /// When the sweep last messaged them: what the contact rules need to know.
+    #[serde(default)]
+    pub contact: ContactState,
     /// Optimistic-concurrency version: 1 on creation, +1 on every write.
     pub version: u64,
 }
 
 impl CustomerRecord {
     pub fn new(customer_id: CustomerId, now: DateTime<Utc>) -> Self {
-        Self { customer: Customer::new(customer_id, now), account: Account::default(), version: 0 }
+        Self {
+            customer: Customer::new(customer_id, now),
+            account: Account::default(),
+            contact: ContactState::default(),
+            version: 0,
+        }
     }
 }

@@ -9,11 +9,12 @@ use crate::domain::config::ProgramConfig;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::kinds::Channel;
 use crate::domain::template::{render, Escape};
-use crate::domain::triggers::{Episode, Outcome};
+use crate::domain::triggers::{expiring_soon, Episode, Outcome};
 use crate::domain::wording::{fallback_name, format_date};
 
 /// The text of one outcome's message, rendered from the tenant's templates with what the
-/// customer's record says now (so the balance includes the gift just credited).
+/// customer's record says at the send (so the balance includes the gift just credited, and a
+/// warning names the points that burn soon as of today).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub subject: Option<String>,
@@ -33,8 +34,11 @@ pub fn render_outcome(
     let locale = record.customer.locale.unwrap_or(cfg.default_locale);
     let trigger = outcome.key.trigger;
     let templates = cfg.templates(trigger, locale);
-    let episode_date = match outcome.key.episode {
-        Episode::Expiry(d) => Some(d),
+    // The points a warning names are the ones burning soon as of the send, not the decision.
+    let expiring = match outcome.key.episode {
+        Episode::Expiry(first) => {
+            Some(expiring_soon(cfg, &record.account, today).unwrap_or((outcome.expiring_points, first)))
+        }
         _ => None,
     };
     let vars: BTreeMap<&str, String> = BTreeMap::from([
@@ -43,8 +47,8 @@ pub fn render_outcome(
         ("balance", record.account.balance(today).to_string()),
         ("gift_points", outcome.gift_points.to_string()),
         ("gift_expires_on", outcome.gift_expires_on.map(|d| format_date(d, locale)).unwrap_or_default()),
-        ("points", outcome.expiring_points.to_string()),
-        ("expires_on", episode_date.map(|d| format_date(d, locale)).unwrap_or_default()),
+        ("points", expiring.map_or(0, |(points, _)| points).to_string()),
+        ("expires_on", expiring.map(|(_, first)| format_date(first, locale)).unwrap_or_default()),
         ("unsubscribe_url", unsubscribe_url.to_string()),
     ]);
     // Templates were validated when the config loaded, so rendering cannot fail here.
@@ -84,6 +88,9 @@ mod tests {
             decided_at: "2026-12-01T08:00:00Z".parse().unwrap(),
             sent_at: None,
             error: None,
+            valid_until: None,
+            treated: true,
+            claim: None,
         }
     }
 

@@ -1,5 +1,7 @@
-//! The daily sweep's rules: who a trigger applies to on a date, holdout, channel choice and
-//! the outcome recorded per customer, trigger and episode. Pure: the date comes in.
+//! The daily sweep's rules: which trigger may go to whom on a date (its window), in which
+//! order (priority), how often (the contact rules), who is held out, on which channel, and
+//! what was decided per customer, trigger and episode. Then the second look right before a
+//! send. Pure: dates and instants come in.
 
 use std::fmt;
 
@@ -8,13 +10,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::config::ProgramConfig;
+use crate::domain::contact::ContactState;
 use crate::domain::customer::{Customer, CustomerRecord};
 use crate::domain::ids::CustomerId;
 use crate::domain::kinds::{Channel, TriggerKind};
-use crate::domain::ledger::add_days;
+use crate::domain::ledger::{add_days, Account};
 
 /// One occurrence of a trigger's condition: a lapse is identified by the last purchase date
-/// it follows, a birthday by its year, an expiry warning by the expiry date.
+/// it follows, a birthday by its year, an expiry warning by the first burn date it is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "value")]
 pub enum Episode {
@@ -47,12 +50,17 @@ impl OutcomeKey {
     }
 }
 
-/// A trigger that applies to a customer on a sweep date.
+/// A trigger that may go to a customer on a sweep date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Due {
     pub trigger: TriggerKind,
     pub episode: Episode,
-    /// points_expiring: the points that burn on the episode's date.
+    /// The last date of the trigger's window: blocked on it, the episode is capped.
+    pub window_end: NaiveDate,
+    /// The last local date its message still makes sense: the end of the window, for a
+    /// birthday the day before the birthday.
+    pub valid_until: NaiveDate,
+    /// points_expiring: the points that burn within the cooldown (the warning covers them all).
     pub expiring_points: u64,
 }
 
@@ -73,60 +81,174 @@ pub fn birthdays_falling_on(date: NaiveDate) -> Vec<(u32, u32)> {
     days
 }
 
-/// The last-purchase date a lapse trigger looks for on `date`: it fires on the day after
-/// `after_days` days without a purchase (the 31st day for lapsed_30).
-pub fn lapse_last_purchase(cfg: &ProgramConfig, trigger: TriggerKind, date: NaiveDate) -> Option<NaiveDate> {
-    let days = cfg.trigger(trigger).after_days?;
-    date.checked_sub_signed(Duration::days(i64::from(days) + 1))
+fn days(n: u32) -> Duration {
+    Duration::days(n.into())
 }
 
-/// The date a days-before trigger (birthday, points_expiring) looks at on `date`.
-pub fn target_date(cfg: &ProgramConfig, trigger: TriggerKind, date: NaiveDate) -> Option<NaiveDate> {
-    Some(add_days(date, cfg.trigger(trigger).days_before?))
+/// The last-purchase dates a lapse trigger may go for on `date`: its window is the days
+/// `after_days + 1` to `after_days + window_days` without a purchase (the 31st to the 33rd
+/// day for lapsed_30).
+pub fn lapse_last_purchases(cfg: &ProgramConfig, trigger: TriggerKind, date: NaiveDate) -> Vec<NaiveDate> {
+    let t = cfg.trigger(trigger);
+    let Some(after) = t.after_days else { return Vec::new() };
+    (1..=t.window_days).filter_map(|k| date.checked_sub_signed(days(after + k))).collect()
 }
 
-/// Every enabled trigger that applies to the record on `date`.
+/// A birthday's window: from `days_before` down to one day before it (never on or after),
+/// `window_days` dates at most.
+fn birthday_window(cfg: &ProgramConfig, birthday: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let t = cfg.trigger(TriggerKind::Birthday);
+    let first = birthday.checked_sub_signed(days(t.days_before?))?;
+    let last = (first + days(t.window_days.saturating_sub(1))).min(birthday - Duration::days(1));
+    (first <= last).then_some((first, last))
+}
+
+/// The birthdays a birthday greeting may be for on `date` (the sweep reads the birthday
+/// index for each).
+pub fn birthday_targets(cfg: &ProgramConfig, date: NaiveDate) -> Vec<NaiveDate> {
+    let days_before = cfg.trigger(TriggerKind::Birthday).days_before.unwrap_or(0);
+    (1..=days_before)
+        .map(|k| add_days(date, k))
+        .filter(|b| birthday_window(cfg, *b).is_some_and(|(first, last)| first <= date && date <= last))
+        .collect()
+}
+
+/// The burn dates a points_expiring warning looks at on `date`: from `days_before` down to
+/// `days_before - window_days + 1` days ahead.
+pub fn expiry_targets(cfg: &ProgramConfig, date: NaiveDate) -> Vec<NaiveDate> {
+    let t = cfg.trigger(TriggerKind::PointsExpiring);
+    let Some(before) = t.days_before else { return Vec::new() };
+    (0..t.window_days).map(|k| add_days(date, before - k)).collect()
+}
+
+/// The points that burn within a warning's cooldown after `today`, and the first such date.
+pub fn expiring_soon(cfg: &ProgramConfig, account: &Account, today: NaiveDate) -> Option<(u64, NaiveDate)> {
+    let cooldown = cfg.trigger(TriggerKind::PointsExpiring).cooldown_days.unwrap_or(0);
+    let until = add_days(today, cooldown);
+    let soon: Vec<(NaiveDate, u64)> =
+        account.expiring(today).into_iter().filter(|(on, points)| *on <= until && *points > 0).collect();
+    let first = soon.first()?.0;
+    Some((soon.iter().map(|(_, p)| p).sum(), first))
+}
+
+/// Every enabled trigger whose window holds `date` and whose condition holds for the
+/// record, highest priority first. Episodes already decided are the caller's to leave out.
 pub fn due_triggers(cfg: &ProgramConfig, record: &CustomerRecord, date: NaiveDate) -> Vec<Due> {
-    let mut due = Vec::new();
     let account = &record.account;
-    for trigger in TriggerKind::ALL {
+    let mut due = Vec::new();
+    for trigger in cfg.triggers_by_priority() {
         let t = cfg.trigger(trigger);
         if !t.enabled {
             continue;
         }
-        match trigger {
+        let found = match trigger {
             TriggerKind::Lapsed30 | TriggerKind::Lapsed60 | TriggerKind::Lapsed90 => {
-                if let (Some(last), Some(wanted)) = (account.last_purchase_on, lapse_last_purchase(cfg, trigger, date)) {
-                    if last == wanted && account.balance(date) >= t.min_balance {
-                        due.push(Due { trigger, episode: Episode::Lapse(last), expiring_points: 0 });
-                    }
-                }
+                let last = account.last_purchase_on;
+                last.filter(|l| lapse_last_purchases(cfg, trigger, date).contains(l))
+                    .filter(|_| account.balance(date) >= t.min_balance)
+                    .map(|last| {
+                        let end = add_days(last, t.after_days.unwrap_or(0) + t.window_days);
+                        Due { trigger, episode: Episode::Lapse(last), window_end: end, valid_until: end, expiring_points: 0 }
+                    })
             }
-            TriggerKind::Birthday => {
-                if let (Some(birthday), Some(target)) = (record.customer.birthday, target_date(cfg, trigger, date)) {
-                    if birthday_in(birthday, target.year()) == target {
-                        due.push(Due { trigger, episode: Episode::Birthday(target.year()), expiring_points: 0 });
-                    }
-                }
-            }
+            TriggerKind::Birthday => record.customer.birthday.and_then(|birthday| {
+                let target = birthday_targets(cfg, date)
+                    .into_iter()
+                    .find(|b| birthday_in(birthday, b.year()) == *b)?;
+                let (_, end) = birthday_window(cfg, target)?;
+                let valid_until = target - Duration::days(1);
+                Some(Due { trigger, episode: Episode::Birthday(target.year()), window_end: end, valid_until, expiring_points: 0 })
+            }),
             TriggerKind::PointsExpiring => {
-                if let Some(target) = target_date(cfg, trigger, date) {
-                    let points: u64 =
-                        account.lots.iter().filter(|(k, _)| k.expires_on == target).map(|(_, p)| p).sum();
-                    if points > 0 && target > date {
-                        due.push(Due { trigger, episode: Episode::Expiry(target), expiring_points: points });
+                let cooldown = t.cooldown_days.unwrap_or(0);
+                let targets = expiry_targets(cfg, date);
+                let first_due = targets.iter().rev().find(|e| account.lots.keys().any(|k| k.expires_on == **e));
+                match (first_due, expiring_soon(cfg, account, date)) {
+                    (Some(burn), Some((points, _)))
+                        if points >= t.min_points.unwrap_or(0)
+                            && record.contact.allows_expiry_warning(date, cooldown) =>
+                    {
+                        let before = t.days_before.unwrap_or(0);
+                        let end = burn.checked_sub_signed(days(before - t.window_days + 1)).unwrap_or(date);
+                        Some(Due {
+                            trigger,
+                            episode: Episode::Expiry(*burn),
+                            window_end: end,
+                            valid_until: end,
+                            expiring_points: points,
+                        })
                     }
+                    _ => None,
                 }
             }
-        }
+        };
+        due.extend(found);
     }
     due
 }
 
-/// True when the customer is in the trigger's holdout: a stable hash of customer and trigger,
-/// so the same customer stays in (or out of) a trigger's control group every time.
-pub fn in_holdout(customer: &CustomerId, trigger: TriggerKind, percent: u8) -> bool {
-    let digest = Sha256::digest(format!("holdout:{trigger}:{customer}").as_bytes());
+/// What the sweep does with one due trigger of a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Decide it now: the holdout split, the channel, a message to send.
+    Decide,
+    /// Not now: a higher-priority trigger or a recent message comes first; a later date of
+    /// its window may let it through. Nothing is recorded.
+    Defer,
+    /// Its window closes today without a send: recorded `capped`, nothing is sent.
+    Cap,
+    /// Its message would arrive after the date it makes sense (a run catching up): recorded
+    /// `expired`, nothing is sent.
+    Expire,
+}
+
+/// The contact rules for one customer on `date` whose messages go out on `send_on` (later
+/// than `date` when a run catches up): the highest-priority due trigger goes if the governor
+/// allows a message on `send_on`, the others wait. `dues` come highest priority first.
+/// The rules come before the holdout split, so the held-out meet them as the treated do.
+pub fn plan(cfg: &ProgramConfig, contact: &ContactState, dues: &[Due], date: NaiveDate, send_on: NaiveDate) -> Vec<Step> {
+    let mut free = contact.allows_message(send_on, cfg.messaging.min_days_between_messages);
+    dues.iter()
+        .map(|due| {
+            if due.valid_until < send_on {
+                Step::Expire
+            } else if free {
+                free = false;
+                Step::Decide
+            } else if date >= due.window_end {
+                Step::Cap
+            } else {
+                Step::Defer
+            }
+        })
+        .collect()
+}
+
+/// The contact state once `due` is decided for `send_on`: the customer's next message waits
+/// for the governor, and a warning starts its cooldown.
+pub fn reserve(contact: &ContactState, due: &Due, send_on: NaiveDate) -> ContactState {
+    let mut next = *contact;
+    next.last_message_on = Some(send_on);
+    if due.trigger == TriggerKind::PointsExpiring {
+        next.last_expiry_warning_on = Some(send_on);
+    }
+    next
+}
+
+/// The year a holdout draw is salted with: the birthday's for a birthday, the sweep date's
+/// for the others. Membership is stable within an episode and rotates from year to year, so
+/// nobody is held out of the same trigger for good.
+pub fn holdout_year(episode: Episode, date: NaiveDate) -> i32 {
+    match episode {
+        Episode::Birthday(year) => year,
+        Episode::Lapse(_) | Episode::Expiry(_) => date.year(),
+    }
+}
+
+/// True when the customer is in the trigger's holdout for `year`: a stable hash of customer,
+/// trigger and year.
+pub fn in_holdout(customer: &CustomerId, trigger: TriggerKind, percent: u8, year: i32) -> bool {
+    let digest = Sha256::digest(format!("holdout:{trigger}:{year}:{customer}").as_bytes());
     let bucket = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) % 100;
     bucket < u64::from(percent)
 }
@@ -140,28 +262,35 @@ pub enum Unreachable {
     NoChannel,
 }
 
+/// True when `channel` can carry a message to the customer now.
+pub fn usable(customer: &Customer, channel: Channel, sms_opted_out: bool) -> bool {
+    !customer.is_erased()
+        && match channel {
+            Channel::Email => {
+                customer.email.is_some() && customer.consent.email && customer.email_undeliverable_at.is_none()
+            }
+            Channel::Sms => customer.phone.is_some() && customer.consent.sms && !sms_opted_out,
+        }
+}
+
 /// The channel to use: the preferred one if the customer has that contact and consent (and it
 /// is not suppressed), else the other one, else none.
 pub fn choose_channel(customer: &Customer, sms_opted_out: bool) -> Result<Channel, Unreachable> {
     if customer.is_erased() {
         return Err(Unreachable::Erased);
     }
-    let usable = |channel: Channel| match channel {
-        Channel::Email => {
-            customer.email.is_some() && customer.consent.email && customer.email_undeliverable_at.is_none()
-        }
-        Channel::Sms => customer.phone.is_some() && customer.consent.sms && !sms_opted_out,
-    };
     let preferred = customer.preferred_channel.unwrap_or(Channel::Email);
     let other = match preferred {
         Channel::Email => Channel::Sms,
         Channel::Sms => Channel::Email,
     };
-    [preferred, other].into_iter().find(|c| usable(*c)).ok_or(Unreachable::NoChannel)
+    [preferred, other].into_iter().find(|c| usable(customer, *c, sms_opted_out)).ok_or(Unreachable::NoChannel)
 }
 
-/// Where a decision stands. `Pending` → `Sending` → `Sent`/`Failed` for messages; a run that
-/// finds `Sending` (cut off mid-send) records `Unknown` and never sends again.
+/// Where a decision stands. `Pending` → `Sending` → `Sent`/`Failed` for messages; a send cut
+/// off mid-way ends `Unknown` and is never sent again. `Capped` and `Expired` are decided by
+/// the contact rules (nothing sent); at the second look before a send a pending decision may
+/// end `Expired`, `Cancelled` or `Suppressed` instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeStatus {
@@ -172,6 +301,15 @@ pub enum OutcomeStatus {
     Sent,
     Failed,
     Unknown,
+    /// The trigger's window closed without a send (the contact rules kept it back).
+    Capped,
+    /// Its message would have come after the date it made sense.
+    Expired,
+    /// The reason for the message went away before the send (the customer bought, the points
+    /// were spent).
+    Cancelled,
+    /// The customer cannot be messaged any more (erased, consent withdrawn, address suppressed).
+    Suppressed,
 }
 
 impl OutcomeStatus {
@@ -184,12 +322,28 @@ impl OutcomeStatus {
             OutcomeStatus::Sent => "sent",
             OutcomeStatus::Failed => "failed",
             OutcomeStatus::Unknown => "unknown",
+            OutcomeStatus::Capped => "capped",
+            OutcomeStatus::Expired => "expired",
+            OutcomeStatus::Cancelled => "cancelled",
+            OutcomeStatus::Suppressed => "suppressed",
         }
     }
     pub fn is_final(self) -> bool {
         !matches!(self, OutcomeStatus::Pending | OutcomeStatus::Sending)
     }
 }
+
+/// Who took a decision to send it, and when: a `sending` decision names its owner, so that
+/// another process neither sends it again nor calls a send still in flight `unknown`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub owner: String,
+    pub at: DateTime<Utc>,
+}
+
+/// How long a send may take, retries included, before its claim counts as abandoned (the
+/// process died mid-send) and the decision is recorded `unknown`.
+pub const CLAIM_LEASE: Duration = Duration::minutes(15);
 
 /// What happened for one customer, trigger and episode: the record reports read.
 /// It holds no contact data: the message is rendered from the customer record at send time.
@@ -201,21 +355,61 @@ pub struct Outcome {
     pub status: OutcomeStatus,
     pub channel: Option<Channel>,
     pub unreachable: Option<Unreachable>,
+    /// The gift the message carries: planned when decided, credited with the send.
     pub gift_points: u64,
+    /// Set when the gift was credited (with the claim to send): its lot's expiry date.
     pub gift_expires_on: Option<NaiveDate>,
-    /// points_expiring: how many points burn on the episode's date.
+    /// points_expiring: how many points burn within the cooldown, when decided.
     pub expiring_points: u64,
     pub decided_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     /// Why a send failed (a provider's message, never an address).
     pub error: Option<String>,
+    /// The last local date the message makes sense; past it, it is never sent.
+    #[serde(default)]
+    pub valid_until: Option<NaiveDate>,
+    /// The decision was split to the treated group (a message was meant to go), whatever
+    /// happened after: the report's intent-to-treat group.
+    #[serde(default)]
+    pub treated: bool,
+    #[serde(default)]
+    pub claim: Option<Claim>,
 }
 
-/// The decision for one due trigger, before any I/O but the SMS opt-out answer.
+impl Outcome {
+    fn new(key: OutcomeKey, due: &Due, date: NaiveDate, now: DateTime<Utc>, status: OutcomeStatus) -> Self {
+        Outcome {
+            key,
+            sweep_date: date,
+            status,
+            channel: None,
+            unreachable: None,
+            gift_points: 0,
+            gift_expires_on: None,
+            expiring_points: due.expiring_points,
+            decided_at: now,
+            sent_at: None,
+            error: None,
+            valid_until: Some(due.valid_until),
+            treated: false,
+            claim: None,
+        }
+    }
+}
+
+/// The record of a step that sends nothing: `Cap` or `Expire`.
+pub fn closed(customer: &CustomerId, due: &Due, date: NaiveDate, now: DateTime<Utc>, status: OutcomeStatus) -> Outcome {
+    let key = OutcomeKey { customer_id: customer.clone(), trigger: due.trigger, episode: due.episode };
+    Outcome::new(key, due, date, now, status)
+}
+
+/// The decision for one due trigger the contact rules let through: the holdout split, then
+/// the channel (the held out keep whether they could have been told, so the report compares
+/// the treated with the reachable part of the holdout).
 pub fn decide(
     cfg: &ProgramConfig,
     record: &CustomerRecord,
-    due: Due,
+    due: &Due,
     date: NaiveDate,
     now: DateTime<Utc>,
     sms_opted_out: bool,
@@ -223,23 +417,9 @@ pub fn decide(
     let customer = &record.customer;
     let key = OutcomeKey { customer_id: customer.customer_id.clone(), trigger: due.trigger, episode: due.episode };
     let t = cfg.trigger(due.trigger);
-    let mut outcome = Outcome {
-        key,
-        sweep_date: date,
-        status: OutcomeStatus::Holdout,
-        channel: None,
-        unreachable: None,
-        gift_points: 0,
-        gift_expires_on: None,
-        expiring_points: due.expiring_points,
-        decided_at: now,
-        sent_at: None,
-        error: None,
-    };
+    let mut outcome = Outcome::new(key, due, date, now, OutcomeStatus::Holdout);
     let reach = choose_channel(customer, sms_opted_out);
-    if in_holdout(&customer.customer_id, due.trigger, t.holdout_percent) {
-        // Held out, but whether they could have been told is kept, so the report compares
-        // the treated with the reachable part of the holdout.
+    if in_holdout(&customer.customer_id, due.trigger, t.holdout_percent, holdout_year(due.episode, date)) {
         match reach {
             Ok(channel) => outcome.channel = Some(channel),
             Err(reason) => outcome.unreachable = Some(reason),
@@ -254,21 +434,63 @@ pub fn decide(
         Ok(channel) => {
             outcome.status = OutcomeStatus::Pending;
             outcome.channel = Some(channel);
-            if t.gift_points > 0 {
-                outcome.gift_points = t.gift_points;
-                outcome.gift_expires_on = Some(add_days(date, t.gift_valid_days));
-            }
+            outcome.treated = true;
+            outcome.gift_points = t.gift_points;
         }
     }
     outcome
 }
 
+/// What the second look right before a send finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondLook {
+    Send,
+    /// Too late: `today` is past the date the message made sense.
+    Expired,
+    /// The reason went away: a lapsed customer bought, the points are no longer burning.
+    Cancelled,
+    /// Erased, consent withdrawn, or the address suppressed on the decision's channel.
+    Suppressed,
+}
+
+/// The second look at a pending decision with the customer's record as it is now.
+pub fn second_look(
+    cfg: &ProgramConfig,
+    record: Option<&CustomerRecord>,
+    outcome: &Outcome,
+    today: NaiveDate,
+    sms_opted_out: bool,
+) -> SecondLook {
+    if outcome.valid_until.is_some_and(|until| today > until) {
+        return SecondLook::Expired;
+    }
+    let Some(record) = record else { return SecondLook::Suppressed };
+    let reachable = outcome.channel.is_some_and(|c| usable(&record.customer, c, sms_opted_out));
+    if !reachable {
+        return SecondLook::Suppressed;
+    }
+    let trigger = outcome.key.trigger;
+    match outcome.key.episode {
+        Episode::Lapse(last) if trigger.is_lapse() && record.account.last_purchase_on > Some(last) => {
+            return SecondLook::Cancelled;
+        }
+        Episode::Expiry(_) => {
+            let min = cfg.trigger(trigger).min_points.unwrap_or(0);
+            if expiring_soon(cfg, &record.account, today).is_none_or(|(points, _)| points < min.max(1)) {
+                return SecondLook::Cancelled;
+            }
+        }
+        _ => {}
+    }
+    SecondLook::Send
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::domain::customer::Consent;
     use crate::domain::ids::{Email, Phone};
     use crate::domain::ledger::LotKey;
-    use super::*;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -333,7 +555,9 @@ mod tests {
         r.account.earn(LotKey::earned(d("2026-12-12")), 5, "r2");
         let due = due_triggers(&cfg, &r, d("2026-12-01"));
         assert_eq!(due.len(), 1);
-        assert_eq!((due[0].episode, due[0].expiring_points), (Episode::Expiry(d("2026-12-11")), 340));
+        // One warning covers every point burning within the cooldown (30 days), not one date.
+        assert_eq!((due[0].episode, due[0].expiring_points), (Episode::Expiry(d("2026-12-11")), 345));
+        assert_eq!((due[0].window_end, due[0].valid_until), (d("2026-12-03"), d("2026-12-03")));
     }
 
     #[test]
@@ -344,16 +568,133 @@ mod tests {
         assert!(triggers(&cfg, &r, "2026-12-29").is_empty());
     }
 
+    fn held(trigger: TriggerKind, percent: u8, year: i32) -> Vec<String> {
+        (0..10)
+            .map(|i| format!("c{i}"))
+            .filter(|id| in_holdout(&CustomerId::parse(id).unwrap(), trigger, percent, year))
+            .collect()
+    }
+
     #[test]
-    fn holdout_is_stable_and_near_its_share() {
-        let held = (0..10_000)
-            .filter(|i| in_holdout(&CustomerId::parse(&format!("c{i}")).unwrap(), TriggerKind::Birthday, 10))
-            .count();
-        assert!((800..1200).contains(&held), "{held}");
-        let c = CustomerId::parse("c42").unwrap();
-        assert_eq!(in_holdout(&c, TriggerKind::Lapsed30, 50), in_holdout(&c, TriggerKind::Lapsed30, 50));
-        assert!(!in_holdout(&c, TriggerKind::Lapsed30, 0));
-        assert!(in_holdout(&c, TriggerKind::Lapsed30, 100));
+    fn the_holdout_is_a_fixed_draw_per_year_near_its_share_and_rotates() {
+        // Worked out once from the hash (sha256 of "holdout:<trigger>:<year>:<id>"), by hand.
+        assert_eq!(held(TriggerKind::Lapsed30, 50, 2026), ["c2", "c3", "c4", "c7"]);
+        assert_eq!(held(TriggerKind::Lapsed30, 50, 2027), ["c1", "c3", "c5", "c6", "c8", "c9"]);
+        assert_eq!(held(TriggerKind::Birthday, 50, 2026), ["c3", "c5", "c6", "c7", "c9"]);
+        let share = |year| {
+            (0..10_000)
+                .filter(|i| in_holdout(&CustomerId::parse(&format!("c{i}")).unwrap(), TriggerKind::Birthday, 10, year))
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        let (y2026, y2027) = (share(2026), share(2027));
+        assert_eq!(y2026.len(), 984);
+        assert!(y2026.intersection(&y2027).count() < 200, "a new year draws a new holdout");
+        assert!(held(TriggerKind::Lapsed30, 0, 2026).is_empty());
+        assert_eq!(held(TriggerKind::Lapsed30, 100, 2026).len(), 10);
+        assert_eq!(holdout_year(Episode::Birthday(2027), d("2026-12-29")), 2027, "the birthday's year");
+        assert_eq!(holdout_year(Episode::Lapse(d("2026-10-01")), d("2027-01-02")), 2027, "the sweep date's");
+    }
+
+    #[test]
+    fn a_lapse_may_go_on_any_date_of_its_window_and_not_after() {
+        let cfg = ProgramConfig::defaults();
+        let mut r = record("c1");
+        r.account.last_purchase_on = Some(d("2026-10-01"));
+        r.account.earn(LotKey::earned(d("2027-10-01")), 10, "r");
+        for day in ["2026-11-01", "2026-11-02", "2026-11-03"] {
+            assert_eq!(triggers(&cfg, &r, day), vec![TriggerKind::Lapsed30], "{day}");
+        }
+        assert!(triggers(&cfg, &r, "2026-11-04").is_empty(), "the 34th day is past the window");
+        let due = due_triggers(&cfg, &r, d("2026-11-02"))[0];
+        assert_eq!((due.window_end, due.valid_until), (d("2026-11-03"), d("2026-11-03")));
+        let cfg = ProgramConfig::from_toml_str("[triggers.lapsed_30]\nwindow_days = 1").unwrap();
+        assert!(triggers(&cfg, &r, "2026-11-02").is_empty());
+    }
+
+    #[test]
+    fn a_birthday_greeting_makes_sense_until_the_day_before() {
+        let cfg = ProgramConfig::defaults();
+        let mut r = record("c1");
+        r.customer.birthday = Some(d("1990-01-01"));
+        let due = due_triggers(&cfg, &r, d("2026-12-30"))[0];
+        assert_eq!((due.episode, due.window_end, due.valid_until), (Episode::Birthday(2027), d("2026-12-31"), d("2026-12-31")));
+        assert!(triggers(&cfg, &r, "2027-01-01").is_empty(), "never on the birthday");
+        let late = ProgramConfig::from_toml_str("[triggers.birthday]\ndays_before = 1\nwindow_days = 3").unwrap();
+        assert_eq!(triggers(&late, &r, "2026-12-31"), vec![TriggerKind::Birthday]);
+        assert!(triggers(&late, &r, "2026-12-30").is_empty());
+    }
+
+    #[test]
+    fn an_expiry_warning_needs_min_points_and_waits_out_its_cooldown() {
+        let cfg = ProgramConfig::defaults();
+        let mut r = record("c1");
+        r.account.earn(LotKey::earned(d("2026-12-11")), 49, "r1");
+        assert!(triggers(&cfg, &r, "2026-12-01").is_empty(), "49 points are below min_points");
+        r.account.earn(LotKey::earned(d("2026-12-20")), 1, "r2");
+        assert_eq!(triggers(&cfg, &r, "2026-12-01"), vec![TriggerKind::PointsExpiring], "50 within the cooldown");
+        r.contact.last_expiry_warning_on = Some(d("2026-11-02"));
+        assert!(triggers(&cfg, &r, "2026-12-01").is_empty(), "29 days after the last warning");
+        r.contact.last_expiry_warning_on = Some(d("2026-11-01"));
+        assert_eq!(triggers(&cfg, &r, "2026-12-01"), vec![TriggerKind::PointsExpiring]);
+        assert_eq!(expiring_soon(&cfg, &r.account, d("2026-12-01")), Some((50, d("2026-12-11"))));
+    }
+
+    fn due(trigger: TriggerKind, window_end: &str, valid_until: &str) -> Due {
+        let episode = Episode::Lapse(d("2026-01-01"));
+        Due { trigger, episode, window_end: d(window_end), valid_until: d(valid_until), expiring_points: 0 }
+    }
+
+    #[test]
+    fn the_contact_rules_let_one_through_defer_or_cap_the_rest_and_expire_the_stale() {
+        let cfg = ProgramConfig::defaults();
+        let dues = [
+            due(TriggerKind::Birthday, "2026-11-03", "2026-11-03"),
+            due(TriggerKind::Lapsed60, "2026-11-01", "2026-11-01"),
+            due(TriggerKind::Lapsed30, "2026-11-02", "2026-11-02"),
+        ];
+        let fresh = ContactState::default();
+        let today = d("2026-11-01");
+        assert_eq!(plan(&cfg, &fresh, &dues, today, today), [Step::Decide, Step::Cap, Step::Defer]);
+        let messaged = ContactState { last_message_on: Some(d("2026-10-31")), ..ContactState::default() };
+        assert_eq!(plan(&cfg, &messaged, &dues, today, today), [Step::Defer, Step::Cap, Step::Defer]);
+        // Catching up 1 November on 2 November: lapsed_60's message would come a day late.
+        assert_eq!(plan(&cfg, &fresh, &dues, today, d("2026-11-02")), [Step::Decide, Step::Expire, Step::Defer]);
+        let reserved = reserve(&fresh, &dues[0], d("2026-11-02"));
+        assert_eq!(reserved.last_message_on, Some(d("2026-11-02")));
+        assert_eq!(reserved.last_expiry_warning_on, None);
+    }
+
+    fn pending(record: &CustomerRecord, trigger: TriggerKind, episode: Episode) -> Outcome {
+        let due = Due { trigger, episode, window_end: d("2026-11-03"), valid_until: d("2026-11-03"), expiring_points: 50 };
+        let mut outcome = decide(&ProgramConfig::from_toml_str("[triggers.lapsed_30]\nholdout_percent = 0\n[triggers.points_expiring]\nholdout_percent = 0").unwrap(), record, &due, d("2026-11-01"), "2026-11-01T06:00:00Z".parse().unwrap(), false);
+        outcome.status = OutcomeStatus::Pending;
+        outcome
+    }
+
+    #[test]
+    fn the_second_look_stops_a_send_that_is_no_longer_true() {
+        let cfg = ProgramConfig::defaults();
+        let mut r = record("c1");
+        r.customer.email = Some(Email::parse("a@example.ru").unwrap());
+        r.customer.consent.email = true;
+        r.account.last_purchase_on = Some(d("2026-10-01"));
+        let lapse = pending(&r, TriggerKind::Lapsed30, Episode::Lapse(d("2026-10-01")));
+        assert_eq!(lapse.channel, Some(Channel::Email));
+        assert_eq!(second_look(&cfg, Some(&r), &lapse, d("2026-11-01"), false), SecondLook::Send);
+        assert_eq!(second_look(&cfg, Some(&r), &lapse, d("2026-11-04"), false), SecondLook::Expired);
+        assert_eq!(second_look(&cfg, None, &lapse, d("2026-11-01"), false), SecondLook::Suppressed);
+        let mut bought = r.clone();
+        bought.account.last_purchase_on = Some(d("2026-11-01"));
+        assert_eq!(second_look(&cfg, Some(&bought), &lapse, d("2026-11-01"), false), SecondLook::Cancelled);
+        let mut withdrawn = r.clone();
+        withdrawn.customer.consent.email = false;
+        assert_eq!(second_look(&cfg, Some(&withdrawn), &lapse, d("2026-11-01"), false), SecondLook::Suppressed);
+        // A warning whose points were spent meanwhile has nothing left to say.
+        r.account.earn(LotKey::earned(d("2026-11-11")), 60, "r");
+        let warning = pending(&r, TriggerKind::PointsExpiring, Episode::Expiry(d("2026-11-11")));
+        assert_eq!(second_look(&cfg, Some(&r), &warning, d("2026-11-01"), false), SecondLook::Send);
+        r.account.redeem(60, d("2026-11-01"), "spent").unwrap();
+        assert_eq!(second_look(&cfg, Some(&r), &warning, d("2026-11-01"), false), SecondLook::Cancelled);
     }
 
     #[test]

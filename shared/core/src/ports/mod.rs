@@ -21,7 +21,7 @@ pub use customers::{CustomerReader, CustomerWriter, KeyStore, SecretStore, SECRE
 pub use ledger::{LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundView};
 pub use messaging::{Messenger, OutgoingMessage, SendError};
 pub use reports::ReportStore;
-pub use sweep::{BurnCommit, GiftCommit, SweepStore};
+pub use sweep::{BurnCommit, RecordCommit, SweepStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -9,13 +9,16 @@ use crate::domain::ledger::LedgerEntry;
 use crate::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use super::StoreError;
 
-/// A gift credited with a decision: the record with the gift lot added, at `expected_version`
-/// (written with `record.version`), and the gift's ledger entries.
+/// The customer record written with an outcome, at `expected_version` (written with
+/// `record.version`): a decision reserves the customer's next message date in it (the
+/// contact rules), a claim to send credits the gift in it. `entries` are the gift's ledger
+/// entries (none for a decision, or a message without a gift), recorded at `recorded_at`.
 #[derive(Debug, Clone)]
-pub struct GiftCommit {
+pub struct RecordCommit {
     pub record: CustomerRecord,
     pub expected_version: u64,
     pub entries: Vec<LedgerEntry>,
+    pub recorded_at: DateTime<Utc>,
 }
 
 /// A burn: the record with its expired lots removed, at `expected_version`, the `expire`
@@ -43,9 +46,14 @@ pub trait SweepStore: Send + Sync {
     async fn customers_with_lots_expiring_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError>;
     async fn outcome(&self, key: &OutcomeKey) -> Result<Option<Outcome>, StoreError>;
     /// Records a decision: the outcome only if its key is new (`Duplicate` otherwise) and, in
-    /// the same atomic write, the gift (`Conflict` if the record moved). Nothing is written
-    /// on either error.
-    async fn record_outcome(&self, outcome: &Outcome, gift: Option<&GiftCommit>) -> Result<(), StoreError>;
+    /// the same atomic write, the customer record (`Conflict` if it moved). Nothing is
+    /// written on either error.
+    async fn record_outcome(&self, outcome: &Outcome, record: Option<&RecordCommit>) -> Result<(), StoreError>;
+    /// A claim to send: stores `outcome` (same key, status `sending`) only if the stored one is
+    /// still `pending`, and in the same atomic write the customer record, only if it is still
+    /// at `record.expected_version` (so a purchase since the second look stops the send).
+    /// `Conflict` if either moved; nothing is written then.
+    async fn claim_outcome(&self, outcome: &Outcome, record: &RecordCommit) -> Result<(), StoreError>;
     /// Stores `outcome` (same key) only if the stored status is still `from` (`Conflict` otherwise).
     async fn update_outcome(&self, outcome: &Outcome, from: OutcomeStatus) -> Result<(), StoreError>;
     /// Every outcome decided on this sweep date.

@@ -26,6 +26,10 @@ struct Tally {
     failed: u64,
     unknown: u64,
     pending: u64,
+    capped: u64,
+    expired: u64,
+    cancelled: u64,
+    suppressed: u64,
     responders: u64,
     holdout_responders: u64,
     responder_purchases: u64,
@@ -47,6 +51,10 @@ impl Tally {
         self.failed += o.failed;
         self.unknown += o.unknown;
         self.pending += o.pending;
+        self.capped += o.capped;
+        self.expired += o.expired;
+        self.cancelled += o.cancelled;
+        self.suppressed += o.suppressed;
         self.responders += o.responders;
         self.holdout_responders += o.holdout_responders;
         self.responder_purchases += o.responder_purchases;
@@ -148,6 +156,10 @@ fn make_row(trigger: &str, attribution_days: Option<u32>, t: &Tally, all_avg: Op
         failed: t.failed,
         unknown: t.unknown,
         pending: t.pending,
+        capped: t.capped,
+        expired: t.expired,
+        cancelled: t.cancelled,
+        suppressed: t.suppressed,
         responders: t.responders,
         response_rate: rate(t.responders, t.treated),
         holdout_responders: t.holdout_responders,
@@ -219,10 +231,22 @@ pub fn compute(input: ReportInput<'_>) -> Report {
             OutcomeStatus::Failed => t.failed += 1,
             OutcomeStatus::Unknown => t.unknown += 1,
             OutcomeStatus::Pending | OutcomeStatus::Sending => t.pending += 1,
+            OutcomeStatus::Capped => t.capped += 1,
+            OutcomeStatus::Expired => t.expired += 1,
+            OutcomeStatus::Cancelled => t.cancelled += 1,
+            OutcomeStatus::Suppressed => t.suppressed += 1,
+        }
+        // Intent to treat: a decision meant for a message stays treated when the second look
+        // then stopped it, or the treated group would lose exactly the customers who came
+        // back on their own (and the lift would be biased).
+        let stopped_after_the_split = o.treated
+            && matches!(o.status, OutcomeStatus::Cancelled | OutcomeStatus::Expired | OutcomeStatus::Suppressed);
+        if stopped_after_the_split {
+            t.treated += 1;
         }
         let list = by_customer.get(&o.key.customer_id).unwrap_or(&no_receipts);
         let in_control = o.status == OutcomeStatus::Holdout && o.unreachable.is_none();
-        if o.status == OutcomeStatus::Sent || in_control {
+        if o.status == OutcomeStatus::Sent || stopped_after_the_split || in_control {
             let end = add_days(o.sweep_date, config.trigger(trigger).attribution_days);
             let start = list.partition_point(|r| r.local_date < o.sweep_date);
             let in_window = list[start..].iter().take_while(|r| r.local_date < end).filter(|r| is_purchase(r));

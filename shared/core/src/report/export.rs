@@ -3,7 +3,7 @@
 use super::{Report, TriggerRow};
 
 /// The CSV columns, in order: the JSON field names of [`TriggerRow`].
-pub const CSV_COLUMNS: [&str; 30] = [
+pub const CSV_COLUMNS: [&str; 34] = [
     "trigger",
     "attribution_days",
     "eligible",
@@ -16,6 +16,10 @@ pub const CSV_COLUMNS: [&str; 30] = [
     "failed",
     "unknown",
     "pending",
+    "capped",
+    "expired",
+    "cancelled",
+    "suppressed",
     "responders",
     "response_rate",
     "holdout_responders",
@@ -54,6 +58,10 @@ impl TriggerRow {
             self.failed.to_string(),
             self.unknown.to_string(),
             self.pending.to_string(),
+            self.capped.to_string(),
+            self.expired.to_string(),
+            self.cancelled.to_string(),
+            self.suppressed.to_string(),
             self.responders.to_string(),
             opt(self.response_rate),
             self.holdout_responders.to_string(),

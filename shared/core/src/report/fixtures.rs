@@ -39,6 +39,9 @@ pub fn outcome(customer: &str, trigger: TriggerKind, sweep: &str, status: Outcom
         decided_at: "2026-01-01T00:00:00Z".parse().unwrap(),
         sent_at: None,
         error: None,
+        valid_until: None,
+        treated: sent,
+        claim: None,
     }
 }
 

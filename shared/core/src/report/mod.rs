@@ -123,7 +123,8 @@ pub struct TriggerRow {
     /// Held-out outcomes that would have been reachable: the control group the treated are
     /// compared with (an unreachable customer could not have been treated either).
     pub holdout_reachable: u64,
-    /// Outcomes with status `sent`: the treated group.
+    /// The treated group: outcomes `sent`, and decisions meant for a message that the second
+    /// look before the send stopped (`cancelled`, `expired`, `suppressed`).
     pub treated: u64,
     pub sent_email: u64,
     pub sent_sms: u64,
@@ -132,6 +133,15 @@ pub struct TriggerRow {
     pub unknown: u64,
     /// Still `pending` or `sending` when the report ran.
     pub pending: u64,
+    /// Kept back by the contact rules until the trigger's window closed (in neither group).
+    pub capped: u64,
+    /// Too late to make sense: when catching up (in neither group), or at the send (treated).
+    pub expired: u64,
+    /// Stopped at the send because the customer bought first or the points were spent
+    /// (treated: intent to treat).
+    pub cancelled: u64,
+    /// Stopped at the send because the customer could no longer be messaged (treated).
+    pub suppressed: u64,
     pub responders: u64,
     pub response_rate: Option<f64>,
     pub holdout_responders: u64,

@@ -77,6 +77,10 @@ impl Report {
             line("  failed".into(), LineKind::Detail, &|r| r.failed.to_string()),
             line("  unknown (cut off mid-send)".into(), LineKind::Detail, &|r| r.unknown.to_string()),
             line("  still pending".into(), LineKind::Detail, &|r| r.pending.to_string()),
+            line("  kept back by the contact rules".into(), LineKind::Detail, &|r| r.capped.to_string()),
+            line("  too late to send (expired)".into(), LineKind::Detail, &|r| r.expired.to_string()),
+            line("  stopped: bought or spent first".into(), LineKind::Detail, &|r| r.cancelled.to_string()),
+            line("  stopped: no longer reachable".into(), LineKind::Detail, &|r| r.suppressed.to_string()),
             line("Window, days after sending".into(), LineKind::Detail, &|r| {
                 r.attribution_days.map_or_else(|| "mixed".to_owned(), |d| d.to_string())
             }),
