@@ -9,7 +9,15 @@
 //! records at 1/s is 10 s) plus one send's timeout.
 //!
 //! SQS delivers at least once; `deliver` is idempotent (a key that was already sent, or is no
-//! longer pending, is `Skipped`), so a redelivered message never sends twice. Records whose
+//! longer pending, is `Skipped`), so a redelivered message never sends twice.
+//!
+//! Waking hours: a record whose channel may not start a send now (an SMS at 21:30) is hidden
+//! from the queue until its window opens: the sender sets the record's visibility timeout to
+//! the time left (at most SQS's 12 hours; a longer wait just comes back once more and is
+//! hidden again) and reports it as a batch item failure, so SQS keeps it. Each such return
+//! counts as a receive, well within the queue's `maxReceiveCount`. A retry, a redrive or a
+//! late delivery takes the same path, and `deliver` records a decision past its date as
+//! `expired` instead of sending it. Records whose
 //! delivery failed with an error (the store was unavailable) are reported as partial batch
 //! failures (the event source mapping needs `FunctionResponseTypes: ReportBatchItemFailures`):
 //! only they come back, and after the queue's `maxReceiveCount` they land in its DLQ. A body
@@ -19,7 +27,9 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use boomerang_aws_messaging::{QueueError, SendQueue};
 use boomerang_core::app::sweep::Delivery;
 use boomerang_core::Boomerang;
 use boomerang_core::domain::triggers::OutcomeKey;
@@ -51,6 +61,23 @@ impl Pacer {
     }
 }
 
+/// The longest SQS hides a message (its visibility timeout's maximum, 12 hours).
+pub const MAX_HIDE_SECONDS: i64 = 12 * 60 * 60;
+
+/// Hides a received record from the queue for a while: how a send waits for its channel's
+/// waking hours.
+#[async_trait]
+pub trait Hide: Send + Sync {
+    async fn hide(&self, receipt_handle: &str, seconds: u32) -> Result<(), QueueError>;
+}
+
+#[async_trait]
+impl Hide for SendQueue {
+    async fn hide(&self, receipt_handle: &str, seconds: u32) -> Result<(), QueueError> {
+        self.change_visibility(receipt_handle, seconds).await
+    }
+}
+
 /// A batch that cannot be answered item by item: Lambda retries it whole.
 #[derive(Debug, thiserror::Error)]
 #[error("{failed} record(s) failed and {unnamed} of them carry no message id")]
@@ -62,13 +89,14 @@ pub struct BatchError {
 pub struct Sender<'a> {
     app: &'a Boomerang,
     messenger: &'a dyn Messenger,
+    queue: &'a dyn Hide,
     pacer: Mutex<Pacer>,
 }
 
 impl<'a> Sender<'a> {
-    pub fn new(app: &'a Boomerang, messenger: &'a dyn Messenger) -> Self {
+    pub fn new(app: &'a Boomerang, messenger: &'a dyn Messenger, queue: &'a dyn Hide) -> Self {
         let pacer = Pacer::new(app.config().messaging.max_sends_per_second);
-        Self { app, messenger, pacer: Mutex::new(pacer) }
+        Self { app, messenger, queue, pacer: Mutex::new(pacer) }
     }
 
     pub async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, BatchError> {
@@ -111,10 +139,24 @@ impl<'a> Sender<'a> {
         };
         let at = self.pacer.lock().expect("the pacer lock").slot();
         tokio::time::sleep_until(at).await;
-        let result = self.app.deliver(self.messenger, &key, now()).await;
-        // A skipped key sent nothing, so its slot goes to the next record.
-        if !matches!(result, Ok(Delivery::Skipped)) {
+        let now = now();
+        let result = self.app.deliver(self.messenger, &key, now).await;
+        // Only a send uses a slot: a skipped or waiting key goes to the next record.
+        if matches!(result, Ok(Delivery::Sent(..) | Delivery::Failed(_) | Delivery::Unknown)) {
             self.pacer.lock().expect("the pacer lock").used(at);
+        }
+        if let Ok(Delivery::Deferred(until)) = result {
+            let seconds = (until - now).num_seconds().clamp(1, MAX_HIDE_SECONDS) as u32;
+            let hidden = match record.receipt_handle.as_deref() {
+                Some(handle) => self.queue.hide(handle, seconds).await,
+                None => Err(QueueError::Sqs("the record carries no receipt handle".into())),
+            };
+            match hidden {
+                Ok(()) => tracing::info!(message_id, trigger = key.trigger.as_str(), seconds, "waits for waking hours"),
+                // It comes back after the queue's visibility timeout and is looked at again.
+                Err(e) => tracing::warn!(message_id, error = %e, "could not hide the record until its window opens"),
+            }
+            return false;
         }
         match result {
             Ok(delivery) => {

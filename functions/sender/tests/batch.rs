@@ -16,7 +16,10 @@ use boomerang_store_contract::faults::{Call, Fault, FaultyStore};
 use boomerang_store_contract::Fixture;
 use boomerang_store_contract::sweep_cases::{date, noon, program, Shop};
 use chrono::{DateTime, NaiveDate, Utc};
-use sender::Sender;
+use boomerang_aws_messaging::QueueError;
+use boomerang_core::domain::customer::ProfilePatch;
+use boomerang_core::domain::kinds::Channel;
+use sender::{Hide, Sender, MAX_HIDE_SECONDS};
 
 const SAMPLE: &str = include_str!("../../../events/sender/sqs-batch.json");
 
@@ -74,6 +77,28 @@ fn failures(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<&
     response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect()
 }
 
+/// A queue that never needs to hide anything: the tests that use it send at noon.
+struct NoHiding;
+
+#[async_trait]
+impl Hide for NoHiding {
+    async fn hide(&self, _: &str, seconds: u32) -> Result<(), QueueError> {
+        panic!("nothing should wait at noon, yet a record was hidden for {seconds} s")
+    }
+}
+
+/// Records how long each record was hidden.
+#[derive(Default)]
+struct Hidden(Mutex<Vec<(String, u32)>>);
+
+#[async_trait]
+impl Hide for Hidden {
+    async fn hide(&self, receipt_handle: &str, seconds: u32) -> Result<(), QueueError> {
+        self.0.lock().unwrap().push((receipt_handle.to_string(), seconds));
+        Ok(())
+    }
+}
+
 /// Records each send with the instant it was made.
 #[derive(Default)]
 struct Timed {
@@ -115,7 +140,7 @@ async fn the_sample_batch_is_sent_once_however_often_it_is_delivered() {
     for key in &sample {
         assert!(keys.contains(key), "the sample's key {key:?} is one the sweep decides: {keys:?}");
     }
-    let sender = Sender::new(&shop.app, &shop.messenger);
+    let sender = Sender::new(&shop.app, &shop.messenger, &NoHiding);
     let response = sender.handle_at(event.clone(), now).await.expect("the batch");
     assert!(failures(&response).is_empty(), "{response:?}");
     let mut sent: Vec<String> = shop.messenger.sent().iter().map(|m| m.key.customer_id.to_string()).collect();
@@ -136,7 +161,7 @@ async fn sends_are_paced_to_the_cap_within_and_across_batches() {
     let messenger = Timed::default();
     let keys = decide(&shop.app, &messenger).await;
     assert_eq!(keys.len(), 6);
-    let sender = Sender::new(&shop.app, &messenger);
+    let sender = Sender::new(&shop.app, &messenger, &NoHiding);
     let started = Instant::now();
     for chunk in keys.chunks(4) {
         let response = sender.handle_at(batch(chunk), now).await.unwrap();
@@ -160,7 +185,7 @@ async fn a_redelivered_batch_uses_no_send_slots() {
     let shop = shop(1, 4).await;
     let messenger = Timed::default();
     let keys = decide(&shop.app, &messenger).await;
-    let sender = Sender::new(&shop.app, &messenger);
+    let sender = Sender::new(&shop.app, &messenger, &NoHiding);
     // Sent once already (by another sender, as far as this one knows).
     for key in &keys {
         shop.app.deliver(&messenger, key, now()).await.unwrap();
@@ -186,7 +211,7 @@ async fn only_the_records_whose_delivery_failed_come_back() {
     let messenger = Timed::default();
     let keys = decide(&app, &messenger).await;
     down_for.lock().unwrap().insert("c-1002".to_string());
-    let sender = Sender::new(&app, &messenger);
+    let sender = Sender::new(&app, &messenger, &NoHiding);
     let response = sender.handle_at(batch(&keys), now).await.expect("answered item by item");
     assert_eq!(failures(&response), ["m-c-1002"]);
     let mut sent = messenger.customers();
@@ -211,7 +236,7 @@ async fn a_body_that_is_not_an_outcome_key_comes_back_towards_the_dlq() {
     let keys = decide(&shop.app, &shop.messenger).await;
     let mut event = batch(&keys);
     event.records.push(record("m-bad", "{\"customer\":\"x\"}".into()));
-    let sender = Sender::new(&shop.app, &shop.messenger);
+    let sender = Sender::new(&shop.app, &shop.messenger, &NoHiding);
     let response = sender.handle_at(event, now).await.unwrap();
     assert_eq!(failures(&response), ["m-bad"]);
     assert_eq!(shop.messenger.sent().len(), 1, "the good record is sent all the same");
@@ -225,11 +250,52 @@ async fn a_failure_without_a_message_id_fails_the_whole_batch() {
     let mut nameless = SqsMessage::default();
     nameless.body = Some("not json".into());
     event.records.push(nameless);
-    let sender = Sender::new(&shop.app, &shop.messenger);
+    let sender = Sender::new(&shop.app, &shop.messenger, &NoHiding);
     let result = sender.handle_at(event.clone(), now).await;
     assert!(result.is_err(), "{result:?}");
     // Lambda retries the whole batch: the good record is not sent twice.
     let _ = sender.handle_at(event, now).await;
     assert_eq!(shop.messenger.sent().len(), 1);
+}
+
+/// An SMS decided by a sweep run late in the evening is not sent at 21:30: the record is
+/// hidden until the SMS window opens at 10:00 (12 hours at most each time, so it comes back
+/// at 09:30 and is hidden for the last half hour), then sent.
+#[tokio::test]
+async fn an_sms_due_at_half_past_nine_in_the_evening_waits_until_ten_in_the_morning() {
+    let shop = shop(10, 1).await;
+    let patch = ProfilePatch {
+        phone: Some(Some(Phone::parse("+79160000001").unwrap())),
+        consent_sms: Some(true),
+        preferred_channel: Some(Some(Channel::Sms)),
+        ..ProfilePatch::default()
+    };
+    shop.patch("c-1001", patch, now()).await;
+    let evening: DateTime<Utc> = "2026-11-24T18:30:00Z".parse().unwrap(); // 21:30 in Moscow
+    let options = SweepOptions { send: SendMode::Handoff, ..SweepOptions::default() };
+    let keys = shop.app.sweep(&shop.messenger, day(), evening, options).await.expect("the sweep").to_send;
+    assert_eq!(keys.len(), 1);
+    let hidden = Hidden::default();
+    let sender = Sender::new(&shop.app, &shop.messenger, &hidden);
+    let mut event = batch(&keys);
+    event.records[0].receipt_handle = Some("handle-1".into());
+
+    let response = sender.handle_at(event.clone(), || evening).await.unwrap();
+    assert_eq!(failures(&response), ["m-c-1001"], "kept in the queue");
+    assert_eq!(hidden.0.lock().unwrap().clone(), [("handle-1".to_string(), MAX_HIDE_SECONDS as u32)]);
+    assert!(shop.messenger.sent().is_empty(), "nothing at night");
+
+    let half_past_nine: DateTime<Utc> = "2026-11-25T06:30:00Z".parse().unwrap();
+    sender.handle_at(event.clone(), || half_past_nine).await.unwrap();
+    assert_eq!(hidden.0.lock().unwrap()[1], ("handle-1".to_string(), 30 * 60), "the last half hour");
+    assert!(shop.messenger.sent().is_empty());
+
+    let ten: DateTime<Utc> = "2026-11-25T07:00:00Z".parse().unwrap();
+    let response = sender.handle_at(event, || ten).await.unwrap();
+    assert!(failures(&response).is_empty());
+    let sent = shop.messenger.sent();
+    assert_eq!((sent.len(), sent[0].channel), (1, Channel::Sms));
+    let outcome = shop.store.outcome(&keys[0]).await.unwrap().unwrap();
+    assert_eq!((outcome.status, outcome.sent_at), (OutcomeStatus::Sent, Some(ten)));
 }
 

@@ -106,8 +106,10 @@ async fn seven_messages_handed_to_sqs_are_each_sent_once_at_two_a_second() {
     assert_eq!(summary.handed_off, 7, "{summary:?}");
     assert!(messenger.sent.lock().unwrap().is_empty(), "the sweep itself sends nothing");
 
-    // The sender drains it in batches of up to 4, as an SQS event source would.
-    let sender = Sender::new(&shop.app, &messenger);
+    // The sender drains it in batches of up to 4, as an SQS event source would, the same
+    // morning (the decisions make sense until their window closes, not forever).
+    let sent_at = || "2026-11-24T08:30:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let sender = Sender::new(&shop.app, &messenger, &queue);
     let started = Instant::now();
     let mut batches = Vec::new();
     for _ in 0..20 {
@@ -125,7 +127,7 @@ async fn seven_messages_handed_to_sqs_are_each_sent_once_at_two_a_second() {
             break;
         }
         let event = event_of(&received);
-        let response = sender.handle(event.clone()).await.expect("the batch");
+        let response = sender.handle_at(event.clone(), sent_at).await.expect("the batch");
         assert!(response.batch_item_failures.is_empty(), "{response:?}");
         let entries: Vec<DeleteMessageBatchRequestEntry> = received
             .iter()
@@ -154,7 +156,7 @@ async fn seven_messages_handed_to_sqs_are_each_sent_once_at_two_a_second() {
 
     // SQS redelivers a batch (at least once): nothing more is sent.
     for event in &batches {
-        let response = sender.handle(event.clone()).await.expect("the redelivered batch");
+        let response = sender.handle_at(event.clone(), sent_at).await.expect("the redelivered batch");
         assert!(response.batch_item_failures.is_empty());
     }
     assert_eq!(messenger.sent.lock().unwrap().values().sum::<usize>(), 7);

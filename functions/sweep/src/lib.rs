@@ -6,20 +6,18 @@
 //! sending is capped at `messaging.max_sends_per_second`, so a big day may not. With no queue
 //! configured (a local `cargo lambda invoke`), the sweep sends inline instead.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use boomerang_aws_messaging::{QueueError, SendQueue};
-use boomerang_core::app::sweep::{SendMode, SweepOptions, SweepReport, TriggerCounts, CATCH_UP_DAYS};
+use boomerang_core::app::sweep::{SendMode, SweepOptions, TriggerCounts};
 use boomerang_core::Boomerang;
-use boomerang_core::domain::triggers::{OutcomeKey, OutcomeStatus};
+use boomerang_core::domain::triggers::OutcomeKey;
 use boomerang_core::ports::Messenger;
 use boomerang_lambda::ScheduledEvent;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-/// The send queue's URL; unset means "send inline" (local runs).
-pub const QUEUE_ENV: &str = "BOOMERANG_SEND_QUEUE_URL";
 /// The tenant's name, the dimension of the `SweepCompleted` metric.
 pub const TENANT_ENV: &str = "BOOMERANG_TENANT";
 pub const DEFAULT_TENANT: &str = "local";
@@ -89,6 +87,11 @@ impl Sweep<'_> {
                 failed = c.failed,
                 unknown = c.unknown,
                 points_credited = c.points_credited,
+                deferred = c.deferred,
+                capped = c.capped,
+                expired = c.expired,
+                cancelled = c.cancelled,
+                suppressed = c.suppressed,
                 "trigger"
             );
         }
@@ -109,11 +112,11 @@ impl Sweep<'_> {
         let send = if self.queue.is_some() { SendMode::Handoff } else { SendMode::Inline };
         let report =
             self.app.sweep(self.messenger, date, now, SweepOptions { send, ..SweepOptions::default() }).await?;
+        // The core hands over this run's decisions and the ones of the last days still
+        // pending (a hand-off that failed, a retry of this run): a key queued twice is
+        // harmless, its second delivery finds it no longer pending.
         let handed_off = match self.queue {
-            Some(queue) => {
-                let keys = self.to_hand_off(date, &report).await?;
-                queue.hand_off(&keys).await?
-            }
+            Some(queue) => queue.hand_off(&report.to_send).await?,
             None => 0,
         };
         Ok(Summary {
@@ -123,36 +126,6 @@ impl Sweep<'_> {
             points_burned: report.points_burned,
             handed_off,
         })
-    }
-
-    /// The run's decisions left to send, and the still-pending decisions of the earlier days
-    /// of the catch-up window. The sweep completes a date before its hand-off, so a hand-off
-    /// that failed (and the retries of that run, which find the date complete) would strand
-    /// them otherwise. Handing over again a key that is queued already is harmless: the
-    /// second delivery finds it sent and skips it. Only `pending` ones are taken here: a key
-    /// in `sending` is being sent right now.
-    async fn to_hand_off(&self, date: NaiveDate, report: &SweepReport) -> Result<Vec<OutcomeKey>, SweepError> {
-        let mut keys = report.to_send.clone();
-        let mut seen: BTreeSet<OutcomeKey> = keys.iter().cloned().collect();
-        let swept: BTreeSet<NaiveDate> = report.dates.iter().copied().collect();
-        let mut day = date - Duration::days(CATCH_UP_DAYS - 1);
-        while day <= date {
-            if !swept.contains(&day) {
-                for outcome in self.app.store().outcomes_on(day).await.map_err(boomerang_core::Error::from)? {
-                    if outcome.status == OutcomeStatus::Pending && seen.insert(outcome.key.clone()) {
-                        keys.push(outcome.key);
-                    }
-                }
-            }
-            day += Duration::days(1);
-        }
-        if keys.len() > report.to_send.len() {
-            tracing::warn!(
-                stranded = keys.len() - report.to_send.len(),
-                "pending messages of earlier days handed off again"
-            );
-        }
-        Ok(keys)
     }
 }
 

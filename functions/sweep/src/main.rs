@@ -2,10 +2,10 @@
 //! sweep time (`src/lib.rs` has the handler). The sweep date is the scheduled time as a local
 //! date in the tenant's timezone.
 
-use boomerang_aws_messaging::{configuration_set_from_env, load_sdk_config, AwsMessenger, SendQueue};
+use boomerang_aws_messaging::{configuration_set_from_env, load_sdk_config, AwsMessenger, SendQueue, QUEUE_URL_ENV};
 use boomerang_lambda::ScheduledEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use sweep::{HandOff, Sweep, QUEUE_ENV};
+use sweep::{HandOff, Sweep};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -15,9 +15,10 @@ async fn main() -> Result<(), Error> {
     let messaging = &app.config().messaging;
     let messenger =
         AwsMessenger::new(&sdk, &messaging.email_from, &messaging.sms_sender_id, configuration_set_from_env());
-    let queue = std::env::var(QUEUE_ENV).ok().filter(|url| !url.is_empty()).map(|url| SendQueue::new(&sdk, url));
+    // Unset means "send inline" (a local `cargo lambda invoke`).
+    let queue = std::env::var(QUEUE_URL_ENV).ok().filter(|url| !url.is_empty()).map(|url| SendQueue::new(&sdk, url));
     if queue.is_none() {
-        tracing::info!("{QUEUE_ENV} is not set: sending inline");
+        tracing::info!("{QUEUE_URL_ENV} is not set: sending inline");
     }
     let sweep = Sweep {
         app: &app,

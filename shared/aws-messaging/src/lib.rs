@@ -28,7 +28,7 @@ pub mod errors;
 mod queue;
 pub mod tags;
 
-pub use queue::{QueueError, SendQueue, SEND_BATCH};
+pub use queue::{QueueError, SendQueue, QUEUE_URL_ENV, SEND_BATCH};
 
 /// The optional SES configuration set (event destinations for bounces and complaints).
 pub const CONFIGURATION_SET_ENV: &str = "BOOMERANG_SES_CONFIGURATION_SET";

@@ -12,6 +12,9 @@ use aws_config::SdkConfig;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use boomerang_core::domain::triggers::OutcomeKey;
 
+/// The send queue's URL, for the sweep (which fills it) and the sender (which drains it).
+pub const QUEUE_URL_ENV: &str = "BOOMERANG_SEND_QUEUE_URL";
+
 /// Entries in one `SendMessageBatch` (the SQS maximum).
 pub const SEND_BATCH: usize = 10;
 /// Rounds of re-sending the entries SQS failed for reasons of its own.
@@ -38,6 +41,21 @@ impl SendQueue {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Hides a received message for `seconds` (SQS's `ChangeMessageVisibility`): it comes
+    /// back then, unless it is deleted first.
+    pub async fn change_visibility(&self, receipt_handle: &str, seconds: u32) -> Result<(), QueueError> {
+        let seconds = i32::try_from(seconds).unwrap_or(i32::MAX);
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds)
+            .send()
+            .await
+            .map_err(|e| QueueError::Sqs(Box::new(e)))?;
+        Ok(())
     }
 
     /// Sends every key, `SEND_BATCH` to a request; returns how many were handed off.

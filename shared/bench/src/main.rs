@@ -142,8 +142,76 @@ async fn sweep_embedded(size: usize) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Counts each customer's messages, with the local date it was sent.
+#[derive(Default)]
+struct CountingMessenger(std::sync::Mutex<Vec<(String, DateTime<Utc>)>>);
+
+#[async_trait::async_trait]
+impl boomerang_core::ports::Messenger for CountingMessenger {
+    async fn sms_opted_out(&self, _: &boomerang_core::domain::ids::Phone) -> Result<bool, boomerang_core::ports::SendError> {
+        Ok(false)
+    }
+    async fn send(&self, m: &boomerang_core::ports::OutgoingMessage) -> Result<(), boomerang_core::ports::SendError> {
+        self.0.lock().expect("lock").push((m.key.customer_id.to_string(), m.created_at));
+        Ok(())
+    }
+}
+
+/// The most messages each kind of customer got in any 30 days over two simulated years of
+/// daily sweeps (default program, no holdout): a daily shopper, a weekly one, and one who
+/// bought weekly for a year and then stopped.
+async fn contact_rates() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::temp_dir().join(format!("boomerang-bench-contact-{}", std::process::id()));
+    let store = Arc::new(boomerang_sqlite::SqliteStore::open_unsynced(&dir)?);
+    let mut text = String::new();
+    for t in ["lapsed_30", "lapsed_60", "lapsed_90", "birthday", "points_expiring"] {
+        text.push_str(&format!("[triggers.{t}]\nholdout_percent = 0\n"));
+    }
+    let config = ProgramConfig::from_toml_str(&text)?;
+    let app = Boomerang::new(store, Arc::new(config.clone()));
+    let first: chrono::NaiveDate = "2025-01-01".parse()?;
+    let shoppers = [("daily", 1, 730), ("weekly", 7, 730), ("lapsed", 7, 365)];
+    for (id, _, _) in shoppers {
+        let patch = boomerang_core::domain::customer::ProfilePatch {
+            email: Some(Some(boomerang_core::domain::ids::Email::parse(&format!("{id}@example.ru"))?)),
+            birthday: Some(Some("1990-06-15".parse()?)),
+            consent_email: Some(true),
+            ..Default::default()
+        };
+        app.enroll(&CustomerId::parse(id)?, &patch, first.and_hms_opt(9, 0, 0).expect("time").and_utc()).await?;
+    }
+    let messenger = CountingMessenger::default();
+    for k in 0..730i64 {
+        let day = first + Duration::days(k);
+        let noon = day.and_hms_opt(9, 0, 0).expect("time").and_utc();
+        for (id, every, until) in shoppers {
+            if k % every == 0 && k < until {
+                app.purchase(&purchase(&format!("{id}-{k}"), id, moscow(noon), 150_000, 0), noon, Backdating::AnyAge).await?;
+            }
+        }
+        app.sweep(&messenger, day, noon, boomerang_core::app::sweep::SweepOptions::default()).await?;
+    }
+    let sent = messenger.0.lock().expect("lock").clone();
+    println!("most messages one customer got in any 30 days, two years of daily sweeps (default program, no holdout)");
+    for (id, _, _) in shoppers {
+        let dates: Vec<chrono::NaiveDate> =
+            sent.iter().filter(|(c, _)| c == id).map(|(_, at)| config.local_date(*at)).collect();
+        let most = dates
+            .iter()
+            .map(|start| dates.iter().filter(|d| **d >= *start && **d < *start + Duration::days(30)).count())
+            .max()
+            .unwrap_or(0);
+        println!("  {id:<8} shopper: {most} (of {} messages in two years)", dates.len());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().nth(1).as_deref() == Some("contact") {
+        return contact_rates().await;
+    }
     if std::env::args().nth(1).as_deref() == Some("sweep-embedded") {
         println!("wall time of one sweep on the embedded store (SQLite), 50 customers due");
         for size in std::env::args().skip(2) {

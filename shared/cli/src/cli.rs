@@ -511,21 +511,18 @@ async fn sweep(
     // Locally the sweep's messages go to the outbox in the data dir, never to AWS.
     let messenger = OutboxMessenger::new(&global.data_dir, app.config().messaging.email_from.clone());
     let options = SweepOptions { dry_run, ..SweepOptions::default() };
-    let report = app.sweep(&messenger, date, now, options).await?;
-    let triggers: serde_json::Map<String, serde_json::Value> = report
-        .triggers
-        .iter()
-        .map(|(kind, c)| {
-            let counts = serde_json::json!({
-                "eligible": c.eligible, "holdout": c.holdout, "sent_email": c.sent_email, "sent_sms": c.sent_sms,
-                "unreachable": c.unreachable, "failed": c.failed, "unknown": c.unknown,
-                "points_credited": c.points_credited,
-            });
-            (kind.as_str().to_owned(), counts)
-        })
-        .collect();
+    // A date typed wrong (in the future) is bad usage, like a bad flag.
+    let report = app.sweep(&messenger, date, now, options).await.map_err(|e| match e {
+        boomerang_core::Error::InvalidField { message, .. } => Failure { message, code: 2 },
+        e => e.into(),
+    })?;
     if json {
         // In a dry run the sent_* and points_credited counts are what would be sent and credited.
+        let triggers: serde_json::Map<String, serde_json::Value> = report
+            .triggers
+            .iter()
+            .map(|(kind, c)| Ok((kind.as_str().to_owned(), serde_json::to_value(c)?)))
+            .collect::<Result<_, serde_json::Error>>()?;
         let mut out = serde_json::json!({"date": date.to_string(), "dry_run": dry_run, "triggers": triggers});
         if list {
             out["audience"] = serde_json::to_value(&report.audience)?;
@@ -534,33 +531,39 @@ async fn sweep(
         return Ok(());
     }
     let label = if dry_run { " (dry run: nothing written or sent)" } else { "" };
-    if report.dates.is_empty() {
+    let delivered = report.triggers.values().any(|c| c.sent_email + c.sent_sms + c.failed + c.unknown + c.expired + c.cancelled + c.suppressed > 0);
+    if report.dates.is_empty() && !delivered {
         println!("sweep {date}: already completed, nothing new");
         return Ok(());
     }
     let swept: Vec<String> = report.dates.iter().map(|d| d.to_string()).collect();
-    println!("sweep {date}{label}: dates {}; {} points burned", swept.join(", "), report.points_burned);
+    let swept = if swept.is_empty() { "none new (messages still waiting were sent)".to_string() } else { swept.join(", ") };
+    println!("sweep {date}{label}: dates {swept}; {} points burned", report.points_burned);
     if dry_run {
         // Nothing is sent, so nothing fails or is cut off: the columns say what would happen.
         println!(
-            "{:<16} {:>8} {:>8} {:>11} {:>9} {:>11} {:>13}",
-            "TRIGGER", "ELIGIBLE", "HOLDOUT", "WOULD_EMAIL", "WOULD_SMS", "UNREACHABLE", "WOULD_CREDIT"
+            "{:<16} {:>8} {:>7} {:>11} {:>9} {:>11} {:>8} {:>6} {:>7} {:>12}",
+            "TRIGGER", "ELIGIBLE", "HOLDOUT", "WOULD_EMAIL", "WOULD_SMS", "UNREACHABLE", "DEFERRED", "CAPPED", "EXPIRED",
+            "WOULD_CREDIT"
         );
         for (kind, c) in &report.triggers {
             println!(
-                "{:<16} {:>8} {:>8} {:>11} {:>9} {:>11} {:>13}",
-                kind.as_str(), c.eligible, c.holdout, c.sent_email, c.sent_sms, c.unreachable, c.points_credited
+                "{:<16} {:>8} {:>7} {:>11} {:>9} {:>11} {:>8} {:>6} {:>7} {:>12}",
+                kind.as_str(), c.eligible, c.holdout, c.sent_email, c.sent_sms, c.unreachable, c.deferred, c.capped,
+                c.expired, c.points_credited
             );
         }
     } else {
         println!(
-            "{:<16} {:>8} {:>8} {:>10} {:>8} {:>11} {:>7} {:>8} {:>9}",
-            "TRIGGER", "ELIGIBLE", "HOLDOUT", "SENT_EMAIL", "SENT_SMS", "UNREACHABLE", "FAILED", "UNKNOWN", "POINTS"
+            "{:<16} {:>8} {:>7} {:>10} {:>8} {:>11} {:>6} {:>7} {:>8} {:>6} {:>7} {:>9} {:>10} {:>7}",
+            "TRIGGER", "ELIGIBLE", "HOLDOUT", "SENT_EMAIL", "SENT_SMS", "UNREACHABLE", "FAILED", "UNKNOWN", "DEFERRED",
+            "CAPPED", "EXPIRED", "CANCELLED", "SUPPRESSED", "POINTS"
         );
         for (kind, c) in &report.triggers {
             println!(
-                "{:<16} {:>8} {:>8} {:>10} {:>8} {:>11} {:>7} {:>8} {:>9}",
-                kind.as_str(), c.eligible, c.holdout, c.sent_email, c.sent_sms, c.unreachable, c.failed, c.unknown, c.points_credited
+                "{:<16} {:>8} {:>7} {:>10} {:>8} {:>11} {:>6} {:>7} {:>8} {:>6} {:>7} {:>9} {:>10} {:>7}",
+                kind.as_str(), c.eligible, c.holdout, c.sent_email, c.sent_sms, c.unreachable, c.failed, c.unknown,
+                c.deferred, c.capped, c.expired, c.cancelled, c.suppressed, c.points_credited
             );
         }
     }

@@ -135,10 +135,15 @@ fn config_check_accepts_a_good_file_and_names_the_bad_key() {
 #[test]
 fn the_sweep_credits_sends_to_the_outbox_and_prints_json() {
     let dir = tempfile::tempdir().unwrap();
+    // The CLI sweeps on the real clock: the purchases are dated from today (in Moscow, the
+    // program's zone, UTC+3 all year), and the windows let a send through at any hour.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(3)).date_naive();
+    let (today, bought) = (today.to_string(), (today - chrono::Duration::days(61)).to_string());
     let config = write(
         dir.path(),
         "program.toml",
-        "[triggers.lapsed_60]\nholdout_percent = 0\n[triggers.lapsed_30]\nholdout_percent = 0\n",
+        "[messaging]\nsms_window = \"00:00-23:59\"\nemail_window = \"00:00-23:59\"\n\
+         [triggers.lapsed_60]\nholdout_percent = 0\n[triggers.lapsed_30]\nholdout_percent = 0\n",
     );
     let customers = write(
         dir.path(),
@@ -150,28 +155,31 @@ fn the_sweep_credits_sends_to_the_outbox_and_prints_json() {
     let purchases = write(
         dir.path(),
         "purchases.csv",
-        "receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points\n\
-         P-1,card-1,1000.00,RUB,2026-09-01T12:00:00+03:00,s1,0\n\
-         P-2,card-2,1000.00,RUB,2026-09-01T12:00:00+03:00,s1,0\n",
+        &format!(
+            "receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points\n\
+             P-1,card-1,1000.00,RUB,{bought}T12:00:00+03:00,s1,0\n\
+             P-2,card-2,1000.00,RUB,{bought}T12:00:00+03:00,s1,0\n"
+        ),
     );
     for args in [["import", "customers", &customers], ["import", "purchases", &purchases]] {
         let out = boomerang(dir.path(), &args);
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    let dry = boomerang(dir.path(), &["--config", &config, "sweep", "--date", "2026-11-01", "--dry-run", "--list"]);
+    let dry = boomerang(dir.path(), &["--config", &config, "sweep", "--date", &today, "--dry-run", "--list"]);
     assert!(dry.status.success(), "{}", stderr(&dry));
     assert!(stdout(&dry).contains("dry run") && stdout(&dry).contains("card-1"), "{}", stdout(&dry));
     assert!(!dir.path().join("outbox.jsonl").exists(), "a dry run sends nothing");
 
-    let out = boomerang(dir.path(), &["--config", &config, "sweep", "--date", "2026-11-01", "--json"]);
+    let out = boomerang(dir.path(), &["--config", &config, "sweep", "--date", &today, "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(json["date"], "2026-11-01");
+    assert_eq!(json["date"], today.as_str());
     assert_eq!(json["dry_run"], false);
     assert_eq!(
         json["triggers"]["lapsed_60"],
         serde_json::json!({"eligible": 2, "holdout": 0, "sent_email": 1, "sent_sms": 1, "unreachable": 0,
-                           "failed": 0, "unknown": 0, "points_credited": 600})
+                           "failed": 0, "unknown": 0, "points_credited": 600, "deferred": 0, "capped": 0,
+                           "expired": 0, "cancelled": 0, "suppressed": 0})
     );
     let outbox = std::fs::read_to_string(dir.path().join("outbox.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = outbox.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -188,7 +196,18 @@ fn the_sweep_credits_sends_to_the_outbox_and_prints_json() {
     let mime = std::fs::read_to_string(eml[0].as_ref().unwrap().path()).unwrap();
     assert!(mime.contains("List-Unsubscribe: <") && mime.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
 
-    let again = boomerang(dir.path(), &["--config", &config, "sweep", "--date", "2026-11-01"]);
+    let again = boomerang(dir.path(), &["--config", &config, "sweep", "--date", &today]);
     assert!(stdout(&again).contains("already completed"), "{}", stdout(&again));
     assert_eq!(std::fs::read_to_string(dir.path().join("outbox.jsonl")).unwrap(), outbox, "nothing sent twice");
+}
+
+#[test]
+fn a_sweep_date_in_the_future_is_refused_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let next_year = (chrono::Utc::now() + chrono::Duration::days(365)).date_naive().to_string();
+    let out = boomerang(dir.path(), &["sweep", "--date", &next_year]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with(&format!("error: {next_year} is in the future")), "{}", stderr(&out));
+    let report = boomerang(dir.path(), &["report"]);
+    assert!(stdout(&report).contains("No sweep has run on this store yet"), "nothing was completed: {}", stdout(&report));
 }

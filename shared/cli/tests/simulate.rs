@@ -105,6 +105,33 @@ fn the_report_recovers_the_response_rates_the_base_rate_and_the_lift() {
     }
 }
 
+/// The contact rules (governor, priorities, windows) decide before the holdout split, so the
+/// held out and the treated stay comparable: with messages that change nothing (every
+/// response rate equal to the base rate), no trigger shows a lift, on two seeds.
+#[test]
+fn with_no_true_effect_every_lift_interval_contains_zero() {
+    let cwd = tempfile::tempdir().unwrap();
+    for seed in ["4", "11"] {
+        let mut args = vec!["--customers", "2000", "--days", "200", "--seed", seed, "--holdout-percent", "50", "--json"];
+        for flag in ["--response-lapsed-30", "--response-lapsed-60", "--response-lapsed-90", "--response-birthday", "--response-points-expiring"] {
+            args.extend([flag, "0.03"]);
+        }
+        args.extend(["--base-rate", "0.03"]);
+        let report: Value = serde_json::from_str(&stdout_of(&simulate(cwd.path(), &args))).expect("JSON on stdout");
+        let rows = report["rows"].as_array().expect("rows");
+        let mut read = 0;
+        for (trigger, _) in RESPONSE {
+            let row = rows.iter().find(|r| r["trigger"] == trigger).expect("a row per trigger");
+            assert_ne!(row["verdict"], "works", "seed {seed}, {trigger}: {row}");
+            if let (Some(low), Some(high)) = (row["lift_ci_low_pp"].as_f64(), row["lift_ci_high_pp"].as_f64()) {
+                assert!(low <= 0.0 && 0.0 <= high, "seed {seed}, {trigger}: lift 95% [{low:.2}, {high:.2}] pp");
+                read += 1;
+            }
+        }
+        assert!(read >= 4, "seed {seed}: not vacuous, {read} triggers had an interval");
+    }
+}
+
 #[test]
 fn the_same_seed_prints_the_same_report_labelled_as_a_simulation_and_the_page_too() {
     let cwd = tempfile::tempdir().unwrap();

@@ -27,7 +27,9 @@ use std::sync::Arc;
 use boomerang_core::ports::Store;
 
 pub mod cases;
+pub mod contact_cases;
 pub mod faults;
+pub mod lag;
 pub mod sweep_cases;
 mod support;
 

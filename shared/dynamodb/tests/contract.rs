@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::Arc;
 
-use boomerang_store_contract::{store_contract_tests, sweep_contract_tests, Fixture};
+use boomerang_store_contract::{contact_contract_tests, store_contract_tests, sweep_contract_tests, Fixture};
 
 async fn fresh_store() -> Fixture {
     let store = common::fresh_store().await;
@@ -15,3 +15,4 @@ async fn fresh_store() -> Fixture {
 
 store_contract_tests!(fresh_store);
 sweep_contract_tests!(fresh_store);
+contact_contract_tests!(fresh_store);

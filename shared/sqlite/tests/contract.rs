@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use boomerang_sqlite::SqliteStore;
-use boomerang_store_contract::{store_contract_tests, sweep_contract_tests, Fixture};
+use boomerang_store_contract::{contact_contract_tests, store_contract_tests, sweep_contract_tests, Fixture};
 
 async fn fresh_store() -> Fixture {
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -14,3 +14,4 @@ async fn fresh_store() -> Fixture {
 
 store_contract_tests!(fresh_store);
 sweep_contract_tests!(fresh_store);
+contact_contract_tests!(fresh_store);

@@ -4,12 +4,13 @@
 //! Everything goes through the use cases on the embedded store, on a simulated clock:
 //! customers are enrolled with `Boomerang::enroll`, every sale is a `Boomerang::purchase`
 //! (`Backdating::AnyAge`, `now` = the simulated instant of the sale), every simulated day
-//! starts with `Boomerang::sweep` (`now` = 06:00 local that day) and an in-memory messenger
-//! that only records who got which trigger (no outbox), and the run ends with
-//! `Boomerang::trigger_report`. The sweep hands its decisions over (`SendMode::Handoff`) and
-//! they are sent at once with `Boomerang::deliver`, the at-most-once send path the inline
-//! sweep and the AWS sender use: the inline sweep paces sends with timer sleeps (at least a
-//! millisecond each), which would dominate a simulated year and change nothing in it.
+//! starts with `Boomerang::sweep` (`now` = 10:00 local that day, when both channels may send)
+//! and an in-memory messenger that only records who got which trigger (no outbox), and the
+//! run ends with `Boomerang::trigger_report`. The sweep hands its decisions over
+//! (`SendMode::Handoff`) and they are sent at once with `Boomerang::deliver`, the at-most-once
+//! send path the inline sweep and the AWS sender use: the inline sweep paces sends with timer
+//! sleeps (at least a millisecond each), which would dominate a simulated year and change
+//! nothing in it.
 //!
 //! # The model
 //!

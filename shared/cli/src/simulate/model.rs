@@ -376,7 +376,9 @@ impl Sim {
     }
 
     pub(super) async fn sweep(&mut self, messenger: &SimMessenger, day: NaiveDate) -> Result<(), Failed> {
-        let now = self.at(day, 6 * 60);
+        // Both channels may send at 10:00 (SMS from 10:00, email from 08:00 by default), and
+        // the day's sales start after it.
+        let now = self.at(day, 10 * 60);
         let options = SweepOptions { send: SendMode::Handoff, ..SweepOptions::default() };
         let report = self.app.sweep(messenger, day, now, options).await.map_err(fail)?;
         for key in &report.to_send {

@@ -464,6 +464,34 @@ mod tests {
     }
 
     #[test]
+    fn settings_that_make_a_trigger_or_a_contact_rule_impossible_are_refused() {
+        let cases = [
+            ("[triggers.points_expiring]\ndays_before = 0", "triggers.points_expiring.days_before"),
+            ("[triggers.birthday]\ndays_before = 0", "triggers.birthday.days_before"),
+            ("[triggers.points_expiring]\ndays_before = 2", "triggers.points_expiring.window_days"),
+            ("[triggers.lapsed_30]\nwindow_days = 0", "triggers.lapsed_30.window_days"),
+            ("[triggers.lapsed_30]\ncooldown_days = 5", "triggers.lapsed_30.cooldown_days"),
+            ("[triggers.points_expiring]\ncooldown_days = 0", "triggers.points_expiring.cooldown_days"),
+            ("[triggers.birthday]\npriority = 2", "triggers.birthday.priority"),
+            ("[messaging]\nmin_days_between_messages = 0", "messaging.min_days_between_messages"),
+            ("[messaging]\nsms_window = \"20:00-10:00\"", "messaging.sms_window"),
+            ("[messaging]\nemail_window = \"8-21\"", "messaging.email_window"),
+        ];
+        for (text, key) in cases {
+            let e = ProgramConfig::from_toml_str(text).unwrap_err();
+            assert!(e.key == key || e.message.contains(key), "{text:?} gave {e} (wanted key {key})");
+        }
+        let c = ProgramConfig::defaults();
+        assert_eq!(c.messaging.min_days_between_messages, 2);
+        assert_eq!(c.send_window(Channel::Sms).to_string(), "10:00-20:00");
+        assert_eq!(c.send_window(Channel::Email).to_string(), "08:00-21:00");
+        let order = [TriggerKind::Birthday, TriggerKind::Lapsed90, TriggerKind::Lapsed60, TriggerKind::PointsExpiring, TriggerKind::Lapsed30];
+        assert_eq!(c.triggers_by_priority(), order);
+        let pe = c.trigger(TriggerKind::PointsExpiring);
+        assert_eq!((pe.window_days, pe.cooldown_days, pe.min_points), (3, Some(30), Some(50)));
+    }
+
+    #[test]
     fn an_sms_template_over_the_segment_limit_is_refused() {
         let long = "б".repeat(140);
         let text = format!("[messaging]\nsms_max_segments = 2\n[triggers.lapsed_30.templates.ru]\nsms = \"{long}\"\n");

@@ -1,0 +1,243 @@
+//! A store whose date indexes lag its writes, as DynamoDB's global secondary indexes may:
+//! an index query (who last bought on a date, who has a birthday or lots on a date, the
+//! outcomes or receipts of a date) sees the table as it was `lag` writes ago, while reads of
+//! items by key see every write at once. moto and SQLite update their indexes with the
+//! write, so without this wrapper no test would notice code that reads its own writes back
+//! through an index.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+use boomerang_core::domain::auth::ApiKeyRecord;
+use boomerang_core::domain::customer::CustomerRecord;
+use boomerang_core::domain::ids::{CustomerId, ReceiptId, RefundId, TerminalName};
+use boomerang_core::domain::purchase::Receipt;
+use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
+use boomerang_core::ports::{
+    BurnCommit, CustomerReader, CustomerWriter, Expected, KeyStore, LedgerWriter, PurchaseCommit, PurchaseView,
+    RecordCommit, RefundCommit, RefundView, ReportStore, SecretStore, Store, StoreError, SweepStore,
+};
+
+/// One item a recent write changed, with its value before that write.
+enum Change {
+    Customer(CustomerId, Option<CustomerRecord>),
+    Outcome(OutcomeKey, Option<Outcome>),
+    Receipt(ReceiptId, Option<Receipt>),
+}
+
+pub struct LaggingIndexes {
+    inner: Arc<dyn Store>,
+    lag: usize,
+    recent: Mutex<VecDeque<Change>>,
+}
+
+impl LaggingIndexes {
+    /// Index queries miss the last `lag` writes (they see what those items were before).
+    pub fn new(inner: Arc<dyn Store>, lag: usize) -> Self {
+        Self { inner, lag, recent: Mutex::new(VecDeque::new()) }
+    }
+
+    fn remember(&self, changes: Vec<Change>) {
+        let mut recent = self.recent.lock().expect("lag lock");
+        recent.extend(changes);
+        while recent.len() > self.lag {
+            recent.pop_front();
+        }
+    }
+
+    async fn before_customer(&self, id: &CustomerId) -> Result<Change, StoreError> {
+        Ok(Change::Customer(id.clone(), self.inner.customer(id).await?))
+    }
+
+    async fn before_outcome(&self, key: &OutcomeKey) -> Result<Change, StoreError> {
+        Ok(Change::Outcome(key.clone(), self.inner.outcome(key).await?))
+    }
+
+    async fn before_receipt(&self, customer: &CustomerId, id: &ReceiptId) -> Result<Change, StoreError> {
+        Ok(Change::Receipt(id.clone(), self.inner.purchase_view(customer, id).await?.receipt))
+    }
+
+    /// The customers an index lists now, as it listed them `lag` writes ago: a recently
+    /// written customer is listed if its earlier record was (`filed` says whether a record is).
+    fn lagged_customers(&self, now: Vec<CustomerId>, filed: impl Fn(&CustomerRecord) -> bool) -> Vec<CustomerId> {
+        let mut ids: BTreeSet<CustomerId> = now.into_iter().collect();
+        // Oldest first, so the value before the earliest of several recent writes wins.
+        let recent = self.recent.lock().expect("lag lock");
+        let mut seen = BTreeSet::new();
+        for change in recent.iter() {
+            if let Change::Customer(id, before) = change {
+                if seen.insert(id.clone()) {
+                    ids.remove(id);
+                    if before.as_ref().is_some_and(&filed) {
+                        ids.insert(id.clone());
+                    }
+                }
+            }
+        }
+        ids.into_iter().collect()
+    }
+}
+
+#[async_trait]
+impl CustomerReader for LaggingIndexes {
+    async fn customer(&self, id: &CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+        self.inner.customer(id).await
+    }
+}
+
+#[async_trait]
+impl CustomerWriter for LaggingIndexes {
+    async fn put_customer(&self, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError> {
+        let before = self.before_customer(&record.customer.customer_id).await?;
+        self.inner.put_customer(record, expected).await?;
+        self.remember(vec![before]);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LedgerWriter for LaggingIndexes {
+    async fn purchase_view(&self, customer: &CustomerId, receipt: &ReceiptId) -> Result<PurchaseView, StoreError> {
+        self.inner.purchase_view(customer, receipt).await
+    }
+    async fn commit_purchase(&self, commit: &PurchaseCommit) -> Result<(), StoreError> {
+        let customer = &commit.record.customer.customer_id;
+        let before = vec![self.before_customer(customer).await?, self.before_receipt(customer, &commit.receipt.receipt_id).await?];
+        self.inner.commit_purchase(commit).await?;
+        self.remember(before);
+        Ok(())
+    }
+    async fn refund_view(
+        &self,
+        refund: &RefundId,
+        receipt: &ReceiptId,
+        customer: Option<&CustomerId>,
+    ) -> Result<RefundView, StoreError> {
+        self.inner.refund_view(refund, receipt, customer).await
+    }
+    async fn commit_refund(&self, commit: &RefundCommit) -> Result<(), StoreError> {
+        let customer = &commit.record.customer.customer_id;
+        let before = vec![self.before_customer(customer).await?, self.before_receipt(customer, &commit.receipt.receipt_id).await?];
+        self.inner.commit_refund(commit).await?;
+        self.remember(before);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl KeyStore for LaggingIndexes {
+    async fn insert_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        self.inner.insert_key(key).await
+    }
+    async fn key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.inner.key_by_hash(key_hash).await
+    }
+    async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.inner.list_keys().await
+    }
+    async fn revoke_key(&self, terminal: &TerminalName, at: DateTime<Utc>) -> Result<u32, StoreError> {
+        self.inner.revoke_key(terminal, at).await
+    }
+}
+
+#[async_trait]
+impl SecretStore for LaggingIndexes {
+    async fn stored_secret(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.stored_secret().await
+    }
+    async fn insert_secret(&self, secret: &[u8]) -> Result<(), StoreError> {
+        self.inner.insert_secret(secret).await
+    }
+}
+
+#[async_trait]
+impl SweepStore for LaggingIndexes {
+    async fn customers_last_bought_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
+        let now = self.inner.customers_last_bought_on(date).await?;
+        Ok(self.lagged_customers(now, |r| r.account.last_purchase_on == Some(date)))
+    }
+    async fn customers_born_on(&self, month: u32, day: u32) -> Result<Vec<CustomerId>, StoreError> {
+        let now = self.inner.customers_born_on(month, day).await?;
+        Ok(self.lagged_customers(now, |r| {
+            !r.customer.is_erased() && r.customer.birthday.is_some_and(|b| (b.month(), b.day()) == (month, day))
+        }))
+    }
+    async fn customers_with_lots_expiring_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
+        let now = self.inner.customers_with_lots_expiring_on(date).await?;
+        Ok(self.lagged_customers(now, |r| r.account.lots.keys().any(|lot| lot.expires_on == date)))
+    }
+    async fn outcome(&self, key: &OutcomeKey) -> Result<Option<Outcome>, StoreError> {
+        self.inner.outcome(key).await
+    }
+    async fn record_outcome(&self, outcome: &Outcome, record: Option<&RecordCommit>) -> Result<(), StoreError> {
+        let mut before = vec![self.before_outcome(&outcome.key).await?];
+        if record.is_some() {
+            before.push(self.before_customer(&outcome.key.customer_id).await?);
+        }
+        self.inner.record_outcome(outcome, record).await?;
+        self.remember(before);
+        Ok(())
+    }
+    async fn claim_outcome(&self, outcome: &Outcome, record: &RecordCommit) -> Result<(), StoreError> {
+        let before =
+            vec![self.before_outcome(&outcome.key).await?, self.before_customer(&outcome.key.customer_id).await?];
+        self.inner.claim_outcome(outcome, record).await?;
+        self.remember(before);
+        Ok(())
+    }
+    async fn update_outcome(&self, outcome: &Outcome, from: OutcomeStatus) -> Result<(), StoreError> {
+        let before = self.before_outcome(&outcome.key).await?;
+        self.inner.update_outcome(outcome, from).await?;
+        self.remember(vec![before]);
+        Ok(())
+    }
+    async fn outcomes_on(&self, date: NaiveDate) -> Result<Vec<Outcome>, StoreError> {
+        let mut outcomes = self.inner.outcomes_on(date).await?;
+        let recent = self.recent.lock().expect("lag lock");
+        let mut seen = BTreeSet::new();
+        for change in recent.iter() {
+            if let Change::Outcome(key, before) = change {
+                if seen.insert(key.clone()) {
+                    outcomes.retain(|o| &o.key != key);
+                    outcomes.extend(before.iter().filter(|o| o.sweep_date == date).cloned());
+                }
+            }
+        }
+        outcomes.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(outcomes)
+    }
+    async fn commit_burn(&self, burn: &BurnCommit) -> Result<(), StoreError> {
+        let before = self.before_customer(&burn.record.customer.customer_id).await?;
+        self.inner.commit_burn(burn).await?;
+        self.remember(vec![before]);
+        Ok(())
+    }
+    async fn last_completed_sweep(&self) -> Result<Option<NaiveDate>, StoreError> {
+        self.inner.last_completed_sweep().await
+    }
+    async fn complete_sweep(&self, date: NaiveDate) -> Result<(), StoreError> {
+        self.inner.complete_sweep(date).await
+    }
+}
+
+#[async_trait]
+impl ReportStore for LaggingIndexes {
+    async fn receipts_on(&self, date: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
+        let mut receipts = self.inner.receipts_on(date).await?;
+        let recent = self.recent.lock().expect("lag lock");
+        let mut seen = BTreeSet::new();
+        for change in recent.iter() {
+            if let Change::Receipt(id, before) = change {
+                if seen.insert(id.clone()) {
+                    receipts.retain(|r| &r.receipt_id != id);
+                    receipts.extend(before.iter().filter(|r| r.local_date == date).cloned());
+                }
+            }
+        }
+        receipts.sort_by(|a, b| a.receipt_id.cmp(&b.receipt_id));
+        Ok(receipts)
+    }
+}
