@@ -162,3 +162,17 @@ fn the_completed_metric_is_an_embedded_metric_format_line() {
     );
     assert!(!line.to_string().contains('\n'), "one log line");
 }
+
+#[tokio::test]
+async fn an_event_dated_after_today_fails_the_run_and_changes_nothing() {
+    let shop = shop().await;
+    let queue = FakeQueue::default();
+    let (event, now) = event();
+    // The scheduler's envelope says 2026-11-24, but the clock says a day earlier (a payload
+    // typed by hand for a redrive, say): the date is refused, so the error alarm fires.
+    let failed = sweep(&shop, Some(&queue)).handle(&event, now - chrono::Duration::days(1)).await;
+    let Err(SweepError::Sweep(error)) = failed else { panic!("{failed:?}") };
+    assert!(error.to_string().contains("2026-11-24 is in the future"), "{error}");
+    assert!(queue.keys.lock().unwrap().is_empty());
+    assert_eq!(shop.store.last_completed_sweep().await.unwrap(), None);
+}

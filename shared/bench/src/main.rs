@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::CustomerRecord;
@@ -60,20 +59,7 @@ async fn seed_history(
     record.account.burn_expired(config.local_date(now()), "burn");
     record.version = 1;
     store.put_customer(&record, Expected::Absent).await?;
-    for chunk in receipts.chunks(25) {
-        let writes = chunk
-            .iter()
-            .map(|r| {
-                let item = items::receipt_item(r)?;
-                Ok(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build()?).build())
-            })
-            .collect::<Result<Vec<_>, Box<dyn std::error::Error>>>()?;
-        let mut pending = Some(std::collections::HashMap::from([(store.table().to_owned(), writes)]));
-        while let Some(batch) = pending.take().filter(|b| !b.is_empty()) {
-            let out = store.client().batch_write_item().set_request_items(Some(batch)).send().await?;
-            pending = out.unprocessed_items.filter(|u| u.values().any(|v| !v.is_empty()));
-        }
-    }
+    store.bulk_put(receipts.iter().map(items::receipt_item).collect::<Result<_, _>>()?).await?;
     Ok(())
 }
 
@@ -110,6 +96,30 @@ fn base_customer(id: &str, last: chrono::NaiveDate) -> CustomerRecord {
     r.account.last_purchase_on = Some(last);
     r.version = 1;
     r
+}
+
+/// The requests of a sweep of 2026-11-01 over a fresh table of `size` customers, 50 of whom
+/// lapsed 31 days before (the others bought 1 to 25 days before: due for nothing).
+async fn sweep_requests(size: usize) -> Result<(RequestMetrics, u64), Box<dyn std::error::Error>> {
+    let store = Arc::new(DynamoStore::from_env(&format!("bench-sweep-{}-{size}", std::process::id())).await?);
+    store.create_table().await?;
+    let day: chrono::NaiveDate = "2026-11-01".parse()?;
+    let mut base = Vec::with_capacity(size);
+    for i in 0..size {
+        let (id, last) = if i < 50 {
+            (format!("due-{i}"), "2026-10-01".parse()?)
+        } else {
+            (format!("c-{i}"), day - Duration::days(1 + (i % 25) as i64))
+        };
+        base.push(items::customer_item(&base_customer(&id, last), 1)?);
+    }
+    store.bulk_put(base).await?;
+    let config = ProgramConfig::from_toml_str("[triggers.lapsed_30]\nholdout_percent = 0")?;
+    let app = Boomerang::new(store.clone(), Arc::new(config));
+    store.reset_metrics();
+    let at = day.and_hms_opt(9, 0, 0).expect("time").and_utc();
+    let report = app.sweep(&NullMessenger, day, at, boomerang_core::app::sweep::SweepOptions::default()).await?;
+    Ok((store.metrics(), report.triggers.values().map(|c| c.sent_email).sum()))
 }
 
 /// Wall time of one sweep over an embedded store of `size` customers, 50 of them due.
@@ -272,6 +282,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let m = delta(&store);
         let lots = app.customer(&CustomerId::parse(customer)?).await?.account.lots.len();
         println!("  {label:<48} {} ({lots} live lots after)", describe(&m));
+    }
+
+    println!();
+    println!("requests of one sweep with 50 customers due, by the size of the base (one table each)");
+    for size in [500, 5_000] {
+        let (requests, sent) = sweep_requests(size).await?;
+        println!("  {size:>6} customers: {} ({sent} sent)", describe(&requests));
     }
 
     println!();

@@ -17,7 +17,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -216,17 +216,37 @@ impl DynamoStore {
         Ok(ids.into_iter().collect())
     }
 
-    /// Deletes items unconditionally, 25 to a `BatchWriteItem`, asking again for what
-    /// DynamoDB leaves unprocessed (throttling).
+    /// Deletes items unconditionally (markers a burn could not fit in its transaction).
     async fn batch_delete(&self, keys: Vec<Item>) -> Result<(), StoreError> {
-        for chunk in keys.chunks(BATCH_WRITE_ITEMS) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|key| {
-                    let delete = DeleteRequest::builder().set_key(Some(key.clone())).build().map_err(unavailable)?;
-                    Ok(WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<_, StoreError>>()?;
+        let requests = keys
+            .into_iter()
+            .map(|key| {
+                let delete = DeleteRequest::builder().set_key(Some(key)).build().map_err(unavailable)?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<_, StoreError>>()?;
+        self.batch_write(requests).await
+    }
+
+    /// Puts items unconditionally, for bulk loads by tools and tests (seeding a base, history)
+    /// that must not count as what they measure. Never used by the ports: every business write
+    /// is conditional.
+    pub async fn bulk_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let requests = items
+            .into_iter()
+            .map(|item| {
+                let put = PutRequest::builder().set_item(Some(item)).build().map_err(unavailable)?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<_, StoreError>>()?;
+        self.batch_write(requests).await
+    }
+
+    /// Writes 25 requests to a `BatchWriteItem`, asking again for what DynamoDB leaves
+    /// unprocessed (throttling).
+    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(BATCH_WRITE_ITEMS) {
+            let mut pending = chunk.to_vec();
             for attempt in 0..BATCH_ATTEMPTS {
                 let out = self
                     .client

@@ -15,4 +15,5 @@ async fn fresh_store() -> Fixture {
 
 store_contract_tests!(fresh_store);
 sweep_contract_tests!(fresh_store);
-contact_contract_tests!(fresh_store);
+// The daily-shopper case over a hundred days (the emulator serves one request at a time).
+contact_contract_tests!(fresh_store, boomerang_store_contract::contact_cases::THREE_COOLDOWNS);

@@ -3,17 +3,15 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use boomerang_core::app::sweep::SweepOptions;
 use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::{Consent, CustomerRecord};
 use boomerang_core::domain::ids::{CustomerId, Email};
 use boomerang_core::domain::ledger::LotKey;
-use boomerang_dynamodb::{items, DynamoStore, RequestMetrics};
+use boomerang_dynamodb::{items, RequestMetrics};
 use boomerang_store_contract::sweep_cases::{date, noon, RecordingMessenger};
 
 const DUE: usize = 50;
@@ -29,24 +27,6 @@ fn customer(id: &str, last: chrono::NaiveDate) -> CustomerRecord {
     r
 }
 
-/// Loads the base with BatchWriteItem (25 items a request): the seeding is not measured.
-async fn seed(store: &DynamoStore, records: &[CustomerRecord]) {
-    for chunk in records.chunks(25) {
-        let writes: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|r| {
-                let item = items::customer_item(r, r.version).unwrap();
-                WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
-            })
-            .collect();
-        let mut pending = Some(HashMap::from([(store.table().to_owned(), writes)]));
-        while let Some(batch) = pending.take().filter(|b| !b.is_empty()) {
-            let out = store.client().batch_write_item().set_request_items(Some(batch)).send().await.unwrap();
-            pending = out.unprocessed_items.filter(|u| u.values().any(|v| !v.is_empty()));
-        }
-    }
-}
-
 /// Sweeps 2026-11-01 over a base of `size` customers, 50 of whom lapsed 31 days before.
 async fn sweep_requests(size: usize) -> (RequestMetrics, u64) {
     let store = common::fresh_store().await;
@@ -54,7 +34,9 @@ async fn sweep_requests(size: usize) -> (RequestMetrics, u64) {
     let mut base: Vec<CustomerRecord> = (0..DUE).map(|i| customer(&format!("due-{i}"), date("2026-10-01"))).collect();
     // The rest bought on other days: lapsed on no trigger's date, no lot expiring in 10 days.
     base.extend((DUE..size).map(|i| customer(&format!("c-{i}"), day - chrono::Duration::days(1 + (i % 25) as i64))));
-    seed(&store, &base).await;
+    // Bulk-loaded: the seeding is not measured.
+    let items = base.iter().map(|r| items::customer_item(r, r.version)).collect::<Result<Vec<_>, _>>().unwrap();
+    store.bulk_put(items).await.unwrap();
     let store = Arc::new(store);
     let config = ProgramConfig::from_toml_str("[triggers.lapsed_30]\nholdout_percent = 0").unwrap();
     let app = Boomerang::new(store.clone(), Arc::new(config));

@@ -14,4 +14,5 @@ async fn fresh_store() -> Fixture {
 
 store_contract_tests!(fresh_store);
 sweep_contract_tests!(fresh_store);
-contact_contract_tests!(fresh_store);
+// The daily-shopper case over two years.
+contact_contract_tests!(fresh_store, boomerang_store_contract::contact_cases::TWO_YEARS);

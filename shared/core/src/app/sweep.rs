@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::app::retry::{committed, read_decide_commit, Attempt};
 use crate::app::{Boomerang, Error};
 use crate::domain::auth;
+use crate::domain::config::ProgramConfig;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::CustomerId;
 use crate::domain::kinds::{Channel, TriggerKind};
@@ -160,6 +161,19 @@ impl Pace {
     }
 }
 
+/// How many days a decision may wait for its send and still make sense: its trigger's window
+/// (a birthday greeting, until the day before the birthday).
+fn still_sensible_days(cfg: &ProgramConfig) -> i64 {
+    TriggerKind::ALL
+        .iter()
+        .map(|kind| {
+            let t = cfg.trigger(*kind);
+            if *kind == TriggerKind::Birthday { t.days_before.unwrap_or(0) } else { t.window_days }
+        })
+        .max()
+        .map_or(1, i64::from)
+}
+
 /// What the second look at a decision led to.
 enum Look {
     /// Nothing to send (ended, deferred, or someone else's).
@@ -234,7 +248,10 @@ impl Boomerang {
             day += Duration::days(1);
         }
         if !options.dry_run {
-            self.send_decided(messenger, decided, today, now, options.send, &mut report).await?;
+            // Decisions still waiting from before this run: the days they were decided on, as
+            // far back as such a decision can still make sense (further after an outage).
+            let since = first.unwrap_or(today).min(today) - Duration::days(still_sensible_days(self.config()));
+            self.send_decided(messenger, decided, since, now, options.send, &mut report).await?;
         }
         Ok(report)
     }
@@ -472,19 +489,21 @@ impl Boomerang {
     /// Sends (or hands over) this run's decisions, carried here from the decide step, and
     /// the decisions of the last days still waiting (held back by the waking hours, or left
     /// by a run that failed); those were written by earlier runs, so the date index that
-    /// lists them has long caught up. A claim found abandoned is recorded `unknown`.
+    /// lists them has long caught up. Only days whose decisions can still make sense are
+    /// read. A claim found abandoned is recorded `unknown`.
     async fn send_decided(
         &self,
         messenger: &dyn Messenger,
         decided: Vec<Outcome>,
-        today: NaiveDate,
+        since: NaiveDate,
         now: DateTime<Utc>,
         mode: SendMode,
         report: &mut SweepReport,
     ) -> Result<(), Error> {
         let mine: BTreeSet<OutcomeKey> = decided.iter().map(|o| o.key.clone()).collect();
         let mut waiting: Vec<Outcome> = Vec::new();
-        let mut day = today - Duration::days(CATCH_UP_DAYS);
+        let today = self.today(now);
+        let mut day = since;
         while day <= today {
             for outcome in self.store().outcomes_on(day).await? {
                 if !outcome.status.is_final() && !mine.contains(&outcome.key) {
