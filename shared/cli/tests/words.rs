@@ -250,3 +250,39 @@ fn a_dry_run_labels_its_columns_as_what_would_be_sent() {
     assert_eq!(json["dry_run"], true);
     assert_eq!(json["triggers"]["lapsed_30"]["unknown"], 0, "{json}");
 }
+
+/// Rust's and serde's words, and backticks, which the writer of a program file never reads.
+fn assert_no_serde_words(text: &str) {
+    assert_no_rust_words(text);
+    for word in ["expected u8", "expected u64", "floating point", "invalid type", "invalid value", "unknown variant", "struct ", "`", ".?"] {
+        assert!(!text.contains(word), "{word:?} in: {text}");
+    }
+}
+
+#[test]
+fn config_check_words_its_errors_for_the_file_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("earn_percent = \"5\"", "earn_percent: must be a whole number, e.g. earn_percent = 5 (without quotes); got the string \"5\""),
+        ("earn_percent = -1", "earn_percent: must be a whole number from 0 up; got -1"),
+        ("earn_percent = 2.5", "earn_percent: must be a whole number; got 2.5"),
+        ("[triggers.lapsed_60]\nholdout_percent = 300", "triggers.lapsed_60.holdout_percent: must be a percentage from 0 to 100; got 300"),
+        ("timezone = \"Moscow\"", "timezone: \"Moscow\" is not an IANA time zone name; did you mean Europe/Moscow?"),
+        ("timezone = \"europe/moscow\"", "timezone: \"europe/moscow\" is not an IANA time zone name; did you mean Europe/Moscow?"),
+        ("timezone = \"Europe/Moskow\"", "timezone: \"Europe/Moskow\" is not an IANA time zone name; did you mean Europe/Moscow?"),
+        ("timezone = \"Mars/Base\"", "timezone: \"Mars/Base\" is not an IANA time zone name; write it as Area/City, e.g. Europe/Moscow"),
+        ("default_locale = \"fr\"", "default_locale: \"fr\" is not a supported locale; the supported ones are ru, en"),
+        (
+            "[triggers.birthday.templates.fr]\nsms = \"Joyeux anniversaire\"",
+            "triggers.birthday.templates.fr: \"fr\" is not a supported locale; the supported ones are ru, en",
+        ),
+        ("earn_precent = 5", "earn_precent: unknown key; did you mean earn_percent?"),
+    ];
+    for (text, wanted) in cases {
+        let file = write(dir.path(), "program.toml", text);
+        let out = boomerang(dir.path(), &["config", "check", &file]);
+        assert_eq!(out.status.code(), Some(2), "{text:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), format!("error: {file}: {wanted}\n"), "{text:?}");
+        assert_no_serde_words(&stderr(&out));
+    }
+}

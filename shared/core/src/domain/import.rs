@@ -246,10 +246,7 @@ fn parse_channel(text: &str) -> Result<Channel, InvalidValue> {
 }
 
 fn parse_locale(text: &str) -> Result<Locale, InvalidValue> {
-    Locale::parse(text).ok_or_else(|| {
-        let all: Vec<&str> = Locale::ALL.iter().map(|l| l.as_str()).collect();
-        InvalidValue(format!("locale must be one of {}; got {text:?}", all.join(", ")))
-    })
+    Locale::parse(text).ok_or_else(|| InvalidValue(Locale::unsupported(text)))
 }
 
 fn parse_occurred_at(text: &str) -> Result<DateTime<chrono::FixedOffset>, InvalidValue> {
@@ -513,5 +510,13 @@ mod tests {
         let e = parse_customers(&rows, today()).unwrap_err();
         assert_eq!((e.line, e.column.as_deref()), (4, Some("customer_id")));
         assert!(e.message.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn an_unsupported_locale_lists_the_supported_ones() {
+        let mut r = customer_row(4, "c1", "", "");
+        r.fields.insert("locale".into(), "fr".into());
+        let e = parse_customer_row(&r, today()).unwrap_err();
+        assert_eq!(e.to_string(), "line 4, column locale: \"fr\" is not a supported locale; the supported ones are ru, en");
     }
 }

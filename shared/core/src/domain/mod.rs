@@ -14,3 +14,4 @@ pub mod purchase;
 pub mod template;
 pub mod triggers;
 pub mod wording;
+pub mod words;
