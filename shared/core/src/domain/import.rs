@@ -513,6 +513,20 @@ mod tests {
     }
 
     #[test]
+    fn a_birthday_that_is_not_a_date_says_why() {
+        let cases = [
+            ("1990-02-30", "birthday 1990-02-30 is not a date: February 1990 has days 01 to 28"),
+            ("1990-13-01", "birthday 1990-13-01 is not a date: there is no month 13 (months are 01 to 12)"),
+            ("14.03.1990", "birthday must be a date as YYYY-MM-DD, e.g. 1990-03-14; got \"14.03.1990\""),
+            ("1899-12-31", "birthday must be between 1900-01-01 and today"),
+        ];
+        for (text, message) in cases {
+            assert_eq!(customer::parse_birthday(text, today()).unwrap_err().0, message, "{text}");
+        }
+        assert_eq!(customer::parse_birthday("1992-02-29", today()), Ok("1992-02-29".parse().unwrap()));
+    }
+
+    #[test]
     fn an_unsupported_locale_lists_the_supported_ones() {
         let mut r = customer_row(4, "c1", "", "");
         r.fields.insert("locale".into(), "fr".into());

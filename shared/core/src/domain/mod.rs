@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod config;
 pub mod customer;
+pub mod date;
 pub mod ids;
 pub mod import;
 pub mod kinds;
