@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use boomerang_api::{router, ApiState, StoreKeys, SystemClock};
+use boomerang_core::app::import::ImportFailure;
 use boomerang_core::app::sweep::SweepOptions;
 use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
@@ -493,7 +494,16 @@ async fn import(global: &Global, cmd: ImportCommand) -> Result<(), Failure> {
         }
         Err(failure) => {
             let note = if failure.nothing_applied() { " (nothing was imported)" } else { "" };
-            Err(Failure { message: format!("{}: {failure}{note}", file.display()), code: 1 })
+            let message = match &failure {
+                // Every bad row, so one round of fixes covers them: one line each, then how
+                // many more there are.
+                ImportFailure::Invalid(errors) if errors.total() > 1 => {
+                    let lines: Vec<String> = errors.to_string().lines().map(|l| format!("\n  {l}")).collect();
+                    format!("{}: {} rows cannot be imported{note}:{}", file.display(), errors.total(), lines.concat())
+                }
+                _ => format!("{}: {failure}{note}", file.display()),
+            };
+            Err(Failure { message, code: 1 })
         }
     }
 }

@@ -286,3 +286,48 @@ fn config_check_words_its_errors_for_the_file_writer() {
         assert_no_serde_words(&stderr(&out));
     }
 }
+
+#[test]
+fn an_import_names_every_bad_row_up_to_twenty() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "customer_id,name,birthday,locale";
+    let mut text = format!("{header}\n");
+    for line in 2..=8 {
+        let birthday = match line {
+            3 => "1990-02-30",
+            7 => "14.03.1990",
+            _ => "1990-03-14",
+        };
+        text += &format!("card-{line},Anna,{birthday},ru\n");
+    }
+    let file = write(dir.path(), "customers.csv", &text);
+    let out = boomerang(dir.path(), &["import", "customers", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: {file}: 2 rows cannot be imported (nothing was imported):\n  \
+             line 3, column birthday: birthday 1990-02-30 is not a date: February 1990 has days 01 to 28\n  \
+             line 7, column birthday: birthday must be a date as YYYY-MM-DD, e.g. 1990-03-14; got \"14.03.1990\"\n"
+        )
+    );
+
+    let mut text = format!("{PURCHASE_HEADER}\n");
+    for n in 1..=25 {
+        text += &format!("T-{n},card-1,{n}.999,RUB,2026-11-01T12:00:00+03:00,s1,\n");
+    }
+    let file = write(dir.path(), "purchases.csv", &text);
+    let out = boomerang(dir.path(), &["import", "purchases", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 22, "a heading, 20 rows and the rest counted: {err}");
+    assert_eq!(lines[0], format!("error: {file}: 25 rows cannot be imported (nothing was imported):"));
+    for (n, line) in lines[1..21].iter().enumerate() {
+        assert!(line.starts_with(&format!("  line {}, column amount: amount has more than 2 decimals", n + 2)), "{line}");
+    }
+    assert_eq!(lines[21], "  and 5 more rows");
+    // Nothing of the bad customers file landed: card-2, a good row of it, is new.
+    let out = boomerang(dir.path(), &["import", "customers", &write(dir.path(), "ok.csv", "customer_id\ncard-2\n")]);
+    assert!(stdout(&out).contains("1 rows: 1 created"), "{}", stdout(&out));
+}
