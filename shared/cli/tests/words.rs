@@ -331,3 +331,22 @@ fn an_import_names_every_bad_row_up_to_twenty() {
     let out = boomerang(dir.path(), &["import", "customers", &write(dir.path(), "ok.csv", "customer_id\ncard-2\n")]);
     assert!(stdout(&out).contains("1 rows: 1 created"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_decimal_comma_in_a_semicolon_file_is_read_as_excel_means_it() {
+    use boomerang_core::ports::ReportStore;
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}\nK-1;card-1;1234,50;RUB;2026-11-01T12:00:00+03:00;moscow-1;\n",
+        PURCHASE_HEADER.replace(',', ";")
+    );
+    let file = write(dir.path(), "excel.csv", &text);
+    let out = boomerang(dir.path(), &["import", "purchases", &file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("1 rows: 1 recorded"), "{}", stdout(&out));
+    let store = boomerang_sqlite::SqliteStore::open(dir.path()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let receipts = runtime.block_on(store.receipts_on("2026-11-01".parse().unwrap())).unwrap();
+    let amounts: Vec<(&str, u64)> = receipts.iter().map(|r| (r.receipt_id.as_str(), r.amount_minor)).collect();
+    assert_eq!(amounts, vec![("K-1", 123_450)]);
+}

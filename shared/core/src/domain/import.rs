@@ -256,17 +256,22 @@ impl<'a> Cells<'a> {
     }
 }
 
-/// A decimal amount in major units, e.g. `1234.50`, as minor units (`123450`).
-/// Only digits with at most one point and at most [`AMOUNT_DECIMALS`] decimals; no sign,
-/// exponent, grouping or float rounding. Zero is refused: a receipt of nothing is a mistake.
+/// A decimal amount in major units, e.g. `1234.50` or `1234,50`, as minor units (`123450`).
+/// Only digits with at most one decimal separator — a point, or a comma as Excel writes
+/// amounts in locales such as Russian — and at most [`AMOUNT_DECIMALS`] decimals; no sign,
+/// exponent, digit grouping or float rounding. Since grouping is refused, a comma is never a
+/// thousands separator. Zero is refused: a receipt of nothing is a mistake.
 pub fn parse_amount_minor(text: &str) -> Result<u64, InvalidValue> {
     let shape = || {
         InvalidValue(format!(
             "amount must be a plain decimal in major units with at most {AMOUNT_DECIMALS} decimals, \
-             e.g. 1234.50; got {text:?}"
+             e.g. 1234.50 or 1234,50; got {text:?}"
         ))
     };
-    let (whole, decimals) = match text.split_once('.') {
+    if text.matches(['.', ',']).count() > 1 {
+        return Err(shape());
+    }
+    let (whole, decimals) = match text.split_once(['.', ',']) {
         Some((_, "")) => return Err(shape()),
         Some((whole, decimals)) => (whole, decimals),
         None => (text, ""),
@@ -274,6 +279,12 @@ pub fn parse_amount_minor(text: &str) -> Result<u64, InvalidValue> {
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if whole.is_empty() || !digits(whole) || !digits(decimals) {
         return Err(shape());
+    }
+    if decimals.len() > AMOUNT_DECIMALS && text.contains(',') {
+        return Err(InvalidValue(format!(
+            "amount has more than {AMOUNT_DECIMALS} decimals after its decimal comma ({text}); digit grouping \
+             is not accepted: write e.g. 1234 or 1234,50"
+        )));
     }
     if decimals.len() > AMOUNT_DECIMALS {
         return Err(InvalidValue(format!(
@@ -470,7 +481,18 @@ mod tests {
 
     #[test]
     fn amounts_are_read_exactly_into_minor_units() {
-        for (text, minor) in [("1234.50", 123_450), ("12.5", 1250), ("12", 1200), ("0.01", 1), ("007.10", 710)] {
+        for (text, minor) in [
+            ("1234.50", 123_450),
+            ("12.5", 1250),
+            ("12", 1200),
+            ("0.01", 1),
+            ("007.10", 710),
+            // A decimal comma, as Excel writes amounts in a Russian locale.
+            ("1234,50", 123_450),
+            ("1,50", 150),
+            ("12,5", 1250),
+            ("0,01", 1),
+        ] {
             assert_eq!(parse_amount_minor(text), Ok(minor), "{text}");
         }
         assert_eq!(parse_amount_minor("184467440737095516.15"), Ok(u64::MAX));
@@ -485,13 +507,22 @@ mod tests {
             ".5",
             "1.",
             "+1",
-            "1,50",
             "1 000",
+            "1,000.50",
+            "1.000,50",
+            "1,234,50",
+            "1,234",
+            ",5",
+            "1,",
+            "0,00",
             "1.2.3",
             "184467440737095516.16",
         ] {
             assert!(parse_amount_minor(text).is_err(), "{text:?} was accepted");
         }
+        let grouped = parse_amount_minor("1,234").unwrap_err().0;
+        assert!(grouped.contains("digit grouping is not accepted"), "{grouped}");
+        assert_eq!(parse_purchase_row(&purchase_row(2, "r1", "1234,50", "")).unwrap().amount_minor, 123_450);
     }
 
     #[test]
