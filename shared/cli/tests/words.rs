@@ -350,3 +350,22 @@ fn a_decimal_comma_in_a_semicolon_file_is_read_as_excel_means_it() {
     let amounts: Vec<(&str, u64)> = receipts.iter().map(|r| (r.receipt_id.as_str(), r.amount_minor)).collect();
     assert_eq!(amounts, vec![("K-1", 123_450)]);
 }
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["report", "--json"][..], &["report"], &["config", "show"], &["keys", "list"]] {
+        // The reader is gone before the command writes a byte: every write fails with EPIPE.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_boomerang"))
+            .args(args)
+            .env("BOOMERANG_DATA_DIR", dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked") && !stderr(&out).contains("error"), "{args:?}: {}", stderr(&out));
+    }
+}
