@@ -189,7 +189,7 @@ impl CustomerBody {
                 _ => Err(InvalidValue("preferred_channel must be \"email\" or \"sms\"".into())),
             })?,
             locale: opt("locale", self.locale, |s| {
-                Locale::parse(s).ok_or_else(|| InvalidValue("locale must be \"ru\" or \"en\"".into()))
+                Locale::parse(s).ok_or_else(|| InvalidValue(Locale::unsupported(s)))
             })?,
         })
     }

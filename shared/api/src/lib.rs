@@ -21,6 +21,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use boomerang_core::{Boomerang, Error};
 use boomerang_core::domain::auth::Principal;
+use boomerang_core::domain::date;
 use boomerang_core::domain::purchase::Backdating;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -266,12 +267,7 @@ struct PeriodQuery {
 
 fn query_date(name: &str, raw: Option<&str>) -> Result<Option<chrono::NaiveDate>, ApiError> {
     raw.map(|v| {
-        let shaped = v.len() == 10
-            && v.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
-        chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-            .ok()
-            .filter(|_| shaped)
-            .ok_or_else(|| ApiError::invalid(name, format!("{name} must be a date as YYYY-MM-DD")))
+        date::parse_date(v).map_err(|e| ApiError::invalid(name, date::date_error_in_words(name, v, "2026-11-24", e)))
     })
     .transpose()
 }

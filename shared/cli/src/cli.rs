@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use boomerang_api::{router, ApiState, StoreKeys, SystemClock};
+use boomerang_core::app::import::ImportFailure;
 use boomerang_core::app::sweep::SweepOptions;
 use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
@@ -17,6 +18,22 @@ use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 
 use crate::args;
+
+/// `print!` for a command's output: a reader that has gone away (`boomerang report --json |
+/// head`) ends the command quietly instead of a panic (see [`write_out`]). Only in functions
+/// that return `Result<_, Failure>`.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        write_out(&format!($($arg)*))?
+    };
+}
+
+/// `println!` for a command's output, as [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        write_out(&(format!($($arg)*) + "\n"))?
+    };
+}
 
 #[derive(Parser)]
 #[command(name = "boomerang", version, about = "Boomerang loyalty engine: local server and operator CLI")]
@@ -193,9 +210,30 @@ enum ConfigCommand {
 }
 
 /// A failure the user can act on: printed as one line, exit code 1 (2 for bad usage/config).
+/// Code 0 is the one failure that is not one: stdout was closed by its reader (see
+/// [`write_out`]); nothing is printed and the exit is successful.
 struct Failure {
     message: String,
     code: u8,
+}
+
+impl Failure {
+    fn closed_stdout() -> Self {
+        Failure { message: String::new(), code: 0 }
+    }
+}
+
+/// Writes command output to stdout. When the reader has closed the pipe (`| head`), the
+/// command stops and exits quietly with success, as other command-line tools do; any other
+/// write error is a failure.
+fn write_out(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure::closed_stdout()),
+        Err(e) => Err(Failure { message: format!("cannot write the output: {e}"), code: 1 }),
+    }
 }
 
 /// The error and its causes on one line ("the store is unavailable: no AWS credentials were
@@ -230,6 +268,7 @@ pub async fn run() -> ExitCode {
         .init();
     match execute(cli).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(f) if f.code == 0 => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("error: {}", f.message);
             ExitCode::from(f.code)
@@ -279,7 +318,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Import(cmd) => import(global, cmd).await,
         Command::Config(ConfigCommand::Check { file }) => {
             let config = load_config(Some(&file))?;
-            println!(
+            outln!(
                 "{}: OK (timezone {}, currency {}, {} triggers enabled)",
                 file.display(),
                 config.timezone,
@@ -297,7 +336,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
             load_config(Some(&file))?;
             let text = std::fs::read_to_string(&file)?;
             dynamo(table).await?.put_program_toml(&text).await?;
-            println!("{}: stored in table {table}", file.display());
+            outln!("{}: stored in table {table}", file.display());
             Ok(())
         }
         Command::Tenant(TenantCommand::Init { table }) => {
@@ -305,17 +344,21 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
                 return Err(Failure { message: format!("{table:?} is not a DynamoDB table name"), code: 2 });
             }
             dynamo(&table).await?.create_table().await?;
-            println!("table {table} is ready");
+            outln!("table {table} is ready");
             Ok(())
         }
         Command::Simulate(args) => {
             let config = load_config(global.config.as_deref())?;
             let data_dir = crate::simulate::data_dir_given().then(|| global.data_dir.clone());
             let sqlite = matches!(global.store, StoreSpec::Sqlite);
-            crate::simulate::run(args, config, data_dir, sqlite).await.map_err(|(message, code)| Failure { message, code })
+            let output = crate::simulate::run(args, config, data_dir, sqlite)
+                .await
+                .map_err(|(message, code)| Failure { message, code })?;
+            out!("{output}");
+            Ok(())
         }
         Command::Config(ConfigCommand::Show) => {
-            print!("{}", load_config(global.config.as_deref())?.to_toml_string());
+            out!("{}", load_config(global.config.as_deref())?.to_toml_string());
             Ok(())
         }
     }
@@ -352,8 +395,11 @@ async fn serve(global: &Global, addr: String) -> Result<(), Failure> {
         StoreSpec::Sqlite => (format!("data in {}", global.data_dir.display()), format!(" --data-dir {}", global.data_dir.display())),
         StoreSpec::Dynamo(table) => (format!("DynamoDB table {table}"), format!(" --store dynamodb:{table}")),
     };
-    println!("Boomerang API listening on http://{local} ({data})");
-    println!("Get a POS key with:  {} keys issue --terminal till-1{flag}", this_command());
+    // Nobody reading the start-up lines (`serve | head -1`) is no reason to stop serving.
+    let _ = write_out(&format!(
+        "Boomerang API listening on http://{local} ({data})\nGet a POS key with:  {} keys issue --terminal till-1{flag}\n",
+        this_command()
+    ));
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -371,7 +417,7 @@ async fn keys(global: &Global, cmd: KeysCommand) -> Result<(), Failure> {
     match cmd {
         KeysCommand::Issue { terminal: name, admin } => {
             let key = app.issue_key(terminal(&name)?, admin, random_key_bytes()?, now).await?;
-            println!("{key}");
+            outln!("{key}");
         }
         KeysCommand::Revoke { terminal: name } => {
             let revoked = app.store().revoke_key(&terminal(&name)?, now).await?;
@@ -381,9 +427,9 @@ async fn keys(global: &Global, cmd: KeysCommand) -> Result<(), Failure> {
             eprintln!("revoked the key of terminal {name}");
         }
         KeysCommand::List => {
-            println!("{:<24} {:<6} {:<25} REVOKED", "TERMINAL", "KIND", "CREATED");
+            outln!("{:<24} {:<6} {:<25} REVOKED", "TERMINAL", "KIND", "CREATED");
             for k in app.store().list_keys().await? {
-                println!(
+                outln!(
                     "{:<24} {:<6} {:<25} {}",
                     k.terminal.as_str(),
                     if k.admin { "admin" } else { "pos" },
@@ -473,7 +519,7 @@ async fn import(global: &Global, cmd: ImportCommand) -> Result<(), Failure> {
     match result {
         Ok(summary) => {
             match kind {
-                ImportKind::Customers => println!(
+                ImportKind::Customers => outln!(
                     "{}: {} rows: {} created, {} updated, {} unchanged",
                     file.display(),
                     summary.rows,
@@ -481,7 +527,7 @@ async fn import(global: &Global, cmd: ImportCommand) -> Result<(), Failure> {
                     summary.updated,
                     summary.unchanged
                 ),
-                ImportKind::Purchases => println!(
+                ImportKind::Purchases => outln!(
                     "{}: {} rows: {} recorded, {} already recorded",
                     file.display(),
                     summary.rows,
@@ -493,7 +539,16 @@ async fn import(global: &Global, cmd: ImportCommand) -> Result<(), Failure> {
         }
         Err(failure) => {
             let note = if failure.nothing_applied() { " (nothing was imported)" } else { "" };
-            Err(Failure { message: format!("{}: {failure}{note}", file.display()), code: 1 })
+            let message = match &failure {
+                // Every bad row, so one round of fixes covers them: one line each, then how
+                // many more there are.
+                ImportFailure::Invalid(errors) if errors.total() > 1 => {
+                    let lines: Vec<String> = errors.to_string().lines().map(|l| format!("\n  {l}")).collect();
+                    format!("{}: {} rows cannot be imported{note}:{}", file.display(), errors.total(), lines.concat())
+                }
+                _ => format!("{}: {failure}{note}", file.display()),
+            };
+            Err(Failure { message, code: 1 })
         }
     }
 }
@@ -530,35 +585,35 @@ async fn sweep(
         if list {
             out["audience"] = serde_json::to_value(&report.audience)?;
         }
-        println!("{out}");
+        outln!("{out}");
         return Ok(());
     }
     let label = if dry_run { " (dry run: nothing written or sent)" } else { "" };
     if report.dates.is_empty() {
-        println!("sweep {date}: already completed, nothing new");
+        outln!("sweep {date}: already completed, nothing new");
         return Ok(());
     }
     let swept: Vec<String> = report.dates.iter().map(|d| d.to_string()).collect();
-    println!("sweep {date}{label}: dates {}; {} points burned", swept.join(", "), report.points_burned);
+    outln!("sweep {date}{label}: dates {}; {} points burned", swept.join(", "), report.points_burned);
     if dry_run {
         // Nothing is sent, so nothing fails or is cut off: the columns say what would happen.
-        println!(
+        outln!(
             "{:<16} {:>8} {:>8} {:>11} {:>9} {:>11} {:>13}",
             "TRIGGER", "ELIGIBLE", "HOLDOUT", "WOULD_EMAIL", "WOULD_SMS", "UNREACHABLE", "WOULD_CREDIT"
         );
         for (kind, c) in &report.triggers {
-            println!(
+            outln!(
                 "{:<16} {:>8} {:>8} {:>11} {:>9} {:>11} {:>13}",
                 kind.as_str(), c.eligible, c.holdout, c.sent_email, c.sent_sms, c.unreachable, c.points_credited
             );
         }
     } else {
-        println!(
+        outln!(
             "{:<16} {:>8} {:>8} {:>10} {:>8} {:>11} {:>7} {:>8} {:>9}",
             "TRIGGER", "ELIGIBLE", "HOLDOUT", "SENT_EMAIL", "SENT_SMS", "UNREACHABLE", "FAILED", "UNKNOWN", "POINTS"
         );
         for (kind, c) in &report.triggers {
-            println!(
+            outln!(
                 "{:<16} {:>8} {:>8} {:>10} {:>8} {:>11} {:>7} {:>8} {:>9}",
                 kind.as_str(), c.eligible, c.holdout, c.sent_email, c.sent_sms, c.unreachable, c.failed, c.unknown, c.points_credited
             );
@@ -566,7 +621,7 @@ async fn sweep(
     }
     if list {
         for line in &report.audience {
-            println!(
+            outln!(
                 "{} {} {} episode={} {} {} gift={}",
                 line.date,
                 line.customer_id,
@@ -620,11 +675,11 @@ async fn report(
         if let Some(note) = &note {
             eprintln!("{note}");
         }
-        println!("{}", report.to_json());
+        outln!("{}", report.to_json());
     } else if let Some(note) = &note {
-        println!("{note}");
+        outln!("{note}");
     } else {
-        print!("{}", report.to_table(&currency));
+        out!("{}", report.to_table(&currency));
     }
     Ok(())
 }

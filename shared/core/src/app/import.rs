@@ -10,16 +10,17 @@ use crate::app::{Boomerang, Error};
 use crate::domain::config::ProgramConfig;
 use crate::domain::customer::{CustomerRecord, ProfilePatch};
 use crate::domain::ids::{CustomerId, ReceiptId};
-use crate::domain::import::{parse_customers, parse_purchases, CsvRow, ImportError};
+use crate::domain::import::{parse_customers, parse_purchases, CsvRow, ImportError, ImportErrors};
 use crate::domain::ledger::Account;
 use crate::domain::purchase::{decide_purchase, Backdating, PurchaseRequest, Receipt};
 
 /// Why an import stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportFailure {
-    /// A bad header or cell. Nothing was written.
+    /// A bad header, or the bad cells of every bad row (up to
+    /// [`crate::domain::import::MAX_REPORTED_ERRORS`]). Nothing was written.
     #[error("{0}")]
-    Invalid(ImportError),
+    Invalid(ImportErrors),
     /// The row parses, but the program's rules or the stored data refuse it (or reading the
     /// store failed) while the file was being checked. Nothing was written.
     #[error("line {line}{}: {error}", column_note(.error))]
@@ -50,7 +51,7 @@ impl ImportFailure {
 
     pub fn line(&self) -> usize {
         match self {
-            ImportFailure::Invalid(e) => e.line,
+            ImportFailure::Invalid(e) => e.first().line,
             ImportFailure::Refused { line, .. } | ImportFailure::Interrupted { line, .. } => *line,
         }
     }
@@ -63,6 +64,12 @@ impl ImportFailure {
 
 impl From<ImportError> for ImportFailure {
     fn from(e: ImportError) -> Self {
+        ImportFailure::Invalid(e.into())
+    }
+}
+
+impl From<ImportErrors> for ImportFailure {
+    fn from(e: ImportErrors) -> Self {
         ImportFailure::Invalid(e)
     }
 }

@@ -132,10 +132,8 @@ pub fn parse_name(value: &str) -> Result<String, InvalidValue> {
 
 /// A birthday: a real `YYYY-MM-DD` date from 1900 up to `today`.
 pub fn parse_birthday(value: &str, today: NaiveDate) -> Result<NaiveDate, InvalidValue> {
-    let date = NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .ok()
-        .filter(|_| value.len() == 10)
-        .ok_or_else(|| InvalidValue("birthday must be a date as YYYY-MM-DD".into()))?;
+    let date = crate::domain::date::parse_date(value)
+        .map_err(|e| InvalidValue(crate::domain::date::date_error_in_words("birthday", value, "1990-03-14", e)))?;
     if date.year() < 1900 || date > today {
         return Err(InvalidValue("birthday must be between 1900-01-01 and today".into()));
     }

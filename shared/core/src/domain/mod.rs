@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod config;
 pub mod customer;
+pub mod date;
 pub mod ids;
 pub mod import;
 pub mod kinds;
@@ -14,3 +15,4 @@ pub mod purchase;
 pub mod template;
 pub mod triggers;
 pub mod wording;
+pub mod words;
