@@ -30,6 +30,7 @@ use boomerang_api::error::ApiError;
 use boomerang_core::app::sweep::SweepOptions;
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::kinds::TriggerKind;
+use boomerang_core::domain::ledger::PointsOverflow;
 use boomerang_core::Error;
 use boomerang_core::ports::StoreError;
 use boomerang_store_contract::sweep_cases::{date, noon, RecordingMessenger};
@@ -518,6 +519,7 @@ fn every_core_error() -> Vec<Error> {
         Error::RefundBeforePurchase,
         Error::InvalidToken,
         Error::Contention,
+        Error::PointsOverflow(PointsOverflow),
         Error::Store(StoreError::Conflict),
         Error::Store(StoreError::Duplicate),
         Error::Store(StoreError::Unavailable("down".into())),
@@ -543,6 +545,7 @@ fn every_core_error() -> Vec<Error> {
             | Error::RefundBeforePurchase
             | Error::InvalidToken
             | Error::Contention
+            | Error::PointsOverflow(_)
             | Error::Store(StoreError::Conflict)
             | Error::Store(StoreError::Duplicate)
             | Error::Store(StoreError::Unavailable(_))
@@ -629,7 +632,7 @@ async fn store_faults_answer_the_documented_500_and_503_of_every_operation() {
             spec.check_answer(response, &r, &what);
         }
     }
-    assert_eq!(faults, 5, "conflict, duplicate and unavailable (503), corrupt (500), contention (503)");
+    assert_eq!(faults, 6, "conflict, duplicate and unavailable (503), corrupt and points overflow (500), contention (503)");
 }
 
 #[test]

@@ -49,7 +49,7 @@ fn status_of(e: &Error) -> StatusCode {
         | Error::RefundBeforePurchase
         | Error::RefundCustomerMismatch => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Contention => StatusCode::SERVICE_UNAVAILABLE,
-        Error::Store(StoreError::Corrupt(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Store(StoreError::Corrupt(_)) | Error::PointsOverflow(_) => StatusCode::INTERNAL_SERVER_ERROR,
         Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }

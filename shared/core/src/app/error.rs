@@ -1,5 +1,6 @@
 //! The one error type of the use cases; the API maps it to HTTP in one place.
 
+use crate::domain::ledger::PointsOverflow;
 use crate::domain::purchase::{PurchaseRuleError, RefundRuleError};
 use crate::ports::StoreError;
 
@@ -41,6 +42,9 @@ pub enum Error {
     InvalidToken,
     #[error("too many concurrent writes to this customer; retry")]
     Contention,
+    /// The points would overflow a count of the customer's account: refused, never wrapped.
+    #[error(transparent)]
+    PointsOverflow(#[from] PointsOverflow),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -71,6 +75,7 @@ impl Error {
             Error::RefundBeforePurchase => "refund_before_purchase",
             Error::InvalidToken => "invalid_token",
             Error::Contention => "contention",
+            Error::PointsOverflow(_) => "internal",
             Error::Store(StoreError::Corrupt(_)) => "internal",
             Error::Store(_) => "store_unavailable",
         }
@@ -102,6 +107,7 @@ impl From<PurchaseRuleError> for Error {
             PurchaseRuleError::RedeemCapExceeded { max_points } => Error::RedeemCapExceeded { max_points },
             PurchaseRuleError::InsufficientPoints { balance } => Error::InsufficientPoints { balance },
             PurchaseRuleError::AmountTooLarge => Error::invalid("amount", "amount is too large"),
+            PurchaseRuleError::PointsOverflow(e) => Error::PointsOverflow(e),
         }
     }
 }
@@ -113,6 +119,7 @@ impl From<RefundRuleError> for Error {
             RefundRuleError::InFuture => Error::OccurredAtInFuture,
             RefundRuleError::BeforePurchase => Error::RefundBeforePurchase,
             RefundRuleError::ExceedsRemaining { remaining_minor } => Error::RefundExceedsRemaining { remaining_minor },
+            RefundRuleError::PointsOverflow(e) => Error::PointsOverflow(e),
         }
     }
 }
