@@ -39,7 +39,9 @@ fn status_of(e: &Error) -> StatusCode {
         Error::Unauthorized => StatusCode::UNAUTHORIZED,
         Error::Forbidden => StatusCode::FORBIDDEN,
         Error::CustomerNotFound | Error::ReceiptNotFound => StatusCode::NOT_FOUND,
-        Error::ReceiptConflict | Error::RefundConflict | Error::CustomerErased => StatusCode::CONFLICT,
+        Error::ReceiptConflict | Error::RefundConflict | Error::CustomerErased | Error::ConsentWithdrawn(_) => {
+            StatusCode::CONFLICT
+        }
         Error::InsufficientPoints { .. }
         | Error::RedeemCapExceeded { .. }
         | Error::CurrencyMismatch { .. }

@@ -21,14 +21,15 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use boomerang_core::{Boomerang, Error};
 use boomerang_core::domain::auth::Principal;
+use boomerang_core::domain::customer::{ConsentSource, ProfileEditor};
 use boomerang_core::domain::purchase::Backdating;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::body::parse_json;
 use crate::dto::{
-    parse_customer_id, BalanceResponse, CustomerBody, ProfileView, PurchaseBody, PurchaseResponse, RefundBody,
-    RefundResponse,
+    parse_customer_id, BalanceResponse, ConsentEvidence, CustomerBody, ProfileView, PurchaseBody, PurchaseResponse,
+    RefundBody, RefundResponse,
 };
 use crate::error::ApiError;
 
@@ -106,8 +107,8 @@ pub enum RouteGroup {
     All,
     /// POST /v1/purchases, POST /v1/refunds.
     Purchases,
-    /// GET /v1/customers/{id}, GET /v1/customers/{id}/balance, GET /v1/reports/triggers
-    /// (read-only).
+    /// GET /v1/customers/{id}, GET /v1/customers/{id}/balance, GET /v1/customers/{id}/consent,
+    /// GET /v1/reports/triggers (read-only).
     Balance,
     /// PUT and DELETE /v1/customers/{id}, the unsubscribe route.
     Customers,
@@ -141,6 +142,7 @@ pub fn router_for(state: ApiState, group: RouteGroup) -> Router {
     if group.has(Balance) {
         keyed = keyed
             .route("/v1/customers/{customer_id}/balance", get(get_balance))
+            .route("/v1/customers/{customer_id}/consent", get(get_consent))
             .route("/v1/reports/triggers", get(get_trigger_report));
     }
     if group.has(Purchases) {
@@ -196,18 +198,35 @@ fn path_id(path: Result<Path<String>, PathRejection>) -> Result<boomerang_core::
     parse_customer_id(&raw)
 }
 
+/// The caller `require_key` let through (every keyed route has one).
+fn caller(principal: Option<axum::Extension<Principal>>) -> Result<Principal, ApiError> {
+    principal.map(|axum::Extension(p)| p).ok_or_else(|| Error::Unauthorized.into())
+}
+
+/// Admin keys only: a POS key gets 403 before anything else is looked at.
+fn admin_only(principal: Option<axum::Extension<Principal>>) -> Result<Principal, ApiError> {
+    let principal = caller(principal)?;
+    if !principal.admin {
+        return Err(Error::Forbidden.into());
+    }
+    Ok(principal)
+}
+
 async fn put_customer(
     State(state): State<ApiState>,
+    principal: Option<axum::Extension<Principal>>,
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let principal = caller(principal)?;
     let id = path_id(path)?;
     let now = state.clock.now();
     let today = state.app.today(now);
-    let patch = parse_json::<CustomerBody>(body).await?.parse(today)?;
-    let (record, created) = state.app.enroll(&id, &patch, now).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(ProfileView::new(&record, today))).into_response())
+    let (patch, renewed) = parse_json::<CustomerBody>(body).await?.parse(today)?;
+    let editor = ProfileEditor::api(&principal, renewed);
+    let enrolled = state.app.enroll_by(&id, &patch, &editor, now).await?;
+    let status = if enrolled.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(ProfileView::new(&enrolled.record, today))).into_response())
 }
 
 async fn get_customer(
@@ -221,11 +240,25 @@ async fn get_customer(
 
 async fn delete_customer(
     State(state): State<ApiState>,
+    principal: Option<axum::Extension<Principal>>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
+    let principal = caller(principal)?;
     let id = path_id(path)?;
-    state.app.erase(&id, state.clock.now()).await?;
+    state.app.erase_by(&id, &ConsentSource::of(&principal), state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The consent evidence of one customer: admin keys only (a POS key gets 403).
+async fn get_consent(
+    State(state): State<ApiState>,
+    principal: Option<axum::Extension<Principal>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<ConsentEvidence>, ApiError> {
+    admin_only(principal)?;
+    let id = path_id(path)?;
+    let record = state.app.customer(&id).await?;
+    Ok(Json(ConsentEvidence::new(&record)))
 }
 
 async fn get_balance(
@@ -282,9 +315,7 @@ async fn get_trigger_report(
     principal: Option<axum::Extension<Principal>>,
     query: Result<Query<PeriodQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    if !principal.is_some_and(|axum::Extension(p)| p.admin) {
-        return Err(Error::Forbidden.into());
-    }
+    admin_only(principal)?;
     let Query(q) = query.map_err(|_| ApiError::invalid("from", "the query must be from=YYYY-MM-DD&to=YYYY-MM-DD"))?;
     let now = state.clock.now();
     let (default_from, default_to) = state.app.default_report_period(now);

@@ -1,7 +1,9 @@
 //! The one error type of the use cases; the API maps it to HTTP in one place.
 
-use crate::domain::ledger::PointsOverflow;
+use crate::domain::customer::ConsentWithdrawn;
 use crate::domain::purchase::{PurchaseRuleError, RefundRuleError};
+use crate::domain::kinds::Channel;
+use crate::domain::ledger::PointsOverflow;
 use crate::ports::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +20,9 @@ pub enum Error {
     ReceiptNotFound,
     #[error("the customer was erased; personal data can no longer be stored for them")]
     CustomerErased,
+    /// A `true` for a channel the customer turned off themselves, without their fresh consent.
+    #[error(transparent)]
+    ConsentWithdrawn(#[from] ConsentWithdrawn),
     #[error("this receipt_id was already used for a different purchase")]
     ReceiptConflict,
     #[error("this refund_id was already used for a different refund")]
@@ -63,6 +68,7 @@ impl Error {
             Error::CustomerNotFound => "customer_not_found",
             Error::ReceiptNotFound => "receipt_not_found",
             Error::CustomerErased => "customer_erased",
+            Error::ConsentWithdrawn(_) => "consent_withdrawn",
             Error::ReceiptConflict => "receipt_conflict",
             Error::RefundConflict => "refund_conflict",
             Error::RefundCustomerMismatch => "receipt_customer_mismatch",
@@ -85,6 +91,10 @@ impl Error {
     pub fn field(&self) -> Option<&str> {
         Some(match self {
             Error::InvalidField { field, .. } => field,
+            Error::ConsentWithdrawn(e) => match e.channel {
+                Channel::Email => "consent.email",
+                Channel::Sms => "consent.sms",
+            },
             Error::CustomerNotFound | Error::CustomerErased | Error::RefundCustomerMismatch => "customer_id",
             Error::ReceiptNotFound | Error::ReceiptConflict => "receipt_id",
             Error::RefundConflict => "refund_id",
