@@ -980,6 +980,7 @@ async fn a_session_through_every_documented_outcome_gets_only_documented_answers
     let uri = format!("/v1/unsubscribe?token={token}");
     let r = s.send(UNSUBSCRIBE, get.clone(), &uri, false, None).await;
     assert_outcome(&r, StatusCode::OK, "");
+    assert_eq!(s.t.get("/v1/customers/c1").await.body["consent"]["email"], true, "GET changes nothing");
     let r = s.send(UNSUBSCRIBE, post.clone(), &uri, false, Some(b"List-Unsubscribe=One-Click".to_vec())).await;
     assert_outcome(&r, StatusCode::OK, "");
     let r = s.send(UNSUBSCRIBE, get.clone(), "/v1/unsubscribe", false, None).await;

@@ -6,6 +6,7 @@ pub use axum;
 pub mod body;
 pub mod dto;
 pub mod error;
+pub mod pages;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -21,7 +22,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use boomerang_core::{Boomerang, Error};
 use boomerang_core::domain::auth::Principal;
-use boomerang_core::domain::customer::{ConsentSource, ProfileEditor};
+use boomerang_core::domain::customer::{ConsentSource, CustomerRecord, ProfileEditor};
+use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::purchase::Backdating;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -338,29 +340,45 @@ fn token_of(query: Result<Query<TokenQuery>, QueryRejection>) -> Result<String, 
         .ok_or_else(|| ApiError::from(Error::InvalidToken))
 }
 
-/// A person who clicks the link in a mail client lands here. The API contract says GET
-/// unsubscribes too, so it does, and the page says so. (RFC 8058 would rather have GET ask and
-/// only POST act, since link scanners follow such links.)
+/// An HTML page that no cache keeps (it answers one customer's link).
+fn html_page(page: String) -> Response {
+    let mut response = Html(page).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The language of the customer's pages: theirs, else the program's default.
+fn page_locale(state: &ApiState, record: Option<&CustomerRecord>) -> boomerang_core::domain::kinds::Locale {
+    record.and_then(|r| r.customer.locale).unwrap_or(state.app.config().default_locale)
+}
+
+/// The link opened in a browser (or followed by a mail scanner): a page that asks, with the
+/// shop's name, the address masked and one button that POSTs the same link. Changes nothing
+/// (RFC 8058: link scanners follow every GET in a message).
 async fn unsubscribe_page(
     State(state): State<ApiState>,
     query: Result<Query<TokenQuery>, QueryRejection>,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Response, ApiError> {
     let token = token_of(query)?;
-    state.app.unsubscribe(&token, state.clock.now()).await?;
-    let shop = boomerang_core::domain::template::html_escape(&state.app.config().shop_name);
-    Ok(Html(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{shop}</title></head><body>\
-         <p>You will no longer receive emails from {shop}.</p>\
-         <p>Вы больше не будете получать письма {shop}.</p></body></html>"
-    )))
+    let (_, record) = state.app.unsubscribe_preview(&token).await?;
+    let customer = record.as_ref().map(|r| &r.customer);
+    let address = customer.and_then(|c| c.email.as_ref()).map(|e| pages::mask_email(e.as_str()));
+    // Already off by the customer's own choice (or nobody left to unsubscribe): nothing to ask.
+    let already = customer.is_none_or(|c| c.withdrawal(Channel::Email).is_some());
+    let shop = &state.app.config().shop_name;
+    let locale = page_locale(&state, record.as_ref());
+    Ok(html_page(pages::unsubscribe_page(locale, shop, address.as_deref(), &token, already)))
 }
 
-/// RFC 8058 one-click: the mail provider POSTs `List-Unsubscribe=One-Click`.
+/// RFC 8058 one-click: the mail client POSTs `List-Unsubscribe=One-Click` to the link; the
+/// page's button POSTs the same. Email consent is withdrawn by the customer (source
+/// `unsubscribe_link`); the answer is a confirmation page. The body is not read.
 async fn unsubscribe_one_click(
     State(state): State<ApiState>,
     query: Result<Query<TokenQuery>, QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let token = token_of(query)?;
-    state.app.unsubscribe(&token, state.clock.now()).await?;
-    Ok(Json(serde_json::json!({"unsubscribed": true})))
+    let record = state.app.unsubscribe(&token, state.clock.now()).await?;
+    let locale = page_locale(&state, record.as_ref());
+    Ok(html_page(pages::unsubscribed_page(locale, &state.app.config().shop_name)))
 }
