@@ -107,4 +107,10 @@ async fn a_valid_token_of_a_customer_no_longer_held_is_answered_all_the_same() {
     let done = t.send(Method::POST, &format!("/v1/unsubscribe?token={token}"), None, None).await;
     assert_eq!(done.status, StatusCode::OK);
     assert_eq!(t.get("/v1/customers/gone").await.status, StatusCode::NOT_FOUND, "nobody was created");
+    // An erased customer: no address, nothing to ask.
+    let token = enrolled_with_email(&t).await;
+    assert_eq!(t.delete("/v1/customers/c1").await.status, StatusCode::NO_CONTENT);
+    let page = t.send(Method::GET, &format!("/v1/unsubscribe?token={token}"), None, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text.contains("<button") && !page.text.contains("***"), "{}", page.text);
 }

@@ -363,8 +363,8 @@ async fn unsubscribe_page(
     let (_, record) = state.app.unsubscribe_preview(&token).await?;
     let customer = record.as_ref().map(|r| &r.customer);
     let address = customer.and_then(|c| c.email.as_ref()).map(|e| pages::mask_email(e.as_str()));
-    // Already off by the customer's own choice (or nobody left to unsubscribe): nothing to ask.
-    let already = customer.is_none_or(|c| c.withdrawal(Channel::Email).is_some());
+    // Already off by the customer's own choice, erased, or nobody left: nothing to ask.
+    let already = customer.is_none_or(|c| c.is_erased() || c.withdrawal(Channel::Email).is_some());
     let shop = &state.app.config().shop_name;
     let locale = page_locale(&state, record.as_ref());
     Ok(html_page(pages::unsubscribe_page(locale, shop, address.as_deref(), &token, already)))
