@@ -3,12 +3,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use boomerang_api::dto::ConsentEvidence;
 use boomerang_api::{router, ApiState, StoreKeys, SystemClock};
 use boomerang_core::app::import::ImportFailure;
 use boomerang_core::app::sweep::SweepOptions;
 use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
-use boomerang_core::domain::ids::TerminalName;
+use boomerang_core::domain::customer::ConsentSource;
+use boomerang_core::domain::ids::{CustomerId, TerminalName};
 use boomerang_core::domain::import::{check_headers, CsvRow, ImportKind};
 use boomerang_core::ports::Store;
 use boomerang_dynamodb::DynamoStore;
@@ -99,6 +101,9 @@ enum Command {
     /// Load customers or purchase history from CSV (all rows or none).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Look up what is on record about a customer.
+    #[command(subcommand)]
+    Customers(CustomersCommand),
     /// Validate, print or store a program config.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -188,6 +193,21 @@ enum ImportCommand {
         /// The CSV file, with a header row; separated by commas, semicolons or tabs.
         #[arg(value_name = "FILE.csv")]
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CustomersCommand {
+    /// The evidence of a customer's consent an operator shows a regulator: per channel, the
+    /// address or number, whether marketing may be sent, and when and how that was last
+    /// changed (at which till, by an import, by the customer's unsubscribe, complaint or STOP).
+    Consent {
+        /// The customer's id (card number).
+        #[arg(value_name = "CUSTOMER_ID")]
+        customer_id: String,
+        /// Print the JSON the admin API answers (GET /v1/customers/{customer_id}/consent).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -316,6 +336,9 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Serve { addr } => serve(global, addr).await,
         Command::Keys(cmd) => keys(global, cmd).await,
         Command::Import(cmd) => import(global, cmd).await,
+        Command::Customers(CustomersCommand::Consent { customer_id, json }) => {
+            consent(global, &customer_id, json).await
+        }
         Command::Config(ConfigCommand::Check { file }) => {
             let config = load_config(Some(&file))?;
             outln!(
@@ -520,12 +543,13 @@ async fn import(global: &Global, cmd: ImportCommand) -> Result<(), Failure> {
         Ok(summary) => {
             match kind {
                 ImportKind::Customers => outln!(
-                    "{}: {} rows: {} created, {} updated, {} unchanged",
+                    "{}: {} rows: {} created, {} updated, {} unchanged; kept withdrawn: {}",
                     file.display(),
                     summary.rows,
                     summary.created,
                     summary.updated,
-                    summary.unchanged
+                    summary.unchanged,
+                    summary.kept_withdrawn
                 ),
                 ImportKind::Purchases => outln!(
                     "{}: {} rows: {} recorded, {} already recorded",
@@ -551,6 +575,60 @@ async fn import(global: &Global, cmd: ImportCommand) -> Result<(), Failure> {
             Err(Failure { message, code: 1 })
         }
     }
+}
+
+/// `customers consent CUSTOMER_ID`: the consent evidence, as text or as the admin API's JSON.
+async fn consent(global: &Global, customer_id: &str, json: bool) -> Result<(), Failure> {
+    let id = CustomerId::parse(customer_id).map_err(|e| Failure { message: e.to_string(), code: 2 })?;
+    let app = open_app(global).await?;
+    let record = app.customer(&id).await.map_err(|e| match e {
+        boomerang_core::Error::CustomerNotFound => Failure { message: format!("no customer {id}"), code: 1 },
+        e => e.into(),
+    })?;
+    let evidence = ConsentEvidence::new(&record);
+    if json {
+        outln!("{}", serde_json::to_string(&evidence)?);
+    } else {
+        print!("{}", consent_text(&evidence));
+    }
+    Ok(())
+}
+
+/// The evidence in words, one block per channel.
+fn consent_text(e: &ConsentEvidence) -> String {
+    let when = |t: &chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let mut out = format!("Consent of customer {}\n", e.customer_id);
+    if let Some(at) = &e.erased_at {
+        out.push_str(&format!("erased {}: contacts removed, nothing is ever sent to this customer again\n", when(at)));
+    }
+    for (name, channel, what) in [("email", &e.email, "address"), ("sms", &e.sms, "number")] {
+        out.push_str(&format!("\n{name}: {}\n", channel.contact.as_deref().unwrap_or(&format!("(no {what} on file)"))));
+        let state = if channel.granted { "given" } else { "not given" };
+        match &channel.last_change {
+            Some(change) => {
+                let how = ConsentSource::parse(&change.source).map(|s| s.in_words()).unwrap_or_default();
+                let verb = if change.granted { "given" } else { "withdrawn" };
+                out.push_str(&format!(
+                    "  consent: {state}; last change: {verb} {} {how} (source {})\n",
+                    when(&change.at),
+                    change.source
+                ));
+            }
+            None => out.push_str(&format!("  consent: {state}; no change on record (never given, or given before changes were recorded)\n")),
+        }
+        if channel.withdrawn_by_customer {
+            out.push_str(&format!(
+                "  withdrawn by the customer: only their fresh consent turns it on again \
+                 (PUT with \"consent_renewed\": [\"{name}\"])\n"
+            ));
+        }
+        if name == "email" {
+            if let Some(at) = &e.email_undeliverable_at {
+                out.push_str(&format!("  undeliverable since {} (a permanent bounce): nothing is sent to this address\n", when(at)));
+            }
+        }
+    }
+    out
 }
 
 async fn sweep(

@@ -28,6 +28,7 @@ use boomerang_core::ports::Store;
 
 pub mod cases;
 pub mod faults;
+pub mod legacy;
 pub mod sweep_cases;
 mod support;
 

@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate};
 use crate::domain::customer::{self, ProfilePatch};
 use crate::domain::ids::{Currency, CustomerId, Email, InvalidValue, Phone, ReceiptId, StoreId};
 use crate::domain::kinds::{Channel, Locale};
-use crate::domain::purchase::PurchaseRequest;
+use crate::domain::purchase::{PurchaseRequest, MAX_AMOUNT_MINOR};
 
 /// Decimal places of `amount`: the program's currency is assumed to have 100 minor units
 /// (`point_value_minor` is counted in them), as RUB, EUR and USD do.
@@ -291,16 +291,21 @@ pub fn parse_amount_minor(text: &str) -> Result<u64, InvalidValue> {
             "amount has more than {AMOUNT_DECIMALS} decimals ({text}); the currency has no smaller unit"
         )));
     }
+    let too_large = || {
+        let unit = 10u64.pow(AMOUNT_DECIMALS as u32);
+        let max = format!("{}.{:0width$}", MAX_AMOUNT_MINOR / unit, MAX_AMOUNT_MINOR % unit, width = AMOUNT_DECIMALS);
+        InvalidValue(format!("amount {text} is too large: at most {max}, as the API takes"))
+    };
     let padding = std::iter::repeat_n(b'0', AMOUNT_DECIMALS - decimals.len());
     let mut minor: u64 = 0;
     for b in whole.bytes().chain(decimals.bytes()).chain(padding) {
-        minor = minor
-            .checked_mul(10)
-            .and_then(|m| m.checked_add(u64::from(b - b'0')))
-            .ok_or_else(|| InvalidValue(format!("amount {text} is too large")))?;
+        minor = minor.checked_mul(10).and_then(|m| m.checked_add(u64::from(b - b'0'))).ok_or_else(too_large)?;
     }
     if minor == 0 {
         return Err(InvalidValue("amount must be more than 0".into()));
+    }
+    if minor > MAX_AMOUNT_MINOR {
+        return Err(too_large());
     }
     Ok(minor)
 }
@@ -311,7 +316,10 @@ fn parse_points(text: &str) -> Result<u64, InvalidValue> {
     if !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
-    text.parse().map_err(|_| bad())
+    match text.parse() {
+        Ok(points) if points <= MAX_AMOUNT_MINOR => Ok(points),
+        _ => Err(InvalidValue(format!("redeem_points must be at most {MAX_AMOUNT_MINOR}, as the API takes; got {text}"))),
+    }
 }
 
 fn parse_consent(text: &str) -> Result<bool, InvalidValue> {
@@ -495,8 +503,13 @@ mod tests {
         ] {
             assert_eq!(parse_amount_minor(text), Ok(minor), "{text}");
         }
-        assert_eq!(parse_amount_minor("184467440737095516.15"), Ok(u64::MAX));
+        // At most what the API takes: 10^11 minor units.
+        assert_eq!(parse_amount_minor("1000000000.00"), Ok(MAX_AMOUNT_MINOR));
+        let e = parse_amount_minor("1000000000.01").unwrap_err();
+        assert_eq!(e.0, "amount 1000000000.01 is too large: at most 1000000000.00, as the API takes");
         for text in [
+            "1000000000.01",
+            "184467440737095516.15",
             "1.234",
             "-1",
             "0",
@@ -543,10 +556,13 @@ mod tests {
         assert_eq!((req.amount_minor, req.redeem_points), (123_450, 0));
         assert_eq!(req.occurred_at.to_rfc3339(), "2026-11-24T09:00:00+03:00");
         assert_eq!(parse_purchase_row(&purchase_row(2, "r1", " 12 ", "30")).unwrap().redeem_points, 30);
+        assert_eq!(parse_purchase_row(&purchase_row(2, "r1", "12", "100000000000")).unwrap().redeem_points, MAX_AMOUNT_MINOR);
         for (column, value) in [
             ("redeem_points", "+5"),
             ("redeem_points", "-5"),
             ("redeem_points", "1.5"),
+            ("redeem_points", "100000000001"),
+            ("redeem_points", "18446744073709551615"),
             ("currency", "rub"),
             ("occurred_at", "2026-11-24 09:00"),
             ("occurred_at", "2026-11-24T09:00:00"),
