@@ -29,10 +29,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = "boomerang_pos_client"
 # The models a generator must make from the document, and no others.
 MODELS = {
-    "balance_response", "channel", "consent", "consent_change", "customer_body", "error", "error_code",
-    "error_detail", "expiring_points", "locale", "messages_on_day", "profile_view", "purchase_body",
-    "purchase_response", "refund_body", "refund_response", "report", "report_trigger", "trigger_row",
-    "unsubscribe_response", "verdict",
+    "balance_response", "channel", "channel_consent_evidence", "consent", "consent_change", "consent_details",
+    "consent_evidence", "consent_record", "customer_body", "error", "error_code", "error_detail",
+    "expiring_points", "locale", "messages_on_day", "profile_view", "purchase_body", "purchase_response",
+    "refund_body", "refund_response", "report", "report_trigger", "trigger_row", "verdict",
 }
 
 
@@ -94,8 +94,8 @@ def main():
         generate(tmp)
         client_module = importlib.import_module(PACKAGE)
         api = {name: importlib.import_module(f"{PACKAGE}.api.{group}.{name}") for group, name in [
-            ("customers", "put_customer"), ("customers", "get_customer"), ("points", "post_purchase"),
-            ("points", "post_refund"), ("points", "get_balance")]}
+            ("customers", "put_customer"), ("customers", "get_customer"), ("customers", "get_consent_evidence"),
+            ("points", "post_purchase"), ("points", "post_refund"), ("points", "get_balance")]}
         models = importlib.import_module(f"{PACKAGE}.models")
 
         with socket.socket() as s:
@@ -105,6 +105,8 @@ def main():
         env = dict(os.environ, BOOMERANG_DATA_DIR=data_dir, RUST_LOG="warn")
         key = subprocess.run([binary, "keys", "issue", "--terminal", "till-1"], env=env, capture_output=True,
                              text=True, check=True).stdout.strip()
+        admin_key = subprocess.run([binary, "keys", "issue", "--terminal", "office", "--admin"], env=env,
+                                   capture_output=True, text=True, check=True).stdout.strip()
         server = subprocess.Popen([binary, "serve", "--addr", str(port)], env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.STDOUT)
         try:
@@ -164,6 +166,16 @@ def main():
                 preferred_channel=None, consent=models.ConsentChange(sms=False)))
             assert r.status_code == 200 and r.parsed.preferred_channel is None, r
             assert r.parsed.consent.sms is False and r.parsed.consent.email is True, r.parsed
+            # Each consent change is on record, and the evidence is for admin keys.
+            details = r.parsed.consent_details
+            assert isinstance(details, models.ConsentDetails) and isinstance(details.sms, models.ConsentRecord), details
+            assert details.sms.granted is False and details.sms.source == "pos:till-1", details
+            admin = client_module.AuthenticatedClient(base_url=base, token=admin_key, raise_on_unexpected_status=True)
+            r = api["get_consent_evidence"].sync_detailed("card-1001", client=admin)
+            assert r.status_code == 200 and isinstance(r.parsed, models.ConsentEvidence), r
+            assert r.parsed.email.granted is True and r.parsed.email.withdrawn_by_customer is False, r.parsed
+            r = api["get_consent_evidence"].sync_detailed("card-1001", client=client)
+            assert r.status_code == 403 and isinstance(r.parsed, models.Error), r
         finally:
             server.send_signal(signal.SIGINT)
             try:

@@ -28,8 +28,11 @@ use boomerang_api::body::{from_slice, parse_json};
 use boomerang_api::dto::{CustomerBody, PurchaseBody};
 use boomerang_api::error::ApiError;
 use boomerang_core::app::sweep::SweepOptions;
+use boomerang_core::domain::customer::{ConsentChange, ConsentSource, ConsentWithdrawn};
 use boomerang_core::domain::ids::CustomerId;
+use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::kinds::TriggerKind;
+use boomerang_core::domain::ledger::PointsOverflow;
 use boomerang_core::Error;
 use boomerang_core::ports::StoreError;
 use boomerang_store_contract::sweep_cases::{date, noon, RecordingMessenger};
@@ -42,6 +45,7 @@ const DOCUMENT: &str = include_str!("../docs/openapi.yaml");
 const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/customers/{customer_id}", &["DELETE", "GET", "PUT"]),
     ("/v1/customers/{customer_id}/balance", &["GET"]),
+    ("/v1/customers/{customer_id}/consent", &["GET"]),
     ("/v1/purchases", &["POST"]),
     ("/v1/refunds", &["POST"]),
     ("/v1/reports/triggers", &["GET"]),
@@ -65,6 +69,8 @@ const NOT_ROUTES: &[&str] = &[
     "/v1/customers/",
     "/v1/customers/c1/",
     "/v1/customers/c1/balance/",
+    "/v1/customers/c1/consent/",
+    "/v1/customers/c1/consents",
     "/v1/customers/c1/points",
     "/v1/purchases/",
     "/v1/purchases/r1",
@@ -506,6 +512,10 @@ fn every_core_error() -> Vec<Error> {
         Error::CustomerNotFound,
         Error::ReceiptNotFound,
         Error::CustomerErased,
+        Error::ConsentWithdrawn(ConsentWithdrawn {
+            channel: Channel::Email,
+            withdrawal: ConsentChange { granted: false, at: chrono::Utc::now(), source: ConsentSource::UnsubscribeLink },
+        }),
         Error::ReceiptConflict,
         Error::RefundConflict,
         Error::RefundCustomerMismatch,
@@ -518,6 +528,7 @@ fn every_core_error() -> Vec<Error> {
         Error::RefundBeforePurchase,
         Error::InvalidToken,
         Error::Contention,
+        Error::PointsOverflow(PointsOverflow),
         Error::Store(StoreError::Conflict),
         Error::Store(StoreError::Duplicate),
         Error::Store(StoreError::Unavailable("down".into())),
@@ -531,6 +542,7 @@ fn every_core_error() -> Vec<Error> {
             | Error::CustomerNotFound
             | Error::ReceiptNotFound
             | Error::CustomerErased
+            | Error::ConsentWithdrawn(_)
             | Error::ReceiptConflict
             | Error::RefundConflict
             | Error::RefundCustomerMismatch
@@ -543,6 +555,7 @@ fn every_core_error() -> Vec<Error> {
             | Error::RefundBeforePurchase
             | Error::InvalidToken
             | Error::Contention
+            | Error::PointsOverflow(_)
             | Error::Store(StoreError::Conflict)
             | Error::Store(StoreError::Duplicate)
             | Error::Store(StoreError::Unavailable(_))
@@ -629,7 +642,7 @@ async fn store_faults_answer_the_documented_500_and_503_of_every_operation() {
             spec.check_answer(response, &r, &what);
         }
     }
-    assert_eq!(faults, 5, "conflict, duplicate and unavailable (503), corrupt (500), contention (503)");
+    assert_eq!(faults, 6, "conflict, duplicate and unavailable (503), corrupt and points overflow (500), contention (503)");
 }
 
 #[test]
@@ -679,6 +692,7 @@ fn every_example_in_the_document_fits_its_schema() {
 
 const CUSTOMER: &str = "/v1/customers/{customer_id}";
 const BALANCE: &str = "/v1/customers/{customer_id}/balance";
+const CONSENT: &str = "/v1/customers/{customer_id}/consent";
 const PURCHASES: &str = "/v1/purchases";
 const REFUNDS: &str = "/v1/refunds";
 const UNSUBSCRIBE: &str = "/v1/unsubscribe";
@@ -966,12 +980,32 @@ async fn a_session_through_every_documented_outcome_gets_only_documented_answers
     let uri = format!("/v1/unsubscribe?token={token}");
     let r = s.send(UNSUBSCRIBE, get.clone(), &uri, false, None).await;
     assert_outcome(&r, StatusCode::OK, "");
+    assert_eq!(s.t.get("/v1/customers/c1").await.body["consent"]["email"], true, "GET changes nothing");
     let r = s.send(UNSUBSCRIBE, post.clone(), &uri, false, Some(b"List-Unsubscribe=One-Click".to_vec())).await;
     assert_outcome(&r, StatusCode::OK, "");
     let r = s.send(UNSUBSCRIBE, get.clone(), "/v1/unsubscribe", false, None).await;
     assert_outcome(&r, StatusCode::BAD_REQUEST, "invalid_token");
     let r = s.send(UNSUBSCRIBE, post.clone(), &format!("{uri}x"), false, None).await;
     assert_outcome(&r, StatusCode::BAD_REQUEST, "invalid_token");
+
+    // The customer's unsubscribe sticks: a PUT that merely says true is refused, a renewal is not.
+    let r = s.json(CUSTOMER, put.clone(), "/v1/customers/c1", json!({"consent": {"email": true}})).await;
+    assert_outcome(&r, StatusCode::CONFLICT, "consent_withdrawn");
+    assert_eq!(r.error_field(), Some("consent.email"));
+    let renewed = json!({"consent": {"email": true}, "consent_renewed": ["email"]});
+    assert_outcome(&s.json(CUSTOMER, put.clone(), "/v1/customers/c1", renewed).await, StatusCode::OK, "");
+
+    // GET /v1/customers/{customer_id}/consent: admin keys only.
+    let r = s.admin(CONSENT, "/v1/customers/c1/consent").await;
+    assert_outcome(&r, StatusCode::OK, "");
+    assert_eq!(r.body["email"]["last_change"]["source"], "pos:till-1", "{}", r.text);
+    assert_outcome(&s.admin(CONSENT, "/v1/customers/nobody/consent").await, StatusCode::NOT_FOUND, "customer_not_found");
+    assert_outcome(&s.admin(CONSENT, "/v1/customers/bad%20id/consent").await, StatusCode::BAD_REQUEST, "invalid_field");
+    let r = s.bare(CONSENT, get.clone(), "/v1/customers/c1/consent").await;
+    assert_outcome(&r, StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(r.body.as_object().map(|o| o.len()), Some(1), "a POS key gets the error and nothing else: {}", r.text);
+    let r = s.without_key(CONSENT, get.clone(), "/v1/customers/c1/consent").await;
+    assert_outcome(&r, StatusCode::UNAUTHORIZED, "unauthorized");
 
     // GET /v1/reports/triggers: admin keys only, over a sweep's outcomes and later purchases.
     shop_with_a_lapsed_60_sweep(&s.t).await;
@@ -1039,6 +1073,12 @@ const SCHEMA_LIMITS: &[(&str, &str, &str, &str)] = &[
     ("PUT", "birthday", r#""2030-01-01""#, "the range ends today, which a schema cannot say"),
     ("PUT", "birthday", r#""1899-12-31""#, "the range starts in 1900; format date has no minimum"),
     ("PUT", "email", r#""anna@localhost""#, "the server wants a dot in the domain; format email does not"),
+    (
+        "PUT",
+        "consent_renewed",
+        r#"["email"]"#,
+        "a renewal must come with consent.email true in the same body; the schema does not tie the two",
+    ),
     (
         "POST /v1/purchases",
         "occurred_at",
@@ -1257,6 +1297,18 @@ async fn the_request_schemas_accept_exactly_what_the_server_accepts() {
                 json!({"email": "yes"}),
                 json!(true),
                 json!(null),
+            ],
+        ),
+        (
+            "consent_renewed",
+            vec![
+                json!([]),
+                json!(null),
+                json!(["email"]),
+                json!(["pigeon"]),
+                json!(["email", "email"]),
+                json!("email"),
+                json!([true]),
             ],
         ),
         ("preferred_channel", vec![json!("email"), json!("sms"), json!("pigeon"), json!("EMAIL"), json!(null)]),

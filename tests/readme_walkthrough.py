@@ -18,7 +18,7 @@ import tempfile
 import time
 import urllib.request
 
-VARYING = {"created_at", "updated_at", "expires_on"}
+VARYING = {"created_at", "updated_at", "expires_on", "at"}
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 # Headers the README does not show: they change with the day or the body's exact bytes.
 UNSHOWN = {"content-length", "date"}

@@ -214,3 +214,20 @@ async fn body_shape_missing_and_unknown_fields_are_worded_for_people() {
     assert_eq!(r.body["error"]["message"], "consent.emails is not a field the API knows here; use one of email, sms");
     assert_nothing_recorded(&t).await;
 }
+
+#[tokio::test]
+async fn a_bad_birthday_or_locale_says_why_in_the_words_the_cli_and_config_use() {
+    let t = TestApp::spawn().await;
+    let cases = [
+        (json!({"birthday": "1990-02-30"}), "birthday", "birthday 1990-02-30 is not a date: February 1990 has days 01 to 28"),
+        (json!({"birthday": "1990-13-01"}), "birthday", "birthday 1990-13-01 is not a date: there is no month 13 (months are 01 to 12)"),
+        (json!({"birthday": "14.03.1990"}), "birthday", "birthday must be a date as YYYY-MM-DD, e.g. 1990-03-14; got \"14.03.1990\""),
+        (json!({"locale": "fr"}), "locale", "\"fr\" is not a supported locale; the supported ones are ru, en"),
+    ];
+    for (body, field, message) in cases {
+        let r = t.put("/v1/customers/c1", body.clone()).await;
+        assert_eq!((r.status, r.error_code(), r.error_field()), (StatusCode::BAD_REQUEST, "invalid_field", Some(field)), "{body}: {}", r.text);
+        assert_eq!(r.body["error"]["message"], message, "{body}");
+    }
+    assert_nothing_recorded(&t).await;
+}

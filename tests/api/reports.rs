@@ -143,6 +143,15 @@ async fn the_period_has_defaults_and_limits_and_a_bad_date_names_its_field() {
         assert_invalid(&r, field, query);
         assert!(r.body.get("rows").is_none());
     }
+    // The message says which date is wanted and why this one is not one (the CLI's words).
+    for (query, message) in [
+        ("from=2026-02-29", "from 2026-02-29 is not a date: February 2026 has days 01 to 28"),
+        ("to=2026-13-01", "to 2026-13-01 is not a date: there is no month 13 (months are 01 to 12)"),
+        ("to=tomorrow", "to must be a date as YYYY-MM-DD, e.g. 2026-11-24; got \"tomorrow\""),
+    ] {
+        let r = admin(&t, &format!("/v1/reports/triggers?{query}")).await;
+        assert_eq!(r.body["error"]["message"], message, "{query}: {}", r.text);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -245,6 +245,7 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/refunds"): "PurchasesFunction",
     ("GET", "/v1/customers/{customer_id}"): "BalanceFunction",
     ("GET", "/v1/customers/{customer_id}/balance"): "BalanceFunction",
+    ("GET", "/v1/customers/{customer_id}/consent"): "BalanceFunction",
     ("GET", "/v1/reports/triggers"): "BalanceFunction",
     ("PUT", "/v1/customers/{customer_id}"): "CustomersFunction",
     ("DELETE", "/v1/customers/{customer_id}"): "CustomersFunction",

@@ -2,6 +2,7 @@
 
 use axum::body::Body;
 use axum::http::StatusCode;
+use boomerang_core::domain::words::{self, Mismatch};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
@@ -45,9 +46,7 @@ pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let message = strip_position(&inner.to_string());
         let parent = if path == "." || path == "?" { None } else { Some(path) };
         // serde names missing and unknown fields in its message, not in the path.
-        let named = backticked(&message).filter(|_| {
-            message.starts_with("missing field") || message.starts_with("unknown field")
-        });
+        let named = words::unknown_field(&message).map(|(name, _)| name).or_else(|| words::missing_field(&message));
         let field = match (parent, named) {
             (Some(p), Some(n)) if p == n || p.ends_with(&format!(".{n}")) => p,
             (Some(p), Some(n)) => format!("{p}.{n}"),
@@ -74,53 +73,20 @@ pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// serde's "invalid type: string \"100.00\", expected i64" as "amount must be ...; got the
 /// string \"100.00\"": what the value must be (the field types' own `expecting` text, e.g.
-/// [`crate::dto::MinorUnits`]) and, in JSON's words, what was sent.
+/// [`crate::dto::MinorUnits`]) and, in JSON's words, what was sent. The wording is the core's,
+/// shared with the program file's errors.
 fn in_words(subject: &str, message: &str) -> Option<String> {
-    let rest = message.strip_prefix("invalid type: ").or_else(|| message.strip_prefix("invalid value: "))?;
-    let (got, expected) = rest.rsplit_once(", expected ")?;
-    let expected = match expected {
-        "a boolean" => "true or false".to_owned(),
-        "a string" | "a borrowed string" => "a string".to_owned(),
-        "a sequence" => "an array".to_owned(),
-        e if e.starts_with("struct ") || e.starts_with("a map") => "a JSON object".to_owned(),
-        e if e.len() <= 4 && (e.starts_with('i') || e.starts_with('u')) => "an integer".to_owned(),
-        e if e.starts_with('f') && e.len() == 3 => "a number".to_owned(),
-        e => e.to_owned(),
-    };
-    Some(format!("{subject} must be {expected}; got {}", sent(got)))
-}
-
-/// serde_json's description of a value sent ("integer `5`", "floating point `1000.5`",
-/// "string \"x\"", "map", "sequence", "boolean `true`", "null") as JSON calls it.
-fn sent(got: &str) -> String {
-    let quoted = |s: &str| s.trim_matches('`').to_owned();
-    if let Some(n) = got.strip_prefix("integer ").or_else(|| got.strip_prefix("floating point ")) {
-        return format!("the number {}", quoted(n));
-    }
-    if let Some(b) = got.strip_prefix("boolean ") {
-        return quoted(b);
-    }
-    if let Some(s) = got.strip_prefix("string ") {
-        let s: String = s.chars().take(60).collect();
-        return if s.len() < got.len() - "string ".len() { format!("the string {s}...") } else { format!("the string {s}") };
-    }
-    match got {
-        "map" => "an object".to_owned(),
-        "sequence" => "an array".to_owned(),
-        other => other.to_owned(),
-    }
+    Mismatch::parse(message).map(|m| format!("{subject} {}", m.json_words()))
 }
 
 /// "unknown field `discount`, expected one of `a`, `b`" as "discount is not a field the API
 /// knows here; use one of a, b".
 fn unknown_field(field: &str, message: &str) -> String {
-    let known = message
-        .split_once(", expected ")
-        .map(|(_, list)| list.trim_start_matches("one of ").replace('`', "").replace(" or ", ", "))
-        .filter(|list| !list.is_empty() && !list.starts_with("there are no fields"));
-    match known {
-        Some(list) => format!("{field} is not a field the API knows here; use one of {list}"),
-        None => format!("{field} is not a field the API knows here"),
+    match words::unknown_field(message) {
+        Some((_, known)) if !known.is_empty() => {
+            format!("{field} is not a field the API knows here; use one of {}", known.join(", "))
+        }
+        _ => format!("{field} is not a field the API knows here"),
     }
 }
 
@@ -129,12 +95,6 @@ fn strip_position(message: &str) -> String {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
     }
-}
-
-fn backticked(message: &str) -> Option<String> {
-    let start = message.find('`')? + 1;
-    let end = start + message[start..].find('`')?;
-    Some(message[start..end].to_string())
 }
 
 /// For PUT fields where `null` clears and absence keeps: `Some(None)` is an explicit null.

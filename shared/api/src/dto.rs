@@ -2,19 +2,20 @@
 //! docs/openapi.yaml. Parsing turns bodies into domain requests, naming the bad field.
 
 use boomerang_core::app::BalanceView;
-use boomerang_core::domain::customer::{self, CustomerRecord, ProfilePatch};
+use boomerang_core::domain::customer::{self, ConsentChange, CustomerRecord, ProfilePatch};
 use boomerang_core::domain::ids::{Currency, CustomerId, Email, InvalidValue, Phone, ReceiptId, RefundId, StoreId};
 use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::kinds::Locale;
-use boomerang_core::domain::purchase::{PurchaseRequest, Receipt, Refund, RefundRequest};
+use boomerang_core::domain::purchase::{self, PurchaseRequest, Receipt, Refund, RefundRequest};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::body::nullable;
 use crate::error::ApiError;
 
-/// The largest amount a receipt may carry, in minor units (1 billion in major units).
-pub const MAX_AMOUNT_MINOR: i64 = 100_000_000_000;
+/// The largest amount a receipt may carry, in minor units (1 billion in major units); the
+/// core's limit, which imports apply too.
+pub const MAX_AMOUNT_MINOR: i64 = purchase::MAX_AMOUNT_MINOR as i64;
 
 fn field<T>(name: &str, r: Result<T, InvalidValue>) -> Result<T, ApiError> {
     r.map_err(|e| ApiError::invalid(name, e.0))
@@ -159,6 +160,9 @@ pub struct CustomerBody {
     pub preferred_channel: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     pub locale: Option<Option<String>>,
+    /// The channels the customer has just given fresh consent to, at the till: needed to turn
+    /// on a channel they withdrew themselves (`null` is the same as `[]`).
+    pub consent_renewed: Option<Vec<String>>,
 }
 
 fn opt<T>(
@@ -173,10 +177,26 @@ fn opt<T>(
     }
 }
 
+/// One entry of `consent_renewed`.
+fn renewed_channel(value: &str) -> Result<Channel, ApiError> {
+    match value {
+        "email" => Ok(Channel::Email),
+        "sms" => Ok(Channel::Sms),
+        _ => Err(ApiError::invalid("consent_renewed", "consent_renewed may only list \"email\" and \"sms\"")),
+    }
+}
+
 impl CustomerBody {
-    pub fn parse(self, today: NaiveDate) -> Result<ProfilePatch, ApiError> {
+    /// The profile change, and the channels the customer renewed consent to (`consent_renewed`).
+    pub fn parse(self, today: NaiveDate) -> Result<(ProfilePatch, Vec<Channel>), ApiError> {
+        let renewed = self
+            .consent_renewed
+            .unwrap_or_default()
+            .iter()
+            .map(|c| renewed_channel(c))
+            .collect::<Result<Vec<_>, _>>()?;
         let consent = self.consent.unwrap_or_default();
-        Ok(ProfilePatch {
+        let patch = ProfilePatch {
             phone: opt("phone", self.phone, Phone::parse)?,
             email: opt("email", self.email, Email::parse)?,
             name: opt("name", self.name, customer::parse_name)?,
@@ -189,9 +209,11 @@ impl CustomerBody {
                 _ => Err(InvalidValue("preferred_channel must be \"email\" or \"sms\"".into())),
             })?,
             locale: opt("locale", self.locale, |s| {
-                Locale::parse(s).ok_or_else(|| InvalidValue("locale must be \"ru\" or \"en\"".into()))
+                Locale::parse(s).ok_or_else(|| InvalidValue(Locale::unsupported(s)))
             })?,
-        })
+        };
+        field("consent_renewed", customer::check_renewal(&patch, &renewed))?;
+        Ok((patch, renewed))
     }
 }
 
@@ -199,6 +221,28 @@ impl CustomerBody {
 pub struct ConsentView {
     pub email: bool,
     pub sms: bool,
+}
+
+/// The last change of one channel's consent: granted or not, when, and by whom or what
+/// (`pos:<terminal>`, `import`, `unsubscribe_link`, `complaint`, `sms_opt_out`, `admin`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConsentRecordView {
+    pub granted: bool,
+    pub at: DateTime<chrono::Utc>,
+    pub source: String,
+}
+
+impl From<&ConsentChange> for ConsentRecordView {
+    fn from(c: &ConsentChange) -> Self {
+        Self { granted: c.granted, at: c.at, source: c.source.to_string() }
+    }
+}
+
+/// Each channel's last consent change; `null` where none was recorded.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConsentDetailsView {
+    pub email: Option<ConsentRecordView>,
+    pub sms: Option<ConsentRecordView>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -209,6 +253,7 @@ pub struct ProfileView {
     pub name: Option<String>,
     pub birthday: Option<NaiveDate>,
     pub consent: ConsentView,
+    pub consent_details: ConsentDetailsView,
     pub preferred_channel: Option<Channel>,
     pub locale: Option<Locale>,
     pub balance: u64,
@@ -227,12 +272,63 @@ impl ProfileView {
             name: c.name.clone(),
             birthday: c.birthday,
             consent: ConsentView { email: c.consent.email, sms: c.consent.sms },
+            consent_details: ConsentDetailsView {
+                email: c.consent_details.email.as_ref().map(ConsentRecordView::from),
+                sms: c.consent_details.sms.as_ref().map(ConsentRecordView::from),
+            },
             preferred_channel: c.preferred_channel,
             locale: c.locale,
             balance: record.account.balance(today),
             erased: c.is_erased(),
             created_at: c.created_at,
             updated_at: c.updated_at,
+        }
+    }
+}
+
+/// One channel in the consent evidence.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChannelConsentView {
+    /// The address or number consent is about (`null`: none on file).
+    pub contact: Option<String>,
+    /// Whether the customer may be sent marketing on this channel now (the `consent` flag).
+    pub granted: bool,
+    /// The last change of the flag; `null` when none was recorded.
+    pub last_change: Option<ConsentRecordView>,
+    /// True when the customer turned the channel off themselves and only their fresh consent
+    /// (`consent_renewed`) turns it on again.
+    pub withdrawn_by_customer: bool,
+}
+
+/// `GET /v1/customers/{customer_id}/consent` and `boomerang customers consent --json`: what
+/// an operator shows a regulator about one customer's consent.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConsentEvidence {
+    pub customer_id: String,
+    /// When the customer was erased (nothing is sent to them any more), or `null`.
+    pub erased_at: Option<DateTime<chrono::Utc>>,
+    /// When mail to the email address bounced for good (nothing is sent to it until it
+    /// changes), or `null`.
+    pub email_undeliverable_at: Option<DateTime<chrono::Utc>>,
+    pub email: ChannelConsentView,
+    pub sms: ChannelConsentView,
+}
+
+impl ConsentEvidence {
+    pub fn new(record: &CustomerRecord) -> Self {
+        let c = &record.customer;
+        let channel = |channel: Channel, contact: Option<&str>| ChannelConsentView {
+            contact: contact.map(str::to_owned),
+            granted: c.consented(channel),
+            last_change: c.consent_details.get(channel).map(ConsentRecordView::from),
+            withdrawn_by_customer: c.withdrawal(channel).is_some(),
+        };
+        Self {
+            customer_id: c.customer_id.to_string(),
+            erased_at: c.erased_at,
+            email_undeliverable_at: c.email_undeliverable_at,
+            email: channel(Channel::Email, c.email.as_ref().map(|e| e.as_str())),
+            sms: channel(Channel::Sms, c.phone.as_ref().map(|p| p.as_str())),
         }
     }
 }

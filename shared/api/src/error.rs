@@ -39,7 +39,9 @@ fn status_of(e: &Error) -> StatusCode {
         Error::Unauthorized => StatusCode::UNAUTHORIZED,
         Error::Forbidden => StatusCode::FORBIDDEN,
         Error::CustomerNotFound | Error::ReceiptNotFound => StatusCode::NOT_FOUND,
-        Error::ReceiptConflict | Error::RefundConflict | Error::CustomerErased => StatusCode::CONFLICT,
+        Error::ReceiptConflict | Error::RefundConflict | Error::CustomerErased | Error::ConsentWithdrawn(_) => {
+            StatusCode::CONFLICT
+        }
         Error::InsufficientPoints { .. }
         | Error::RedeemCapExceeded { .. }
         | Error::CurrencyMismatch { .. }
@@ -49,7 +51,7 @@ fn status_of(e: &Error) -> StatusCode {
         | Error::RefundBeforePurchase
         | Error::RefundCustomerMismatch => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Contention => StatusCode::SERVICE_UNAVAILABLE,
-        Error::Store(StoreError::Corrupt(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Store(StoreError::Corrupt(_)) | Error::PointsOverflow(_) => StatusCode::INTERNAL_SERVER_ERROR,
         Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
@@ -58,8 +60,9 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let status = status_of(&e);
         let message = if status.is_server_error() {
-            // The cause chain goes to the log; the client gets an opaque message.
-            tracing::error!(code = e.code(), error = ?e, "request failed");
+            // The cause chain goes to the log; the client gets an opaque message. The chain
+            // names no customer: stores describe a record by its kind, never by its key.
+            tracing::error!(code = e.code(), error = %causes(&e), "request failed");
             match status {
                 StatusCode::SERVICE_UNAVAILABLE => "temporarily unavailable; retry with the same request".to_string(),
                 _ => "internal error".to_string(),
@@ -69,6 +72,20 @@ impl From<Error> for ApiError {
         };
         Self { status, code: e.code(), message, field: e.field().map(str::to_owned) }
     }
+}
+
+/// An error and its causes on one line, each once.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.contains(&next) {
+            text = format!("{text}: {next}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 impl IntoResponse for ApiError {

@@ -6,6 +6,7 @@ pub use axum;
 pub mod body;
 pub mod dto;
 pub mod error;
+pub mod pages;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -21,14 +22,17 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use boomerang_core::{Boomerang, Error};
 use boomerang_core::domain::auth::Principal;
+use boomerang_core::domain::customer::{ConsentSource, CustomerRecord, ProfileEditor};
+use boomerang_core::domain::date;
+use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::purchase::Backdating;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::body::parse_json;
 use crate::dto::{
-    parse_customer_id, BalanceResponse, CustomerBody, ProfileView, PurchaseBody, PurchaseResponse, RefundBody,
-    RefundResponse,
+    parse_customer_id, BalanceResponse, ConsentEvidence, CustomerBody, ProfileView, PurchaseBody, PurchaseResponse,
+    RefundBody, RefundResponse,
 };
 use crate::error::ApiError;
 
@@ -106,8 +110,8 @@ pub enum RouteGroup {
     All,
     /// POST /v1/purchases, POST /v1/refunds.
     Purchases,
-    /// GET /v1/customers/{id}, GET /v1/customers/{id}/balance, GET /v1/reports/triggers
-    /// (read-only).
+    /// GET /v1/customers/{id}, GET /v1/customers/{id}/balance, GET /v1/customers/{id}/consent,
+    /// GET /v1/reports/triggers (read-only).
     Balance,
     /// PUT and DELETE /v1/customers/{id}, the unsubscribe route.
     Customers,
@@ -141,6 +145,7 @@ pub fn router_for(state: ApiState, group: RouteGroup) -> Router {
     if group.has(Balance) {
         keyed = keyed
             .route("/v1/customers/{customer_id}/balance", get(get_balance))
+            .route("/v1/customers/{customer_id}/consent", get(get_consent))
             .route("/v1/reports/triggers", get(get_trigger_report));
     }
     if group.has(Purchases) {
@@ -196,18 +201,35 @@ fn path_id(path: Result<Path<String>, PathRejection>) -> Result<boomerang_core::
     parse_customer_id(&raw)
 }
 
+/// The caller `require_key` let through (every keyed route has one).
+fn caller(principal: Option<axum::Extension<Principal>>) -> Result<Principal, ApiError> {
+    principal.map(|axum::Extension(p)| p).ok_or_else(|| Error::Unauthorized.into())
+}
+
+/// Admin keys only: a POS key gets 403 before anything else is looked at.
+fn admin_only(principal: Option<axum::Extension<Principal>>) -> Result<Principal, ApiError> {
+    let principal = caller(principal)?;
+    if !principal.admin {
+        return Err(Error::Forbidden.into());
+    }
+    Ok(principal)
+}
+
 async fn put_customer(
     State(state): State<ApiState>,
+    principal: Option<axum::Extension<Principal>>,
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let principal = caller(principal)?;
     let id = path_id(path)?;
     let now = state.clock.now();
     let today = state.app.today(now);
-    let patch = parse_json::<CustomerBody>(body).await?.parse(today)?;
-    let (record, created) = state.app.enroll(&id, &patch, now).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(ProfileView::new(&record, today))).into_response())
+    let (patch, renewed) = parse_json::<CustomerBody>(body).await?.parse(today)?;
+    let editor = ProfileEditor::api(&principal, renewed);
+    let enrolled = state.app.enroll_by(&id, &patch, &editor, now).await?;
+    let status = if enrolled.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(ProfileView::new(&enrolled.record, today))).into_response())
 }
 
 async fn get_customer(
@@ -221,11 +243,25 @@ async fn get_customer(
 
 async fn delete_customer(
     State(state): State<ApiState>,
+    principal: Option<axum::Extension<Principal>>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
+    let principal = caller(principal)?;
     let id = path_id(path)?;
-    state.app.erase(&id, state.clock.now()).await?;
+    state.app.erase_by(&id, &ConsentSource::of(&principal), state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The consent evidence of one customer: admin keys only (a POS key gets 403).
+async fn get_consent(
+    State(state): State<ApiState>,
+    principal: Option<axum::Extension<Principal>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<ConsentEvidence>, ApiError> {
+    admin_only(principal)?;
+    let id = path_id(path)?;
+    let record = state.app.customer(&id).await?;
+    Ok(Json(ConsentEvidence::new(&record)))
 }
 
 async fn get_balance(
@@ -266,12 +302,7 @@ struct PeriodQuery {
 
 fn query_date(name: &str, raw: Option<&str>) -> Result<Option<chrono::NaiveDate>, ApiError> {
     raw.map(|v| {
-        let shaped = v.len() == 10
-            && v.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
-        chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-            .ok()
-            .filter(|_| shaped)
-            .ok_or_else(|| ApiError::invalid(name, format!("{name} must be a date as YYYY-MM-DD")))
+        date::parse_date(v).map_err(|e| ApiError::invalid(name, date::date_error_in_words(name, v, "2026-11-24", e)))
     })
     .transpose()
 }
@@ -282,9 +313,7 @@ async fn get_trigger_report(
     principal: Option<axum::Extension<Principal>>,
     query: Result<Query<PeriodQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    if !principal.is_some_and(|axum::Extension(p)| p.admin) {
-        return Err(Error::Forbidden.into());
-    }
+    admin_only(principal)?;
     let Query(q) = query.map_err(|_| ApiError::invalid("from", "the query must be from=YYYY-MM-DD&to=YYYY-MM-DD"))?;
     let now = state.clock.now();
     let (default_from, default_to) = state.app.default_report_period(now);
@@ -307,29 +336,45 @@ fn token_of(query: Result<Query<TokenQuery>, QueryRejection>) -> Result<String, 
         .ok_or_else(|| ApiError::from(Error::InvalidToken))
 }
 
-/// A person who clicks the link in a mail client lands here. The API contract says GET
-/// unsubscribes too, so it does, and the page says so. (RFC 8058 would rather have GET ask and
-/// only POST act, since link scanners follow such links.)
+/// An HTML page that no cache keeps (it answers one customer's link).
+fn html_page(page: String) -> Response {
+    let mut response = Html(page).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The language of the customer's pages: theirs, else the program's default.
+fn page_locale(state: &ApiState, record: Option<&CustomerRecord>) -> boomerang_core::domain::kinds::Locale {
+    record.and_then(|r| r.customer.locale).unwrap_or(state.app.config().default_locale)
+}
+
+/// The link opened in a browser (or followed by a mail scanner): a page that asks, with the
+/// shop's name, the address masked and one button that POSTs the same link. Changes nothing
+/// (RFC 8058: link scanners follow every GET in a message).
 async fn unsubscribe_page(
     State(state): State<ApiState>,
     query: Result<Query<TokenQuery>, QueryRejection>,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Response, ApiError> {
     let token = token_of(query)?;
-    state.app.unsubscribe(&token, state.clock.now()).await?;
-    let shop = boomerang_core::domain::template::html_escape(&state.app.config().shop_name);
-    Ok(Html(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{shop}</title></head><body>\
-         <p>You will no longer receive emails from {shop}.</p>\
-         <p>Вы больше не будете получать письма {shop}.</p></body></html>"
-    )))
+    let (_, record) = state.app.unsubscribe_preview(&token).await?;
+    let customer = record.as_ref().map(|r| &r.customer);
+    let address = customer.and_then(|c| c.email.as_ref()).map(|e| pages::mask_email(e.as_str()));
+    // Already off by the customer's own choice, erased, or nobody left: nothing to ask.
+    let already = customer.is_none_or(|c| c.is_erased() || c.withdrawal(Channel::Email).is_some());
+    let shop = &state.app.config().shop_name;
+    let locale = page_locale(&state, record.as_ref());
+    Ok(html_page(pages::unsubscribe_page(locale, shop, address.as_deref(), &token, already)))
 }
 
-/// RFC 8058 one-click: the mail provider POSTs `List-Unsubscribe=One-Click`.
+/// RFC 8058 one-click: the mail client POSTs `List-Unsubscribe=One-Click` to the link; the
+/// page's button POSTs the same. Email consent is withdrawn by the customer (source
+/// `unsubscribe_link`); the answer is a confirmation page. The body is not read.
 async fn unsubscribe_one_click(
     State(state): State<ApiState>,
     query: Result<Query<TokenQuery>, QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let token = token_of(query)?;
-    state.app.unsubscribe(&token, state.clock.now()).await?;
-    Ok(Json(serde_json::json!({"unsubscribed": true})))
+    let record = state.app.unsubscribe(&token, state.clock.now()).await?;
+    let locale = page_locale(&state, record.as_ref());
+    Ok(html_page(pages::unsubscribed_page(locale, &state.app.config().shop_name)))
 }

@@ -1,27 +1,16 @@
 //! Parsers of option values that say, in the operator's words, what is wanted and why a value
 //! is not it (clap prints them after "invalid value 'X' for '--option <VALUE>'").
 
+use boomerang_core::domain::date::{parse_date, DateError};
 use chrono::NaiveDate;
 
-/// A calendar date written `YYYY-MM-DD`.
+/// A calendar date written `YYYY-MM-DD` (the core's one date parser, in the CLI's words).
 pub fn date(s: &str) -> Result<NaiveDate, String> {
     const WANTED: &str = "use a date as YYYY-MM-DD, e.g. 2026-11-24";
-    let parts: Vec<&str> = s.split('-').collect();
-    let shaped = parts.len() == 3
-        && [4, 2, 2].iter().zip(&parts).all(|(len, p)| p.len() == *len && p.bytes().all(|b| b.is_ascii_digit()));
-    if !shaped {
-        return Err(format!("not a date: {WANTED}"));
-    }
-    let (year, month, day): (i32, u32, u32) =
-        (parts[0].parse().unwrap_or(0), parts[1].parse().unwrap_or(0), parts[2].parse().unwrap_or(0));
-    if !(1..=12).contains(&month) {
-        return Err(format!("there is no month {month:02} (months are 01 to 12): {WANTED}"));
-    }
-    let first = NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(|| format!("the year {year} is out of range: {WANTED}"))?;
-    let next = if month == 12 { NaiveDate::from_ymd_opt(year + 1, 1, 1) } else { NaiveDate::from_ymd_opt(year, month + 1, 1) };
-    let days = next.map_or(31, |n| (n - first).num_days() as u32);
-    NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| {
-        format!("{} {year} has days 01 to {days}, so {s} is not a date: {WANTED}", first.format("%B"))
+    parse_date(s).map_err(|e| match e {
+        DateError::NotYyyyMmDd => format!("not a date: {WANTED}"),
+        DateError::NoSuchMonth { .. } => format!("{e}: {WANTED}"),
+        DateError::NoSuchDay { .. } => format!("{e}, so {s} is not a date: {WANTED}"),
     })
 }
 

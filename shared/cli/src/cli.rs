@@ -3,11 +3,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use boomerang_api::dto::ConsentEvidence;
 use boomerang_api::{router, ApiState, StoreKeys, SystemClock};
+use boomerang_core::app::import::ImportFailure;
 use boomerang_core::app::sweep::SweepOptions;
 use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
-use boomerang_core::domain::ids::TerminalName;
+use boomerang_core::domain::customer::ConsentSource;
+use boomerang_core::domain::ids::{CustomerId, TerminalName};
 use boomerang_core::domain::import::{check_headers, CsvRow, ImportKind};
 use boomerang_core::ports::Store;
 use boomerang_dynamodb::DynamoStore;
@@ -17,6 +20,22 @@ use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 
 use crate::args;
+
+/// `print!` for a command's output: a reader that has gone away (`boomerang report --json |
+/// head`) ends the command quietly instead of a panic (see [`write_out`]). Only in functions
+/// that return `Result<_, Failure>`.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        write_out(&format!($($arg)*))?
+    };
+}
+
+/// `println!` for a command's output, as [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        write_out(&(format!($($arg)*) + "\n"))?
+    };
+}
 
 #[derive(Parser)]
 #[command(name = "boomerang", version, about = "Boomerang loyalty engine: local server and operator CLI")]
@@ -82,6 +101,9 @@ enum Command {
     /// Load customers or purchase history from CSV (all rows or none).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Look up what is on record about a customer.
+    #[command(subcommand)]
+    Customers(CustomersCommand),
     /// Validate, print or store a program config.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -175,6 +197,21 @@ enum ImportCommand {
 }
 
 #[derive(Subcommand)]
+enum CustomersCommand {
+    /// The evidence of a customer's consent an operator shows a regulator: per channel, the
+    /// address or number, whether marketing may be sent, and when and how that was last
+    /// changed (at which till, by an import, by the customer's unsubscribe, complaint or STOP).
+    Consent {
+        /// The customer's id (card number).
+        #[arg(value_name = "CUSTOMER_ID")]
+        customer_id: String,
+        /// Print the JSON the admin API answers (GET /v1/customers/{customer_id}/consent).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Check a boomerang.toml; exits non-zero naming the bad key.
     Check {
@@ -193,9 +230,30 @@ enum ConfigCommand {
 }
 
 /// A failure the user can act on: printed as one line, exit code 1 (2 for bad usage/config).
+/// Code 0 is the one failure that is not one: stdout was closed by its reader (see
+/// [`write_out`]); nothing is printed and the exit is successful.
 struct Failure {
     message: String,
     code: u8,
+}
+
+impl Failure {
+    fn closed_stdout() -> Self {
+        Failure { message: String::new(), code: 0 }
+    }
+}
+
+/// Writes command output to stdout. When the reader has closed the pipe (`| head`), the
+/// command stops and exits quietly with success, as other command-line tools do; any other
+/// write error is a failure.
+fn write_out(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure::closed_stdout()),
+        Err(e) => Err(Failure { message: format!("cannot write the output: {e}"), code: 1 }),
+    }
 }
 
 /// The error and its causes on one line ("the store is unavailable: no AWS credentials were
@@ -230,6 +288,7 @@ pub async fn run() -> ExitCode {
         .init();
     match execute(cli).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(f) if f.code == 0 => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("error: {}", f.message);
             ExitCode::from(f.code)
@@ -277,9 +336,12 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Serve { addr } => serve(global, addr).await,
         Command::Keys(cmd) => keys(global, cmd).await,
         Command::Import(cmd) => import(global, cmd).await,
+        Command::Customers(CustomersCommand::Consent { customer_id, json }) => {
+            consent(global, &customer_id, json).await
+        }
         Command::Config(ConfigCommand::Check { file }) => {
             let config = load_config(Some(&file))?;
-            println!(
+            outln!(
                 "{}: OK (timezone {}, currency {}, {} triggers enabled)",
                 file.display(),
                 config.timezone,
@@ -297,7 +359,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
             load_config(Some(&file))?;
             let text = std::fs::read_to_string(&file)?;
             dynamo(table).await?.put_program_toml(&text).await?;
-            println!("{}: stored in table {table}", file.display());
+            outln!("{}: stored in table {table}", file.display());
             Ok(())
         }
         Command::Tenant(TenantCommand::Init { table }) => {
@@ -305,17 +367,21 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
                 return Err(Failure { message: format!("{table:?} is not a DynamoDB table name"), code: 2 });
             }
             dynamo(&table).await?.create_table().await?;
-            println!("table {table} is ready");
+            outln!("table {table} is ready");
             Ok(())
         }
         Command::Simulate(args) => {
             let config = load_config(global.config.as_deref())?;
             let data_dir = crate::simulate::data_dir_given().then(|| global.data_dir.clone());
             let sqlite = matches!(global.store, StoreSpec::Sqlite);
-            crate::simulate::run(args, config, data_dir, sqlite).await.map_err(|(message, code)| Failure { message, code })
+            let output = crate::simulate::run(args, config, data_dir, sqlite)
+                .await
+                .map_err(|(message, code)| Failure { message, code })?;
+            out!("{output}");
+            Ok(())
         }
         Command::Config(ConfigCommand::Show) => {
-            print!("{}", load_config(global.config.as_deref())?.to_toml_string());
+            out!("{}", load_config(global.config.as_deref())?.to_toml_string());
             Ok(())
         }
     }
@@ -352,8 +418,11 @@ async fn serve(global: &Global, addr: String) -> Result<(), Failure> {
         StoreSpec::Sqlite => (format!("data in {}", global.data_dir.display()), format!(" --data-dir {}", global.data_dir.display())),
         StoreSpec::Dynamo(table) => (format!("DynamoDB table {table}"), format!(" --store dynamodb:{table}")),
     };
-    println!("Boomerang API listening on http://{local} ({data})");
-    println!("Get a POS key with:  {} keys issue --terminal till-1{flag}", this_command());
+    // Nobody reading the start-up lines (`serve | head -1`) is no reason to stop serving.
+    let _ = write_out(&format!(
+        "Boomerang API listening on http://{local} ({data})\nGet a POS key with:  {} keys issue --terminal till-1{flag}\n",
+        this_command()
+    ));
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -371,7 +440,7 @@ async fn keys(global: &Global, cmd: KeysCommand) -> Result<(), Failure> {
     match cmd {
         KeysCommand::Issue { terminal: name, admin } => {
             let key = app.issue_key(terminal(&name)?, admin, random_key_bytes()?, now).await?;
-            println!("{key}");
+            outln!("{key}");
         }
         KeysCommand::Revoke { terminal: name } => {
             let revoked = app.store().revoke_key(&terminal(&name)?, now).await?;
@@ -381,9 +450,9 @@ async fn keys(global: &Global, cmd: KeysCommand) -> Result<(), Failure> {
             eprintln!("revoked the key of terminal {name}");
         }
         KeysCommand::List => {
-            println!("{:<24} {:<6} {:<25} REVOKED", "TERMINAL", "KIND", "CREATED");
+            outln!("{:<24} {:<6} {:<25} REVOKED", "TERMINAL", "KIND", "CREATED");
             for k in app.store().list_keys().await? {
-                println!(
+                outln!(
                     "{:<24} {:<6} {:<25} {}",
                     k.terminal.as_str(),
                     if k.admin { "admin" } else { "pos" },
@@ -473,15 +542,16 @@ async fn import(global: &Global, cmd: ImportCommand) -> Result<(), Failure> {
     match result {
         Ok(summary) => {
             match kind {
-                ImportKind::Customers => println!(
-                    "{}: {} rows: {} created, {} updated, {} unchanged",
+                ImportKind::Customers => outln!(
+                    "{}: {} rows: {} created, {} updated, {} unchanged; kept withdrawn: {}",
                     file.display(),
                     summary.rows,
                     summary.created,
                     summary.updated,
-                    summary.unchanged
+                    summary.unchanged,
+                    summary.kept_withdrawn
                 ),
-                ImportKind::Purchases => println!(
+                ImportKind::Purchases => outln!(
                     "{}: {} rows: {} recorded, {} already recorded",
                     file.display(),
                     summary.rows,
@@ -493,9 +563,72 @@ async fn import(global: &Global, cmd: ImportCommand) -> Result<(), Failure> {
         }
         Err(failure) => {
             let note = if failure.nothing_applied() { " (nothing was imported)" } else { "" };
-            Err(Failure { message: format!("{}: {failure}{note}", file.display()), code: 1 })
+            let message = match &failure {
+                // Every bad row, so one round of fixes covers them: one line each, then how
+                // many more there are.
+                ImportFailure::Invalid(errors) if errors.total() > 1 => {
+                    let lines: Vec<String> = errors.to_string().lines().map(|l| format!("\n  {l}")).collect();
+                    format!("{}: {} rows cannot be imported{note}:{}", file.display(), errors.total(), lines.concat())
+                }
+                _ => format!("{}: {failure}{note}", file.display()),
+            };
+            Err(Failure { message, code: 1 })
         }
     }
+}
+
+/// `customers consent CUSTOMER_ID`: the consent evidence, as text or as the admin API's JSON.
+async fn consent(global: &Global, customer_id: &str, json: bool) -> Result<(), Failure> {
+    let id = CustomerId::parse(customer_id).map_err(|e| Failure { message: e.to_string(), code: 2 })?;
+    let app = open_app(global).await?;
+    let record = app.customer(&id).await.map_err(|e| match e {
+        boomerang_core::Error::CustomerNotFound => Failure { message: format!("no customer {id}"), code: 1 },
+        e => e.into(),
+    })?;
+    let evidence = ConsentEvidence::new(&record);
+    if json {
+        outln!("{}", serde_json::to_string(&evidence)?);
+    } else {
+        print!("{}", consent_text(&evidence));
+    }
+    Ok(())
+}
+
+/// The evidence in words, one block per channel.
+fn consent_text(e: &ConsentEvidence) -> String {
+    let when = |t: &chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let mut out = format!("Consent of customer {}\n", e.customer_id);
+    if let Some(at) = &e.erased_at {
+        out.push_str(&format!("erased {}: contacts removed, nothing is ever sent to this customer again\n", when(at)));
+    }
+    for (name, channel, what) in [("email", &e.email, "address"), ("sms", &e.sms, "number")] {
+        out.push_str(&format!("\n{name}: {}\n", channel.contact.as_deref().unwrap_or(&format!("(no {what} on file)"))));
+        let state = if channel.granted { "given" } else { "not given" };
+        match &channel.last_change {
+            Some(change) => {
+                let how = ConsentSource::parse(&change.source).map(|s| s.in_words()).unwrap_or_default();
+                let verb = if change.granted { "given" } else { "withdrawn" };
+                out.push_str(&format!(
+                    "  consent: {state}; last change: {verb} {} {how} (source {})\n",
+                    when(&change.at),
+                    change.source
+                ));
+            }
+            None => out.push_str(&format!("  consent: {state}; no change on record (never given, or given before changes were recorded)\n")),
+        }
+        if channel.withdrawn_by_customer {
+            out.push_str(&format!(
+                "  withdrawn by the customer: only their fresh consent turns it on again \
+                 (PUT with \"consent_renewed\": [\"{name}\"])\n"
+            ));
+        }
+        if name == "email" {
+            if let Some(at) = &e.email_undeliverable_at {
+                out.push_str(&format!("  undeliverable since {} (a permanent bounce): nothing is sent to this address\n", when(at)));
+            }
+        }
+    }
+    out
 }
 
 async fn sweep(
@@ -527,40 +660,40 @@ async fn sweep(
         if list {
             out["audience"] = serde_json::to_value(&report.audience)?;
         }
-        println!("{out}");
+        outln!("{out}");
         return Ok(());
     }
     let label = if dry_run { " (dry run: nothing written or sent)" } else { "" };
     let delivered = report.triggers.values().any(|c| c.sent_email + c.sent_sms + c.failed + c.unknown + c.expired + c.cancelled + c.suppressed > 0);
     if report.dates.is_empty() && !delivered {
-        println!("sweep {date}: already completed, nothing new");
+        outln!("sweep {date}: already completed, nothing new");
         return Ok(());
     }
     let swept: Vec<String> = report.dates.iter().map(|d| d.to_string()).collect();
     let swept = if swept.is_empty() { "none new (messages still waiting were sent)".to_string() } else { swept.join(", ") };
-    println!("sweep {date}{label}: dates {swept}; {} points burned", report.points_burned);
+    outln!("sweep {date}{label}: dates {swept}; {} points burned", report.points_burned);
     if dry_run {
         // Nothing is sent, so nothing fails or is cut off: the columns say what would happen.
-        println!(
+        outln!(
             "{:<16} {:>8} {:>7} {:>11} {:>9} {:>11} {:>8} {:>6} {:>7} {:>12}",
             "TRIGGER", "ELIGIBLE", "HOLDOUT", "WOULD_EMAIL", "WOULD_SMS", "UNREACHABLE", "DEFERRED", "CAPPED", "EXPIRED",
             "WOULD_CREDIT"
         );
         for (kind, c) in &report.triggers {
-            println!(
+            outln!(
                 "{:<16} {:>8} {:>7} {:>11} {:>9} {:>11} {:>8} {:>6} {:>7} {:>12}",
                 kind.as_str(), c.eligible, c.holdout, c.sent_email, c.sent_sms, c.unreachable, c.deferred, c.capped,
                 c.expired, c.points_credited
             );
         }
     } else {
-        println!(
+        outln!(
             "{:<16} {:>8} {:>7} {:>10} {:>8} {:>11} {:>6} {:>7} {:>8} {:>6} {:>7} {:>9} {:>10} {:>7}",
             "TRIGGER", "ELIGIBLE", "HOLDOUT", "SENT_EMAIL", "SENT_SMS", "UNREACHABLE", "FAILED", "UNKNOWN", "DEFERRED",
             "CAPPED", "EXPIRED", "CANCELLED", "SUPPRESSED", "POINTS"
         );
         for (kind, c) in &report.triggers {
-            println!(
+            outln!(
                 "{:<16} {:>8} {:>7} {:>10} {:>8} {:>11} {:>6} {:>7} {:>8} {:>6} {:>7} {:>9} {:>10} {:>7}",
                 kind.as_str(), c.eligible, c.holdout, c.sent_email, c.sent_sms, c.unreachable, c.failed, c.unknown,
                 c.deferred, c.capped, c.expired, c.cancelled, c.suppressed, c.points_credited
@@ -569,7 +702,7 @@ async fn sweep(
     }
     if list {
         for line in &report.audience {
-            println!(
+            outln!(
                 "{} {} {} episode={} {} {} gift={}",
                 line.date,
                 line.customer_id,
@@ -623,11 +756,11 @@ async fn report(
         if let Some(note) = &note {
             eprintln!("{note}");
         }
-        println!("{}", report.to_json());
+        outln!("{}", report.to_json());
     } else if let Some(note) = &note {
-        println!("{note}");
+        outln!("{note}");
     } else {
-        print!("{}", report.to_table(&currency));
+        out!("{}", report.to_table(&currency));
     }
     Ok(())
 }

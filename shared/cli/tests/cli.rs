@@ -81,6 +81,50 @@ fn imports_apply_whole_files_and_reimports_change_nothing() {
 }
 
 #[test]
+fn consent_evidence_says_when_and_how_and_a_reimport_keeps_the_customers_unsubscribe() {
+    let dir = tempfile::tempdir().unwrap();
+    let customers = write(
+        dir.path(),
+        "customers.csv",
+        "customer_id,phone,email,email_consent\n\
+         card-1,+79161234567,anna@example.ru,true\n\
+         card-2,,,\n",
+    );
+    let out = boomerang(dir.path(), &["import", "customers", &customers]);
+    assert!(stdout(&out).contains("2 created, 0 updated, 0 unchanged; kept withdrawn: 0"), "{}", stdout(&out));
+    let out = boomerang(dir.path(), &["customers", "consent", "card-1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("Consent of customer card-1\n"), "{text}");
+    assert!(text.contains("\nemail: anna@example.ru\n  consent: given; last change: given "), "{text}");
+    assert!(text.contains("by a customers import (source import)"), "{text}");
+    assert!(text.contains("\nsms: +79161234567\n  consent: not given; no change on record"), "{text}");
+
+    // The customer unsubscribes by the link of an email (the one-click POST's use case).
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = std::sync::Arc::new(boomerang_sqlite::SqliteStore::open(dir.path()).unwrap());
+        let config = std::sync::Arc::new(boomerang_core::domain::config::ProgramConfig::defaults());
+        let app = boomerang_core::Boomerang::new(store, config);
+        let id = boomerang_core::domain::ids::CustomerId::parse("card-1").unwrap();
+        let token = app.unsubscribe_token(&id).await.unwrap();
+        app.unsubscribe(&token, chrono::Utc::now()).await.unwrap();
+    });
+    let out = boomerang(dir.path(), &["import", "customers", &customers]);
+    assert!(stdout(&out).contains("0 created, 0 updated, 2 unchanged; kept withdrawn: 1"), "{}", stdout(&out));
+    let text = stdout(&boomerang(dir.path(), &["customers", "consent", "card-1"]));
+    assert!(text.contains("consent: not given; last change: withdrawn "), "{text}");
+    assert!(text.contains("by the unsubscribe link of an email (source unsubscribe_link)"), "{text}");
+    assert!(text.contains("withdrawn by the customer: only their fresh consent turns it on again"), "{text}");
+
+    let out = boomerang(dir.path(), &["customers", "consent", "card-1", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(json["email"]["withdrawn_by_customer"], true);
+    assert_eq!(json["email"]["last_change"]["source"], "unsubscribe_link");
+    let out = boomerang(dir.path(), &["customers", "consent", "nobody"]);
+    assert_eq!((out.status.code(), stderr(&out).trim()), (Some(1), "error: no customer nobody"));
+}
+
+#[test]
 fn a_bad_row_names_its_line_and_nothing_of_the_file_is_applied() {
     let dir = tempfile::tempdir().unwrap();
     let purchases = write(

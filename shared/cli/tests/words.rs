@@ -250,3 +250,122 @@ fn a_dry_run_labels_its_columns_as_what_would_be_sent() {
     assert_eq!(json["dry_run"], true);
     assert_eq!(json["triggers"]["lapsed_30"]["unknown"], 0, "{json}");
 }
+
+/// Rust's and serde's words, and backticks, which the writer of a program file never reads.
+fn assert_no_serde_words(text: &str) {
+    assert_no_rust_words(text);
+    for word in ["expected u8", "expected u64", "floating point", "invalid type", "invalid value", "unknown variant", "struct ", "`", ".?"] {
+        assert!(!text.contains(word), "{word:?} in: {text}");
+    }
+}
+
+#[test]
+fn config_check_words_its_errors_for_the_file_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("earn_percent = \"5\"", "earn_percent: must be a whole number, e.g. earn_percent = 5 (without quotes); got the string \"5\""),
+        ("earn_percent = -1", "earn_percent: must be a whole number from 0 up; got -1"),
+        ("earn_percent = 2.5", "earn_percent: must be a whole number; got 2.5"),
+        ("[triggers.lapsed_60]\nholdout_percent = 300", "triggers.lapsed_60.holdout_percent: must be a percentage from 0 to 100; got 300"),
+        ("timezone = \"Moscow\"", "timezone: \"Moscow\" is not an IANA time zone name; did you mean Europe/Moscow?"),
+        ("timezone = \"europe/moscow\"", "timezone: \"europe/moscow\" is not an IANA time zone name; did you mean Europe/Moscow?"),
+        ("timezone = \"Europe/Moskow\"", "timezone: \"Europe/Moskow\" is not an IANA time zone name; did you mean Europe/Moscow?"),
+        ("timezone = \"Mars/Base\"", "timezone: \"Mars/Base\" is not an IANA time zone name; write it as Area/City, e.g. Europe/Moscow"),
+        ("default_locale = \"fr\"", "default_locale: \"fr\" is not a supported locale; the supported ones are ru, en"),
+        (
+            "[triggers.birthday.templates.fr]\nsms = \"Joyeux anniversaire\"",
+            "triggers.birthday.templates.fr: \"fr\" is not a supported locale; the supported ones are ru, en",
+        ),
+        ("earn_precent = 5", "earn_precent: unknown key; did you mean earn_percent?"),
+    ];
+    for (text, wanted) in cases {
+        let file = write(dir.path(), "program.toml", text);
+        let out = boomerang(dir.path(), &["config", "check", &file]);
+        assert_eq!(out.status.code(), Some(2), "{text:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), format!("error: {file}: {wanted}\n"), "{text:?}");
+        assert_no_serde_words(&stderr(&out));
+    }
+}
+
+#[test]
+fn an_import_names_every_bad_row_up_to_twenty() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "customer_id,name,birthday,locale";
+    let mut text = format!("{header}\n");
+    for line in 2..=8 {
+        let birthday = match line {
+            3 => "1990-02-30",
+            7 => "14.03.1990",
+            _ => "1990-03-14",
+        };
+        text += &format!("card-{line},Anna,{birthday},ru\n");
+    }
+    let file = write(dir.path(), "customers.csv", &text);
+    let out = boomerang(dir.path(), &["import", "customers", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: {file}: 2 rows cannot be imported (nothing was imported):\n  \
+             line 3, column birthday: birthday 1990-02-30 is not a date: February 1990 has days 01 to 28\n  \
+             line 7, column birthday: birthday must be a date as YYYY-MM-DD, e.g. 1990-03-14; got \"14.03.1990\"\n"
+        )
+    );
+
+    let mut text = format!("{PURCHASE_HEADER}\n");
+    for n in 1..=25 {
+        text += &format!("T-{n},card-1,{n}.999,RUB,2026-11-01T12:00:00+03:00,s1,\n");
+    }
+    let file = write(dir.path(), "purchases.csv", &text);
+    let out = boomerang(dir.path(), &["import", "purchases", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 22, "a heading, 20 rows and the rest counted: {err}");
+    assert_eq!(lines[0], format!("error: {file}: 25 rows cannot be imported (nothing was imported):"));
+    for (n, line) in lines[1..21].iter().enumerate() {
+        assert!(line.starts_with(&format!("  line {}, column amount: amount has more than 2 decimals", n + 2)), "{line}");
+    }
+    assert_eq!(lines[21], "  and 5 more rows");
+    // Nothing of the bad customers file landed: card-2, a good row of it, is new.
+    let out = boomerang(dir.path(), &["import", "customers", &write(dir.path(), "ok.csv", "customer_id\ncard-2\n")]);
+    assert!(stdout(&out).contains("1 rows: 1 created"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_decimal_comma_in_a_semicolon_file_is_read_as_excel_means_it() {
+    use boomerang_core::ports::ReportStore;
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}\nK-1;card-1;1234,50;RUB;2026-11-01T12:00:00+03:00;moscow-1;\n",
+        PURCHASE_HEADER.replace(',', ";")
+    );
+    let file = write(dir.path(), "excel.csv", &text);
+    let out = boomerang(dir.path(), &["import", "purchases", &file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("1 rows: 1 recorded"), "{}", stdout(&out));
+    let store = boomerang_sqlite::SqliteStore::open(dir.path()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let receipts = runtime.block_on(store.receipts_on("2026-11-01".parse().unwrap())).unwrap();
+    let amounts: Vec<(&str, u64)> = receipts.iter().map(|r| (r.receipt_id.as_str(), r.amount_minor)).collect();
+    assert_eq!(amounts, vec![("K-1", 123_450)]);
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["report", "--json"][..], &["report"], &["config", "show"], &["keys", "list"]] {
+        // The reader is gone before the command writes a byte: every write fails with EPIPE.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_boomerang"))
+            .args(args)
+            .env("BOOMERANG_DATA_DIR", dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked") && !stderr(&out).contains("error"), "{args:?}: {}", stderr(&out));
+    }
+}

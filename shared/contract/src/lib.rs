@@ -30,6 +30,7 @@ pub mod cases;
 pub mod contact_cases;
 pub mod faults;
 pub mod lag;
+pub mod legacy;
 pub mod sweep_cases;
 mod support;
 

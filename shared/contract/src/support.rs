@@ -5,7 +5,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
 use boomerang_core::domain::auth::ApiKeyRecord;
 use boomerang_core::domain::config::ProgramConfig;
-use boomerang_core::domain::customer::CustomerRecord;
+use boomerang_core::domain::customer::{ConsentChange, ConsentSource, CustomerRecord};
 use boomerang_core::domain::ids::{Currency, CustomerId, Email, Phone, ReceiptId, RefundId, StoreId, TerminalName};
 use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::kinds::{Locale, TriggerKind};
@@ -69,6 +69,14 @@ pub fn rich_record(id: &str) -> CustomerRecord {
     c.birthday = Some(date("1990-05-17"));
     c.consent.email = true;
     c.consent.sms = true;
+    c.consent_details.email = Some(ConsentChange {
+        granted: true,
+        at: utc("2025-09-01T08:00:00Z"),
+        source: ConsentSource::Pos(terminal("till-1")),
+    });
+    c.consent_details.sms =
+        Some(ConsentChange { granted: true, at: utc("2026-02-01T09:30:00.5Z"), source: ConsentSource::Import });
+    c.email_undeliverable_at = Some(utc("2026-02-15T12:00:00Z"));
     c.preferred_channel = Some(Channel::Sms);
     c.locale = Some(Locale::En);
     c.updated_at = utc("2026-03-01T10:15:30.123456789Z");

@@ -264,6 +264,10 @@ pub async fn the_channel_falls_back_and_every_suppression_is_respected(factory: 
     assert_eq!(shop.messenger.sent_to("sms")[0].channel, Channel::Sms);
     assert_eq!(shop.messenger.sent_to("sms")[0].to, "+79160000001");
     assert_eq!(shop.messenger.sent_to("optout")[0].channel, Channel::Email);
+    // The STOP the provider reported is the customer's own withdrawal, on the record.
+    let optout = shop.store.customer(&CustomerId::parse("optout").unwrap()).await.unwrap().unwrap().customer;
+    let change = optout.consent_details.sms.expect("the withdrawal is recorded");
+    assert_eq!((optout.consent.sms, change.granted, change.source), (false, false, boomerang_core::domain::customer::ConsentSource::SmsOptOut));
     assert!(shop.messenger.sent_to("unsub").is_empty() && shop.messenger.sent_to("erased").is_empty());
     assert_eq!(shop.balance("unsub", date("2026-11-01")).await, 50);
 }

@@ -43,12 +43,28 @@ pub(crate) fn item(
     item
 }
 
-/// The key of an item, for error messages. Keys hold ids only, never contacts.
+/// What an item is, for error messages, which are logged: its kind, never its key (keys
+/// hold customer ids, and a customer id may be a phone number).
 fn describe(item: &Item) -> String {
-    match (item.get(PK), item.get(SK)) {
-        (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => format!("item {pk}/{sk}"),
-        _ => "an item without a key".to_owned(),
-    }
+    let Some(AttributeValue::S(pk)) = item.get(PK) else { return "an item without a key".to_owned() };
+    let sk = match item.get(SK) {
+        Some(AttributeValue::S(sk)) => sk.as_str(),
+        _ => "",
+    };
+    let kind = match pk.split_once('#').map(|(prefix, _)| prefix).unwrap_or(pk) {
+        "C" if sk == SOLE => "a customer item",
+        "C" => "a ledger or marker item of a customer",
+        "R" => "a receipt item",
+        "F" => "a refund item",
+        "K" => "a key item",
+        "T" => "a terminal lock item",
+        "O" => "an outcome item",
+        "LP" | "BD" | "XP" | "OD" | "PD" => "an index entry",
+        "KEYS" => "a key listing item",
+        "TENANT" => "the tenant's item",
+        _ => "an item",
+    };
+    kind.to_owned()
 }
 
 fn string<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
@@ -61,7 +77,7 @@ fn string<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
 fn number(item: &Item, name: &str) -> Result<u64, StoreError> {
     match item.get(name) {
         Some(AttributeValue::N(v)) => {
-            v.parse().map_err(|e| StoreError::Corrupt(format!("{}: attribute {name} = {v:?}: {e}", describe(item))))
+            v.parse().map_err(|e| StoreError::Corrupt(format!("{}: attribute {name}: {e}", describe(item))))
         }
         _ => Err(StoreError::Corrupt(format!("{}: no number attribute {name}", describe(item)))),
     }
@@ -172,7 +188,7 @@ pub fn decode_outcome(item: &Item) -> Result<Outcome, StoreError> {
 /// The customer id an index entry is filed under (its sort key in the customer indexes).
 pub fn indexed_customer(item: &Item, index: &Index) -> Result<CustomerId, StoreError> {
     let id = string(item, index.sk)?;
-    CustomerId::parse(id).map_err(|e| StoreError::Corrupt(format!("{}: customer id {id:?}: {e}", describe(item))))
+    CustomerId::parse(id).map_err(|e| StoreError::Corrupt(format!("{}: the customer id: {e}", describe(item))))
 }
 
 /// The tenant's sweep progress.
@@ -369,6 +385,24 @@ mod tests {
         let listed = decode_receipt(&refunded).unwrap();
         assert_eq!(listed, r.receipt);
         assert_eq!((listed.refund.refunds, listed.refund.refunded_minor), (1, 40_000));
+    }
+
+    #[test]
+    fn a_corrupt_item_is_named_by_its_kind_never_by_its_key() {
+        let phone_like = "+79161234567";
+        let mut item = key(customer_pk(phone_like), SOLE);
+        item.insert(VERSION.into(), n(1));
+        item.insert(RECORD.into(), s(r#"{"customer": {"customer_id": "+79161234567", "email": 5}}"#));
+        let Err(StoreError::Corrupt(message)) = decode_customer(&item) else { panic!("decoded") };
+        assert!(message.starts_with("a customer item: "), "{message}");
+        assert!(!message.contains("7916"), "{message}");
+        item.insert(VERSION.into(), n("v-anna@example.ru"));
+        let Err(StoreError::Corrupt(message)) = decode_customer(&item) else { panic!("decoded") };
+        assert!(!message.contains("7916") && !message.contains("anna"), "{message}");
+        let mut entry = key(last_purchase_pk(d("2026-03-10"), phone_like), phone_like);
+        entry.insert(BY_LAST_PURCHASE.sk.into(), s("+7 916"));
+        let Err(StoreError::Corrupt(message)) = indexed_customer(&entry, &BY_LAST_PURCHASE) else { panic!() };
+        assert!(message.starts_with("an index entry: ") && !message.contains("7916"), "{message}");
     }
 
     #[test]

@@ -6,11 +6,54 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use boomerang_core::ports::OutgoingMessage;
 
-fn encoded_word(text: &str) -> String {
-    if text.is_ascii() && !text.contains(['\r', '\n']) {
+/// Header text as RFC 2047 encoded words when it is not plain printable ASCII: each word at
+/// most 75 characters (the RFC's limit), whole UTF-8 characters per word, words separated by
+/// folding white space (which a reader drops between encoded words).
+fn encoded_words(text: &str) -> String {
+    // "=?UTF-8?B?" + "?=" is 12 characters; 63 left hold 15 groups of 4 base64 characters,
+    // that is 45 bytes of text.
+    const MAX_BYTES: usize = 45;
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars() {
+        if chunk.len() + c.len_utf8() > MAX_BYTES {
+            words.push(format!("=?UTF-8?B?{}?=", STANDARD.encode(&chunk)));
+            chunk.clear();
+        }
+        chunk.push(c);
+    }
+    words.push(format!("=?UTF-8?B?{}?=", STANDARD.encode(&chunk)));
+    words.join("\r\n ")
+}
+
+fn printable_ascii(text: &str) -> bool {
+    text.bytes().all(|b| (b' '..=b'~').contains(&b))
+}
+
+/// Unstructured header text (the subject): as it is when plain printable ASCII.
+fn unstructured(text: &str) -> String {
+    if printable_ascii(text) {
         text.to_string()
     } else {
-        format!("=?UTF-8?B?{}?=", STANDARD.encode(text))
+        encoded_words(text)
+    }
+}
+
+/// The display name of an address (RFC 5322 `phrase`): atoms as they are; other printable
+/// ASCII as a quoted-string (`"Smith, Jones & Co"`: the comma, `.`, `<`, `@`, `"` and the
+/// like are specials a bare name may not hold); anything else as encoded words.
+fn display_name(name: &str) -> String {
+    const ATEXT_SPECIALS: &str = "!#$%&'*+-/=?^_`{|}~";
+    if !printable_ascii(name) {
+        return encoded_words(name);
+    }
+    let atoms = name.split(' ').all(|atom| {
+        !atom.is_empty() && atom.chars().all(|c| c.is_ascii_alphanumeric() || ATEXT_SPECIALS.contains(c))
+    });
+    if atoms {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
     }
 }
 
@@ -24,9 +67,9 @@ fn base64_lines(text: &str) -> String {
 pub fn email_mime(message: &OutgoingMessage, from_address: &str, message_id: &str) -> String {
     let boundary = format!("=_boomerang_{}", message_id.replace(|c: char| !c.is_ascii_alphanumeric(), ""));
     let mut headers = vec![
-        format!("From: {} <{from_address}>", encoded_word(&message.from_name)),
+        format!("From: {} <{from_address}>", display_name(&message.from_name)),
         format!("To: {}", message.to),
-        format!("Subject: {}", encoded_word(message.subject.as_deref().unwrap_or(""))),
+        format!("Subject: {}", unstructured(message.subject.as_deref().unwrap_or(""))),
         format!("Date: {}", message.created_at.to_rfc2822()),
         format!("Message-ID: <{message_id}>"),
         "MIME-Version: 1.0".to_string(),
@@ -82,5 +125,64 @@ mod tests {
         assert!(mime.contains("Content-Type: text/plain; charset=utf-8") && mime.contains("Content-Type: text/html; charset=utf-8"));
         assert!(mime.contains(&STANDARD.encode("<p>Привет</p>")));
         assert!(mime.trim_end().ends_with("--"));
+    }
+
+    fn from_line(from_name: &str) -> String {
+        let message = OutgoingMessage {
+            key: OutcomeKey { customer_id: CustomerId::parse("c1").unwrap(), trigger: TriggerKind::Birthday, episode: Episode::Birthday(2027) },
+            channel: Channel::Email,
+            to: "anna@example.ru".into(),
+            from_name: from_name.into(),
+            subject: Some("Hi".into()),
+            text: "Hi".into(),
+            html: None,
+            unsubscribe_url: None,
+            created_at: "2026-12-29T08:00:00Z".parse().unwrap(),
+        };
+        let mime = email_mime(&message, "shop@example.ru", "m@boomerang");
+        mime.split("\r\n").next().unwrap().to_owned()
+    }
+
+    #[test]
+    fn a_display_name_with_specials_is_quoted_per_rfc_5322() {
+        assert_eq!(from_line("Smith, Jones & Co"), "From: \"Smith, Jones & Co\" <shop@example.ru>");
+        assert_eq!(from_line("Boomerang Shop"), "From: Boomerang Shop <shop@example.ru>", "atoms stay bare");
+        assert_eq!(from_line("A.B. Store"), "From: \"A.B. Store\" <shop@example.ru>");
+        assert_eq!(from_line("The \"Best\" <Shop>"), "From: \"The \\\"Best\\\" <Shop>\" <shop@example.ru>");
+        assert_eq!(from_line("Back\\slash"), "From: \"Back\\\\slash\" <shop@example.ru>");
+        assert_eq!(from_line("Two  spaces"), "From: \"Two  spaces\" <shop@example.ru>");
+    }
+
+    #[test]
+    fn a_non_ascii_display_name_stays_encoded_words_of_at_most_75_characters() {
+        let name = "Магазин «Ромашка», Смит и Джонс — лучший магазин косметики в городе";
+        // A long name folds over several lines: the whole header, up to the next one.
+        let message_from = {
+            let message = OutgoingMessage {
+                key: OutcomeKey { customer_id: CustomerId::parse("c1").unwrap(), trigger: TriggerKind::Birthday, episode: Episode::Birthday(2027) },
+                channel: Channel::Email,
+                to: "a@example.ru".into(),
+                from_name: name.into(),
+                subject: None,
+                text: "x".into(),
+                html: None,
+                unsubscribe_url: None,
+                created_at: "2026-12-29T08:00:00Z".parse().unwrap(),
+            };
+            let mime = email_mime(&message, "shop@example.ru", "m@boomerang");
+            let header = mime.split("\r\nTo: ").next().unwrap().strip_prefix("From: ").unwrap().to_owned();
+            header
+        };
+        let (words, address) = message_from.rsplit_once(' ').unwrap();
+        assert_eq!(address, "<shop@example.ru>");
+        let mut decoded = Vec::new();
+        for word in words.split("\r\n ") {
+            assert!(word.len() <= 75, "{word} is {} characters", word.len());
+            let b64 = word.strip_prefix("=?UTF-8?B?").and_then(|w| w.strip_suffix("?=")).expect("an encoded word");
+            decoded.extend(STANDARD.decode(b64).unwrap());
+            assert!(String::from_utf8(STANDARD.decode(b64).unwrap()).is_ok(), "whole characters per word");
+        }
+        assert_eq!(String::from_utf8(decoded).unwrap(), name);
+        assert_eq!(from_line("Café"), format!("From: =?UTF-8?B?{}?= <shop@example.ru>", STANDARD.encode("Café")));
     }
 }

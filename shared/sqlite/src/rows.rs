@@ -187,14 +187,15 @@ impl EntryRows {
     }
 }
 
-/// One JSON column of one row, by key, decoded; `what` names it in a corruption error.
+/// One JSON column of one row, by key, decoded; `what` names its kind in a corruption error
+/// (never the key: a customer id may be a phone number, and the error is logged).
 pub(crate) fn read_json<T: DeserializeOwned>(conn: &Connection, sql: &str, id: &str, what: &str) -> Result<Option<T>, Fail> {
     let json: Option<String> = conn.prepare_cached(sql)?.query_row([id], |row| row.get(0)).optional()?;
-    Ok(json.map(|j| decode_json(&j, &format!("{what} {id}"))).transpose()?)
+    Ok(json.map(|j| decode_json(&j, what)).transpose()?)
 }
 
 pub(crate) fn read_customer(conn: &Connection, id: &str) -> Result<Option<CustomerRecord>, Fail> {
-    read_json(conn, "SELECT record FROM customers WHERE customer_id = ?1", id, "customer")
+    read_json(conn, "SELECT record FROM customers WHERE customer_id = ?1", id, "customer record")
 }
 
 pub(crate) fn read_receipt(conn: &Connection, id: &str) -> Result<Option<Receipt>, Fail> {
@@ -273,7 +274,7 @@ pub(crate) fn customer_ids(conn: &Connection, sql: &str, param: &str) -> Result<
     let ids = stmt.query_map([param], |row| row.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
     let mut ids = ids
         .into_iter()
-        .map(|id| CustomerId::parse(&id).map_err(|e| StoreError::Corrupt(format!("customer id {id:?}: {e}"))))
+        .map(|id| CustomerId::parse(&id).map_err(|e| StoreError::Corrupt(format!("a listed customer id: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
     ids.sort();
     ids.dedup();

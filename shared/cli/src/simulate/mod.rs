@@ -172,9 +172,9 @@ pub fn data_dir_given() -> bool {
         .any(|a| a == "--data-dir" || a.to_string_lossy().starts_with("--data-dir="))
 }
 
-/// Runs the simulation and prints the report. `config` is the program (`--config` or the
-/// defaults); `data_dir` the directory given with `--data-dir`, if any.
-pub async fn run(args: SimulateArgs, mut config: ProgramConfig, data_dir: Option<PathBuf>, sqlite: bool) -> Result<(), Failed> {
+/// Runs the simulation and returns the report to print. `config` is the program (`--config`
+/// or the defaults); `data_dir` the directory given with `--data-dir`, if any.
+pub async fn run(args: SimulateArgs, mut config: ProgramConfig, data_dir: Option<PathBuf>, sqlite: bool) -> Result<String, Failed> {
     if !sqlite {
         return Err(usage("simulate runs on the embedded store only: leave out --store (or use --store sqlite)"));
     }
@@ -263,12 +263,12 @@ pub async fn run(args: SimulateArgs, mut config: ProgramConfig, data_dir: Option
         std::fs::write(path, page).map_err(|e| fail(format!("{}: {e}", path.display())))?;
         eprintln!("wrote {}", path.display());
     }
-    if args.json {
-        println!("{}", json(&report, &args, &sim, &place, report_to));
+    // The caller prints it (and stops quietly if nobody reads it any more).
+    Ok(if args.json {
+        format!("{}\n", json(&report, &args, &sim, &place, report_to))
     } else {
-        print!("{}", text(&report, &args, &sim, &place, report_to, &currency));
-    }
-    Ok(())
+        text(&report, &args, &sim, &place, report_to, &currency)
+    })
 }
 
 fn trigger_mut(config: &mut ProgramConfig, kind: TriggerKind) -> &mut boomerang_core::domain::config::TriggerConfig {

@@ -1,6 +1,9 @@
 //! The one error type of the use cases; the API maps it to HTTP in one place.
 
+use crate::domain::customer::ConsentWithdrawn;
 use crate::domain::purchase::{PurchaseRuleError, RefundRuleError};
+use crate::domain::kinds::Channel;
+use crate::domain::ledger::PointsOverflow;
 use crate::ports::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +20,9 @@ pub enum Error {
     ReceiptNotFound,
     #[error("the customer was erased; personal data can no longer be stored for them")]
     CustomerErased,
+    /// A `true` for a channel the customer turned off themselves, without their fresh consent.
+    #[error(transparent)]
+    ConsentWithdrawn(#[from] ConsentWithdrawn),
     #[error("this receipt_id was already used for a different purchase")]
     ReceiptConflict,
     #[error("this refund_id was already used for a different refund")]
@@ -41,6 +47,9 @@ pub enum Error {
     InvalidToken,
     #[error("too many concurrent writes to this customer; retry")]
     Contention,
+    /// The points would overflow a count of the customer's account: refused, never wrapped.
+    #[error(transparent)]
+    PointsOverflow(#[from] PointsOverflow),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -59,6 +68,7 @@ impl Error {
             Error::CustomerNotFound => "customer_not_found",
             Error::ReceiptNotFound => "receipt_not_found",
             Error::CustomerErased => "customer_erased",
+            Error::ConsentWithdrawn(_) => "consent_withdrawn",
             Error::ReceiptConflict => "receipt_conflict",
             Error::RefundConflict => "refund_conflict",
             Error::RefundCustomerMismatch => "receipt_customer_mismatch",
@@ -71,6 +81,7 @@ impl Error {
             Error::RefundBeforePurchase => "refund_before_purchase",
             Error::InvalidToken => "invalid_token",
             Error::Contention => "contention",
+            Error::PointsOverflow(_) => "internal",
             Error::Store(StoreError::Corrupt(_)) => "internal",
             Error::Store(_) => "store_unavailable",
         }
@@ -80,6 +91,10 @@ impl Error {
     pub fn field(&self) -> Option<&str> {
         Some(match self {
             Error::InvalidField { field, .. } => field,
+            Error::ConsentWithdrawn(e) => match e.channel {
+                Channel::Email => "consent.email",
+                Channel::Sms => "consent.sms",
+            },
             Error::CustomerNotFound | Error::CustomerErased | Error::RefundCustomerMismatch => "customer_id",
             Error::ReceiptNotFound | Error::ReceiptConflict => "receipt_id",
             Error::RefundConflict => "refund_id",
@@ -102,6 +117,7 @@ impl From<PurchaseRuleError> for Error {
             PurchaseRuleError::RedeemCapExceeded { max_points } => Error::RedeemCapExceeded { max_points },
             PurchaseRuleError::InsufficientPoints { balance } => Error::InsufficientPoints { balance },
             PurchaseRuleError::AmountTooLarge => Error::invalid("amount", "amount is too large"),
+            PurchaseRuleError::PointsOverflow(e) => Error::PointsOverflow(e),
         }
     }
 }
@@ -113,6 +129,7 @@ impl From<RefundRuleError> for Error {
             RefundRuleError::InFuture => Error::OccurredAtInFuture,
             RefundRuleError::BeforePurchase => Error::RefundBeforePurchase,
             RefundRuleError::ExceedsRemaining { remaining_minor } => Error::RefundExceedsRemaining { remaining_minor },
+            RefundRuleError::PointsOverflow(e) => Error::PointsOverflow(e),
         }
     }
 }

@@ -8,18 +8,19 @@ use chrono::{DateTime, Utc};
 
 use crate::app::{Boomerang, Error};
 use crate::domain::config::ProgramConfig;
-use crate::domain::customer::{CustomerRecord, ProfilePatch};
+use crate::domain::customer::{CustomerRecord, ProfileEditor, ProfilePatch};
 use crate::domain::ids::{CustomerId, ReceiptId};
-use crate::domain::import::{parse_customers, parse_purchases, CsvRow, ImportError};
+use crate::domain::import::{parse_customers, parse_purchases, CsvRow, ImportError, ImportErrors};
 use crate::domain::ledger::Account;
 use crate::domain::purchase::{decide_purchase, Backdating, PurchaseRequest, Receipt};
 
 /// Why an import stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportFailure {
-    /// A bad header or cell. Nothing was written.
+    /// A bad header, or the bad cells of every bad row (up to
+    /// [`crate::domain::import::MAX_REPORTED_ERRORS`]). Nothing was written.
     #[error("{0}")]
-    Invalid(ImportError),
+    Invalid(ImportErrors),
     /// The row parses, but the program's rules or the stored data refuse it (or reading the
     /// store failed) while the file was being checked. Nothing was written.
     #[error("line {line}{}: {error}", column_note(.error))]
@@ -50,7 +51,7 @@ impl ImportFailure {
 
     pub fn line(&self) -> usize {
         match self {
-            ImportFailure::Invalid(e) => e.line,
+            ImportFailure::Invalid(e) => e.first().line,
             ImportFailure::Refused { line, .. } | ImportFailure::Interrupted { line, .. } => *line,
         }
     }
@@ -63,18 +64,27 @@ impl ImportFailure {
 
 impl From<ImportError> for ImportFailure {
     fn from(e: ImportError) -> Self {
+        ImportFailure::Invalid(e.into())
+    }
+}
+
+impl From<ImportErrors> for ImportFailure {
+    fn from(e: ImportErrors) -> Self {
         ImportFailure::Invalid(e)
     }
 }
 
 /// What an import did. For purchases `created` counts receipts recorded and `unchanged`
-/// receipts that were already recorded (replays); `updated` is always 0.
+/// receipts that were already recorded (replays); `updated` and `kept_withdrawn` are always 0.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportSummary {
     pub rows: usize,
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
+    /// Customers rows that said `true` for a channel the customer had withdrawn themselves
+    /// (link, complaint, STOP): the withdrawal was kept (the rest of the row applied).
+    pub kept_withdrawn: usize,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -90,24 +100,26 @@ pub enum CustomerAction {
 }
 
 /// Decides each customers row against the stored records (`stored` holds every record the
-/// file names that exists). Refuses personal data for an erased customer.
+/// file names that exists). Refuses personal data for an erased customer. The flag is true
+/// for a row that says `true` for a channel the customer withdrew (kept withdrawn).
 pub fn plan_customers(
     parsed: &[(usize, CustomerId, ProfilePatch)],
     stored: &BTreeMap<CustomerId, CustomerRecord>,
     now: DateTime<Utc>,
-) -> Result<Vec<CustomerAction>, ImportFailure> {
+) -> Result<Vec<(CustomerAction, bool)>, ImportFailure> {
     parsed
         .iter()
         .map(|(line, id, patch)| {
-            let Some(record) = stored.get(id) else { return Ok(CustomerAction::Create) };
+            let Some(record) = stored.get(id) else { return Ok((CustomerAction::Create, false)) };
             if record.customer.is_erased() && patch.sets_personal_data() {
                 return Err(ImportFailure::Refused { line: *line, error: Error::CustomerErased });
             }
             let mut patched = record.customer.clone();
-            patched.apply(patch, now);
-            // `apply` always stamps updated_at; a change is a change of anything else.
-            patched.updated_at = record.customer.updated_at;
-            Ok(if patched == record.customer { CustomerAction::Unchanged } else { CustomerAction::Update })
+            let kept = patched
+                .apply(patch, now, &ProfileEditor::import())
+                .map_err(|e| ImportFailure::Refused { line: *line, error: e.into() })?;
+            let action = if patched == record.customer { CustomerAction::Unchanged } else { CustomerAction::Update };
+            Ok((action, !kept.is_empty()))
         })
         .collect()
 }
@@ -171,7 +183,9 @@ pub fn plan_purchases(
 /// between the phases can still make a later row fail its rules (e.g. the points were spent
 /// meanwhile); that row is reported and the file must be fixed for the rest to go in.
 impl Boomerang {
-    /// `boomerang import customers FILE.csv`: enroll or update each row's customer.
+    /// `boomerang import customers FILE.csv`: enroll or update each row's customer. Consent
+    /// changes are recorded with the source `import`; a `true` for a channel the customer
+    /// withdrew themselves leaves it withdrawn and is counted in `kept_withdrawn`.
     pub async fn import_customers(&self, rows: &[CsvRow], now: DateTime<Utc>) -> Result<ImportSummary, ImportFailure> {
         let parsed = parse_customers(rows, self.today(now))?;
         let mut stored = BTreeMap::new();
@@ -185,14 +199,17 @@ impl Boomerang {
         let plan = plan_customers(&parsed, &stored, now)?;
 
         let mut summary = ImportSummary { rows: rows.len(), ..ImportSummary::default() };
-        for (n, ((line, id, patch), action)) in parsed.iter().zip(plan).enumerate() {
+        for (n, ((line, id, patch), (action, kept))) in parsed.iter().zip(plan).enumerate() {
             if action == CustomerAction::Unchanged {
                 summary.unchanged += 1;
+                summary.kept_withdrawn += usize::from(kept);
                 continue;
             }
             let interrupted = |error| ImportFailure::Interrupted { line: *line, applied: n, error };
-            let (_, created) = self.enroll(id, patch, now).await.map_err(interrupted)?;
-            if created {
+            let enrolled = self.enroll_by(id, patch, &ProfileEditor::import(), now).await.map_err(interrupted)?;
+            // What the write found decides (the customer may have unsubscribed since the plan).
+            summary.kept_withdrawn += usize::from(!enrolled.kept_withdrawn.is_empty());
+            if enrolled.created {
                 summary.created += 1;
             } else {
                 summary.updated += 1;
@@ -256,12 +273,14 @@ mod tests {
         let mut stored = BTreeMap::new();
         for (_, id, patch) in &parsed[1..] {
             let mut record = CustomerRecord::new(id.clone(), earlier);
-            record.customer.apply(patch, earlier);
+            record.customer.apply(patch, earlier, &ProfileEditor::import()).unwrap();
             stored.insert(id.clone(), record);
         }
         stored.get_mut(&parsed[2].1).unwrap().customer.consent.email = false;
         let plan = plan_customers(&parsed, &stored, now()).unwrap();
-        assert_eq!(plan, vec![CustomerAction::Create, CustomerAction::Unchanged, CustomerAction::Update]);
+        let actions: Vec<CustomerAction> = plan.iter().map(|(a, _)| a.clone()).collect();
+        assert_eq!(actions, vec![CustomerAction::Create, CustomerAction::Unchanged, CustomerAction::Update]);
+        assert!(plan.iter().all(|(_, kept)| !kept), "nobody withdrew anything");
 
         stored.get_mut(&parsed[1].1).unwrap().customer.erase(earlier);
         let e = plan_customers(&parsed, &stored, now()).unwrap_err();
@@ -340,7 +359,7 @@ mod tests {
     // The use cases over a minimal in-memory store (only what imports touch).
 
     fn summary(rows: usize, created: usize, updated: usize, unchanged: usize) -> ImportSummary {
-        ImportSummary { rows, created, updated, unchanged }
+        ImportSummary { rows, created, updated, unchanged, kept_withdrawn: 0 }
     }
 
     #[tokio::test]
@@ -409,5 +428,37 @@ mod tests {
         let e = app.import_customers(&changed, later).await.unwrap_err();
         assert_eq!((e.line(), e.code()), (3, "customer_erased")); // the name is personal data
         assert_eq!(fake.writes(), writes);
+    }
+
+    #[tokio::test]
+    async fn a_reimport_keeps_the_customers_withdrawal_and_counts_the_row() {
+        use crate::domain::customer::ConsentSource;
+        use crate::domain::kinds::Channel;
+        let (app, fake) = MemoryStore::app();
+        let rows = [customer_row(2, "c1", "+79161234567", "yes"), customer_row(3, "c2", "", "yes")];
+        app.import_customers(&rows, now()).await.unwrap();
+        let c1 = CustomerId::parse("c1").unwrap();
+        let imported = app.customer(&c1).await.unwrap().customer;
+        let change = imported.consent_details.email.clone().expect("recorded");
+        assert_eq!((change.granted, change.at, change.source), (true, now(), ConsentSource::Import));
+
+        let token = app.unsubscribe_token(&c1).await.unwrap();
+        let later = now() + chrono::Duration::hours(1);
+        app.unsubscribe(&token, later).await.unwrap();
+        let writes = fake.writes();
+
+        // The same file again: c1's "yes" does not undo the unsubscribe; nothing is written.
+        let got = app.import_customers(&rows, later).await.unwrap();
+        assert_eq!(got, ImportSummary { kept_withdrawn: 1, ..summary(2, 0, 0, 2) });
+        assert_eq!(fake.writes(), writes);
+
+        // A row that changes something else too: applied, but the withdrawal stays.
+        let mut renamed = customer_row(2, "c1", "+79161234567", "yes");
+        renamed.fields.insert("name".into(), "Anna P.".into());
+        let got = app.import_customers(&[renamed], later).await.unwrap();
+        assert_eq!(got, ImportSummary { kept_withdrawn: 1, ..summary(1, 0, 1, 0) });
+        let c = app.customer(&c1).await.unwrap().customer;
+        assert_eq!((c.name.as_deref(), c.consent.email), (Some("Anna P."), false));
+        assert_eq!(c.withdrawal(Channel::Email).map(|w| w.source.clone()), Some(ConsentSource::UnsubscribeLink));
     }
 }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+pub use customers::Enrolled;
 pub use error::Error;
 pub use purchases::{BalanceView, PurchaseOutcome, RefundOutcome};
 pub use reports::MAX_REPORT_DAYS;

@@ -1,9 +1,11 @@
-//! Suppression from SES feedback: a permanent bounce marks the customer's address
-//! undeliverable, a complaint turns email consent off. Both concern one address: if the
-//! customer has changed their email since the message was sent, the event is about an
-//! address we no longer hold and nothing changes. Both are idempotent (SNS and Lambda deliver
-//! at least once), and an unknown or erased customer is not an error: there is nothing to
-//! suppress.
+//! Suppression from provider feedback. SES: a permanent bounce marks the customer's address
+//! undeliverable, a complaint is the customer's withdrawal of email consent (source
+//! `complaint`). The SMS provider: a number that opted out (the customer replied STOP) is
+//! the customer's withdrawal of SMS consent (source `sms_opt_out`). Each concerns one address
+//! or number: if the customer has changed it since, the event is about a contact we no longer
+//! hold and nothing changes. All are idempotent (SNS and Lambda deliver at least once, the
+//! sweep asks every day): the first withdrawal is the evidence kept. An unknown or erased
+//! customer is not an error: there is nothing to suppress.
 //!
 //! The use cases need only the customer record (one read, one conditional write), so they
 //! take the customer reader and writer ports (and how long to wait after a lost race);
@@ -14,18 +16,19 @@ use chrono::{DateTime, Utc};
 use crate::app::{Boomerang, Error};
 use crate::app::customers::{rewrite_customer, Rewrite, Rewritten};
 use crate::app::retry::Backoff;
-use crate::domain::customer::Customer;
-use crate::domain::ids::CustomerId;
+use crate::domain::customer::{ConsentSource, Customer};
+use crate::domain::ids::{CustomerId, Phone};
+use crate::domain::kinds::Channel;
 use crate::ports::{CustomerReader, CustomerWriter};
 
-/// What a bounce or complaint did to the customer: safe to log (no contact data).
+/// What a bounce, complaint or opt-out did to the customer: safe to log (no contact data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Suppression {
-    /// The address is now suppressed (bounce) or unconsented (complaint).
+    /// The address is now suppressed (bounce) or the channel withdrawn (complaint, opt-out).
     Applied,
-    /// It already was: a replayed event, or a second event about the same address.
+    /// It already was: a replayed event, or a second event about the same contact.
     AlreadyApplied,
-    /// The customer's current email is not the address the event is about (changed or removed).
+    /// The customer's current email or phone is not the one the event is about (changed or removed).
     AddressChanged,
     /// No customer with this id.
     UnknownCustomer,
@@ -68,7 +71,8 @@ pub enum Feedback {
     /// A permanent bounce: the address is marked undeliverable (consent is untouched: the
     /// customer did not withdraw it).
     Bounce,
-    /// A complaint (the recipient marked the message as spam): email consent is turned off.
+    /// A complaint (the recipient marked the message as spam): the customer's withdrawal of
+    /// email consent, recorded with the source `complaint`.
     Complaint,
 }
 
@@ -80,11 +84,8 @@ impl Feedback {
                 customer.email_undeliverable_at = Some(at);
                 true
             }
-            Feedback::Complaint if customer.consent.email => {
-                customer.consent.email = false;
-                true
-            }
-            _ => false,
+            Feedback::Bounce => false,
+            Feedback::Complaint => customer.withdraw(Channel::Email, at, &ConsentSource::Complaint),
         }
     }
 }
@@ -102,21 +103,45 @@ pub async fn email_feedback<S>(
 where
     S: CustomerReader + CustomerWriter + ?Sized,
 {
-    suppress(store, backoff, id, address, at, |customer| feedback.apply(customer, at)).await
+    let still_theirs =
+        |c: &Customer| c.email.as_ref().is_some_and(|email| same_address(email.as_str(), address));
+    suppress(store, backoff, id, still_theirs, at, |customer| feedback.apply(customer, at)).await
 }
 
-/// Reads the record, checks the address, applies `change` (false: nothing to change) and
-/// writes under the record's version, reading again on conflict.
-async fn suppress<S, F>(
+/// The SMS provider says `phone` opted out (the customer replied STOP), as learnt at `at`:
+/// the customer's withdrawal of SMS consent, recorded with the source `sms_opt_out`, if
+/// their phone still is `phone`. The sweep calls it when it finds an opted-out number; asking
+/// again changes nothing.
+pub async fn sms_opt_out<S>(
     store: &S,
     backoff: &dyn Backoff,
     id: &CustomerId,
-    address: &str,
+    phone: &Phone,
+    at: DateTime<Utc>,
+) -> Result<Suppression, Error>
+where
+    S: CustomerReader + CustomerWriter + ?Sized,
+{
+    let still_theirs = |c: &Customer| c.phone.as_ref() == Some(phone);
+    suppress(store, backoff, id, still_theirs, at, |customer| {
+        customer.withdraw(Channel::Sms, at, &ConsentSource::SmsOptOut)
+    })
+    .await
+}
+
+/// Reads the record, checks the contact is still the customer's, applies `change` (false:
+/// nothing to change) and writes under the record's version, reading again on conflict.
+async fn suppress<S, M, F>(
+    store: &S,
+    backoff: &dyn Backoff,
+    id: &CustomerId,
+    still_theirs: M,
     at: DateTime<Utc>,
     change: F,
 ) -> Result<Suppression, Error>
 where
     S: CustomerReader + CustomerWriter + ?Sized,
+    M: Fn(&Customer) -> bool,
     F: Fn(&mut Customer) -> bool,
 {
     let rewritten = rewrite_customer(store, backoff, id, |current| {
@@ -126,8 +151,7 @@ where
         if record.customer.is_erased() {
             return Ok(Rewrite::Keep(Suppression::Erased));
         }
-        let matches = record.customer.email.as_ref().is_some_and(|email| same_address(email.as_str(), address));
-        if !matches {
+        if !still_theirs(&record.customer) {
             return Ok(Rewrite::Keep(Suppression::AddressChanged));
         }
         if !change(&mut record.customer) {
@@ -135,12 +159,11 @@ where
         }
         // A late event never moves `updated_at` back.
         record.customer.updated_at = record.customer.updated_at.max(at);
-        Ok(Rewrite::Put(record))
+        Ok(Rewrite::Put(record, Suppression::Applied))
     })
     .await?;
     Ok(match rewritten {
-        Rewritten::Written(_) => Suppression::Applied,
-        Rewritten::Kept(outcome) => outcome,
+        Rewritten::Written(_, outcome) | Rewritten::Kept(outcome) => outcome,
     })
 }
 
@@ -154,6 +177,11 @@ impl Boomerang {
         at: DateTime<Utc>,
     ) -> Result<Suppression, Error> {
         email_feedback(&**self.store(), self.backoff(), feedback, id, address, at).await
+    }
+
+    /// The SMS provider says `phone` opted out; see [`sms_opt_out`].
+    pub async fn sms_opt_out(&self, id: &CustomerId, phone: &Phone, at: DateTime<Utc>) -> Result<Suppression, Error> {
+        sms_opt_out(&**self.store(), self.backoff(), id, phone, at).await
     }
 }
 
@@ -219,11 +247,83 @@ mod tests {
         assert_eq!(got, Suppression::Applied);
         let record = store.get("c1");
         assert!(!record.customer.consent.email);
+        let complaint = record.customer.withdrawal(Channel::Email).cloned().expect("the customer's withdrawal");
+        assert_eq!((complaint.at, complaint.source), (at(BOUNCED), ConsentSource::Complaint));
         assert_eq!(record.customer.email_undeliverable_at, None, "the address still works");
         assert_eq!(choose_channel(&record.customer, false), Err(Unreachable::NoChannel));
         let again = email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
         assert_eq!(again, Suppression::AlreadyApplied);
         assert_eq!(store.writes(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_complaint_about_an_address_already_off_is_still_the_customers_no() {
+        let store = store_with("c1", Some("anna@example.ru"));
+        let mut record = store.get("c1");
+        record.customer.consent.email = false; // turned off at a till: not the customer's own no
+        store.insert(record);
+        let got = email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        assert_eq!(got, Suppression::Applied);
+        assert_eq!(store.get("c1").customer.withdrawal(Channel::Email).map(|w| w.source.clone()), Some(ConsentSource::Complaint));
+    }
+
+    #[tokio::test]
+    async fn a_bounce_withdraws_no_consent_and_records_no_consent_change() {
+        let store = store_with("c1", Some("anna@example.ru"));
+        email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        let c = store.get("c1").customer;
+        assert_eq!((c.consent.email, &c.consent_details.email), (true, &None));
+        assert_eq!(c.withdrawal(Channel::Email), None);
+    }
+
+    fn phone(p: &str) -> Phone {
+        Phone::parse(p).unwrap()
+    }
+
+    /// A store holding `c1` with a phone and SMS consent.
+    fn texting() -> MemoryStore {
+        let store = store_with("c1", None);
+        let mut record = store.get("c1");
+        record.customer.phone = Some(phone("+79161234567"));
+        record.customer.consent.sms = true;
+        store.insert(record);
+        store
+    }
+
+    #[tokio::test]
+    async fn an_sms_opt_out_is_the_customers_withdrawal_recorded_once() {
+        let store = texting();
+        let stop = at("2026-11-24T04:00:00Z");
+        let got = sms_opt_out(&store, &NoBackoff, &id("c1"), &phone("+79161234567"), stop).await.unwrap();
+        assert_eq!(got, Suppression::Applied);
+        let c = store.get("c1").customer;
+        let withdrawal = c.withdrawal(Channel::Sms).cloned().expect("withdrawn by the customer");
+        assert_eq!((c.consent.sms, withdrawal.at, withdrawal.source), (false, stop, ConsentSource::SmsOptOut));
+        assert_eq!(c.updated_at, stop);
+        // The sweep asks again the next day: nothing changes, the first date stays.
+        let again = sms_opt_out(&store, &NoBackoff, &id("c1"), &phone("+79161234567"), at("2026-11-25T04:00:00Z")).await;
+        assert_eq!(again.unwrap(), Suppression::AlreadyApplied);
+        assert_eq!(store.writes(), 1);
+        assert_eq!(choose_channel(&store.get("c1").customer, false), Err(Unreachable::NoChannel));
+    }
+
+    #[tokio::test]
+    async fn an_opt_out_of_another_number_or_customer_changes_nothing() {
+        let store = texting();
+        add(&store, "gone", Some("x@example.ru"));
+        let mut gone = store.get("gone");
+        gone.customer.erase(at("2026-06-01T00:00:00Z"));
+        store.insert(gone);
+        let stop = at("2026-11-24T04:00:00Z");
+        for (who, number, expected) in [
+            ("c1", "+79160000000", Suppression::AddressChanged),
+            ("nobody", "+79161234567", Suppression::UnknownCustomer),
+            ("gone", "+79161234567", Suppression::Erased),
+        ] {
+            assert_eq!(sms_opt_out(&store, &NoBackoff, &id(who), &phone(number), stop).await.unwrap(), expected, "{who}");
+        }
+        assert_eq!(store.writes(), 0);
+        assert!(store.get("c1").customer.consent.sms);
     }
 
     #[tokio::test]

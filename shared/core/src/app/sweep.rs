@@ -404,6 +404,11 @@ impl Boomerang {
                     }
                     Step::Decide => {
                         let opted_out = self.sms_opted_out(messenger, &record).await?;
+                        // The customer texted STOP: their withdrawal is recorded, then the
+                        // decision is made again on the record that says so.
+                        if opted_out && self.note_sms_opt_out(&record, now).await? {
+                            return Ok(Attempt::Lost);
+                        }
                         let outcome = decide(cfg, &record, &due, day, now, opted_out);
                         let mut next = record.clone();
                         next.contact = reserve(&record.contact, &due, send_on);
@@ -472,6 +477,16 @@ impl Boomerang {
         }
         dry.records.insert(id.clone(), next);
         Ok(done)
+    }
+
+    /// Records that the provider says the customer's number opted out (texted STOP): their
+    /// withdrawal of SMS consent, with its source.
+    /// True when that changed the record.
+    async fn note_sms_opt_out(&self, record: &CustomerRecord, now: DateTime<Utc>) -> Result<bool, Error> {
+        match &record.customer.phone {
+            Some(phone) => Ok(self.sms_opt_out(&record.customer.customer_id, phone, now).await?.changed()),
+            None => Ok(false),
+        }
     }
 
     /// Asks the SMS provider only when SMS could be the channel.
@@ -560,6 +575,10 @@ impl Boomerang {
                 (Some(r), Some(Channel::Sms)) => self.sms_opted_out(messenger, r).await?,
                 _ => false,
             };
+            if let (true, Some(r)) = (opted_out, &record) {
+                // The decision is ended as suppressed below, whatever the record says now.
+                self.note_sms_opt_out(r, now).await?;
+            }
             let (status, delivery) = match second_look(cfg, record.as_ref(), &outcome, today, opted_out) {
                 SecondLook::Send => (None, None),
                 SecondLook::Expired => (Some(OutcomeStatus::Expired), Some(Delivery::Expired)),
@@ -580,7 +599,7 @@ impl Boomerang {
                 }
                 return Ok(Attempt::Done(Look::Ended(Delivery::Deferred(start))));
             }
-            let (sending, commit) = self.claim(outcome, record, today, now);
+            let (sending, commit) = self.claim(outcome, record, today, now)?;
             match store.claim_outcome(&sending, &commit).await {
                 Ok(()) => Ok(Attempt::Done(Look::Claimed(sending, commit.record))),
                 // Someone else claimed it, or the customer's record moved: look again.
@@ -597,7 +616,13 @@ impl Boomerang {
 
     /// The claim of a pending decision: `sending` by this process, with its gift in the
     /// customer's record (a fresh lot dated from today, so the message names a real date).
-    fn claim(&self, outcome: Outcome, mut record: CustomerRecord, today: NaiveDate, now: DateTime<Utc>) -> (Outcome, RecordCommit) {
+    fn claim(
+        &self,
+        outcome: Outcome,
+        mut record: CustomerRecord,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<(Outcome, RecordCommit), Error> {
         let t = self.config().trigger(outcome.key.trigger);
         let mut sending = Outcome {
             status: OutcomeStatus::Sending,
@@ -607,13 +632,14 @@ impl Boomerang {
         let expected_version = record.version;
         let mut entries = Vec::new();
         if sending.gift_points > 0 {
+            record.account.check_credit(sending.gift_points)?;
             let expires_on = add_days(today, t.gift_valid_days);
             sending.gift_expires_on = Some(expires_on);
             let lot = LotKey::gift(expires_on, sending.key.trigger);
             entries = record.account.gift(lot, sending.gift_points, &sending.key.reference());
         }
         record.version = expected_version + 1;
-        (sending, RecordCommit { record, expected_version, entries, recorded_at: now })
+        Ok((sending, RecordCommit { record, expected_version, entries, recorded_at: now }))
     }
 
     /// Sends a claimed decision and records how it went.

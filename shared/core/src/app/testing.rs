@@ -30,6 +30,7 @@ struct State {
     /// customer (and so moves the version).
     races: u32,
     unavailable: bool,
+    secret: Option<Vec<u8>>,
 }
 
 /// Cloning shares the state.
@@ -148,7 +149,7 @@ impl LedgerWriter for MemoryStore {
     }
 }
 
-/// What the core's unit tests never touch: keys, the secret, the sweep and the reports run
+/// What the core's unit tests never touch: keys, the sweep and the reports run
 /// on the real stores (the contract suite and the API tests).
 const UNUSED: &str = "the core's unit tests do not use this port; the contract suite covers it";
 
@@ -168,13 +169,21 @@ impl KeyStore for MemoryStore {
     }
 }
 
+/// The unsubscribe secret, for the tests of the unsubscribe link.
 #[async_trait]
 impl SecretStore for MemoryStore {
     async fn stored_secret(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        unimplemented!("{UNUSED}")
+        Ok(self.state().secret.clone())
     }
-    async fn insert_secret(&self, _: &[u8]) -> Result<(), StoreError> {
-        unimplemented!("{UNUSED}")
+    async fn insert_secret(&self, secret: &[u8]) -> Result<(), StoreError> {
+        let mut state = self.state();
+        match state.secret {
+            Some(_) => Err(StoreError::Duplicate),
+            None => {
+                state.secret = Some(secret.to_vec());
+                Ok(())
+            }
+        }
     }
 }
 

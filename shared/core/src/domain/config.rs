@@ -12,6 +12,7 @@ use crate::domain::ids::{Currency, Email};
 use crate::domain::kinds::{Channel, Locale, TriggerKind};
 use crate::domain::template::{self, sms_segments};
 use crate::domain::wording::format_date;
+use crate::domain::words::{self, Mismatch, Sent, Wanted};
 
 pub const DEFAULTS_TOML: &str = include_str!("defaults.toml");
 
@@ -86,6 +87,7 @@ pub struct MessagingConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProgramConfig {
+    #[serde(deserialize_with = "timezone")]
     pub timezone: Tz,
     pub currency: Currency,
     pub shop_name: String,
@@ -138,14 +140,11 @@ impl ProgramConfig {
         let mut table: toml::Table =
             toml::from_str(DEFAULTS_TOML).map_err(|e| err("(defaults)", e.to_string()))?;
         let overrides: toml::Table = toml::from_str(text).map_err(|e| {
-            err("(syntax)", e.message().to_string() + &span_note(text, e.span()))
+            err("(syntax)", syntax_words(e.message()) + &span_note(text, e.span()))
         })?;
         merge(&mut table, overrides);
-        let config: ProgramConfig =
-            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-                let key = e.path().to_string();
-                err(if key == "." { "(top level)".into() } else { key }, e.inner().message().to_string())
-            })?;
+        let config: ProgramConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| setting_error(&e.path().to_string(), e.inner().message()))?;
         config.validate()?;
         Ok(config)
     }
@@ -386,6 +385,105 @@ fn sample_vars(cfg: &ProgramConfig, kind: TriggerKind, locale: Locale) -> BTreeM
     ])
 }
 
+/// serde's complaint about the setting at `path` (dotted; "." for the top level) in the words
+/// of the file's writer: no Rust type names, the key in full, a near miss suggested.
+fn setting_error(path: &str, message: &str) -> ConfigError {
+    let parent = if path == "." { "" } else { path };
+    let join = |name: &str| if parent.is_empty() { name.to_owned() } else { format!("{parent}.{name}") };
+    if let Some((name, known)) = words::unknown_field(message) {
+        // toml's deserializer already puts the unknown key at the end of the path.
+        let key = if parent == name || parent.ends_with(&format!(".{name}")) { parent.to_owned() } else { join(&name) };
+        let table = key[..key.len() - name.len()].trim_end_matches('.');
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+        let near = words::closest(&name, known.iter().copied(), (name.chars().count() / 4).clamp(1, 3));
+        let message = match (near.is_empty(), table.is_empty()) {
+            (false, _) => format!("unknown key; did you mean {}?", words::or_list(&near)),
+            (true, true) => format!("unknown key; the top-level keys are {}", known.join(", ")),
+            (true, false) => format!("unknown key; the keys of [{table}] are {}", known.join(", ")),
+        };
+        return err(key, message);
+    }
+    if let Some(name) = words::missing_field(message) {
+        return err(join(&name), "is required");
+    }
+    let key = if parent.is_empty() { "(top level)" } else { parent };
+    match Mismatch::parse(message) {
+        // Percentages are held in small integer types; say the range the program allows.
+        Some(Mismatch { wanted: Wanted::Integer { .. }, sent: Sent::Integer(n) })
+            if key.ends_with("_percent") && !n.starts_with('-') =>
+        {
+            err(key, format!("must be a percentage from 0 to 100; got {n}"))
+        }
+        Some(mismatch) => err(key, mismatch.toml_words(key)),
+        // The settings' own messages (time zone, locale, currency) are worded already.
+        None => err(key, without_backticks(message)),
+    }
+}
+
+/// The parser's quoting of names (`=`) as plain double quotes.
+fn without_backticks(message: &str) -> String {
+    message.replace('`', "\"")
+}
+
+/// The TOML parser's message on one line, without backticks; it says nothing when a value is
+/// missing after `=`.
+fn syntax_words(message: &str) -> String {
+    let message = without_backticks(message.trim()).replace('\n', "; ");
+    if message.is_empty() {
+        "a value is missing (text in double quotes, a number, true or false)".to_owned()
+    } else {
+        message
+    }
+}
+
+/// Reads the program's time zone, suggesting the IANA names closest to a wrong one.
+fn timezone<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+    struct Name;
+    impl serde::de::Visitor<'_> for Name {
+        type Value = Tz;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an IANA time zone name in double quotes, e.g. \"Europe/Moscow\"")
+        }
+        fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Tz, E> {
+            parse_timezone(name).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(Name)
+}
+
+/// An IANA time zone name as the tz database spells it. A wrong one gets the closest names
+/// suggested: the zones whose city is that name (`Moscow`), the name in other letter case
+/// (`europe/moscow`), else the nearest names within 3 edits (`Europe/Moskow`; a city alone,
+/// `Moskow`, is compared with the cities).
+pub fn parse_timezone(name: &str) -> Result<Tz, String> {
+    if let Ok(tz) = name.parse::<Tz>() {
+        return Ok(tz);
+    }
+    let names = || chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
+    let city = |zone: &'static str| zone.rsplit('/').next().unwrap_or(zone);
+    let wanted = name.trim().replace(' ', "_");
+    let mut near: Vec<&str> = names().filter(|zone| city(zone).eq_ignore_ascii_case(&wanted)).collect();
+    if near.is_empty() {
+        near = names().filter(|zone| zone.eq_ignore_ascii_case(&wanted)).collect();
+    }
+    if near.is_empty() && wanted.contains('/') {
+        near = words::closest(&wanted, names(), 3);
+    } else if near.is_empty() {
+        // A city alone, misspelt: compared with the cities (and the names without an area,
+        // such as UTC), allowing fewer edits for short names.
+        let max = (wanted.chars().count() / 3).min(3);
+        let cities: Vec<&str> = words::closest(&wanted, names().map(city), max);
+        near = names().filter(|zone| cities.contains(&city(zone))).collect();
+    }
+    near.truncate(3);
+    let name = words::quote(name);
+    Err(if near.is_empty() {
+        format!("{name} is not an IANA time zone name; write it as Area/City, e.g. Europe/Moscow")
+    } else {
+        format!("{name} is not an IANA time zone name; did you mean {}?", words::or_list(&near))
+    })
+}
+
 fn span_note(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     match span {
         Some(span) => {
@@ -461,6 +559,115 @@ mod tests {
         let e = ProgramConfig::from_toml_str("earn_percent = ").unwrap_err();
         assert_eq!(e.key, "(syntax)");
         assert!(e.message.contains("line 1"), "{e}");
+    }
+
+    /// Rust's and serde's words, which someone editing a TOML file should never read.
+    fn assert_plain_words(e: &ConfigError) {
+        let text = e.to_string();
+        for word in ["u8", "u32", "u64", "i64", "floating point", "struct ", "variant", "map", "sequence", "`", "?:"] {
+            assert!(!text.contains(word), "{word:?} in {text:?}");
+        }
+    }
+
+    fn error(text: &str) -> ConfigError {
+        let e = ProgramConfig::from_toml_str(text).unwrap_err();
+        assert_plain_words(&e);
+        e
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_says_what_it_must_be_in_the_files_words() {
+        let cases = [
+            ("earn_percent = \"5\"", "earn_percent", "must be a whole number, e.g. earn_percent = 5 (without quotes); got the string \"5\""),
+            ("earn_percent = -1", "earn_percent", "must be a whole number from 0 up; got -1"),
+            ("earn_percent = 2.5", "earn_percent", "must be a whole number; got 2.5"),
+            ("earn_percent = 99999999999", "earn_percent", "must be a percentage from 0 to 100; got 99999999999"),
+            ("[triggers.lapsed_60]\nholdout_percent = 300", "triggers.lapsed_60.holdout_percent", "must be a percentage from 0 to 100; got 300"),
+            ("[triggers.lapsed_60]\nholdout_percent = -3", "triggers.lapsed_60.holdout_percent", "must be a whole number from 0 up; got -3"),
+            (
+                "[triggers.birthday]\nholdout_percent = \"10\"",
+                "triggers.birthday.holdout_percent",
+                "must be a whole number, e.g. holdout_percent = 10 (without quotes); got the string \"10\"",
+            ),
+            ("point_value_minor = -5", "point_value_minor", "must be a whole number from 0 up; got -5"),
+            ("points_valid_days = 5000000000", "points_valid_days", "must be a whole number from 0 to 4294967295; got 5000000000"),
+            ("shop_name = 5", "shop_name", "must be text in double quotes; got 5"),
+            ("[triggers.lapsed_30]\nenabled = \"yes\"", "triggers.lapsed_30.enabled", "must be true or false; got the string \"yes\""),
+            ("messaging = 5", "messaging", "must be a table; got 5"),
+            ("[triggers.lapsed_30]\ntemplates = [1]", "triggers.lapsed_30.templates", "must be a table; got an array"),
+            ("timezone = 5", "timezone", "must be an IANA time zone name in double quotes, e.g. \"Europe/Moscow\"; got 5"),
+            ("default_locale = 5", "default_locale", "must be one of ru, en; got 5"),
+        ];
+        for (text, key, message) in cases {
+            let e = error(text);
+            assert_eq!((e.key.as_str(), e.message.as_str()), (key, message), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_time_zone_gets_the_closest_iana_names() {
+        let cases = [
+            ("Moscow", "\"Moscow\" is not an IANA time zone name; did you mean Europe/Moscow?"),
+            ("moscow", "\"moscow\" is not an IANA time zone name; did you mean Europe/Moscow?"),
+            ("europe/moscow", "\"europe/moscow\" is not an IANA time zone name; did you mean Europe/Moscow?"),
+            ("Europe/Moskow", "\"Europe/Moskow\" is not an IANA time zone name; did you mean Europe/Moscow?"),
+            ("Moskow", "\"Moskow\" is not an IANA time zone name; did you mean Europe/Moscow?"),
+            ("New York", "\"New York\" is not an IANA time zone name; did you mean America/New_York?"),
+            ("Mars/Base", "\"Mars/Base\" is not an IANA time zone name; write it as Area/City, e.g. Europe/Moscow"),
+            ("", "\"\" is not an IANA time zone name; write it as Area/City, e.g. Europe/Moscow"),
+        ];
+        for (name, message) in cases {
+            let e = error(&format!("timezone = \"{name}\""));
+            assert_eq!((e.key.as_str(), e.message.as_str()), ("timezone", message), "{name:?}");
+        }
+        assert_eq!(parse_timezone("Europe/Moscow"), Ok(chrono_tz::Europe::Moscow));
+        let several = parse_timezone("Indianapolis").unwrap_err();
+        assert!(several.ends_with("did you mean America/Indiana/Indianapolis or America/Indianapolis?"), "{several}");
+        assert_eq!(
+            ProgramConfig::from_toml_str("timezone = \"Asia/Yekaterinburg\"").unwrap().timezone,
+            chrono_tz::Asia::Yekaterinburg
+        );
+    }
+
+    #[test]
+    fn an_unsupported_locale_lists_the_supported_ones_and_names_its_key() {
+        let e = error("default_locale = \"fr\"");
+        assert_eq!(e.to_string(), "default_locale: \"fr\" is not a supported locale; the supported ones are ru, en");
+        let e = error("[triggers.birthday.templates.fr]\nsms = \"Joyeux anniversaire\"");
+        assert_eq!(e.key, "triggers.birthday.templates.fr");
+        assert_eq!(e.message, "\"fr\" is not a supported locale; the supported ones are ru, en");
+        // A key under a supported locale is named with it too.
+        let e = error("[triggers.lapsed_30.templates.ru]\nsmss = \"x\"");
+        assert_eq!(e.key, "triggers.lapsed_30.templates.ru.smss");
+        let e = error("[triggers.lapsed_30.templates]\nen = 5");
+        assert_eq!((e.key.as_str(), e.message.as_str()), ("triggers.lapsed_30.templates.en", "must be a table; got 5"));
+    }
+
+    #[test]
+    fn an_unknown_key_suggests_the_nearest_one_or_lists_them() {
+        let e = error("earn_precent = 5");
+        assert_eq!(e.to_string(), "earn_precent: unknown key; did you mean earn_percent?");
+        let e = error("[triggers.lapsed_30]\nholdout = 5");
+        assert_eq!(e.to_string(), "triggers.lapsed_30.holdout: unknown key; the keys of [triggers.lapsed_30] are enabled, after_days, days_before, min_balance, gift_points, gift_valid_days, holdout_percent, attribution_days, templates");
+        let e = error("[triggers.lapsed_30.templates.ru]\nsmss = \"x\"");
+        assert_eq!(e.message, "unknown key; did you mean sms?");
+        let e = error("[triggers.lapsed_45]\nenabled = true");
+        assert_eq!(e.key, "triggers.lapsed_45");
+        assert!(e.message.starts_with("unknown key; did you mean lapsed_30, lapsed_60 or lapsed_90?"), "{e}");
+        let e = error("bogus = 1");
+        assert!(e.to_string().starts_with("bogus: unknown key; the top-level keys are timezone, currency,"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_carry_no_backticks() {
+        for text in ["earn_percent = ", "earn_percent 5", "[triggers", "earn_percent = 5\nearn_percent = 6", "[a]\n[a]"] {
+            let e = error(text);
+            assert_eq!(e.key, "(syntax)", "{text:?}: {e}");
+            assert!(e.message.contains("(line ") && !e.message.starts_with(" (line"), "{text:?}: {e}");
+            assert!(!e.message.contains('\n'), "one line: {e}");
+        }
+        assert_eq!(error("earn_percent 5").message, "expected \".\", \"=\" (line 1)");
+        assert!(error("earn_percent = ").message.starts_with("a value is missing"));
     }
 
     #[test]

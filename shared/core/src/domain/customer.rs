@@ -1,10 +1,20 @@
 //! The customer profile: contacts, consent and preferences, and how a PUT changes it.
+//!
+//! Consent is kept per channel twice over: the flag the sweep reads (`consent`) and the last
+//! change of it (`consent_details`: granted or not, when, and who or what changed it), which is
+//! the evidence an operator shows a regulator. The two change together, through
+//! [`Customer::apply`], [`Customer::withdraw`] and [`Customer::erase_by`]. A channel the
+//! customer turned off themselves (the unsubscribe link, a spam complaint, SMS STOP) stays off
+//! until they consent afresh: a change that merely says `true` again does not turn it on.
+
+use std::fmt;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::auth::Principal;
 use crate::domain::contact::ContactState;
-use crate::domain::ids::{CustomerId, Email, InvalidValue, Phone};
+use crate::domain::ids::{CustomerId, Email, InvalidValue, Phone, TerminalName};
 use crate::domain::kinds::{Channel, Locale};
 use crate::domain::ledger::Account;
 
@@ -12,6 +22,218 @@ use crate::domain::ledger::Account;
 pub struct Consent {
     pub email: bool,
     pub sms: bool,
+}
+
+/// Who or what changed a channel's consent. Stored and shown as `pos:<terminal>`, `import`,
+/// `unsubscribe_link`, `complaint`, `sms_opt_out` or `admin`.
+///
+/// A bounce is not among them: mail that cannot be delivered says nothing about what the
+/// customer wants, so it marks the address (`email_undeliverable_at`) and leaves consent be.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ConsentSource {
+    /// A till, through the API with its POS key.
+    Pos(TerminalName),
+    /// A row of a customers file (`boomerang import customers`).
+    Import,
+    /// The customer used the unsubscribe link of an email (or the mail client's one-click button).
+    UnsubscribeLink,
+    /// The customer marked an email as spam (an SES complaint).
+    Complaint,
+    /// The customer replied STOP to an SMS (the SMS provider's opt-out list).
+    SmsOptOut,
+    /// The operator: an admin key through the API, or the operator's own tools.
+    Admin,
+}
+
+impl ConsentSource {
+    /// Who stands behind an API call: the till's name for a POS key, `admin` for an admin key.
+    pub fn of(principal: &Principal) -> Self {
+        if principal.admin {
+            ConsentSource::Admin
+        } else {
+            ConsentSource::Pos(principal.terminal.clone())
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, InvalidValue> {
+        Ok(match text {
+            "import" => ConsentSource::Import,
+            "unsubscribe_link" => ConsentSource::UnsubscribeLink,
+            "complaint" => ConsentSource::Complaint,
+            "sms_opt_out" => ConsentSource::SmsOptOut,
+            "admin" => ConsentSource::Admin,
+            other => match other.strip_prefix("pos:") {
+                Some(terminal) => ConsentSource::Pos(TerminalName::parse(terminal)?),
+                None => return Err(InvalidValue(format!("unknown consent source {other:?}"))),
+            },
+        })
+    }
+
+    /// True for the customer's own ways of saying no: only their fresh consent undoes them.
+    pub fn is_the_customer(&self) -> bool {
+        matches!(self, ConsentSource::UnsubscribeLink | ConsentSource::Complaint | ConsentSource::SmsOptOut)
+    }
+
+    /// How the change was made, in words ("by replying STOP to an SMS").
+    pub fn in_words(&self) -> String {
+        match self {
+            ConsentSource::Pos(terminal) => format!("at the till {terminal}"),
+            ConsentSource::Import => "by a customers import".into(),
+            ConsentSource::UnsubscribeLink => "by the unsubscribe link of an email".into(),
+            ConsentSource::Complaint => "by marking an email as spam".into(),
+            ConsentSource::SmsOptOut => "by replying STOP to an SMS".into(),
+            ConsentSource::Admin => "by the operator".into(),
+        }
+    }
+}
+
+impl fmt::Display for ConsentSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConsentSource::Pos(terminal) => write!(f, "pos:{terminal}"),
+            ConsentSource::Import => f.write_str("import"),
+            ConsentSource::UnsubscribeLink => f.write_str("unsubscribe_link"),
+            ConsentSource::Complaint => f.write_str("complaint"),
+            ConsentSource::SmsOptOut => f.write_str("sms_opt_out"),
+            ConsentSource::Admin => f.write_str("admin"),
+        }
+    }
+}
+
+impl TryFrom<String> for ConsentSource {
+    type Error = InvalidValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ConsentSource> for String {
+    fn from(value: ConsentSource) -> String {
+        value.to_string()
+    }
+}
+
+/// The last change of one channel's consent: the evidence behind its flag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentChange {
+    pub granted: bool,
+    pub at: DateTime<Utc>,
+    pub source: ConsentSource,
+}
+
+impl ConsentChange {
+    /// "on 2026-11-24 at 09:12 UTC by the unsubscribe link of an email"
+    pub fn when_and_how(&self) -> String {
+        format!("on {} {}", self.at.format("%Y-%m-%d at %H:%M UTC"), self.source.in_words())
+    }
+}
+
+/// Each channel's last consent change. `None` where no change was recorded: consent never
+/// given, or a record written before changes were recorded (its flag is all that is known).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentDetails {
+    #[serde(default)]
+    pub email: Option<ConsentChange>,
+    #[serde(default)]
+    pub sms: Option<ConsentChange>,
+}
+
+impl ConsentDetails {
+    pub fn get(&self, channel: Channel) -> Option<&ConsentChange> {
+        match channel {
+            Channel::Email => self.email.as_ref(),
+            Channel::Sms => self.sms.as_ref(),
+        }
+    }
+
+    fn slot(&mut self, channel: Channel) -> &mut Option<ConsentChange> {
+        match channel {
+            Channel::Email => &mut self.email,
+            Channel::Sms => &mut self.sms,
+        }
+    }
+}
+
+/// A change that says `true` for a channel the customer turned off themselves, without
+/// their fresh consent. Nothing of the change was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentWithdrawn {
+    pub channel: Channel,
+    /// The customer's withdrawal: when and how.
+    pub withdrawal: ConsentChange,
+}
+
+impl fmt::Display for ConsentWithdrawn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let channel = self.channel.as_str();
+        write!(
+            f,
+            "the customer withdrew {channel} consent {}; only their fresh consent turns it on again: \
+             once they have given it, send \"consent_renewed\": [\"{channel}\"] with consent.{channel} true",
+            self.withdrawal.when_and_how()
+        )
+    }
+}
+
+impl std::error::Error for ConsentWithdrawn {}
+
+/// What a profile change does with a `true` for a channel the customer withdrew themselves
+/// (and did not renew): the API refuses the whole change, an import keeps the withdrawal and
+/// applies the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnWithdrawn {
+    Refuse,
+    Keep,
+}
+
+/// Who changes a profile: the source recorded with each consent change, the channels the
+/// customer has just consented to afresh (`consent_renewed`), and what to do about a
+/// withdrawal that was not renewed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileEditor {
+    pub source: ConsentSource,
+    pub renewed: Vec<Channel>,
+    pub on_withdrawn: OnWithdrawn,
+}
+
+impl ProfileEditor {
+    /// A till or an admin key through the API: a withdrawal is refused unless renewed.
+    pub fn api(principal: &Principal, renewed: Vec<Channel>) -> Self {
+        Self { source: ConsentSource::of(principal), renewed, on_withdrawn: OnWithdrawn::Refuse }
+    }
+
+    /// A customers import: withdrawals are kept (and counted by the import).
+    pub fn import() -> Self {
+        Self { source: ConsentSource::Import, renewed: Vec::new(), on_withdrawn: OnWithdrawn::Keep }
+    }
+
+    /// The operator's own tools: a withdrawal is refused, as for a till.
+    pub fn admin() -> Self {
+        Self { source: ConsentSource::Admin, renewed: Vec::new(), on_withdrawn: OnWithdrawn::Refuse }
+    }
+}
+
+/// Checks `consent_renewed` against the change it comes with: each channel once, and only
+/// a channel the change sets to `true` (a renewal of anything else is a mistake to report).
+pub fn check_renewal(patch: &ProfilePatch, renewed: &[Channel]) -> Result<(), InvalidValue> {
+    for (i, channel) in renewed.iter().enumerate() {
+        if renewed[..i].contains(channel) {
+            return Err(InvalidValue(format!("consent_renewed names {} twice", channel.as_str())));
+        }
+        let granted = match channel {
+            Channel::Email => patch.consent_email,
+            Channel::Sms => patch.consent_sms,
+        };
+        if granted != Some(true) {
+            let c = channel.as_str();
+            return Err(InvalidValue(format!(
+                "consent_renewed may only name a channel this request turns on: it names {c}, so send \
+                 consent.{c} true with it"
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +244,9 @@ pub struct Customer {
     pub name: Option<String>,
     pub birthday: Option<NaiveDate>,
     pub consent: Consent,
+    /// The last change of each flag of `consent` (absent in records written before it was kept).
+    #[serde(default)]
+    pub consent_details: ConsentDetails,
     pub preferred_channel: Option<Channel>,
     pub locale: Option<Locale>,
     pub created_at: DateTime<Utc>,
@@ -42,6 +267,7 @@ impl Customer {
             name: None,
             birthday: None,
             consent: Consent::default(),
+            consent_details: ConsentDetails::default(),
             preferred_channel: None,
             locale: None,
             created_at: now,
@@ -55,19 +281,100 @@ impl Customer {
         self.erased_at.is_some()
     }
 
-    /// Removes everything that identifies the person; the ledger stays for accounting.
+    /// The consent flag of `channel`.
+    pub fn consented(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.consent.email,
+            Channel::Sms => self.consent.sms,
+        }
+    }
+
+    /// The customer's own withdrawal of `channel` (link, complaint, STOP), if it still stands:
+    /// the channel is off and that withdrawal is its last change.
+    pub fn withdrawal(&self, channel: Channel) -> Option<&ConsentChange> {
+        let last = self.consent_details.get(channel)?;
+        (!self.consented(channel) && !last.granted && last.source.is_the_customer()).then_some(last)
+    }
+
+    /// Sets `channel`'s flag and records the change.
+    fn record_consent(&mut self, channel: Channel, granted: bool, at: DateTime<Utc>, source: &ConsentSource) {
+        match channel {
+            Channel::Email => self.consent.email = granted,
+            Channel::Sms => self.consent.sms = granted,
+        }
+        *self.consent_details.slot(channel) = Some(ConsentChange { granted, at, source: source.clone() });
+    }
+
+    /// The customer turned `channel` off themselves at `at` (`source`: the link, a complaint,
+    /// STOP). False when an own withdrawal already stands: the first one is the evidence kept.
+    /// `updated_at` is the caller's to set.
+    pub fn withdraw(&mut self, channel: Channel, at: DateTime<Utc>, source: &ConsentSource) -> bool {
+        if self.withdrawal(channel).is_some() {
+            return false;
+        }
+        self.record_consent(channel, false, at, source);
+        true
+    }
+
+    /// DELETE by the operator's own tools; see [`Customer::erase_by`].
     pub fn erase(&mut self, now: DateTime<Utc>) {
+        self.erase_by(now, &ConsentSource::Admin);
+    }
+
+    /// Removes everything that identifies the person; the ledger stays for accounting.
+    /// Channels still on are recorded as turned off by `source`; the last change of a channel
+    /// already off stays, as the evidence of when and how it went off.
+    pub fn erase_by(&mut self, now: DateTime<Utc>, source: &ConsentSource) {
+        let before = self.clone();
+        for channel in [Channel::Email, Channel::Sms] {
+            if self.consented(channel) {
+                self.record_consent(channel, false, now, source);
+            }
+        }
         self.phone = None;
         self.email = None;
         self.name = None;
         self.birthday = None;
-        self.consent = Consent::default();
         self.preferred_channel = None;
-        self.updated_at = now;
         self.erased_at.get_or_insert(now);
+        if *self != before {
+            self.updated_at = now;
+        }
     }
 
-    pub fn apply(&mut self, patch: &ProfilePatch, now: DateTime<Utc>) {
+    /// Applies a PUT (or an import row) made by `editor` at `now`. `updated_at` moves only
+    /// when something changed, so an unchanged profile compares equal to what it was.
+    ///
+    /// A consent flag that changes is recorded with `editor.source`. A `true` for a channel
+    /// the customer withdrew themselves turns it on only when `editor.renewed` names it;
+    /// otherwise, with [`OnWithdrawn::Refuse`] nothing is applied and the withdrawal is the
+    /// error, with [`OnWithdrawn::Keep`] the channel stays off, the rest is applied and the
+    /// channel is among those returned.
+    pub fn apply(
+        &mut self,
+        patch: &ProfilePatch,
+        now: DateTime<Utc>,
+        editor: &ProfileEditor,
+    ) -> Result<Vec<Channel>, ConsentWithdrawn> {
+        let mut consent_changes = Vec::new();
+        let mut kept_withdrawn = Vec::new();
+        for (channel, wanted) in [(Channel::Email, patch.consent_email), (Channel::Sms, patch.consent_sms)] {
+            let Some(wanted) = wanted.filter(|w| *w != self.consented(channel)) else { continue };
+            match self.withdrawal(channel) {
+                Some(withdrawal) if wanted && !editor.renewed.contains(&channel) => match editor.on_withdrawn {
+                    OnWithdrawn::Refuse => {
+                        return Err(ConsentWithdrawn { channel, withdrawal: withdrawal.clone() });
+                    }
+                    OnWithdrawn::Keep => kept_withdrawn.push(channel),
+                },
+                _ => consent_changes.push((channel, wanted)),
+            }
+        }
+
+        let before = self.clone();
+        for (channel, granted) in consent_changes {
+            self.record_consent(channel, granted, now, &editor.source);
+        }
         if let Some(v) = &patch.phone {
             self.phone = v.clone();
         }
@@ -84,19 +391,16 @@ impl Customer {
         if let Some(v) = patch.birthday {
             self.birthday = v;
         }
-        if let Some(v) = patch.consent_email {
-            self.consent.email = v;
-        }
-        if let Some(v) = patch.consent_sms {
-            self.consent.sms = v;
-        }
         if let Some(v) = patch.preferred_channel {
             self.preferred_channel = v;
         }
         if let Some(v) = patch.locale {
             self.locale = v;
         }
-        self.updated_at = now;
+        if *self != before {
+            self.updated_at = now;
+        }
+        Ok(kept_withdrawn)
     }
 }
 
@@ -133,10 +437,8 @@ pub fn parse_name(value: &str) -> Result<String, InvalidValue> {
 
 /// A birthday: a real `YYYY-MM-DD` date from 1900 up to `today`.
 pub fn parse_birthday(value: &str, today: NaiveDate) -> Result<NaiveDate, InvalidValue> {
-    let date = NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .ok()
-        .filter(|_| value.len() == 10)
-        .ok_or_else(|| InvalidValue("birthday must be a date as YYYY-MM-DD".into()))?;
+    let date = crate::domain::date::parse_date(value)
+        .map_err(|e| InvalidValue(crate::domain::date::date_error_in_words("birthday", value, "1990-03-14", e)))?;
     if date.year() < 1900 || date > today {
         return Err(InvalidValue("birthday must be between 1900-01-01 and today".into()));
     }
@@ -164,5 +466,172 @@ impl CustomerRecord {
             contact: ContactState::default(),
             version: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn till() -> ProfileEditor {
+        let principal = Principal { terminal: TerminalName::parse("till-1").unwrap(), admin: false };
+        ProfileEditor::api(&principal, Vec::new())
+    }
+
+    fn consenting(email: Option<bool>, sms: Option<bool>) -> ProfilePatch {
+        ProfilePatch { consent_email: email, consent_sms: sms, ..ProfilePatch::default() }
+    }
+
+    /// Anna gave both consents at till-1 on 1 November and unsubscribed by the link on 20 November.
+    fn unsubscribed() -> Customer {
+        let mut c = Customer::new(CustomerId::parse("anna").unwrap(), at("2026-11-01T09:00:00Z"));
+        c.apply(&consenting(Some(true), Some(true)), at("2026-11-01T09:00:00Z"), &till()).unwrap();
+        assert!(c.withdraw(Channel::Email, at("2026-11-20T09:12:00Z"), &ConsentSource::UnsubscribeLink));
+        c
+    }
+
+    #[test]
+    fn sources_are_stored_as_the_issue_spells_them() {
+        for text in ["pos:till-1", "import", "unsubscribe_link", "complaint", "sms_opt_out", "admin"] {
+            assert_eq!(ConsentSource::parse(text).unwrap().to_string(), text);
+        }
+        for bad in ["pos:", "pos:a b", "bounce", "POS:till-1", ""] {
+            assert!(ConsentSource::parse(bad).is_err(), "{bad:?} parsed");
+        }
+        assert_eq!(serde_json::to_string(&ConsentSource::Pos(TerminalName::parse("t1").unwrap())).unwrap(), "\"pos:t1\"");
+        let admin = Principal { terminal: TerminalName::parse("office").unwrap(), admin: true };
+        assert_eq!(ConsentSource::of(&admin), ConsentSource::Admin);
+    }
+
+    #[test]
+    fn each_consent_change_records_when_and_by_whom() {
+        let c = unsubscribed();
+        let till_1 = ConsentSource::Pos(TerminalName::parse("till-1").unwrap());
+        let sms = c.consent_details.sms.clone().unwrap();
+        assert_eq!((sms.granted, sms.at, sms.source), (true, at("2026-11-01T09:00:00Z"), till_1));
+        let email = c.consent_details.email.clone().unwrap();
+        assert_eq!((email.granted, &email.source), (false, &ConsentSource::UnsubscribeLink));
+        assert_eq!((c.consent.email, c.consent.sms), (false, true));
+        assert_eq!(c.withdrawal(Channel::Email), Some(&email));
+        assert_eq!(c.withdrawal(Channel::Sms), None);
+    }
+
+    #[test]
+    fn a_true_that_is_not_fresh_consent_leaves_the_customers_withdrawal_alone() {
+        let mut c = unsubscribed();
+        let before = c.clone();
+        let later = at("2026-11-24T10:00:00Z");
+        let patch = ProfilePatch { name: Some(Some("Anna".into())), ..consenting(Some(true), None) };
+        let refused = c.apply(&patch, later, &till()).unwrap_err();
+        assert_eq!(refused.channel, Channel::Email);
+        assert_eq!(refused.withdrawal.source, ConsentSource::UnsubscribeLink);
+        assert_eq!(c, before, "a refused change applies nothing, not even the name");
+        let words = refused.to_string();
+        assert!(words.contains("on 2026-11-20 at 09:12 UTC by the unsubscribe link"), "{words}");
+        assert!(words.contains("\"consent_renewed\": [\"email\"]"), "{words}");
+
+        // An import keeps the withdrawal and applies the rest.
+        assert_eq!(c.apply(&patch, later, &ProfileEditor::import()), Ok(vec![Channel::Email]));
+        assert_eq!((c.consent.email, c.name.as_deref()), (false, Some("Anna")));
+        assert_eq!(c.consent_details.email, before.consent_details.email);
+
+        // The operator's tools are held to the same rule.
+        assert!(c.apply(&patch, later, &ProfileEditor::admin()).is_err());
+    }
+
+    #[test]
+    fn fresh_consent_turns_a_withdrawn_channel_on_and_is_recorded_as_such() {
+        let mut c = unsubscribed();
+        let later = at("2026-11-24T10:00:00Z");
+        let mut renewing = till();
+        renewing.renewed = vec![Channel::Email];
+        assert_eq!(c.apply(&consenting(Some(true), None), later, &renewing), Ok(vec![]));
+        let email = c.consent_details.email.clone().unwrap();
+        assert_eq!((c.consent.email, email.granted, email.at), (true, true, later));
+        assert_eq!(email.source.to_string(), "pos:till-1");
+        assert_eq!(c.withdrawal(Channel::Email), None);
+    }
+
+    #[test]
+    fn only_the_customers_own_no_is_sticky() {
+        let mut c = unsubscribed();
+        let later = at("2026-11-24T10:00:00Z");
+        // SMS turned off at a till, then on again at a till: no renewal needed.
+        c.apply(&consenting(None, Some(false)), later, &till()).unwrap();
+        assert_eq!(c.withdrawal(Channel::Sms), None);
+        c.apply(&consenting(None, Some(true)), later, &till()).unwrap();
+        assert!(c.consent.sms);
+        // STOP is the customer's: sticky. A second withdrawal keeps the first as evidence.
+        assert!(c.withdraw(Channel::Sms, later, &ConsentSource::SmsOptOut));
+        assert!(!c.withdraw(Channel::Sms, at("2026-12-01T00:00:00Z"), &ConsentSource::SmsOptOut));
+        assert_eq!(c.withdrawal(Channel::Sms).map(|w| w.at), Some(later));
+        assert!(c.apply(&consenting(None, Some(true)), later, &till()).is_err());
+        // The customer's own no also replaces an earlier no from a till.
+        let mut d = Customer::new(CustomerId::parse("boris").unwrap(), later);
+        d.apply(&consenting(Some(false), None), later, &till()).unwrap();
+        assert_eq!(d.withdrawal(Channel::Email), None);
+        assert!(d.withdraw(Channel::Email, later, &ConsentSource::Complaint));
+        assert!(d.withdrawal(Channel::Email).is_some());
+    }
+
+    #[test]
+    fn a_change_that_changes_nothing_leaves_the_profile_as_it_was() {
+        let mut c = unsubscribed();
+        let before = c.clone();
+        let same = ProfilePatch { phone: Some(None), ..consenting(Some(false), Some(true)) };
+        assert_eq!(c.apply(&same, at("2026-12-01T00:00:00Z"), &till()), Ok(vec![]));
+        assert_eq!(c, before, "updated_at included");
+        let mut renewing = till();
+        renewing.renewed = vec![Channel::Sms];
+        c.apply(&consenting(None, Some(true)), at("2026-12-01T00:00:00Z"), &renewing).unwrap();
+        assert_eq!(c, before, "renewing a channel that is on changes nothing");
+    }
+
+    #[test]
+    fn a_renewal_names_only_channels_the_change_turns_on() {
+        let patch = consenting(Some(true), Some(false));
+        assert!(check_renewal(&patch, &[Channel::Email]).is_ok());
+        assert!(check_renewal(&patch, &[]).is_ok());
+        let e = check_renewal(&patch, &[Channel::Sms]).unwrap_err();
+        assert!(e.0.contains("consent.sms true"), "{e}");
+        assert!(check_renewal(&consenting(None, None), &[Channel::Email]).is_err());
+        assert!(check_renewal(&patch, &[Channel::Email, Channel::Email]).unwrap_err().0.contains("twice"));
+    }
+
+    #[test]
+    fn erasure_turns_the_channels_off_on_record_and_keeps_the_customers_withdrawal() {
+        let mut c = unsubscribed();
+        let later = at("2026-11-24T10:00:00Z");
+        let till_1 = ConsentSource::Pos(TerminalName::parse("till-1").unwrap());
+        c.erase_by(later, &till_1);
+        assert_eq!(c.consent, Consent::default());
+        assert_eq!(c.consent_details.email.as_ref().map(|e| &e.source), Some(&ConsentSource::UnsubscribeLink));
+        let sms = c.consent_details.sms.clone().unwrap();
+        assert_eq!((sms.granted, sms.at, sms.source), (false, later, till_1));
+        let erased = c.clone();
+        c.erase(at("2026-12-01T00:00:00Z"));
+        assert_eq!(c, erased, "erasing again changes nothing");
+    }
+
+    /// A record as stores held it before consent changes were recorded: it must still load.
+    #[test]
+    fn a_record_stored_without_consent_details_loads_with_none_recorded() {
+        let json = r#"{"customer":{"customer_id":"anna","phone":"+79161234567","email":"anna@example.ru",
+            "name":"Anna","birthday":"1990-05-17","consent":{"email":true,"sms":false},
+            "preferred_channel":"email","locale":"ru","created_at":"2026-01-01T00:00:00Z",
+            "updated_at":"2026-01-02T00:00:00Z","erased_at":null},
+            "account":{"lots":{"2027-01-01":120},"last_purchase_on":"2026-01-01",
+            "totals":{"earned":120,"gifted":0,"restored":0,"spent":0,"clawed_back":0,"expired":0}},"version":3}"#;
+        let record: CustomerRecord = serde_json::from_str(json).unwrap();
+        assert_eq!(record.customer.consent_details, ConsentDetails::default());
+        assert_eq!((record.customer.consent.email, record.customer.email_undeliverable_at), (true, None));
+        assert_eq!(record.customer.withdrawal(Channel::Email), None);
+        let partial = json.replace("\"erased_at\":null", "\"erased_at\":null,\"consent_details\":{\"sms\":null}");
+        let record: CustomerRecord = serde_json::from_str(&partial).unwrap();
+        assert_eq!(record.customer.consent_details, ConsentDetails::default());
     }
 }

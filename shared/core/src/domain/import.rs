@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate};
 use crate::domain::customer::{self, ProfilePatch};
 use crate::domain::ids::{Currency, CustomerId, Email, InvalidValue, Phone, ReceiptId, StoreId};
 use crate::domain::kinds::{Channel, Locale};
-use crate::domain::purchase::PurchaseRequest;
+use crate::domain::purchase::{PurchaseRequest, MAX_AMOUNT_MINOR};
 
 /// Decimal places of `amount`: the program's currency is assumed to have 100 minor units
 /// (`point_value_minor` is counted in them), as RUB, EUR and USD do.
@@ -105,6 +105,80 @@ impl fmt::Display for ImportError {
 
 impl std::error::Error for ImportError {}
 
+/// At most this many bad rows of a file are reported; the rest are counted.
+pub const MAX_REPORTED_ERRORS: usize = 20;
+
+/// Every bad row of a file, so one round of fixes can cover them all: the first
+/// [`MAX_REPORTED_ERRORS`] in file order (one per row: its first bad cell), and how many more
+/// there are. A bad header is the only error: the rows cannot be read without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportErrors {
+    /// In file order; never empty.
+    errors: Vec<ImportError>,
+    /// Bad rows after those in `errors`.
+    more: usize,
+}
+
+impl ImportErrors {
+    /// The first bad row.
+    pub fn first(&self) -> &ImportError {
+        &self.errors[0]
+    }
+
+    /// The bad rows reported, in file order (at most [`MAX_REPORTED_ERRORS`]).
+    pub fn errors(&self) -> &[ImportError] {
+        &self.errors
+    }
+
+    /// How many more rows are bad than [`ImportErrors::errors`] holds.
+    pub fn more(&self) -> usize {
+        self.more
+    }
+
+    /// How many rows are bad in all.
+    pub fn total(&self) -> usize {
+        self.errors.len() + self.more
+    }
+
+    /// Collects the errors of the rows in file order; `Ok` when there are none.
+    fn collect(errors: Vec<ImportError>) -> Result<(), ImportErrors> {
+        let mut all = ImportErrors { errors: Vec::new(), more: 0 };
+        for e in errors {
+            if all.errors.len() < MAX_REPORTED_ERRORS {
+                all.errors.push(e);
+            } else {
+                all.more += 1;
+            }
+        }
+        if all.errors.is_empty() { Ok(()) } else { Err(all) }
+    }
+}
+
+impl From<ImportError> for ImportErrors {
+    fn from(e: ImportError) -> Self {
+        ImportErrors { errors: vec![e], more: 0 }
+    }
+}
+
+/// One line per error, then "and N more rows".
+impl fmt::Display for ImportErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        match self.more {
+            0 => Ok(()),
+            1 => f.write_str("\nand 1 more row"),
+            n => write!(f, "\nand {n} more rows"),
+        }
+    }
+}
+
+impl std::error::Error for ImportErrors {}
+
 // ---------------------------------------------------------------------------------------------
 // Headers and cells
 
@@ -136,19 +210,18 @@ pub fn check_headers<S: AsRef<str>>(kind: ImportKind, headers: &[S]) -> Result<(
     Ok(())
 }
 
-/// Checks the header (from the first row's keys) and that every row has exactly those keys.
-fn check_rows(kind: ImportKind, rows: &[CsvRow]) -> Result<(), ImportError> {
+/// Checks the header (from the first row's keys).
+fn check_header_of(kind: ImportKind, rows: &[CsvRow]) -> Result<(), ImportError> {
     let Some(first) = rows.first() else { return Ok(()) };
     let headers: Vec<&String> = first.fields.keys().collect();
-    check_headers(kind, &headers)?;
-    for row in rows {
-        if row.fields.len() != headers.len() || !row.fields.keys().eq(headers.iter().copied()) {
-            return Err(ImportError {
-                line: row.line,
-                column: None,
-                message: "the row's columns differ from the header".into(),
-            });
-        }
+    check_headers(kind, &headers)
+}
+
+/// Checks that a row has exactly the first row's keys.
+fn check_shape(row: &CsvRow, first: &CsvRow) -> Result<(), ImportError> {
+    if row.fields.len() != first.fields.len() || !row.fields.keys().eq(first.fields.keys()) {
+        let message = "the row's columns differ from the header".into();
+        return Err(ImportError { line: row.line, column: None, message });
     }
     Ok(())
 }
@@ -183,17 +256,22 @@ impl<'a> Cells<'a> {
     }
 }
 
-/// A decimal amount in major units, e.g. `1234.50`, as minor units (`123450`).
-/// Only digits with at most one point and at most [`AMOUNT_DECIMALS`] decimals; no sign,
-/// exponent, grouping or float rounding. Zero is refused: a receipt of nothing is a mistake.
+/// A decimal amount in major units, e.g. `1234.50` or `1234,50`, as minor units (`123450`).
+/// Only digits with at most one decimal separator — a point, or a comma as Excel writes
+/// amounts in locales such as Russian — and at most [`AMOUNT_DECIMALS`] decimals; no sign,
+/// exponent, digit grouping or float rounding. Since grouping is refused, a comma is never a
+/// thousands separator. Zero is refused: a receipt of nothing is a mistake.
 pub fn parse_amount_minor(text: &str) -> Result<u64, InvalidValue> {
     let shape = || {
         InvalidValue(format!(
             "amount must be a plain decimal in major units with at most {AMOUNT_DECIMALS} decimals, \
-             e.g. 1234.50; got {text:?}"
+             e.g. 1234.50 or 1234,50; got {text:?}"
         ))
     };
-    let (whole, decimals) = match text.split_once('.') {
+    if text.matches(['.', ',']).count() > 1 {
+        return Err(shape());
+    }
+    let (whole, decimals) = match text.split_once(['.', ',']) {
         Some((_, "")) => return Err(shape()),
         Some((whole, decimals)) => (whole, decimals),
         None => (text, ""),
@@ -202,21 +280,32 @@ pub fn parse_amount_minor(text: &str) -> Result<u64, InvalidValue> {
     if whole.is_empty() || !digits(whole) || !digits(decimals) {
         return Err(shape());
     }
+    if decimals.len() > AMOUNT_DECIMALS && text.contains(',') {
+        return Err(InvalidValue(format!(
+            "amount has more than {AMOUNT_DECIMALS} decimals after its decimal comma ({text}); digit grouping \
+             is not accepted: write e.g. 1234 or 1234,50"
+        )));
+    }
     if decimals.len() > AMOUNT_DECIMALS {
         return Err(InvalidValue(format!(
             "amount has more than {AMOUNT_DECIMALS} decimals ({text}); the currency has no smaller unit"
         )));
     }
+    let too_large = || {
+        let unit = 10u64.pow(AMOUNT_DECIMALS as u32);
+        let max = format!("{}.{:0width$}", MAX_AMOUNT_MINOR / unit, MAX_AMOUNT_MINOR % unit, width = AMOUNT_DECIMALS);
+        InvalidValue(format!("amount {text} is too large: at most {max}, as the API takes"))
+    };
     let padding = std::iter::repeat_n(b'0', AMOUNT_DECIMALS - decimals.len());
     let mut minor: u64 = 0;
     for b in whole.bytes().chain(decimals.bytes()).chain(padding) {
-        minor = minor
-            .checked_mul(10)
-            .and_then(|m| m.checked_add(u64::from(b - b'0')))
-            .ok_or_else(|| InvalidValue(format!("amount {text} is too large")))?;
+        minor = minor.checked_mul(10).and_then(|m| m.checked_add(u64::from(b - b'0'))).ok_or_else(too_large)?;
     }
     if minor == 0 {
         return Err(InvalidValue("amount must be more than 0".into()));
+    }
+    if minor > MAX_AMOUNT_MINOR {
+        return Err(too_large());
     }
     Ok(minor)
 }
@@ -227,7 +316,10 @@ fn parse_points(text: &str) -> Result<u64, InvalidValue> {
     if !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
-    text.parse().map_err(|_| bad())
+    match text.parse() {
+        Ok(points) if points <= MAX_AMOUNT_MINOR => Ok(points),
+        _ => Err(InvalidValue(format!("redeem_points must be at most {MAX_AMOUNT_MINOR}, as the API takes; got {text}"))),
+    }
 }
 
 fn parse_consent(text: &str) -> Result<bool, InvalidValue> {
@@ -246,10 +338,7 @@ fn parse_channel(text: &str) -> Result<Channel, InvalidValue> {
 }
 
 fn parse_locale(text: &str) -> Result<Locale, InvalidValue> {
-    Locale::parse(text).ok_or_else(|| {
-        let all: Vec<&str> = Locale::ALL.iter().map(|l| l.as_str()).collect();
-        InvalidValue(format!("locale must be one of {}; got {text:?}", all.join(", ")))
-    })
+    Locale::parse(text).ok_or_else(|| InvalidValue(Locale::unsupported(text)))
 }
 
 fn parse_occurred_at(text: &str) -> Result<DateTime<chrono::FixedOffset>, InvalidValue> {
@@ -291,33 +380,52 @@ pub fn parse_purchase_row(row: &CsvRow) -> Result<PurchaseRequest, ImportError> 
     })
 }
 
-/// Parses a whole customers file; the first bad row (in file order) is the error.
-/// A customer_id repeated within the file is refused: which row should win is a guess.
+/// Parses a whole customers file. Every row is checked; the bad ones are the error (see
+/// [`ImportErrors`]). A customer_id repeated within the file is refused: which row should
+/// win is a guess.
 pub fn parse_customers(
     rows: &[CsvRow],
     today: NaiveDate,
-) -> Result<Vec<(usize, CustomerId, ProfilePatch)>, ImportError> {
-    check_rows(ImportKind::Customers, rows)?;
+) -> Result<Vec<(usize, CustomerId, ProfilePatch)>, ImportErrors> {
+    check_header_of(ImportKind::Customers, rows)?;
     let mut seen: BTreeMap<CustomerId, usize> = BTreeMap::new();
     let mut parsed = Vec::with_capacity(rows.len());
+    let mut errors = Vec::new();
     for row in rows {
-        let (id, patch) = parse_customer_row(row, today)?;
-        if let Some(first) = seen.insert(id.clone(), row.line) {
-            return Err(ImportError::new(
-                row.line,
-                "customer_id",
-                format!("customer {id} already appears on line {first}; give each customer one row"),
-            ));
+        let result = check_shape(row, &rows[0]).and_then(|()| parse_customer_row(row, today));
+        match result {
+            Ok((id, patch)) => match seen.get(&id) {
+                Some(first) => errors.push(ImportError::new(
+                    row.line,
+                    "customer_id",
+                    format!("customer {id} already appears on line {first}; give each customer one row"),
+                )),
+                None => {
+                    seen.insert(id.clone(), row.line);
+                    parsed.push((row.line, id, patch));
+                }
+            },
+            Err(e) => errors.push(e),
         }
-        parsed.push((row.line, id, patch));
     }
+    ImportErrors::collect(errors)?;
     Ok(parsed)
 }
 
-/// Parses a whole purchases file; the first bad row (in file order) is the error.
-pub fn parse_purchases(rows: &[CsvRow]) -> Result<Vec<(usize, PurchaseRequest)>, ImportError> {
-    check_rows(ImportKind::Purchases, rows)?;
-    rows.iter().map(|row| Ok((row.line, parse_purchase_row(row)?))).collect()
+/// Parses a whole purchases file. Every row is checked; the bad ones are the error (see
+/// [`ImportErrors`]).
+pub fn parse_purchases(rows: &[CsvRow]) -> Result<Vec<(usize, PurchaseRequest)>, ImportErrors> {
+    check_header_of(ImportKind::Purchases, rows)?;
+    let mut parsed = Vec::with_capacity(rows.len());
+    let mut errors = Vec::new();
+    for row in rows {
+        match check_shape(row, &rows[0]).and_then(|()| parse_purchase_row(row)) {
+            Ok(request) => parsed.push((row.line, request)),
+            Err(e) => errors.push(e),
+        }
+    }
+    ImportErrors::collect(errors)?;
+    Ok(parsed)
 }
 
 #[cfg(test)]
@@ -381,11 +489,27 @@ mod tests {
 
     #[test]
     fn amounts_are_read_exactly_into_minor_units() {
-        for (text, minor) in [("1234.50", 123_450), ("12.5", 1250), ("12", 1200), ("0.01", 1), ("007.10", 710)] {
+        for (text, minor) in [
+            ("1234.50", 123_450),
+            ("12.5", 1250),
+            ("12", 1200),
+            ("0.01", 1),
+            ("007.10", 710),
+            // A decimal comma, as Excel writes amounts in a Russian locale.
+            ("1234,50", 123_450),
+            ("1,50", 150),
+            ("12,5", 1250),
+            ("0,01", 1),
+        ] {
             assert_eq!(parse_amount_minor(text), Ok(minor), "{text}");
         }
-        assert_eq!(parse_amount_minor("184467440737095516.15"), Ok(u64::MAX));
+        // At most what the API takes: 10^11 minor units.
+        assert_eq!(parse_amount_minor("1000000000.00"), Ok(MAX_AMOUNT_MINOR));
+        let e = parse_amount_minor("1000000000.01").unwrap_err();
+        assert_eq!(e.0, "amount 1000000000.01 is too large: at most 1000000000.00, as the API takes");
         for text in [
+            "1000000000.01",
+            "184467440737095516.15",
             "1.234",
             "-1",
             "0",
@@ -396,13 +520,22 @@ mod tests {
             ".5",
             "1.",
             "+1",
-            "1,50",
             "1 000",
+            "1,000.50",
+            "1.000,50",
+            "1,234,50",
+            "1,234",
+            ",5",
+            "1,",
+            "0,00",
             "1.2.3",
             "184467440737095516.16",
         ] {
             assert!(parse_amount_minor(text).is_err(), "{text:?} was accepted");
         }
+        let grouped = parse_amount_minor("1,234").unwrap_err().0;
+        assert!(grouped.contains("digit grouping is not accepted"), "{grouped}");
+        assert_eq!(parse_purchase_row(&purchase_row(2, "r1", "1234,50", "")).unwrap().amount_minor, 123_450);
     }
 
     #[test]
@@ -410,6 +543,8 @@ mod tests {
         for bad in ["1.234", "-1", "0", "1e3", "abc"] {
             let rows = [purchase_row(2, "r1", "10", ""), purchase_row(3, "r2", bad, "")];
             let e = parse_purchases(&rows).unwrap_err();
+            assert_eq!(e.total(), 1, "{e}");
+            let e = e.first();
             assert_eq!((e.line, e.column.as_deref()), (3, Some("amount")), "{bad}: {e}");
             assert!(e.to_string().starts_with("line 3, column amount: "), "{e}");
         }
@@ -421,10 +556,13 @@ mod tests {
         assert_eq!((req.amount_minor, req.redeem_points), (123_450, 0));
         assert_eq!(req.occurred_at.to_rfc3339(), "2026-11-24T09:00:00+03:00");
         assert_eq!(parse_purchase_row(&purchase_row(2, "r1", " 12 ", "30")).unwrap().redeem_points, 30);
+        assert_eq!(parse_purchase_row(&purchase_row(2, "r1", "12", "100000000000")).unwrap().redeem_points, MAX_AMOUNT_MINOR);
         for (column, value) in [
             ("redeem_points", "+5"),
             ("redeem_points", "-5"),
             ("redeem_points", "1.5"),
+            ("redeem_points", "100000000001"),
+            ("redeem_points", "18446744073709551615"),
             ("currency", "rub"),
             ("occurred_at", "2026-11-24 09:00"),
             ("occurred_at", "2026-11-24T09:00:00"),
@@ -457,14 +595,15 @@ mod tests {
     fn rows_carry_the_header_check() {
         let mut r = purchase_row(2, "r1", "10", "");
         r.fields.remove("amount");
-        assert_eq!(parse_purchases(&[r]).unwrap_err().column.as_deref(), Some("amount"));
+        assert_eq!(parse_purchases(&[r]).unwrap_err().first().column.as_deref(), Some("amount"));
         let mut r = customer_row(2, "c1", "", "");
         r.fields.insert("fax".into(), "1".into());
-        assert_eq!(parse_customers(&[r], today()).unwrap_err().line, 1);
+        let e = parse_customers(&[r.clone(), r], today()).unwrap_err();
+        assert_eq!((e.first().line, e.total()), (1, 1), "a bad header is the one error: {e}");
         // A later row that does not match the header is named by its own line.
         let mut odd = purchase_row(3, "r2", "10", "");
         odd.fields.remove("redeem_points");
-        assert_eq!(parse_purchases(&[purchase_row(2, "r1", "10", ""), odd]).unwrap_err().line, 3);
+        assert_eq!(parse_purchases(&[purchase_row(2, "r1", "10", ""), odd]).unwrap_err().first().line, 3);
         assert_eq!(parse_purchases(&[]).unwrap(), vec![]);
     }
 
@@ -489,6 +628,8 @@ mod tests {
     fn a_bad_customer_cell_names_its_line() {
         let rows = [customer_row(2, "c1", "+79161234567", ""), customer_row(3, "c2", "8916123", "")];
         let e = parse_customers(&rows, today()).unwrap_err();
+        assert_eq!(e.total(), 1, "{e}");
+        let e = e.first();
         assert_eq!((e.line, e.column.as_deref()), (3, Some("phone")), "{e}");
         assert!(e.to_string().starts_with("line 3, column phone: phone must be in E.164"), "{e}");
         for (column, value) in [
@@ -509,9 +650,76 @@ mod tests {
 
     #[test]
     fn a_customer_twice_in_one_file_is_refused() {
-        let rows = [customer_row(2, "c1", "", ""), customer_row(3, "c2", "", ""), customer_row(4, "c1", "", "")];
+        let rows = [
+            customer_row(2, "c1", "", ""),
+            customer_row(3, "c2", "", ""),
+            customer_row(4, "c1", "", ""),
+            customer_row(5, "c1", "", ""),
+        ];
         let e = parse_customers(&rows, today()).unwrap_err();
-        assert_eq!((e.line, e.column.as_deref()), (4, Some("customer_id")));
-        assert!(e.message.contains("line 2"), "{e}");
+        assert_eq!(e.total(), 2, "{e}");
+        for (e, line) in e.errors.iter().zip([4, 5]) {
+            assert_eq!((e.line, e.column.as_deref()), (line, Some("customer_id")));
+            assert!(e.message.contains("already appears on line 2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn every_bad_row_is_reported_not_only_the_first() {
+        let mut rows: Vec<CsvRow> = (2..=8).map(|line| purchase_row(line, &format!("r{line}"), "10", "")).collect();
+        rows[1].fields.insert("amount".into(), "ten".into()); // line 3
+        rows[5].fields.insert("occurred_at".into(), "yesterday".into()); // line 7
+        let e = parse_purchases(&rows).unwrap_err();
+        let named: Vec<(usize, Option<&str>)> = e.errors.iter().map(|e| (e.line, e.column.as_deref())).collect();
+        assert_eq!(named, vec![(3, Some("amount")), (7, Some("occurred_at"))]);
+        assert_eq!(e.more, 0);
+        let text = e.to_string();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.starts_with("line 3, column amount: ") && text.contains("\nline 7, column occurred_at: "), "{text}");
+
+        let mut customers: Vec<CsvRow> = (2..=8).map(|line| customer_row(line, &format!("c{line}"), "", "")).collect();
+        customers[1].fields.insert("birthday".into(), "1990-02-30".into()); // line 3
+        customers[5].fields.insert("birthday".into(), "14.03.1990".into()); // line 7
+        let e = parse_customers(&customers, today()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 3, column birthday: birthday 1990-02-30 is not a date: February 1990 has days 01 to 28\n\
+             line 7, column birthday: birthday must be a date as YYYY-MM-DD, e.g. 1990-03-14; got \"14.03.1990\""
+        );
+    }
+
+    #[test]
+    fn at_most_twenty_bad_rows_are_listed_and_the_rest_counted() {
+        let rows: Vec<CsvRow> = (2..=26).map(|line| purchase_row(line, &format!("r{line}"), "-1", "")).collect();
+        let e = parse_purchases(&rows).unwrap_err();
+        assert_eq!((e.errors.len(), e.more, e.total()), (MAX_REPORTED_ERRORS, 5, 25));
+        assert_eq!(e.errors.iter().map(|e| e.line).collect::<Vec<_>>(), (2..=21).collect::<Vec<_>>());
+        let text = e.to_string();
+        assert_eq!(text.lines().count(), 21, "{text}");
+        assert!(text.ends_with("\nand 5 more rows"), "{text}");
+        let one_more: Vec<CsvRow> = rows[..21].to_vec();
+        assert!(parse_purchases(&one_more).unwrap_err().to_string().ends_with("\nand 1 more row"));
+    }
+
+    #[test]
+    fn a_birthday_that_is_not_a_date_says_why() {
+        let cases = [
+            ("1990-02-30", "birthday 1990-02-30 is not a date: February 1990 has days 01 to 28"),
+            ("1990-13-01", "birthday 1990-13-01 is not a date: there is no month 13 (months are 01 to 12)"),
+            ("14.03.1990", "birthday must be a date as YYYY-MM-DD, e.g. 1990-03-14; got \"14.03.1990\""),
+            ("1899-12-31", "birthday must be between 1900-01-01 and today"),
+        ];
+        for (text, message) in cases {
+            assert_eq!(customer::parse_birthday(text, today()).unwrap_err().0, message, "{text}");
+        }
+        assert_eq!(customer::parse_birthday("1992-02-29", today()), Ok("1992-02-29".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_unsupported_locale_lists_the_supported_ones() {
+        let mut r = customer_row(4, "c1", "", "");
+        r.fields.insert("locale".into(), "fr".into());
+        let e = parse_customer_row(&r, today()).unwrap_err();
+        assert_eq!(e.to_string(), "line 4, column locale: \"fr\" is not a supported locale; the supported ones are ru, en");
     }
 }

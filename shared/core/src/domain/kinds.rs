@@ -3,10 +3,11 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{de, Deserialize, Deserializer, Serialize};
 
-/// A message language. Templates are kept per locale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A message language. Templates are kept per locale. Read from its name (see the
+/// `Deserialize` impl below).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Locale {
     Ru,
@@ -23,6 +24,35 @@ impl Locale {
     }
     pub fn parse(value: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|l| l.as_str() == value)
+    }
+    /// The supported locales, for messages: "ru, en".
+    pub fn supported() -> String {
+        Self::ALL.map(Locale::as_str).join(", ")
+    }
+    /// Why a value is not a locale: one wording for the program file, the API and imports.
+    pub fn unsupported(value: &str) -> String {
+        let shown: String = value.chars().take(40).collect();
+        let more = if shown.len() < value.len() { "..." } else { "" };
+        format!("{shown:?}{more} is not a supported locale; the supported ones are {}", Self::supported())
+    }
+}
+
+/// A locale is read from its name as a string (not as an enum variant), so that a map keyed
+/// by locale names its key in error paths (`triggers.birthday.templates.fr`, not `templates.?`)
+/// and an unknown one is refused in the words of [`Locale::unsupported`].
+impl<'de> Deserialize<'de> for Locale {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl de::Visitor<'_> for Name {
+            type Value = Locale;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "one of {}", Locale::supported())
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Locale, E> {
+                Locale::parse(value).ok_or_else(|| E::custom(Locale::unsupported(value)))
+            }
+        }
+        d.deserialize_str(Name)
     }
 }
 

@@ -143,6 +143,14 @@ pub struct Insufficient {
     pub balance: u64,
 }
 
+/// Crediting the points would overflow a count of the account (u64): refused, never wrapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the points would overflow the account's counts")]
+pub struct PointsOverflow;
+
+/// Why a credit cannot overflow: its decision called [`Account::check_credit`] first.
+const CREDIT_CHECKED: &str = "a credit is checked with Account::check_credit before it is made";
+
 pub fn add_days(date: NaiveDate, days: u32) -> NaiveDate {
     date.checked_add_days(Days::new(days.into())).unwrap_or(NaiveDate::MAX)
 }
@@ -183,11 +191,29 @@ impl Account {
             .collect()
     }
 
-    /// Adds points to a lot. Totals are the caller's (it knows why the points came).
-    fn put(&mut self, lot: LotKey, points: u64) {
+    /// Fails when `points` more cannot be credited without overflowing a count. Every count of
+    /// the account (a lot, the balance, the points held, each total) is at most the points
+    /// ever credited (`credited = debited + held`), so that one sum is the one to check.
+    /// Decisions check before they credit, so an overflow is their error, never a wrap (the
+    /// crediting methods check again and stop rather than wrap).
+    pub fn check_credit(&self, points: u64) -> Result<(), PointsOverflow> {
+        let t = &self.totals;
+        [t.gifted, t.restored, points]
+            .into_iter()
+            .try_fold(t.earned, u64::checked_add)
+            .map(|_| ())
+            .ok_or(PointsOverflow)
+    }
+
+    /// Adds points to a lot and to the total `total` picks (the caller knows why the points
+    /// came). Stops, rather than wrap, on a credit its decision did not check: with the sum
+    /// of credits in range, no lot, total or sum of them can overflow.
+    fn credit(&mut self, lot: LotKey, points: u64, total: fn(&mut Totals) -> &mut u64) {
+        self.check_credit(points).expect(CREDIT_CHECKED);
         if points > 0 {
             *self.lots.entry(lot).or_default() += points;
         }
+        *total(&mut self.totals) += points;
     }
 
     /// Takes up to `points` from live lots: `first` (if live) then soonest-expiring first.
@@ -248,20 +274,17 @@ impl Account {
     }
 
     pub fn earn(&mut self, lot: LotKey, points: u64, reference: &str) -> Vec<LedgerEntry> {
-        self.put(lot, points);
-        self.totals.earned += points;
+        self.credit(lot, points, |t| &mut t.earned);
         single(EntryKind::Earn, lot, points, reference)
     }
 
     pub fn gift(&mut self, lot: LotKey, points: u64, reference: &str) -> Vec<LedgerEntry> {
-        self.put(lot, points);
-        self.totals.gifted += points;
+        self.credit(lot, points, |t| &mut t.gifted);
         single(EntryKind::Gift, lot, points, reference)
     }
 
     pub fn restore(&mut self, lot: LotKey, points: u64, reference: &str) -> Vec<LedgerEntry> {
-        self.put(lot, points);
-        self.totals.restored += points;
+        self.credit(lot, points, |t| &mut t.restored);
         single(EntryKind::Restore, lot, points, reference)
     }
 
@@ -327,6 +350,26 @@ mod tests {
         assert_eq!(burned.len(), 1);
         assert_eq!((a.totals.expired, a.held()), (40, 0));
         assert!(a.is_balanced());
+    }
+
+    #[test]
+    fn a_credit_that_would_overflow_a_count_is_refused_before_it_is_made() {
+        let mut a = Account::default();
+        a.earn(LotKey::earned(d("2027-01-10")), u64::MAX - 100, "r1");
+        a.redeem(1000, d("2026-12-01"), "r2").unwrap();
+        assert_eq!(a.check_credit(100), Ok(()), "up to the limit of what was ever credited");
+        assert_eq!(a.check_credit(101), Err(PointsOverflow), "even though only MAX - 1100 are held");
+        a.gift(LotKey::gift(d("2027-01-10"), TriggerKind::Birthday), 100, "g");
+        assert_eq!(a.check_credit(1), Err(PointsOverflow));
+        assert!(a.is_balanced());
+    }
+
+    #[test]
+    #[should_panic(expected = "checked with Account::check_credit")]
+    fn an_unchecked_credit_stops_rather_than_wraps() {
+        let mut a = Account::default();
+        a.earn(LotKey::earned(d("2027-01-10")), u64::MAX, "r1");
+        a.gift(LotKey::gift(d("2027-01-10"), TriggerKind::Birthday), 1, "g");
     }
 
     #[test]

@@ -7,7 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::config::ProgramConfig;
 use crate::domain::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
-use crate::domain::ledger::{add_days, Account, LedgerEntry, LotKey};
+use crate::domain::ledger::{add_days, Account, LedgerEntry, LotKey, PointsOverflow};
+
+/// The largest amount a receipt or refund may carry, in minor units (1 billion in major
+/// units), and the most points one receipt may spend: the API and imports refuse more.
+pub const MAX_AMOUNT_MINOR: u64 = 100_000_000_000;
 
 /// How far ahead of the server's clock a POS may date a receipt (clock skew).
 pub const MAX_FUTURE_SKEW: Duration = Duration::minutes(5);
@@ -126,6 +130,9 @@ pub enum PurchaseRuleError {
     InsufficientPoints { balance: u64 },
     #[error("amount is too large")]
     AmountTooLarge,
+    /// The points earned would overflow the account's counts (never wrapped).
+    #[error(transparent)]
+    PointsOverflow(#[from] PointsOverflow),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -138,6 +145,9 @@ pub enum RefundRuleError {
     BeforePurchase,
     #[error("only {remaining_minor} (minor units) of the receipt remain to refund")]
     ExceedsRemaining { remaining_minor: u64 },
+    /// The points given back would overflow the account's counts (never wrapped).
+    #[error(transparent)]
+    PointsOverflow(#[from] PointsOverflow),
 }
 
 /// The result of a rule: the account and records to commit atomically.
@@ -214,8 +224,13 @@ pub fn decide_purchase(
     entries.extend(redeem_entries);
 
     let money_minor = req.amount_minor - redeem_value;
-    let points_earned = mul_div(money_minor, cfg.earn_percent.into(), 100 * cfg.point_value_minor);
+    // In u128: 100 × point_value_minor overflows u64 for a point worth more than 1.8e17.
+    let points_earned = u128::from(money_minor) * u128::from(cfg.earn_percent)
+        / (100 * u128::from(cfg.point_value_minor));
+    // At most `money_minor` (earn_percent ≤ 100, point_value_minor ≥ 1); checked all the same.
+    let points_earned = u64::try_from(points_earned).map_err(|_| PointsOverflow)?;
     let earned_lot = LotKey::earned(add_days(purchase_date, cfg.points_valid_days));
+    account.check_credit(points_earned)?;
     entries.extend(account.earn(earned_lot, points_earned, reference));
     // Old history: a lot born past its date is earned and burned at once, so totals stay true.
     entries.extend(account.burn_expired(today, &format!("burn:{today}")));
@@ -275,6 +290,7 @@ pub fn decide_refund(
     // date has passed comes back with a fresh, short validity instead of dying at once.
     let restore_total = refunded_share(receipt.redeem_points, refunded, receipt.amount_minor);
     let mut to_restore = restore_total - progress.restored;
+    account.check_credit(to_restore)?;
     let mut skip = progress.restored;
     for (lot, taken) in &receipt.redeemed_from {
         let already = skip.min(*taken);
@@ -372,6 +388,35 @@ mod tests {
         assert!(ok.is_ok());
         let too_much = decide_purchase(&cfg(), &account, &purchase("r1", 100_000, 301, "2026-11-24T09:00:00+03:00"), now(), Backdating::Limited);
         assert_eq!(too_much.unwrap_err(), PurchaseRuleError::RedeemCapExceeded { max_points: 300 });
+    }
+
+    #[test]
+    fn points_that_would_overflow_the_account_are_an_error_never_a_wrap() {
+        let mut account = Account::default();
+        account.earn(LotKey::earned("2027-06-01".parse().unwrap()), u64::MAX - 60, "seed");
+        let buy = |id: &str, amount, redeem| purchase(id, amount, redeem, "2026-11-24T09:00:00+03:00");
+        // 2,000.00 would earn 100 points: they do not fit.
+        let refused = decide_purchase(&cfg(), &account, &buy("r1", 200_000, 0), now(), Backdating::Limited);
+        assert_eq!(refused.unwrap_err(), PurchaseRuleError::PointsOverflow(PointsOverflow));
+        // 1,000.00 paying 50 points earns 47 (fits); refunding it gives the 50 back: they do not.
+        let p = decide_purchase(&cfg(), &account, &buy("r2", 100_000, 50), now(), Backdating::Limited).unwrap();
+        let back = RefundRequest {
+            refund_id: RefundId::parse("f1").unwrap(),
+            receipt_id: ReceiptId::parse("r2").unwrap(),
+            customer_id: None,
+            amount_minor: 100_000,
+            occurred_at: at("2026-11-24T09:30:00+03:00"),
+        };
+        let refused = decide_refund(&cfg(), &p.account, &p.receipt, &back, now());
+        assert_eq!(refused.unwrap_err(), RefundRuleError::PointsOverflow(PointsOverflow));
+    }
+
+    #[test]
+    fn a_point_worth_more_than_u64_over_100_earns_without_overflowing() {
+        let mut cfg = cfg();
+        cfg.point_value_minor = i64::MAX as u64; // the largest a TOML integer holds
+        let d = decide_purchase(&cfg, &Account::default(), &purchase("r1", 100_000_000_000, 0, "2026-11-24T09:00:00+03:00"), now(), Backdating::Limited);
+        assert_eq!(d.unwrap().receipt.points_earned, 0);
     }
 
     #[test]

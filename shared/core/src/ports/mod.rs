@@ -104,9 +104,28 @@ pub fn encode_json<T: Serialize>(value: &T, what: &str) -> Result<String, StoreE
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("cannot encode {what}: {e}")))
 }
 
-/// A record from stored JSON; `what` names it (by its key, never by contact data) in the error.
+/// A record from stored JSON; `what` names its kind in the error. The error goes to logs, so
+/// it names no customer: callers pass the kind, never the key (a customer id may be a phone
+/// number), and serde's own text is not kept, since it quotes the value it could not read
+/// (a record holds contacts). What is kept: the kind of fault, where in the JSON, and the name
+/// of a missing field (a field of ours).
 pub fn decode_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {}", json_fault(&e))))
+}
+
+/// A JSON decoding error without the values it quotes.
+fn json_fault(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let message = e.to_string();
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')).map(|(name, _)| name);
+    let fault = match (e.classify(), missing) {
+        (_, Some(name)) => format!("the field {name} is missing"),
+        (Category::Data, None) => "a value has the wrong type or shape".to_owned(),
+        (Category::Syntax, None) => "not valid JSON".to_owned(),
+        (Category::Eof, None) => "the JSON ends early".to_owned(),
+        (Category::Io, None) => "could not be read".to_owned(),
+    };
+    format!("{fault} (line {}, column {})", e.line(), e.column())
 }
 
 /// A date as stored: `YYYY-MM-DD`, fixed width, so text order is date order.
@@ -128,6 +147,22 @@ mod tests {
         assert!(matches!(StoreError::refused([Unchanged, NewId]), Some(StoreError::Duplicate)));
         assert!(matches!(StoreError::refused([Unchanged]), Some(StoreError::Conflict)));
         assert!(StoreError::refused([]).is_none());
+    }
+
+    #[test]
+    fn a_decoding_error_names_the_kind_and_place_never_the_values() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Record {
+            #[allow(dead_code)]
+            version: u64,
+        }
+        let text = r#"{"version": "anna@example.ru +79161234567"}"#;
+        let Err(StoreError::Corrupt(message)) = decode_json::<Record>(text, "customer record") else { panic!() };
+        assert_eq!(message, "customer record: a value has the wrong type or shape (line 1, column 42)");
+        let Err(StoreError::Corrupt(message)) = decode_json::<Record>("{}", "customer record") else { panic!() };
+        assert_eq!(message, "customer record: the field version is missing (line 1, column 2)");
+        let Err(StoreError::Corrupt(message)) = decode_json::<Record>("{\"version\": 1", "receipt") else { panic!() };
+        assert!(message.starts_with("receipt: the JSON ends early"), "{message}");
     }
 
     #[test]
