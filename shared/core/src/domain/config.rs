@@ -648,7 +648,7 @@ mod tests {
         let e = error("earn_precent = 5");
         assert_eq!(e.to_string(), "earn_precent: unknown key; did you mean earn_percent?");
         let e = error("[triggers.lapsed_30]\nholdout = 5");
-        assert_eq!(e.to_string(), "triggers.lapsed_30.holdout: unknown key; the keys of [triggers.lapsed_30] are enabled, after_days, days_before, min_balance, gift_points, gift_valid_days, holdout_percent, attribution_days, templates");
+        assert_eq!(e.to_string(), "triggers.lapsed_30.holdout: unknown key; the keys of [triggers.lapsed_30] are enabled, after_days, days_before, min_balance, gift_points, gift_valid_days, holdout_percent, attribution_days, priority, window_days, cooldown_days, min_points, templates");
         let e = error("[triggers.lapsed_30.templates.ru]\nsmss = \"x\"");
         assert_eq!(e.message, "unknown key; did you mean sms?");
         let e = error("[triggers.lapsed_45]\nenabled = true");
