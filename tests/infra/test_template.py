@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -652,8 +653,22 @@ def load_deploy():
     return module
 
 
+def boomerang_bin() -> str:
+    """The real boomerang binary, for the program check of the dry run: $BOOMERANG_BIN
+    (scripts/infra-checks builds the debug binary and sets it), else that debug binary under
+    $CARGO_TARGET_DIR or target/. Missing, it fails the test: nothing here is skipped."""
+    if os.environ.get("BOOMERANG_BIN"):
+        return os.environ["BOOMERANG_BIN"]
+    path = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "boomerang"
+    if not path.is_file():
+        pytest.fail(f"no boomerang binary at {path}: run `cargo build -p boomerang` or set BOOMERANG_BIN")
+    return str(path)
+
+
 def run_deploy(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(DEPLOY), *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    env = dict(os.environ, BOOMERANG_BIN=boomerang_bin())
+    return subprocess.run([sys.executable, str(DEPLOY), *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
 
 
 def test_deploy_knows_the_templates_parameters():
@@ -683,12 +698,41 @@ def test_dry_run_of_the_demo_tenant():
     assert "Timezone                  = 'Europe/Moscow'" in out
 
 
-def test_dry_run_calls_nothing(tmp_path):
-    # No sam, cargo or boomerang on PATH: the dry run must not need them.
-    env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}
+def test_dry_run_calls_nothing_but_the_program_check(tmp_path):
+    # sam, cargo, cargo-lambda and aws on PATH are stand-ins that record any call: the dry run
+    # must call none of them, only the real `boomerang config check`.
+    calls = tmp_path / "calls.txt"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sam", "cargo", "cargo-lambda", "aws"):
+        (bin_dir / tool).write_text(f"#!/bin/sh\necho {tool} \"$@\" >> {calls}\n")
+        (bin_dir / tool).chmod(0o755)
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path), "BOOMERANG_BIN": boomerang_bin()}
     result = subprocess.run([sys.executable, str(DEPLOY), "demo", "--dry-run"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not calls.exists(), calls.read_text()
+    assert result.stdout.rstrip().endswith("dry run: OK")
+
+
+def test_dry_run_checks_the_program_and_fails_on_a_misspelt_key(tmp_path):
+    # As the deploy does before anything is deployed: `boomerang config check` on [program].
+    path = tenant_file(tmp_path)
+    path.write_text(path.read_text().replace("\nearn_percent = 5\n", "\nearn_precent = 5\n"))
+    result = run_deploy("demo", "--dry-run", "--file", str(path))
+    assert result.returncode != 0, result.stdout
+    assert "dry run: OK" not in result.stdout
+    assert "earn_precent" in result.stdout + result.stderr
+    assert "config check" in result.stderr
+
+
+def test_dry_run_checks_the_program_values(tmp_path):
+    path = tenant_file(tmp_path)
+    path.write_text(path.read_text().replace("\nredeem_max_percent = 30\n", "\nredeem_max_percent = 300\n"))
+    result = run_deploy("demo", "--dry-run", "--file", str(path))
+    assert result.returncode != 0, result.stdout
+    assert "dry run: OK" not in result.stdout
+    assert "redeem_max_percent" in result.stdout + result.stderr
 
 
 def tenant_file(tmp_path, stack_extra: str = "", program: str = "", drop: str | None = None) -> Path:
