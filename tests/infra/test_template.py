@@ -216,12 +216,14 @@ def rust_const(path: str, name: str) -> str:
 
 def test_sweep_environment_is_what_the_sweep_reads():
     env = function_props("SweepFunction")["Environment"]["Variables"]
-    assert env[rust_const("functions/sweep/src/lib.rs", "QUEUE_ENV")] == {"Ref": "SendQueue"}
     assert env[rust_const("functions/sweep/src/lib.rs", "TENANT_ENV")] == {"Ref": "TenantId"}
     configuration_set = rust_const("shared/aws-messaging/src/lib.rs", "CONFIGURATION_SET_ENV")
+    # The sweep enqueues on the send queue; the sender hides deferred messages on it.
+    queue_url = rust_const("shared/aws-messaging/src/queue.rs", "QUEUE_URL_ENV")
     for function in ("SweepFunction", "SenderFunction"):
         env = function_props(function)["Environment"]["Variables"]
         assert env[configuration_set] == {"Ref": "EmailConfigurationSet"}, function
+        assert env[queue_url] == {"Ref": "SendQueue"}, function
 
 
 def test_sender_drains_the_send_queue_alone():
