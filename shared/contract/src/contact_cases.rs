@@ -393,7 +393,8 @@ macro_rules! contact_contract_tests {
                 $crate::contact_cases::a_daily_shopper_is_warned_of_burning_points_at_most_once_in_30_days_and_never_below_min_points($factory, $horizon).await;
             }
 
-            $crate::__contact_cases! {
+            $crate::__sweep_cases! {
+                contact_cases;
                 $factory;
                 three_triggers_due_on_one_date_send_one_message_and_wait_or_are_capped,
                 a_week_long_outage_sends_at_most_one_message_per_customer_and_nothing_stale,
@@ -406,22 +407,5 @@ macro_rules! contact_contract_tests {
                 a_dry_run_counts_held_out_customers_as_held_out_not_sent,
             }
         }
-    };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __contact_cases {
-    ($factory:expr; $($case:ident),* $(,)?) => {
-        $(
-            #[$crate::__private::tokio::test(
-                flavor = "multi_thread",
-                worker_threads = 2,
-                crate = "::boomerang_store_contract::__private::tokio"
-            )]
-            async fn $case() {
-                $crate::contact_cases::$case($factory).await;
-            }
-        )*
     };
 }

@@ -457,6 +457,7 @@ macro_rules! sweep_contract_tests {
             #[allow(unused_imports)]
             use super::*;
             $crate::__sweep_cases! {
+                sweep_cases;
                 $factory;
                 a_lapse_is_messaged_on_the_31st_day_and_only_once,
                 a_new_purchase_starts_a_new_lapse_episode,
@@ -480,7 +481,9 @@ macro_rules! sweep_contract_tests {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __sweep_cases {
-    ($factory:expr; $($case:ident),* $(,)?) => {
+    // `$module` is the case module of this crate: the sweep's and the contact rules' cases
+    // share this one expansion.
+    ($module:ident; $factory:expr; $($case:ident),* $(,)?) => {
         $(
             #[$crate::__private::tokio::test(
                 flavor = "multi_thread",
@@ -488,7 +491,7 @@ macro_rules! __sweep_cases {
                 crate = "::boomerang_store_contract::__private::tokio"
             )]
             async fn $case() {
-                $crate::sweep_cases::$case($factory).await;
+                $crate::$module::$case($factory).await;
             }
         )*
     };
