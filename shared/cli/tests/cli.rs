@@ -1,29 +1,9 @@
 //! The `boomerang` binary as an operator uses it: keys, imports, config checks.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn boomerang(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_boomerang"))
-        .args(args)
-        .env("BOOMERANG_DATA_DIR", data_dir)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run boomerang")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_string_lossy().into_owned()
-}
+mod common;
+use common::{boomerang, stderr, stdout, write};
 
 #[test]
 fn keys_issue_prints_only_the_key_and_revoke_and_list_work() {
