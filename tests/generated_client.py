@@ -19,11 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from readme_walkthrough import CARGO_RUN, blocks, http_message, same  # noqa: E402
+from readme_walkthrough import CARGO_RUN, blocks, http_message, same, wait_until_serving  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = "boomerang_pos_client"
@@ -111,15 +109,7 @@ def main():
                                   stderr=subprocess.STDOUT)
         try:
             base = f"http://127.0.0.1:{port}"
-            for _ in range(200):
-                try:
-                    urllib.request.urlopen(base + "/v1/unsubscribe", timeout=1)
-                except urllib.error.HTTPError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            else:
-                raise SystemExit("the server did not start")
+            wait_until_serving(base)
             # An answer the document does not list for the operation raises UnexpectedStatus.
             client = client_module.AuthenticatedClient(base_url=base, token=key, raise_on_unexpected_status=True)
             checked = 0

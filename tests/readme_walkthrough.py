@@ -72,6 +72,18 @@ def same(expected, actual, path="$"):
         assert expected == actual, f"{path}: expected {expected!r}, got {actual!r}"
 
 
+def wait_until_serving(base: str) -> None:
+    """Polls the server until it answers HTTP (any status), for up to about 10 s."""
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(base + "/v1/unsubscribe", timeout=1)
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("the server did not start")
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -88,15 +100,7 @@ def main():
         server = subprocess.Popen([binary, "serve", "--addr", f"127.0.0.1:{port}"], env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            for _ in range(200):
-                try:
-                    urllib.request.urlopen(base + "/v1/unsubscribe", timeout=1)
-                except urllib.error.HTTPError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            else:
-                raise SystemExit("the server did not start")
+            wait_until_serving(base)
             checked = 0
             pending = None
             for lang, body in blocks(readme):
