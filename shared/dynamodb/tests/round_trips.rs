@@ -12,12 +12,10 @@ use boomerang_core::{Boomerang, Error};
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::{CustomerRecord, ProfilePatch};
 use boomerang_core::domain::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
-use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::kinds::TriggerKind;
-use boomerang_core::domain::ledger::LotKey;
 use boomerang_core::domain::purchase::{decide_purchase, Backdating, PurchaseRequest, RefundRequest};
-use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
-use boomerang_core::ports::{BurnCommit, RecordCommit, KeyStore, ReportStore, StoreError, SweepStore};
+use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeStatus};
+use boomerang_core::ports::{BurnCommit, KeyStore, ReportStore, StoreError, SweepStore};
 use boomerang_dynamodb::{DynamoStore, RequestMetrics};
 use boomerang_dynamodb::items::{self, Item};
 
@@ -202,22 +200,7 @@ async fn keys_and_the_secret_take_a_fixed_number_of_requests() {
 }
 
 fn outcome(customer: &str, trigger: TriggerKind, episode: Episode) -> Outcome {
-    Outcome {
-        key: OutcomeKey { customer_id: CustomerId::parse(customer).expect("an id"), trigger, episode },
-        sweep_date: "2026-03-10".parse().expect("a date"),
-        status: OutcomeStatus::Pending,
-        channel: Some(Channel::Email),
-        unreachable: None,
-        gift_points: 0,
-        gift_expires_on: None,
-        expiring_points: 0,
-        decided_at: now(),
-        sent_at: None,
-        error: None,
-        valid_until: None,
-        treated: true,
-        claim: None,
-    }
+    common::outcome(customer, trigger, episode, now())
 }
 
 /// The sweep's operations cost a fixed number of requests: one per write (a transaction when
@@ -242,13 +225,9 @@ async fn the_sweeps_operations_take_a_fixed_number_of_requests() {
     assert_requests(&take(&store), &queries, "customers_with_lots_expiring_on");
 
     // A birthday gift: the outcome, the record, the ledger item and the gift's marker.
-    let mut decision = outcome("anna", TriggerKind::Birthday, Episode::Birthday(2026));
-    (decision.gift_points, decision.gift_expires_on) = (500, Some("2026-03-24".parse().expect("a date")));
-    let mut gifted = anna.clone();
-    let lot = LotKey::gift("2026-03-24".parse().expect("a date"), TriggerKind::Birthday);
-    let entries = gifted.account.gift(lot, 500, &decision.key.reference());
-    gifted.version += 1;
-    let gift = RecordCommit { record: gifted.clone(), expected_version: anna.version, entries, recorded_at: decision.decided_at };
+    let decision = common::birthday_gift("anna", "2026-03-24", now());
+    let gift = common::gift_commit(&anna, &decision);
+    let gifted = gift.record.clone();
     store.record_outcome(&decision, Some(&gift)).await.expect("recorded with its gift");
     let m = take(&store);
     assert_requests(&m, &[("TransactWriteItems", 1)], "record_outcome with a gift");

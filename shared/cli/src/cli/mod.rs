@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use boomerang_api::error::causes;
 use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::ports::Store;
@@ -182,17 +183,7 @@ fn write_out(text: &str) -> Result<(), Failure> {
 /// found: ..."), each cause once.
 impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> From<E> for Failure {
     fn from(e: E) -> Self {
-        let e = e.into();
-        let mut message = e.to_string();
-        let mut cause = e.source();
-        while let Some(c) = cause {
-            let text = c.to_string();
-            if !message.contains(&text) {
-                message = format!("{message}: {text}");
-            }
-            cause = c.source();
-        }
-        Failure { message, code: 1 }
+        Failure { message: causes(&*e.into()), code: 1 }
     }
 }
 

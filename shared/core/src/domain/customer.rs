@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::auth::Principal;
 use crate::domain::contact::ContactState;
-use crate::domain::ids::{CustomerId, Email, InvalidValue, Phone, TerminalName};
+use crate::domain::ids::{text_form, CustomerId, Email, InvalidValue, Phone, TerminalName};
 use crate::domain::kinds::{Channel, Locale};
 use crate::domain::ledger::Account;
 
@@ -101,18 +101,7 @@ impl fmt::Display for ConsentSource {
     }
 }
 
-impl TryFrom<String> for ConsentSource {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<ConsentSource> for String {
-    fn from(value: ConsentSource) -> String {
-        value.to_string()
-    }
-}
+text_form!(ConsentSource, InvalidValue, |value| value.to_string());
 
 /// The last change of one channel's consent: the evidence behind its flag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
