@@ -57,6 +57,15 @@ async fn app() -> (Arc<DynamoStore>, Boomerang) {
     (store, app)
 }
 
+/// [`app`] after anna's purchase r-1 of 1,000.00 at 11:30 on 2026-03-10 (its requests still counted).
+async fn app_where_anna_bought() -> (Arc<DynamoStore>, Boomerang) {
+    let (store, app) = app().await;
+    app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
+        .await
+        .expect("a purchase");
+    (store, app)
+}
+
 /// The metrics of `store` since the last reset, then resets them.
 fn take(store: &DynamoStore) -> RequestMetrics {
     let m = store.metrics();
@@ -93,10 +102,7 @@ async fn a_purchase_is_two_requests_and_its_replay_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_balance_read_is_one_request() {
-    let (store, app) = app().await;
-    app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
-        .await
-        .expect("a purchase");
+    let (store, app) = app_where_anna_bought().await;
     store.reset_metrics();
     let balance = app.balance(&CustomerId::parse("anna").expect("an id"), now()).await.expect("the balance");
     assert_eq!(balance.balance, 50);
@@ -105,10 +111,7 @@ async fn a_balance_read_is_one_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_naming_its_customer_is_two_requests_and_its_replay_one() {
-    let (store, app) = app().await;
-    app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
-        .await
-        .expect("a purchase");
+    let (store, app) = app_where_anna_bought().await;
     store.reset_metrics();
     let req = RefundRequest { customer_id: Some(CustomerId::parse("anna").expect("an id")), ..refund("f-1", "r-1", 40_000) };
     app.refund(&req, now()).await.expect("the refund");
@@ -124,10 +127,7 @@ async fn a_refund_naming_its_customer_is_two_requests_and_its_replay_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_without_its_customer_is_three_requests_and_its_replay_two() {
-    let (store, app) = app().await;
-    app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
-        .await
-        .expect("a purchase");
+    let (store, app) = app_where_anna_bought().await;
     store.reset_metrics();
     let req = refund("f-1", "r-1", 40_000);
     app.refund(&req, now()).await.expect("the refund");
@@ -207,10 +207,7 @@ fn outcome(customer: &str, trigger: TriggerKind, episode: Episode) -> Outcome {
 /// a gift or a burn goes with it), one per item read, one `Query` per shard for a listing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sweeps_operations_take_a_fixed_number_of_requests() {
-    let (store, app) = app().await;
-    app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
-        .await
-        .expect("a purchase");
+    let (store, app) = app_where_anna_bought().await;
     let anna = app.customer(&CustomerId::parse("anna").expect("an id")).await.expect("the customer");
     store.reset_metrics();
 

@@ -244,8 +244,30 @@ fn bar(x: f64, w: f64, y0: f64, y1: f64, class: &str, key_attr: &str, series: &s
     )
 }
 
+/// One trigger's place in a chart of two bars per trigger: its row, the centre of its group,
+/// the bar width, its `data-trigger` attribute and its title.
+struct BarGroup<'a> {
+    row: &'a TriggerRow,
+    cx: f64,
+    bw: f64,
+    key: String,
+    title: &'a str,
+}
+
+/// The triggers' bar groups, side by side from `left` to `right`.
+fn bar_groups<'a>(rows: &'a [&'a TriggerRow], left: f64, right: f64) -> impl Iterator<Item = BarGroup<'a>> {
+    let group = (right - left) / rows.len().max(1) as f64;
+    let bw = (group * 0.3).min(48.0);
+    rows.iter().enumerate().map(move |(i, row)| BarGroup {
+        row,
+        cx: left + group * (i as f64 + 0.5),
+        bw,
+        key: format!("data-trigger=\"{}\"", escape(&row.trigger)),
+        title: row_title(&row.trigger),
+    })
+}
+
 fn response_chart(rows: &[&TriggerRow]) -> String {
-    let n = rows.len().max(1) as f64;
     let (left, right, top, bottom) = (56.0, WIDTH - 16.0, 20.0, 200.0);
     let max_rate = rows
         .iter()
@@ -264,12 +286,7 @@ fn response_chart(rows: &[&TriggerRow]) -> String {
         s.push_str(&hline(left, right, y(v), if frac == 0.0 { "axis" } else { "grid" }));
         s.push_str(&text(left - 6.0, y(v) + 4.0, "end", &format!("{:.0}%", v * 100.0)));
     }
-    let group = (right - left) / n;
-    let bw = (group * 0.3).min(48.0);
-    for (i, r) in rows.iter().enumerate() {
-        let cx = left + group * (i as f64 + 0.5);
-        let key = format!("data-trigger=\"{}\"", escape(&r.trigger));
-        let title = row_title(&r.trigger);
+    for BarGroup { row: r, cx, bw, key, title } in bar_groups(rows, left, right) {
         for (rate, x, class, series, who, x_of, n_of) in [
             (r.response_rate, cx - bw - 2.0, "treated", "treated", "messaged", r.responders, r.treated),
             (r.holdout_response_rate, cx + 2.0, "holdout", "holdout", "held out", r.holdout_responders, r.holdout_reachable),
@@ -342,7 +359,6 @@ fn response_chart(rows: &[&TriggerRow]) -> String {
 }
 
 fn revenue_chart(rows: &[&TriggerRow], cur: &str) -> String {
-    let n = rows.len().max(1) as f64;
     let (left, right, top, bottom) = (80.0, WIDTH - 16.0, 20.0, 220.0);
     let values = rows
         .iter()
@@ -358,12 +374,7 @@ fn revenue_chart(rows: &[&TriggerRow], cur: &str) -> String {
         s.push_str(&hline(left, right, y(v), if v == 0.0 { "axis" } else { "grid" }));
         s.push_str(&text(left - 6.0, y(v) + 4.0, "end", &format_money(v as i64)));
     }
-    let group = (right - left) / n;
-    let bw = (group * 0.3).min(48.0);
-    for (i, r) in rows.iter().enumerate() {
-        let cx = left + group * (i as f64 + 0.5);
-        let key = format!("data-trigger=\"{}\"", escape(&r.trigger));
-        let title = row_title(&r.trigger);
+    for BarGroup { row: r, cx, bw, key, title } in bar_groups(rows, left, right) {
         match r.incremental_revenue_minor {
             Some(v) => {
                 let tip = format!("{title}: extra revenue {} {cur}", format_money(v));

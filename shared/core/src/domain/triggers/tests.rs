@@ -13,6 +13,14 @@ fn record(id: &str) -> CustomerRecord {
     CustomerRecord::new(CustomerId::parse(id).unwrap(), "2026-01-01T00:00:00Z".parse().unwrap())
 }
 
+/// A customer who last bought on 2026-10-01 and holds 10 points until 2027-10-01.
+fn last_bought_on_2026_10_01() -> CustomerRecord {
+    let mut r = record("c1");
+    r.account.last_purchase_on = Some(d("2026-10-01"));
+    r.account.earn(LotKey::earned(d("2027-10-01")), 10, "r");
+    r
+}
+
 fn triggers(cfg: &ProgramConfig, r: &CustomerRecord, date: &str) -> Vec<TriggerKind> {
     due_triggers(cfg, r, d(date)).into_iter().map(|x| x.trigger).collect()
 }
@@ -20,9 +28,7 @@ fn triggers(cfg: &ProgramConfig, r: &CustomerRecord, date: &str) -> Vec<TriggerK
 #[test]
 fn lapses_fire_on_the_day_after_after_days() {
     let cfg = ProgramConfig::defaults();
-    let mut r = record("c1");
-    r.account.last_purchase_on = Some(d("2026-10-01"));
-    r.account.earn(LotKey::earned(d("2027-10-01")), 10, "r");
+    let r = last_bought_on_2026_10_01();
     assert!(triggers(&cfg, &r, "2026-10-31").is_empty(), "30 days without a purchase is not yet a lapse");
     assert_eq!(triggers(&cfg, &r, "2026-11-01"), vec![TriggerKind::Lapsed30]);
     assert_eq!(triggers(&cfg, &r, "2026-12-01"), vec![TriggerKind::Lapsed60]);
@@ -111,9 +117,7 @@ fn the_holdout_is_a_fixed_draw_per_year_near_its_share_and_rotates() {
 #[test]
 fn a_lapse_may_go_on_any_date_of_its_window_and_not_after() {
     let cfg = ProgramConfig::defaults();
-    let mut r = record("c1");
-    r.account.last_purchase_on = Some(d("2026-10-01"));
-    r.account.earn(LotKey::earned(d("2027-10-01")), 10, "r");
+    let r = last_bought_on_2026_10_01();
     for day in ["2026-11-01", "2026-11-02", "2026-11-03"] {
         assert_eq!(triggers(&cfg, &r, day), vec![TriggerKind::Lapsed30], "{day}");
     }
