@@ -100,6 +100,20 @@ async fn the_admin_key_gets_one_row_per_trigger_and_the_total() {
 }
 
 #[tokio::test]
+async fn the_default_period_ends_at_the_last_swept_date() {
+    let t = TestApp::spawn().await;
+    t.app.store().complete_sweep(date("2026-11-10")).await.expect("complete a sweep");
+    let period = |r: &TestResponse| (r.body["from"].clone(), r.body["to"].clone(), r.body["today"].clone());
+    let r = admin(&t, "/v1/reports/triggers").await;
+    assert_eq!(period(&r), (json!("2026-10-12"), json!("2026-11-10"), json!("2026-11-24")), "{}", r.text);
+    let r = admin(&t, "/v1/reports/triggers?from=2026-11-01").await;
+    assert_eq!(period(&r), (json!("2026-11-01"), json!("2026-11-10"), json!("2026-11-24")), "{}", r.text);
+    // A period starting after the last sweep ends today, as before any sweep.
+    let r = admin(&t, "/v1/reports/triggers?from=2026-11-20").await;
+    assert_eq!(period(&r), (json!("2026-11-20"), json!("2026-11-24"), json!("2026-11-24")), "{}", r.text);
+}
+
+#[tokio::test]
 async fn the_period_has_defaults_and_limits_and_a_bad_date_names_its_field() {
     let t = TestApp::spawn().await;
     let period = |r: &TestResponse| (r.body["from"].as_str().unwrap_or("").to_owned(), r.body["to"].as_str().unwrap_or("").to_owned());
@@ -207,7 +221,9 @@ async fn a_lapsed_60_sweep_and_the_purchases_after_it_show_in_the_report() {
     buy(&t, "c-1", &treated[2], "2026-10-15", 70_000, 0).await;
     buy(&t, "h-1", &held[0], "2026-10-05", 30_000, 0).await;
 
-    // On 20 October, the default period (21 September to 20 October).
+    // On 20 October, after the daily sweeps of 2 to 20 October found nobody else due, the
+    // default period: the 30 days up to the last swept date (21 September to 20 October).
+    t.app.store().complete_sweep(date("2026-10-20")).await.expect("complete the sweeps");
     t.clock.set(noon(date("2026-10-20")));
     let r = admin(&t, "/v1/reports/triggers").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);

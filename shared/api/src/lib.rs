@@ -316,9 +316,9 @@ async fn get_trigger_report(
     admin_only(principal)?;
     let Query(q) = query.map_err(|_| ApiError::invalid("from", "the query must be from=YYYY-MM-DD&to=YYYY-MM-DD"))?;
     let now = state.clock.now();
-    let (default_from, default_to) = state.app.default_report_period(now);
-    let to = query_date("to", q.to.as_deref())?.unwrap_or(default_to);
-    let from = query_date("from", q.from.as_deref())?.unwrap_or(if q.to.is_some() { to - chrono::Duration::days(29) } else { default_from });
+    let to = query_date("to", q.to.as_deref())?;
+    let from = query_date("from", q.from.as_deref())?;
+    let (from, to) = state.app.report_period(from, to, now).await?;
     let report = state.app.trigger_report(from, to, now).await?;
     Ok(Json(report).into_response())
 }

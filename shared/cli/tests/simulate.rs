@@ -183,3 +183,23 @@ fn it_never_touches_the_default_store_and_never_reuses_one() {
     let short = simulate(cwd.path(), &["--customers", "40", "--days", "5", "--seed", "1"]);
     assert_eq!(short.status.code(), Some(2), "no window would close");
 }
+
+/// A report on the simulation's data dir shows the simulated period, not the 30 days up to
+/// today (which hold nothing there): its default period ends at the last swept date.
+#[test]
+fn a_report_on_the_simulations_data_dir_defaults_to_the_simulated_period() {
+    let cwd = tempfile::tempdir().unwrap();
+    let data_dir = cwd.path().join("shop");
+    let data_dir_arg = data_dir.to_str().unwrap();
+    let args = ["--customers", "200", "--days", "60", "--seed", "1", "--start", "2025-03-03", "--data-dir", data_dir_arg];
+    stdout_of(&simulate(cwd.path(), &args));
+    let report = Command::new(env!("CARGO_BIN_EXE_boomerang"))
+        .args(["report", "--json", "--data-dir", data_dir_arg])
+        .env_remove("BOOMERANG_CONFIG")
+        .env_remove("BOOMERANG_STORE")
+        .output()
+        .expect("the boomerang binary runs");
+    let report: Value = serde_json::from_str(&stdout_of(&report)).expect("JSON on stdout");
+    assert_eq!((report["from"].as_str(), report["to"].as_str()), (Some("2025-04-02"), Some("2025-05-01")));
+    assert!(report["all_purchases"].as_u64().unwrap() > 0, "the simulated purchases are in the period: {report}");
+}

@@ -131,7 +131,7 @@ enum Command {
         /// First sweep date of the period, YYYY-MM-DD (default: 29 days before --to).
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = args::date)]
         from: Option<chrono::NaiveDate>,
-        /// Last sweep date of the period, YYYY-MM-DD (default: today in the tenant's timezone).
+        /// Last sweep date of the period, YYYY-MM-DD (default: the last completed sweep date, which on a live shop is today; today before any sweep).
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = args::date)]
         to: Option<chrono::NaiveDate>,
         /// Print the rows as JSON instead of a table.

@@ -16,8 +16,7 @@ pub(super) async fn report(
 ) -> Result<(), Failure> {
     let app = open_app(global).await?;
     let now = Utc::now();
-    let to = to.unwrap_or_else(|| app.today(now));
-    let from = from.unwrap_or(to - chrono::Duration::days(29));
+    let (from, to) = app.report_period(from, to, now).await?;
     let report = app.trigger_report(from, to, now).await?;
     let currency = app.config().currency.as_str().to_owned();
     // A report before any sweep is all zeros: say why instead.

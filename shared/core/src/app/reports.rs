@@ -10,11 +10,31 @@ use crate::report::{compute, Report, ReportInput};
 /// The longest period one report covers.
 pub const MAX_REPORT_DAYS: i64 = 366;
 
+/// The length of a report's period when `from` is not given.
+pub const DEFAULT_REPORT_DAYS: i64 = 30;
+
 impl Boomerang {
-    /// The default period: the 30 days up to today.
-    pub fn default_report_period(&self, now: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
+    /// The period of a report asked for with optional bounds: `to` defaults to the last
+    /// completed sweep date (today on a live shop; after `simulate`, the simulated period's
+    /// end; today before any sweep or when `from` is after it), `from` to the 30 days up to
+    /// `to`.
+    pub async fn report_period(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        now: DateTime<Utc>,
+    ) -> Result<(NaiveDate, NaiveDate), Error> {
         let today = self.today(now);
-        (today - Duration::days(29), today)
+        let to = match (from, to) {
+            (_, Some(to)) => to,
+            // A period starting after the last sweep (today's has not run yet) ends today.
+            (Some(from), None) => match self.store().last_completed_sweep().await? {
+                Some(last) if last >= from => last,
+                _ => today,
+            },
+            (None, None) => self.store().last_completed_sweep().await?.unwrap_or(today),
+        };
+        Ok((from.unwrap_or(to - Duration::days(DEFAULT_REPORT_DAYS - 1)), to))
     }
 
     /// The trigger report for sweep dates in `[from, to]`. It reads the outcomes decided on
