@@ -73,7 +73,8 @@ def fuzz(binary, schemathesis, store, env, extra=()):
                        "--generation-database", "none", "--checks", "all", "--exclude-checks", SKIPPED_CHECKS, *extra]
             if key is not None:
                 command += ["--header", f"Authorization: Bearer {key}"]
-            run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+            # Run in the temporary folder: schemathesis leaves a .schemathesis/ folder behind.
+            run = subprocess.run(command, env=env, cwd=os.path.dirname(env["BOOMERANG_DATA_DIR"]), capture_output=True, text=True, timeout=900)
             summary = [line for line in run.stdout.splitlines() if "generated" in line]
             print(f"api fuzz on {store} with {who}: {summary[-1].strip() if summary else '?'}")
             if run.returncode != 0:
