@@ -1039,7 +1039,7 @@ async fn a_session_through_every_documented_outcome_gets_only_documented_answers
     assert_eq!(r.body["messages_per_day"].as_array().map(Vec::len), Some(31));
     let r = s.admin(REPORTS, "/v1/reports/triggers").await;
     assert_outcome(&r, StatusCode::OK, "");
-    assert_eq!((&r.body["from"], &r.body["to"]), (&json!("2026-10-26"), &json!("2026-11-24")), "the 30 days up to today");
+    assert_eq!((&r.body["from"], &r.body["to"]), (&json!("2026-09-02"), &json!("2026-10-01")), "the 30 days up to the last swept date");
     for (query, field) in [
         ("from=2026-10-32", "from"),
         ("to=2026-1-5", "to"),

@@ -69,13 +69,13 @@ CHROMIUM_FLAGS = [
 CHARTS = ["response", "revenue", "messages"]
 SERIES = {
     "response": {"treated", "holdout", "lift", "lift_ci"},
-    "revenue": {"incremental_revenue", "gift_cost"},
+    "revenue": {"incremental_revenue", "cost"},
     "messages": {"email", "sms"},
 }
 # The series drawn as bars, one colour each, which must differ within a chart.
 BAR_SERIES = {
     "response": ["treated", "holdout"],
-    "revenue": ["incremental_revenue", "gift_cost"],
+    "revenue": ["incremental_revenue", "cost"],
     "messages": ["email", "sms"],
 }
 
@@ -243,11 +243,11 @@ def check_dom(dom):
     check(dots == lines, f"chart response: lift dots for {sorted(dots)} but interval lines for {sorted(lines)}")
     check("total" not in {m.get("data-trigger") for m in response}, "chart response: the total is per trigger only")
 
-    # Revenue: a gift-cost bar for every trigger, extra revenue at most once.
+    # Revenue: a cost bar for every trigger, extra revenue at most once.
     revenue = charts["revenue"]
-    cost = [m.get("data-trigger") for m in revenue if m["data-series"] == "gift_cost"]
+    cost = [m.get("data-trigger") for m in revenue if m["data-series"] == "cost"]
     extra = [m.get("data-trigger") for m in revenue if m["data-series"] == "incremental_revenue"]
-    check(len(cost) == len(set(cost)) >= 1, f"chart revenue: gift cost bars {cost}")
+    check(len(cost) == len(set(cost)) >= 1, f"chart revenue: cost bars {cost}")
     check(len(extra) == len(set(extra)) and set(extra) <= set(cost), f"chart revenue: extra revenue bars {extra}")
     check({m.get("data-trigger") for m in response} <= set(cost), "chart revenue: fewer triggers than the response chart")
     check(all(m["tag"] == "rect" for m in revenue), "chart revenue: bars only")

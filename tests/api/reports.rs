@@ -263,7 +263,9 @@ async fn a_lapsed_60_sweep_and_the_purchases_after_it_show_in_the_report() {
     assert_eq!(l60["incremental_revenue_minor"], 87_500);
     assert_eq!(counts(l60, &["gift_points_credited", "gift_points_redeemed", "gift_points_expired"]), vec![1_800, 100, 0]);
     assert_eq!(l60["gift_cost_minor"], 10_000);
-    assert_eq!(l60["net_minor"], 77_500);
+    // 5 emails at 0.01 and 1 SMS at 25.00 (the default prices).
+    assert_eq!(l60["message_cost_minor"], 5 + 2_500);
+    assert_eq!(l60["net_minor"], 87_500 - 10_000 - 2_505);
     for trigger in ["lapsed_30", "lapsed_90", "birthday", "points_expiring"] {
         assert_eq!(row(&r.body, trigger)["eligible"], 0, "{trigger}: nobody else was due on 1 October");
     }

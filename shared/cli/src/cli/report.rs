@@ -36,7 +36,7 @@ pub(super) async fn report(
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &html {
-        let page = boomerang_core::report::html::to_html(&report, &app.config().shop_name, &currency, false);
+        let page = boomerang_core::report::html::to_html(&report, app.config(), false);
         std::fs::write(path, page).map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
@@ -48,7 +48,7 @@ pub(super) async fn report(
     } else if let Some(note) = &note {
         outln!("{note}");
     } else {
-        out!("{}", report.to_table(&currency));
+        out!("{}\n{}", report.to_table(&currency), report.in_words(app.config()));
     }
     Ok(())
 }

@@ -259,7 +259,7 @@ pub async fn run(args: SimulateArgs, mut config: ProgramConfig, data_dir: Option
 
     let currency = cfg.currency.as_str().to_owned();
     if let Some(path) = &args.html {
-        let page = boomerang_core::report::html::to_html(&report, &cfg.shop_name, &currency, true);
+        let page = boomerang_core::report::html::to_html(&report, &cfg, true);
         std::fs::write(path, page).map_err(|e| fail(format!("{}: {e}", path.display())))?;
         eprintln!("wrote {}", path.display());
     }
@@ -400,6 +400,8 @@ fn text(report: &Report, args: &SimulateArgs, sim: &Sim, place: &str, report_to:
     if !out.ends_with('\n') {
         out.push('\n');
     }
+    out.push('\n');
+    out.push_str(&report.in_words(sim.app.config()));
     out.push_str(&format!("\n{rule}\n    {LABEL}: these figures come from a model, not from a shop.\n{rule}\n"));
     out
 }

@@ -82,6 +82,9 @@ pub struct MessagingConfig {
     pub unsubscribe_base_url: String,
     pub email_from: String,
     pub sms_sender_id: String,
+    /// What one sent message costs, in minor units: the reports count it in each trigger's net.
+    pub email_cost_minor: u64,
+    pub sms_cost_minor: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
+use crate::domain::config::ProgramConfig;
 use crate::domain::ids::CustomerId;
 use crate::domain::kinds::{Channel, TriggerKind};
-use crate::domain::ledger::{add_days, LotKey};
+use crate::domain::ledger::{add_days, LotKey, LotSource};
 use crate::domain::purchase::Receipt;
-use crate::domain::triggers::OutcomeStatus;
+use crate::domain::triggers::{Outcome, OutcomeStatus};
 use super::{Report, ReportInput, TriggerRow};
 use super::stats::{newcombe, verdict};
 
@@ -37,6 +38,7 @@ struct Tally {
     gift_credited: u64,
     gift_redeemed: u64,
     gift_expired: u64,
+    reminded_spent: u64,
 }
 
 impl Tally {
@@ -62,6 +64,7 @@ impl Tally {
         self.gift_credited += o.gift_credited;
         self.gift_redeemed += o.gift_redeemed;
         self.gift_expired += o.gift_expired;
+        self.reminded_spent += o.reminded_spent;
     }
 }
 
@@ -88,6 +91,28 @@ fn kept_from_lot(r: &Receipt, lot: &LotKey) -> u64 {
         }
     }
     0
+}
+
+/// The ordinary points a points_expiring warning was about (lots burning after its send date
+/// and within the trigger's cooldown) that the customer spent in the warning's window, net of
+/// refunds, at most the points the warning named. Not lift-adjusted: some of them would have
+/// been spent anyway, so this errs on the side of cost.
+fn reminded_points_spent<'r>(
+    config: &ProgramConfig,
+    o: &Outcome,
+    window: impl Iterator<Item = &'r &'r Receipt>,
+) -> u64 {
+    let cooldown = config.trigger(TriggerKind::PointsExpiring).cooldown_days.unwrap_or(0);
+    let last_burn = add_days(o.sweep_date, cooldown);
+    let spent: u64 = window
+        .flat_map(|r| {
+            r.redeemed_from
+                .keys()
+                .filter(|lot| lot.source == LotSource::Earned && o.sweep_date < lot.expires_on && lot.expires_on <= last_burn)
+                .map(move |lot| kept_from_lot(r, lot))
+        })
+        .fold(0u64, u64::saturating_add);
+    spent.min(o.expiring_points)
 }
 
 /// `n / d` rounded to the nearest integer, halves up (`d > 0`, `n >= 0`).
@@ -134,7 +159,15 @@ fn incremental(revenue: u64, x_t: u64, n_t: u64, x_h: u64, n_h: u64) -> Option<i
     Some(to_i64(div_round_signed(n, i128::from(n_h) * i128::from(x_t))))
 }
 
-fn make_row(trigger: &str, attribution_days: Option<u32>, t: &Tally, all_avg: Option<u64>, point_value: u64) -> TriggerRow {
+/// What a row's costs are priced at.
+#[derive(Clone, Copy)]
+struct Prices {
+    point_value: u64,
+    email: u64,
+    sms: u64,
+}
+
+fn make_row(trigger: &str, attribution_days: Option<u32>, t: &Tally, all_avg: Option<u64>, prices: Prices) -> TriggerRow {
     let ci = newcombe(t.responders, t.treated, t.holdout_responders, t.holdout_reachable);
     let lift = match (rate(t.responders, t.treated), rate(t.holdout_responders, t.holdout_reachable)) {
         (Some(a), Some(b)) => Some((a - b) * 100.0),
@@ -142,7 +175,10 @@ fn make_row(trigger: &str, attribution_days: Option<u32>, t: &Tally, all_avg: Op
     };
     let incremental =
         incremental(t.responder_revenue, t.responders, t.treated, t.holdout_responders, t.holdout_reachable);
-    let gift_cost = t.gift_redeemed.saturating_mul(point_value);
+    let gift_cost = t.gift_redeemed.saturating_mul(prices.point_value);
+    let reminded_cost = t.reminded_spent.saturating_mul(prices.point_value);
+    let message_cost = t.sent_email.saturating_mul(prices.email).saturating_add(t.sent_sms.saturating_mul(prices.sms));
+    let costs = i128::from(gift_cost) + i128::from(reminded_cost) + i128::from(message_cost);
     TriggerRow {
         trigger: trigger.to_owned(),
         attribution_days,
@@ -177,7 +213,10 @@ fn make_row(trigger: &str, attribution_days: Option<u32>, t: &Tally, all_avg: Op
         gift_points_redeemed: t.gift_redeemed,
         gift_points_expired: t.gift_expired,
         gift_cost_minor: gift_cost,
-        net_minor: incremental.map(|i| to_i64(i128::from(i) - i128::from(gift_cost))),
+        reminded_points_spent: t.reminded_spent,
+        reminded_points_cost_minor: reminded_cost,
+        message_cost_minor: message_cost,
+        net_minor: incremental.map(|i| to_i64(i128::from(i) - costs)),
     }
 }
 
@@ -255,6 +294,11 @@ pub fn compute(input: ReportInput<'_>) -> Report {
                 purchases += 1;
                 revenue = revenue.saturating_add(net_revenue(r));
             }
+            if o.status == OutcomeStatus::Sent && trigger == TriggerKind::PointsExpiring {
+                let window = &list[start..];
+                let spent = reminded_points_spent(config, o, window.iter().take_while(|r| r.local_date < end));
+                t.reminded_spent = t.reminded_spent.saturating_add(spent);
+            }
             if purchases > 0 {
                 if o.status == OutcomeStatus::Holdout {
                     t.holdout_responders += 1;
@@ -293,16 +337,18 @@ pub fn compute(input: ReportInput<'_>) -> Report {
     }
     let all_avg = avg(all_revenue, all_purchases);
 
-    let point_value = config.point_value_minor;
+    let messaging = &config.messaging;
+    let prices =
+        Prices { point_value: config.point_value_minor, email: messaging.email_cost_minor, sms: messaging.sms_cost_minor };
     let mut rows = Vec::with_capacity(TriggerKind::ALL.len() + 1);
     let mut total = Tally::default();
     for (kind, t) in TriggerKind::ALL.into_iter().zip(&tallies) {
-        rows.push(make_row(kind.as_str(), Some(config.trigger(kind).attribution_days), t, all_avg, point_value));
+        rows.push(make_row(kind.as_str(), Some(config.trigger(kind).attribution_days), t, all_avg, prices));
         total.add(t);
     }
     let windows: Vec<u32> = TriggerKind::ALL.iter().map(|k| config.trigger(*k).attribution_days).collect();
     let common_window = windows.iter().all(|w| *w == windows[0]).then_some(windows[0]);
-    rows.push(make_row("total", common_window, &total, all_avg, point_value));
+    rows.push(make_row("total", common_window, &total, all_avg, prices));
 
     let messages_per_day = from
         .iter_days()

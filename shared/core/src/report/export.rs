@@ -3,7 +3,7 @@
 use super::{Report, TriggerRow};
 
 /// The CSV columns, in order: the JSON field names of [`TriggerRow`].
-pub const CSV_COLUMNS: [&str; 34] = [
+pub const CSV_COLUMNS: [&str; 37] = [
     "trigger",
     "attribution_days",
     "eligible",
@@ -37,6 +37,9 @@ pub const CSV_COLUMNS: [&str; 34] = [
     "gift_points_redeemed",
     "gift_points_expired",
     "gift_cost_minor",
+    "reminded_points_spent",
+    "reminded_points_cost_minor",
+    "message_cost_minor",
     "net_minor",
 ];
 
@@ -79,6 +82,9 @@ impl TriggerRow {
             self.gift_points_redeemed.to_string(),
             self.gift_points_expired.to_string(),
             self.gift_cost_minor.to_string(),
+            self.reminded_points_spent.to_string(),
+            self.reminded_points_cost_minor.to_string(),
+            self.message_cost_minor.to_string(),
             opt(self.net_minor),
         ]
     }

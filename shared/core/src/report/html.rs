@@ -1,8 +1,9 @@
 //! The trigger report as one self-contained HTML page for a shop owner: inline CSS, inline
 //! SVG charts, no scripts, no external fonts, images or links. Pure: it returns a String.
 //!
-//! The page holds, in order: an optional "SIMULATION — synthetic data" banner, one sentence
-//! per trigger in plain words, the report table, and three charts, each an `<svg>` with a
+//! The page holds, in order: an optional "SIMULATION — synthetic data" banner, how to read
+//! it, a paragraph per trigger in plain words (what it does, the verdict and why, the next
+//! step), the report table, and three charts, each an `<svg>` with a
 //! `data-chart` attribute whose `rect`, `line` and `circle` elements are exactly the data
 //! marks (class `mark`, with `data-trigger`/`data-date`, `data-series` and `data-value`);
 //! axes and grid lines are `path`s, legends are HTML outside the SVG:
@@ -14,24 +15,27 @@
 //!   `lift`) and one `line` (series `lift_ci`) per trigger with a lift.
 //! * `data-chart="revenue"`: per trigger, the estimated extra revenue (series
 //!   `incremental_revenue`, one `rect` when known, below the axis when negative) and the
-//!   cost of redeemed gift points (series `gift_cost`, always one `rect`).
+//!   costs: gift points spent, expiring points spent, messages (series `cost`, always one `rect`).
 //! * `data-chart="messages"`: per day of the period, stacked email and SMS messages sent:
 //!   two `rect`s per day (series `email`, `sms`; zero height on a day without any).
 
 use std::fmt::Write;
 
+use crate::domain::config::ProgramConfig;
 use crate::domain::template::html_escape as escape;
+use super::explain::{suggested_action, what_it_does, why_not_enough};
 use super::{format_money, format_rate, row_title, Report, TriggerRow, Verdict};
 use super::text::{format_money_u, format_pp, LineKind, NOTES};
 
 const SIMULATION_LABEL: &str = "SIMULATION — synthetic data";
 const WIDTH: f64 = 760.0;
 
-/// The report page. `currency` names the major unit money is shown in (2 decimals);
+/// The report page for the program `config` (its shop name, currency and trigger settings);
 /// `simulation` labels the page "SIMULATION — synthetic data" in the title and at the top.
-pub fn to_html(report: &Report, shop_name: &str, currency: &str, simulation: bool) -> String {
-    let shop = escape(shop_name);
-    let cur = escape(currency);
+pub fn to_html(report: &Report, config: &ProgramConfig, simulation: bool) -> String {
+    let shop = escape(&config.shop_name);
+    let cur = escape(config.currency.as_str());
+    let period_days = u64::try_from((report.to - report.from).num_days() + 1).unwrap_or(0);
     let sim_prefix = if simulation { format!("{SIMULATION_LABEL} — ") } else { String::new() };
     let mut h = String::new();
     let _ = write!(
@@ -58,9 +62,24 @@ pub fn to_html(report: &Report, shop_name: &str, currency: &str, simulation: boo
 
     let triggers: Vec<&TriggerRow> = report.rows.iter().filter(|r| r.trigger_kind().is_some()).collect();
 
+    h.push_str("<section>\n<h2>How to read this</h2>\n<ul class=\"notes\">\n");
+    for note in NOTES {
+        let _ = writeln!(h, "<li>{}</li>", escape(note));
+    }
+    h.push_str("</ul>\n</section>\n");
+
     h.push_str("<section>\n<h2>In short</h2>\n<ul class=\"summary\">\n");
     for row in &report.rows {
-        let _ = writeln!(h, "<li class=\"{}\">{}</li>", verdict_class(row.verdict), summary(row, &cur));
+        let mut item = summary(row, &cur);
+        if let Some(kind) = row.trigger_kind() {
+            let _ = write!(
+                item,
+                " <span class=\"does\">It works like this: {}.</span> <b class=\"next\">Next: {}.</b>",
+                escape(&what_it_does(config, kind)),
+                escape(&suggested_action(row, period_days))
+            );
+        }
+        let _ = writeln!(h, "<li class=\"{}\">{item}</li>", verdict_class(row.verdict));
     }
     h.push_str("</ul>\n</section>\n");
 
@@ -69,7 +88,7 @@ pub fn to_html(report: &Report, shop_name: &str, currency: &str, simulation: boo
         let _ = write!(h, "<th>{}</th>", escape(row_title(&row.trigger)));
     }
     h.push_str("</tr></thead>\n<tbody>\n");
-    for line in report.table_lines(currency) {
+    for line in report.table_lines(config.currency.as_str()) {
         let class = match line.kind {
             LineKind::Count => "count",
             LineKind::Detail => "detail",
@@ -100,9 +119,9 @@ pub fn to_html(report: &Report, shop_name: &str, currency: &str, simulation: boo
 
     let _ = write!(
         h,
-        "<section>\n<h2>Extra revenue and gift cost, {cur}</h2>\n\
+        "<section>\n<h2>Extra revenue and costs, {cur}</h2>\n\
          <p class=\"legend\"><span class=\"key incremental\"></span>extra revenue (estimate from the lift) \
-         <span class=\"key cost\"></span>cost of gift points spent</p>\n"
+         <span class=\"key cost\"></span>costs: gift points and expiring points spent, messages sent</p>\n"
     );
     h.push_str(&revenue_chart(&triggers, &cur));
     h.push_str("</section>\n");
@@ -112,13 +131,7 @@ pub fn to_html(report: &Report, shop_name: &str, currency: &str, simulation: boo
          <p class=\"legend\"><span class=\"key email\"></span>email <span class=\"key sms\"></span>SMS</p>\n",
     );
     h.push_str(&messages_chart(&report.messages_per_day));
-    h.push_str("</section>\n");
-
-    h.push_str("<section>\n<h2>How to read this</h2>\n<ul class=\"notes\">\n");
-    for note in NOTES {
-        let _ = writeln!(h, "<li>{}</li>", escape(note));
-    }
-    h.push_str("</ul>\n</section>\n</body>\n</html>\n");
+    h.push_str("</section>\n</body>\n</html>\n");
     h
 }
 
@@ -179,14 +192,12 @@ fn summary(row: &TriggerRow, cur: &str) -> String {
         }
         _ => String::new(),
     };
+    let costs = costs_in_words(row, cur);
     let money = match (row.incremental_revenue_minor, row.net_minor) {
-        (Some(inc), Some(net)) => format!(
-            " Estimated extra revenue {} {cur}, gift points spent cost {} {cur}: net {} {cur}.",
-            format_money(inc),
-            format_money_u(row.gift_cost_minor),
-            format_money(net)
-        ),
-        _ => format!(" Gift points spent cost {} {cur}.", format_money_u(row.gift_cost_minor)),
+        (Some(inc), Some(net)) => {
+            format!(" Estimated extra revenue {} {cur}, {costs}: net {} {cur}.", format_money(inc), format_money(net))
+        }
+        _ => format!(" {}.", capitalized(&costs)),
     };
     let head = match row.verdict {
         Verdict::Works => format!("<b>{title} works.</b> {compare}{lift}."),
@@ -195,14 +206,34 @@ fn summary(row: &TriggerRow, cur: &str) -> String {
             format!("<b>{title}: no measurable effect.</b> {compare}{lift}; the difference may be chance.")
         }
         Verdict::NotEnoughData => format!(
-            "<b>{title}: not enough data yet.</b> {compare}{lift}. A verdict needs at least 30 customers \
-             in each group, with at least 5 who bought and 5 who did not."
+            "<b>{title}: not enough data yet</b> ({}). {compare}{lift}.",
+            escape(&why_not_enough(row).unwrap_or_else(|| "the groups are too small".to_owned()))
         ),
     };
     head + &money
 }
 
 /// The smallest 1, 2 or 5 × 10ⁿ at or above `v` (1 for nothing to show).
+/// "gift points spent cost 120.00 RUB, messages 3.50 RUB": each cost the row has, in words.
+fn costs_in_words(row: &TriggerRow, cur: &str) -> String {
+    let mut parts = vec![format!("gift points spent cost {} {cur}", format_money_u(row.gift_cost_minor))];
+    if row.reminded_points_cost_minor > 0 {
+        parts.push(format!("expiring points spent {} {cur}", format_money_u(row.reminded_points_cost_minor)));
+    }
+    parts.push(format!("messages {} {cur}", format_money_u(row.message_cost_minor)));
+    parts.join(", ")
+}
+
+/// Every cost the net subtracts.
+fn all_costs(row: &TriggerRow) -> u64 {
+    row.gift_cost_minor.saturating_add(row.reminded_points_cost_minor).saturating_add(row.message_cost_minor)
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 fn nice_ceiling(v: f64) -> f64 {
     if v.is_nan() || v <= 0.0 || v.is_infinite() {
         return 1.0;
@@ -362,14 +393,14 @@ fn revenue_chart(rows: &[&TriggerRow], cur: &str) -> String {
     let (left, right, top, bottom) = (80.0, WIDTH - 16.0, 20.0, 220.0);
     let values = rows
         .iter()
-        .flat_map(|r| [r.incremental_revenue_minor.map(|v| v as f64), Some(r.gift_cost_minor as f64)])
+        .flat_map(|r| [r.incremental_revenue_minor.map(|v| v as f64), Some(all_costs(r) as f64)])
         .flatten();
     let (lo, hi) = values.fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let hi = if hi > 0.0 || lo == 0.0 { nice_ceiling(hi) } else { 0.0 };
     let lo = if lo < 0.0 { -nice_ceiling(-lo) } else { 0.0 };
     let y = |v: f64| top + (hi - v) / (hi - lo) * (bottom - top);
     let height = bottom + 44.0;
-    let mut s = svg_open("revenue", height, "Estimated extra revenue and cost of redeemed gift points per trigger");
+    let mut s = svg_open("revenue", height, "Estimated extra revenue and costs (gift points, expiring points, messages) per trigger");
     for v in [lo, 0.0, hi] {
         s.push_str(&hline(left, right, y(v), if v == 0.0 { "axis" } else { "grid" }));
         s.push_str(&text(left - 6.0, y(v) + 4.0, "end", &format_money(v as i64)));
@@ -382,9 +413,9 @@ fn revenue_chart(rows: &[&TriggerRow], cur: &str) -> String {
             }
             None => s.push_str(&text(cx - bw / 2.0 - 2.0, y(0.0) - 4.0, "middle", "n/a")),
         }
-        let cost = r.gift_cost_minor;
-        let tip = format!("{title}: gift cost {} {cur}", format_money_u(cost));
-        s.push_str(&bar(cx + 2.0, bw, y(0.0), y(cost as f64), "cost", &key, "gift_cost", &cost.to_string(), &tip));
+        let cost = all_costs(r);
+        let tip = format!("{title}: {}", costs_in_words(r, cur));
+        s.push_str(&bar(cx + 2.0, bw, y(0.0), y(cost as f64), "cost", &key, "cost", &cost.to_string(), &tip));
         s.push_str(&text(cx, bottom + 16.0, "middle", title));
         let net = r.net_minor.map_or_else(|| "net n/a".to_owned(), |v| format!("net {}", format_money(v)));
         s.push_str(&text(cx, bottom + 32.0, "middle", &net));

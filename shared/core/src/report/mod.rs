@@ -57,8 +57,16 @@
 //!   credited − redeemed (never below 0); lots still live count in neither. Approximations:
 //!   points clawed back from a gift lot by a refund count as expired, and restored points
 //!   that a refund moved to a fresh lot (the old one had expired) are not followed.
-//! * **Gift cost** = redeemed × `point_value_minor`; **net** = incremental revenue − gift
-//!   cost (`null` when the incremental revenue is).
+//! * **Gift cost** = redeemed × `point_value_minor`.
+//! * **Message cost** = `sent_email × email_cost_minor + sent_sms × sms_cost_minor` (the
+//!   program's `[messaging]` prices).
+//! * **Reminded points** (`points_expiring` only): for each sent warning, the ordinary
+//!   points of the lots it was about (burning after the send date and within the trigger's
+//!   cooldown) that the customer spent in its window, net of refunds, at most the points it
+//!   named; valued at `point_value_minor`. They would have burned: spending them is a cost.
+//!   Not lift-adjusted, so it errs on the side of cost.
+//! * **Net** = incremental revenue − gift cost − reminded points cost − message cost (`null`
+//!   when the incremental revenue is).
 //! * **Total row**: the pooled counts of all triggers (the sum of each column), its rates
 //!   and lift computed on those pooled counts. A purchase in the windows of two outcomes
 //!   (say, a birthday and a points-expiring message) counts in each of them, so pooled
@@ -83,6 +91,7 @@ use crate::domain::purchase::Receipt;
 use crate::domain::triggers::Outcome;
 
 mod compute;
+mod explain;
 mod export;
 #[cfg(test)]
 mod fixtures;
@@ -91,6 +100,7 @@ mod stats;
 mod text;
 
 pub use compute::compute;
+pub use explain::{suggested_action, weeks_to_an_answer, what_it_does, why_not_enough};
 pub use export::{csv_field, CSV_COLUMNS};
 pub use stats::{newcombe, verdict, wilson, Interval, Verdict, MIN_CELL_COUNT, MIN_GROUP_SIZE, Z_95};
 pub use text::{format_money, format_rate, row_title};
@@ -160,6 +170,14 @@ pub struct TriggerRow {
     pub gift_points_redeemed: u64,
     pub gift_points_expired: u64,
     pub gift_cost_minor: u64,
+    /// points_expiring: ordinary points of the lots a warning was about that the treated
+    /// spent in its window (0 for the other triggers).
+    pub reminded_points_spent: u64,
+    /// Their value: points that would have burned, now spent (`reminded_points_spent` ×
+    /// `point_value_minor`).
+    pub reminded_points_cost_minor: u64,
+    /// The messages sent: `sent_email × email_cost_minor + sent_sms × sms_cost_minor`.
+    pub message_cost_minor: u64,
     pub net_minor: Option<i64>,
 }
 

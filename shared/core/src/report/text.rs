@@ -108,7 +108,11 @@ impl Report {
             line("  redeemed".into(), LineKind::Detail, &|r| r.gift_points_redeemed.to_string()),
             line("  expired".into(), LineKind::Detail, &|r| r.gift_points_expired.to_string()),
             line(format!("Cost of redeemed gifts, {c}"), LineKind::Money, &|r| format_money_u(r.gift_cost_minor)),
-            line(format!("Net (extra revenue - gift cost), {c}"), LineKind::Money, &|r| money(r.net_minor)),
+            line(format!("Cost of expiring points spent, {c}"), LineKind::Money, &|r| {
+                format_money_u(r.reminded_points_cost_minor)
+            }),
+            line(format!("Cost of the messages, {c}"), LineKind::Money, &|r| format_money_u(r.message_cost_minor)),
+            line(format!("Net (extra revenue - costs), {c}"), LineKind::Money, &|r| money(r.net_minor)),
         ]
     }
 
@@ -162,10 +166,10 @@ impl Report {
 /// How to read the table, in plain words (terminal and HTML).
 pub(crate) const NOTES: [&str; 6] = [
     "Bought: the customer made a purchase from the send date until the window closes (window days after sending, send day included). The control group was held out: same conditions, no message, no gift.",
-    "Lift: how many more customers out of 100 bought because of the message (messaged minus held out). The 95% interval is the range the true lift is likely in (Newcombe hybrid score method).",
+    "Lift, in percentage points: how many more customers out of 100 bought because of the message (the share of the messaged who bought minus the share of the held out). The 95% interval is the range the true lift lies in with 95% confidence: the smaller the groups, the wider it is (Newcombe hybrid score method).",
     "Verdict: 'works' if the whole interval is above 0, 'hurts' if below 0, 'no measurable effect' if it contains 0, 'not enough data' with fewer than 30 customers or fewer than 5 buyers or non-buyers in either group.",
     "Extra revenue is an estimate: lift x customers messaged x revenue per buyer. It is only as sure as the lift.",
-    "Gift cost counts gift points actually spent, at the value of a point; expired gift points cost nothing.",
+    "Costs: gift points actually spent, at the value of a point (expired gift points cost nothing); for the points-expiring warning, the points it was about that the warned customers spent (they would have burned); and every message sent, at the program's email and SMS prices.",
     "Refunded amounts are subtracted; a purchase refunded in full does not count. A customer messaged twice counts twice.",
 ];
 

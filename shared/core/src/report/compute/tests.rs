@@ -163,7 +163,9 @@ fn incremental_revenue_net_and_the_total_row_pool_the_counts() {
     assert!(close(l30.lift_pp.unwrap(), 10.0));
     // 10 pp × 100 treated × (200 000 / 20) = 100 000.
     assert_eq!(l30.incremental_revenue_minor, Some(100_000));
-    assert_eq!(l30.net_minor, Some(100_000));
+    // 100 emails at 0.01 each (the default email_cost_minor).
+    assert_eq!(l30.message_cost_minor, 100);
+    assert_eq!(l30.net_minor, Some(100_000 - 100));
     // Birthday: 25/50 vs 8/40 → 30 pp × 50 × 3 000 = 45 000.
     let b = row(&report, "birthday");
     assert_eq!(b.incremental_revenue_minor, Some(45_000));
@@ -221,7 +223,8 @@ fn gift_cost_makes_net_and_rounding_is_explicit() {
     // lift 2/3 × 3 × 3 001 / 2 = 3 001 exactly.
     assert_eq!(r.incremental_revenue_minor, Some(3_001));
     assert_eq!(r.gift_cost_minor, 30_000);
-    assert_eq!(r.net_minor, Some(3_001 - 30_000));
+    assert_eq!(r.message_cost_minor, 3, "three emails at 0.01");
+    assert_eq!(r.net_minor, Some(3_001 - 30_000 - 3));
     assert_eq!(div_round_signed(-5, 2), -3, "halves away from zero");
     assert_eq!(div_round_signed(5, 2), 3);
     assert_eq!(incremental(10, 1, 3, 1, 2), Some(-5), "10 × (2 − 3) / 2 = −5");
@@ -272,4 +275,55 @@ fn holdouts_that_could_not_have_been_reached_are_not_in_the_control_group() {
     let row = &report.rows[TriggerKind::ALL.iter().position(|k| *k == t).unwrap()];
     assert_eq!((row.holdout, row.holdout_reachable, row.treated), (2, 1, 1));
     assert_eq!(row.holdout_response_rate, Some(0.0));
+}
+
+#[test]
+fn every_message_sent_is_a_cost_priced_per_channel() {
+    let cfg = ProgramConfig::from_toml_str("[messaging]\nemail_cost_minor = 2\nsms_cost_minor = 350").unwrap();
+    let t = TriggerKind::Lapsed30;
+    let (mut outcomes, receipts) = group("a", t, "2026-11-02", OutcomeStatus::Sent, 4, 2, 10_000);
+    outcomes[0].channel = Some(Channel::Sms);
+    let (holdout, _) = group("b", t, "2026-11-02", OutcomeStatus::Holdout, 4, 0, 0);
+    outcomes.extend(holdout);
+    // Failed and unknown sends are not counted: only what the provider accepted.
+    outcomes.push(outcome("c0", t, "2026-11-02", OutcomeStatus::Failed));
+    let report = run(&cfg, "2026-11-01", "2026-11-30", "2026-11-30", &outcomes, &receipts);
+    let r = row(&report, "lapsed_30");
+    assert_eq!((r.sent_email, r.sent_sms), (3, 1));
+    assert_eq!(r.message_cost_minor, 3 * 2 + 350);
+    // lift 2/4 × 4 × 20 000 / 2 = 20 000, less the messages.
+    assert_eq!(r.net_minor, Some(20_000 - 356));
+    assert_eq!(row(&report, "total").message_cost_minor, 356);
+}
+
+#[test]
+fn a_points_expiring_warning_costs_the_expiring_points_it_got_spent() {
+    let cfg = ProgramConfig::defaults(); // point_value_minor = 100
+    let t = TriggerKind::PointsExpiring;
+    let cooldown = cfg.trigger(t).cooldown_days.expect("points_expiring has a cooldown");
+    let sent = "2026-11-02";
+    let burning = add_days(d(sent), cooldown); // the last date the warning covers
+    let mut warned = outcome("c1", t, sent, OutcomeStatus::Sent);
+    warned.expiring_points = 120;
+    let mut capped = outcome("c2", t, sent, OutcomeStatus::Sent);
+    capped.expiring_points = 50;
+    let mut held = outcome("c3", t, sent, OutcomeStatus::Holdout);
+    held.expiring_points = 80;
+    let mut r1 = receipt("r1", "c1", "2026-11-04", 10_000);
+    // 70 from the lot the warning was about, 40 from a lot burning later, 30 from a gift.
+    r1.redeemed_from = BTreeMap::from([
+        (LotKey::earned(burning), 70),
+        (LotKey::earned(add_days(burning, 1)), 40),
+        (LotKey::gift(burning, TriggerKind::Lapsed60), 30),
+    ]);
+    let mut r2 = receipt("r2", "c2", "2026-11-05", 10_000);
+    r2.redeemed_from = BTreeMap::from([(LotKey::earned(burning), 90)]);
+    // The held-out customer spends too: no message, no cost of the trigger.
+    let mut r3 = receipt("r3", "c3", "2026-11-05", 10_000);
+    r3.redeemed_from = BTreeMap::from([(LotKey::earned(burning), 80)]);
+    let report = run(&cfg, "2026-11-01", "2026-11-30", "2026-12-31", &[warned, capped, held], &[r1, r2, r3]);
+    let r = row(&report, "points_expiring");
+    assert_eq!(r.reminded_points_spent, 70 + 50, "c2's 90 is capped at the 50 the warning named");
+    assert_eq!(r.reminded_points_cost_minor, 120 * 100);
+    assert_eq!(row(&report, "lapsed_60").reminded_points_spent, 0);
 }

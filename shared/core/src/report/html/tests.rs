@@ -1,8 +1,16 @@
 //! Tests of the HTML report page: its table, charts and escaping.
 
 use chrono::NaiveDate;
+use crate::domain::config::ProgramConfig;
 use crate::report::TriggerRow;
 use super::*;
+
+/// The page of `report` for a shop named `shop` with the default program otherwise.
+fn page(report: &Report, shop: &str, simulation: bool) -> String {
+    let mut config = ProgramConfig::defaults();
+    config.shop_name = shop.to_owned();
+    to_html(report, &config, simulation)
+}
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -49,6 +57,9 @@ fn row(trigger: &str, treated: u64, responders: u64, holdout: u64, holdout_respo
         gift_points_redeemed: 300,
         gift_points_expired: 0,
         gift_cost_minor: 30_000,
+        reminded_points_spent: 0,
+        reminded_points_cost_minor: 0,
+        message_cost_minor: 0,
         net_minor: if treated > 0 && holdout > 0 { Some(-42_345) } else { None },
     }
 }
@@ -91,7 +102,7 @@ fn count(haystack: &str, needle: &str) -> usize {
 
 #[test]
 fn the_page_has_three_charts_with_one_mark_per_data_point() {
-    let html = to_html(&report(), "Shop", "RUB", false);
+    let html = page(&report(), "Shop", false);
     assert_eq!(count(&html, "<svg"), 3);
 
     let response = chart(&html, "response");
@@ -111,7 +122,7 @@ fn the_page_has_three_charts_with_one_mark_per_data_point() {
     // Gift cost for all 5 triggers, extra revenue where known (3).
     assert_eq!(count(revenue, "<rect class=\"mark"), 8);
     assert_eq!(count(revenue, "<rect"), 8);
-    assert_eq!(count(revenue, "data-series=\"gift_cost\""), 5);
+    assert_eq!(count(revenue, "data-series=\"cost\""), 5);
     assert_eq!(count(revenue, "data-series=\"incremental_revenue\""), 3);
 
     let messages = chart(&html, "messages");
@@ -122,13 +133,13 @@ fn the_page_has_three_charts_with_one_mark_per_data_point() {
 
     let mut longer = report();
     longer.messages_per_day = (0..30).map(|i| (d("2026-11-01") + chrono::Days::new(i), i, 1)).collect();
-    let html = to_html(&longer, "Shop", "RUB", false);
+    let html = page(&longer, "Shop", false);
     assert_eq!(count(chart(&html, "messages"), "<rect class=\"mark"), 60);
 }
 
 #[test]
 fn the_page_is_self_contained() {
-    let html = to_html(&report(), "Shop", "RUB", true);
+    let html = page(&report(), "Shop", true);
     let lower = html.to_lowercase();
     for banned in ["<script", "http", "src=", "href=", "url(", "@import", "<link", "<img", "<iframe"] {
         assert!(!lower.contains(banned), "found {banned}");
@@ -141,39 +152,50 @@ fn the_page_is_self_contained() {
 #[test]
 fn all_text_is_escaped() {
     let shop = "<script>alert(\"x\")</script> & 'Co'";
-    let html = to_html(&report(), shop, "<b>RUB</b>", false);
+    let html = page(&report(), shop, false);
     assert!(!html.contains("<script"), "raw shop name leaked");
-    assert!(!html.contains("<b>RUB"), "raw currency leaked");
     assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;Co&#39;"));
-    assert!(html.contains("&lt;b&gt;RUB&lt;/b&gt;"));
     let mut odd = report();
     odd.rows[0].trigger = "x\"><svg onload=1>".into();
-    let html = to_html(&odd, "Shop", "RUB", false);
+    let html = page(&odd, "Shop", false);
     assert_eq!(count(&html, "<svg"), 3);
     assert!(html.contains("x&quot;&gt;&lt;svg onload=1&gt;"));
 }
 
 #[test]
 fn a_simulation_is_labelled_in_the_title_and_at_the_top() {
-    let html = to_html(&report(), "Shop", "RUB", true);
+    let html = page(&report(), "Shop", true);
     let title = &html[html.find("<title>").unwrap()..html.find("</title>").unwrap()];
     assert!(title.contains("SIMULATION — synthetic data"), "{title}");
     let body = &html[html.find("<body>").unwrap()..];
     assert!(body.trim_start_matches("<body>").trim_start().starts_with("<div class=\"simulation\""));
     assert!(body.contains("SIMULATION — synthetic data"));
-    let real = to_html(&report(), "Shop", "RUB", false);
+    let real = page(&report(), "Shop", false);
     assert!(!real.contains("SIMULATION"));
 }
 
 #[test]
 fn the_page_shows_the_table_and_verdicts_in_words() {
-    let html = to_html(&report(), "Shop", "RUB", false);
+    let html = page(&report(), "Shop", false);
     assert!(html.contains("<table>"));
     assert!(html.contains("Lapsed 30 days") && html.contains("All triggers"));
     assert!(html.contains("<td class=\"works\">works</td>"), "birthday 40/80 vs 8/40");
     assert!(html.contains("not enough data"));
     assert!(html.contains("-123.45"), "money in major units");
     assert!(html.contains("nobody was eligible"));
+}
+
+#[test]
+fn the_page_says_how_to_read_it_first_and_per_trigger_what_it_does_why_and_what_next() {
+    let html = page(&report(), "Shop", false);
+    let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("no {needle}"));
+    assert!(at("How to read this") < at("In short") && at("In short") < at("<table>"));
+    assert!(html.contains("percentage points"), "the jargon is explained");
+    assert!(html.contains("It works like this: customers who have not bought for 30 days get a reminder of their points."));
+    // Too few to judge, and the page says which count falls short.
+    assert!(html.contains("Points expiring: not enough data yet</b> (only 10 messaged customers were reached; 30 are needed)"));
+    assert!(html.contains("Lapsed 60 days: not enough data yet</b> (no held-out customers were reached; 30 are needed)"));
+    assert!(html.contains("Next: keep it, but it costs more than it brings"), "birthday works, at a loss");
 }
 
 #[test]
