@@ -24,8 +24,8 @@ use std::fmt::Write;
 use crate::domain::config::ProgramConfig;
 use crate::domain::template::html_escape as escape;
 use super::explain::{suggested_action, what_it_does, why_not_enough};
-use super::{format_money, format_rate, row_title, Report, TriggerRow, Verdict};
-use super::text::{format_money_u, format_pp, LineKind, NOTES};
+use super::{format_rate, row_title, Report, TriggerRow, Verdict};
+use super::text::{currency_sign, format_amount, format_pp, LineKind, MoneyStyle, NOTES};
 
 const SIMULATION_LABEL: &str = "SIMULATION — synthetic data";
 const WIDTH: f64 = 760.0;
@@ -34,7 +34,9 @@ const WIDTH: f64 = 760.0;
 /// `simulation` labels the page "SIMULATION — synthetic data" in the title and at the top.
 pub fn to_html(report: &Report, config: &ProgramConfig, simulation: bool) -> String {
     let shop = escape(&config.shop_name);
-    let cur = escape(config.currency.as_str());
+    // Money as people write it: `1 909 517 ₽`, whole units for estimates.
+    let code = config.currency.as_str();
+    let cur = escape(currency_sign(code));
     let period_days = u64::try_from((report.to - report.from).num_days() + 1).unwrap_or(0);
     let sim_prefix = if simulation { format!("{SIMULATION_LABEL} — ") } else { String::new() };
     let mut h = String::new();
@@ -52,12 +54,12 @@ pub fn to_html(report: &Report, config: &ProgramConfig, simulation: bool) -> Str
     let _ = writeln!(
         h,
         "<p class=\"period\">Messages sent from {} to {}; gifts counted as expired up to {}. \
-         All purchases in the period: {}, average check {} {cur}.</p></header>",
+         All purchases in the period: {}, average check {}.</p></header>",
         report.from,
         report.to,
         report.today,
         report.all_purchases,
-        report.all_avg_check_minor.map_or_else(|| "n/a".to_owned(), format_money_u),
+        report.all_avg_check_minor.map_or_else(|| "n/a".to_owned(), |v| amount(to_i64(v), code, false)),
     );
 
     let triggers: Vec<&TriggerRow> = report.rows.iter().filter(|r| r.trigger_kind().is_some()).collect();
@@ -70,7 +72,7 @@ pub fn to_html(report: &Report, config: &ProgramConfig, simulation: bool) -> Str
 
     h.push_str("<section>\n<h2>In short</h2>\n<ul class=\"summary\">\n");
     for row in &report.rows {
-        let mut item = summary(row, &cur);
+        let mut item = summary(row, code);
         if let Some(kind) = row.trigger_kind() {
             let _ = write!(
                 item,
@@ -88,7 +90,7 @@ pub fn to_html(report: &Report, config: &ProgramConfig, simulation: bool) -> Str
         let _ = write!(h, "<th>{}</th>", escape(row_title(&row.trigger)));
     }
     h.push_str("</tr></thead>\n<tbody>\n");
-    for line in report.table_lines(config.currency.as_str()) {
+    for line in report.table_lines(currency_sign(code), MoneyStyle::Grouped) {
         let class = match line.kind {
             LineKind::Count => "count",
             LineKind::Detail => "detail",
@@ -123,7 +125,7 @@ pub fn to_html(report: &Report, config: &ProgramConfig, simulation: bool) -> Str
          <p class=\"legend\"><span class=\"key incremental\"></span>extra revenue (estimate from the lift) \
          <span class=\"key cost\"></span>costs: gift points and expiring points spent, messages sent</p>\n"
     );
-    h.push_str(&revenue_chart(&triggers, &cur));
+    h.push_str(&revenue_chart(&triggers, code));
     h.push_str("</section>\n");
 
     h.push_str(
@@ -142,8 +144,10 @@ h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}\
 .period{color:#4b5563}\
 .scroll{overflow-x:auto}\
 table{border-collapse:collapse;font-size:.9rem;font-variant-numeric:tabular-nums}\
-th,td{padding:.25rem .6rem;border-bottom:1px solid #e5e7eb;text-align:right;white-space:nowrap}\
-thead th{border-bottom:2px solid #9ca3af}tbody th{text-align:left;font-weight:400}\
+th,td{padding:.25rem .4rem;border-bottom:1px solid #e5e7eb;text-align:right;white-space:nowrap}\
+td{white-space:normal}\
+thead th{border-bottom:2px solid #9ca3af;white-space:normal;vertical-align:bottom}\
+tbody th{text-align:left;font-weight:400;white-space:normal;min-width:9rem}\
 tr.detail th{padding-left:1.6rem;color:#4b5563}tr.detail td{color:#4b5563}\
 tr.money th,tr.money td,tr.verdict th{font-weight:600}\
 td.works,li.works::marker{color:#15803d}td.hurts,li.hurts::marker{color:#b91c1c}\
@@ -173,7 +177,7 @@ fn verdict_class(v: Verdict) -> &'static str {
 }
 
 /// One sentence in plain words about a row (already escaped).
-fn summary(row: &TriggerRow, cur: &str) -> String {
+fn summary(row: &TriggerRow, code: &str) -> String {
     let title = escape(row_title(&row.trigger));
     if row.eligible == 0 {
         return format!("<b>{title}:</b> nobody was eligible in this period.");
@@ -192,10 +196,10 @@ fn summary(row: &TriggerRow, cur: &str) -> String {
         }
         _ => String::new(),
     };
-    let costs = costs_in_words(row, cur);
+    let costs = costs_in_words(row, code);
     let money = match (row.incremental_revenue_minor, row.net_minor) {
         (Some(inc), Some(net)) => {
-            format!(" Estimated extra revenue {} {cur}, {costs}: net {} {cur}.", format_money(inc), format_money(net))
+            format!(" Estimated extra revenue {}, {costs}: net {}.", amount(inc, code, true), amount(net, code, true))
         }
         _ => format!(" {}.", capitalized(&costs)),
     };
@@ -215,13 +219,23 @@ fn summary(row: &TriggerRow, cur: &str) -> String {
 
 /// The smallest 1, 2 or 5 × 10ⁿ at or above `v` (1 for nothing to show).
 /// "gift points spent cost 120.00 RUB, messages 3.50 RUB": each cost the row has, in words.
-fn costs_in_words(row: &TriggerRow, cur: &str) -> String {
-    let mut parts = vec![format!("gift points spent cost {} {cur}", format_money_u(row.gift_cost_minor))];
+fn costs_in_words(row: &TriggerRow, code: &str) -> String {
+    let exact = |minor: u64| amount(to_i64(minor), code, false);
+    let mut parts = vec![format!("gift points spent cost {}", exact(row.gift_cost_minor))];
     if row.reminded_points_cost_minor > 0 {
-        parts.push(format!("expiring points spent {} {cur}", format_money_u(row.reminded_points_cost_minor)));
+        parts.push(format!("expiring points spent {}", exact(row.reminded_points_cost_minor)));
     }
-    parts.push(format!("messages {} {cur}", format_money_u(row.message_cost_minor)));
+    parts.push(format!("messages {}", exact(row.message_cost_minor)));
     parts.join(", ")
+}
+
+/// An amount with its currency sign, escaped for the page.
+fn amount(minor: i64, code: &str, estimate: bool) -> String {
+    escape(&format_amount(minor, code, estimate))
+}
+
+fn to_i64(minor: u64) -> i64 {
+    i64::try_from(minor).unwrap_or(i64::MAX)
 }
 
 /// Every cost the net subtracts.
@@ -389,7 +403,7 @@ fn response_chart(rows: &[&TriggerRow]) -> String {
     s
 }
 
-fn revenue_chart(rows: &[&TriggerRow], cur: &str) -> String {
+fn revenue_chart(rows: &[&TriggerRow], code: &str) -> String {
     let (left, right, top, bottom) = (80.0, WIDTH - 16.0, 20.0, 220.0);
     let values = rows
         .iter()
@@ -403,21 +417,21 @@ fn revenue_chart(rows: &[&TriggerRow], cur: &str) -> String {
     let mut s = svg_open("revenue", height, "Estimated extra revenue and costs (gift points, expiring points, messages) per trigger");
     for v in [lo, 0.0, hi] {
         s.push_str(&hline(left, right, y(v), if v == 0.0 { "axis" } else { "grid" }));
-        s.push_str(&text(left - 6.0, y(v) + 4.0, "end", &format_money(v as i64)));
+        s.push_str(&text(left - 6.0, y(v) + 4.0, "end", &MoneyStyle::Grouped.format(v as i64, true)));
     }
     for BarGroup { row: r, cx, bw, key, title } in bar_groups(rows, left, right) {
         match r.incremental_revenue_minor {
             Some(v) => {
-                let tip = format!("{title}: extra revenue {} {cur}", format_money(v));
+                let tip = format!("{title}: extra revenue {}", amount(v, code, true));
                 s.push_str(&bar(cx - bw - 2.0, bw, y(0.0), y(v as f64), "incremental", &key, "incremental_revenue", &v.to_string(), &tip));
             }
             None => s.push_str(&text(cx - bw / 2.0 - 2.0, y(0.0) - 4.0, "middle", "n/a")),
         }
         let cost = all_costs(r);
-        let tip = format!("{title}: {}", costs_in_words(r, cur));
+        let tip = format!("{title}: {}", costs_in_words(r, code));
         s.push_str(&bar(cx + 2.0, bw, y(0.0), y(cost as f64), "cost", &key, "cost", &cost.to_string(), &tip));
         s.push_str(&text(cx, bottom + 16.0, "middle", title));
-        let net = r.net_minor.map_or_else(|| "net n/a".to_owned(), |v| format!("net {}", format_money(v)));
+        let net = r.net_minor.map_or_else(|| "net n/a".to_owned(), |v| format!("net {}", MoneyStyle::Grouped.format(v, true)));
         s.push_str(&text(cx, bottom + 32.0, "middle", &net));
     }
     s.push_str("</svg>\n");

@@ -14,6 +14,65 @@ pub(crate) fn format_money_u(minor: u64) -> String {
     format_money(i64::try_from(minor).unwrap_or(i64::MAX))
 }
 
+/// How money is written: plainly for the terminal, CSV readers and scripts (`-1234.50`), or
+/// as people write it for a page an owner reads (`1 909 517`: digits grouped by no-break
+/// spaces, whole units for estimates, kopecks only where the amount is exact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoneyStyle {
+    Plain,
+    Grouped,
+}
+
+impl MoneyStyle {
+    /// `minor` in this style; an `estimate` is rounded to whole units when grouped.
+    pub fn format(self, minor: i64, estimate: bool) -> String {
+        match self {
+            MoneyStyle::Plain => format_money(minor),
+            MoneyStyle::Grouped => format_grouped(minor, estimate),
+        }
+    }
+    fn format_u(self, minor: u64, estimate: bool) -> String {
+        self.format(i64::try_from(minor).unwrap_or(i64::MAX), estimate)
+    }
+}
+
+fn format_grouped(minor: i64, whole: bool) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    // Whole units round halves away from zero, like the estimates themselves.
+    let (units, cents) = if whole { ((abs + 50) / 100, None) } else { (abs / 100, Some(abs % 100)) };
+    let digits = units.to_string();
+    let mut grouped = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push('\u{a0}');
+        }
+        grouped.push(d);
+    }
+    match cents {
+        Some(c) => format!("{sign}{grouped}.{c:02}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// The sign people write for a currency (`₽` for RUB), else its ISO code.
+pub fn currency_sign(code: &str) -> &str {
+    match code {
+        "RUB" => "₽",
+        "USD" => "$",
+        "EUR" => "€",
+        "GBP" => "£",
+        "KZT" => "₸",
+        "UAH" => "₴",
+        other => other,
+    }
+}
+
+/// An amount with its currency as an owner reads it: `1 909 517 ₽`, `2 126.00 ₽`.
+pub fn format_amount(minor: i64, currency: &str, estimate: bool) -> String {
+    format!("{}\u{a0}{}", format_grouped(minor, estimate), currency_sign(currency))
+}
+
 /// A fraction as a percentage with one decimal: `12.3%`; `n/a` for none.
 pub fn format_rate(rate: Option<f64>) -> String {
     rate.map_or_else(|| "n/a".to_owned(), |r| format!("{:.1}%", r * 100.0))
@@ -57,10 +116,11 @@ pub(crate) struct TableLine {
 
 impl Report {
     /// The table both the terminal and the HTML page show: metrics down, triggers across.
-    pub(crate) fn table_lines(&self, currency: &str) -> Vec<TableLine> {
+    pub(crate) fn table_lines(&self, currency: &str, style: MoneyStyle) -> Vec<TableLine> {
         let na = || "n/a".to_owned();
-        let money = |v: Option<i64>| v.map_or_else(na, format_money);
-        let money_u = |v: Option<u64>| v.map_or_else(na, format_money_u);
+        let estimate = |v: Option<i64>| v.map_or_else(na, |v| style.format(v, true));
+        let exact = |v: u64| style.format_u(v, false);
+        let money_u = |v: Option<u64>| v.map_or_else(na, exact);
         let line = |label: String, kind: LineKind, f: &dyn Fn(&TriggerRow) -> String| TableLine {
             label,
             kind,
@@ -98,28 +158,28 @@ impl Report {
                 }
             }),
             line("Verdict".into(), LineKind::Verdict, &|r| r.verdict.words().to_owned()),
-            line(format!("Revenue of responders, {c}"), LineKind::Money, &|r| format_money_u(r.responder_revenue_minor)),
+            line(format!("Revenue of responders, {c}"), LineKind::Money, &|r| exact(r.responder_revenue_minor)),
             line(format!("  their average check, {c}"), LineKind::Detail, &|r| money_u(r.responder_avg_check_minor)),
             line(format!("  average check, all purchases, {c}"), LineKind::Detail, &|r| {
                 money_u(r.all_avg_check_minor)
             }),
-            line(format!("Extra revenue (estimate), {c}"), LineKind::Money, &|r| money(r.incremental_revenue_minor)),
+            line(format!("Extra revenue (estimate), {c}"), LineKind::Money, &|r| estimate(r.incremental_revenue_minor)),
             line("Gift points credited".into(), LineKind::Count, &|r| r.gift_points_credited.to_string()),
             line("  redeemed".into(), LineKind::Detail, &|r| r.gift_points_redeemed.to_string()),
             line("  expired".into(), LineKind::Detail, &|r| r.gift_points_expired.to_string()),
-            line(format!("Cost of redeemed gifts, {c}"), LineKind::Money, &|r| format_money_u(r.gift_cost_minor)),
+            line(format!("Cost of redeemed gifts, {c}"), LineKind::Money, &|r| exact(r.gift_cost_minor)),
             line(format!("Cost of expiring points spent, {c}"), LineKind::Money, &|r| {
-                format_money_u(r.reminded_points_cost_minor)
+                exact(r.reminded_points_cost_minor)
             }),
-            line(format!("Cost of the messages, {c}"), LineKind::Money, &|r| format_money_u(r.message_cost_minor)),
-            line(format!("Net (extra revenue - costs), {c}"), LineKind::Money, &|r| money(r.net_minor)),
+            line(format!("Cost of the messages, {c}"), LineKind::Money, &|r| exact(r.message_cost_minor)),
+            line(format!("Net (extra revenue - costs), {c}"), LineKind::Money, &|r| estimate(r.net_minor)),
         ]
     }
 
     /// A terminal table: metrics down, triggers across, money in major units with 2
     /// decimals (`currency` names them), the verdict in words, then how to read it.
     pub fn to_table(&self, currency: &str) -> String {
-        let lines = self.table_lines(currency);
+        let lines = self.table_lines(currency, MoneyStyle::Plain);
         let headers: Vec<&str> = self.rows.iter().map(|r| row_title(&r.trigger)).collect();
         let width = |s: &str| s.chars().count();
         let label_w = lines.iter().map(|l| width(&l.label)).max().unwrap_or(0);

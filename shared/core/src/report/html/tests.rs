@@ -181,7 +181,12 @@ fn the_page_shows_the_table_and_verdicts_in_words() {
     assert!(html.contains("Lapsed 30 days") && html.contains("All triggers"));
     assert!(html.contains("<td class=\"works\">works</td>"), "birthday 40/80 vs 8/40");
     assert!(html.contains("not enough data"));
-    assert!(html.contains("-123.45"), "money in major units");
+    // Money as people write it: estimates in whole units, exact amounts with kopecks,
+    // thousands grouped by no-break spaces, the currency's sign.
+    assert!(html.contains("<td>-123</td>"), "the extra revenue, an estimate, in whole roubles");
+    assert!(html.contains("<td>300.00</td>"), "the gift cost, exact, with kopecks");
+    assert!(html.contains("Estimated extra revenue -123\u{a0}₽"), "{html}");
+    assert!(html.contains("Revenue of responders, ₽"));
     assert!(html.contains("nobody was eligible"));
 }
 
@@ -206,4 +211,15 @@ fn nice_ceilings() {
     assert_eq!(nice_ceiling(3.0), 5.0);
     assert_eq!(nice_ceiling(700.0), 1000.0);
     assert_eq!(escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+}
+
+#[test]
+fn grouped_money_reads_like_print() {
+    use crate::report::text::{format_amount, MoneyStyle};
+    assert_eq!(format_amount(190_951_749, "RUB", true), "1\u{a0}909\u{a0}517\u{a0}₽");
+    assert_eq!(format_amount(190_951_750, "RUB", true), "1\u{a0}909\u{a0}518\u{a0}₽", "halves away from zero");
+    assert_eq!(format_amount(-212_600, "RUB", false), "-2\u{a0}126.00\u{a0}₽");
+    assert_eq!(format_amount(5, "XYZ", false), "0.05\u{a0}XYZ");
+    assert_eq!(MoneyStyle::Grouped.format(99_949, true), "999");
+    assert_eq!(MoneyStyle::Plain.format(-123_456, true), "-1234.56", "the terminal keeps its plain form");
 }
