@@ -522,6 +522,7 @@ fn every_core_error() -> Vec<Error> {
         Error::InsufficientPoints { balance: 1 },
         Error::RedeemCapExceeded { max_points: 1 },
         Error::CurrencyMismatch { expected: "RUB".into(), got: "EUR".into() },
+        Error::UnknownStore { store: "\"store-9\"".into(), known: "store-1".into() },
         Error::OccurredAtInFuture,
         Error::OccurredAtTooOld { max_days: 30 },
         Error::RefundExceedsRemaining { remaining_minor: 1 },
@@ -549,6 +550,7 @@ fn every_core_error() -> Vec<Error> {
             | Error::InsufficientPoints { .. }
             | Error::RedeemCapExceeded { .. }
             | Error::CurrencyMismatch { .. }
+            | Error::UnknownStore { .. }
             | Error::OccurredAtInFuture
             | Error::OccurredAtTooOld { .. }
             | Error::RefundExceedsRemaining { .. }

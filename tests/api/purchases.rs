@@ -1,4 +1,5 @@
 use axum::http::StatusCode;
+use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::ids::{CustomerId, ReceiptId};
 use boomerang_tests::TestApp;
 use serde_json::json;
@@ -136,6 +137,28 @@ async fn a_receipt_in_another_currency_is_422() {
     let r = t.post("/v1/purchases", body).await;
     assert_eq!((r.status, r.error_code()), (StatusCode::UNPROCESSABLE_ENTITY, "currency_mismatch"));
     assert_eq!(r.error_field(), Some("currency"));
+}
+
+#[tokio::test]
+async fn with_stores_listed_a_receipt_from_another_store_is_422_unknown_store_and_changes_nothing() {
+    let config = ProgramConfig::from_toml_str(
+        "[stores.store-1]\nname = \"Tverskaya\"\ncity = \"Moscow\"\n[stores.store-2]\nname = \"Arbat\"",
+    )
+    .unwrap();
+    let t = TestApp::with_config(config).await;
+    let mut body = purchase("r1", 1000, 0, "2026-11-24T09:00:00+03:00");
+    body["store_id"] = json!("store-9");
+    let r = t.post("/v1/purchases", body).await;
+    assert_eq!((r.status, r.error_code(), r.error_field()), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_store", Some("store_id")));
+    assert_eq!(r.body["error"]["message"], "store_id \"store-9\" is not one of the program's stores (store-1, store-2)");
+    assert_eq!(snapshot(&t, "r1").await, (None, false), "nothing recorded");
+    let r = t.post("/v1/purchases", purchase("r1", 1000, 0, "2026-11-24T09:00:00+03:00")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "a listed store: {}", r.text);
+    // Without a [stores] table any store_id is taken, as before.
+    let t = TestApp::spawn().await;
+    let mut body = purchase("r1", 1000, 0, "2026-11-24T09:00:00+03:00");
+    body["store_id"] = json!("store-9");
+    assert_eq!(t.post("/v1/purchases", body).await.status, StatusCode::CREATED);
 }
 
 #[tokio::test]

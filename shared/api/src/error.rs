@@ -45,6 +45,7 @@ fn status_of(e: &Error) -> StatusCode {
         Error::InsufficientPoints { .. }
         | Error::RedeemCapExceeded { .. }
         | Error::CurrencyMismatch { .. }
+        | Error::UnknownStore { .. }
         | Error::OccurredAtInFuture
         | Error::OccurredAtTooOld { .. }
         | Error::RefundExceedsRemaining { .. }

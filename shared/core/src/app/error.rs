@@ -35,6 +35,8 @@ pub enum Error {
     RedeemCapExceeded { max_points: u64 },
     #[error("the receipt is in {got}, the program in {expected}")]
     CurrencyMismatch { expected: String, got: String },
+    #[error("store_id {store} is not one of the program's stores ({known})")]
+    UnknownStore { store: String, known: String },
     #[error("occurred_at is more than 5 minutes in the future")]
     OccurredAtInFuture,
     #[error("occurred_at is more than {max_days} days in the past")]
@@ -75,6 +77,7 @@ impl Error {
             Error::InsufficientPoints { .. } => "insufficient_points",
             Error::RedeemCapExceeded { .. } => "redeem_cap_exceeded",
             Error::CurrencyMismatch { .. } => "currency_mismatch",
+            Error::UnknownStore { .. } => "unknown_store",
             Error::OccurredAtInFuture => "occurred_at_in_future",
             Error::OccurredAtTooOld { .. } => "occurred_at_too_old",
             Error::RefundExceedsRemaining { .. } => "refund_exceeds_remaining",
@@ -100,6 +103,7 @@ impl Error {
             Error::RefundConflict => "refund_id",
             Error::InsufficientPoints { .. } | Error::RedeemCapExceeded { .. } => "redeem_points",
             Error::CurrencyMismatch { .. } => "currency",
+            Error::UnknownStore { .. } => "store_id",
             Error::OccurredAtInFuture | Error::OccurredAtTooOld { .. } | Error::RefundBeforePurchase => "occurred_at",
             Error::RefundExceedsRemaining { .. } => "amount",
             Error::InvalidToken => "token",
@@ -112,6 +116,7 @@ impl From<PurchaseRuleError> for Error {
     fn from(e: PurchaseRuleError) -> Self {
         match e {
             PurchaseRuleError::CurrencyMismatch { expected, got } => Error::CurrencyMismatch { expected, got },
+            PurchaseRuleError::UnknownStore { store, known } => Error::UnknownStore { store, known },
             PurchaseRuleError::InFuture => Error::OccurredAtInFuture,
             PurchaseRuleError::TooOld { max_days } => Error::OccurredAtTooOld { max_days },
             PurchaseRuleError::RedeemCapExceeded { max_points } => Error::RedeemCapExceeded { max_points },

@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::contact::SendWindow;
-use crate::domain::ids::{Currency, Email};
+use crate::domain::ids::{Currency, Email, StoreId};
 use crate::domain::kinds::{Channel, Locale, TriggerKind};
 use crate::domain::template::{self, sms_segments};
 use crate::domain::wording::format_date;
@@ -103,7 +103,23 @@ pub struct ProgramConfig {
     pub restored_points_valid_days: u32,
     pub messaging: MessagingConfig,
     pub triggers: Triggers,
+    /// The shop's branches by `store_id` (optional). When any are listed, a receipt from a
+    /// store not listed is refused, and reports name the stores.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stores: BTreeMap<String, StoreInfo>,
 }
+
+/// A branch of the shop, as the owner calls it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreInfo {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+}
+
+/// The most stores a program lists: it is one item in the store.
+pub const MAX_STORES: usize = 1000;
 
 /// A config problem, naming the key (dotted path) it is about.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -165,6 +181,12 @@ impl ProgramConfig {
             TriggerKind::Birthday => &t.birthday,
             TriggerKind::PointsExpiring => &t.points_expiring,
         }
+    }
+
+    /// Whether a receipt from `store` is one the program takes: any store when none are
+    /// listed, else only the listed ones.
+    pub fn knows_store(&self, store: &StoreId) -> bool {
+        self.stores.is_empty() || self.stores.contains_key(store.as_str())
     }
 
     /// The local hours in which `channel` may start a send.
@@ -256,6 +278,20 @@ impl ProgramConfig {
         }
         for kind in TriggerKind::ALL {
             self.validate_trigger(kind)?;
+        }
+        if self.stores.len() > MAX_STORES {
+            return Err(err("stores", format!("lists {} stores; at most {MAX_STORES}", self.stores.len())));
+        }
+        for (id, store) in &self.stores {
+            if StoreId::parse(id).is_err() {
+                return Err(err(
+                    format!("stores.{id}"),
+                    "is not a store_id a till can send: 1 to 64 letters, digits and _ . + - : /",
+                ));
+            }
+            if store.name.trim().is_empty() || store.name.chars().count() > 100 {
+                return Err(err(format!("stores.{id}.name"), "must be 1 to 100 characters"));
+            }
         }
         let order = self.triggers_by_priority();
         if let Some(pair) = order.windows(2).find(|p| self.trigger(p[0]).priority == self.trigger(p[1]).priority) {

@@ -120,6 +120,8 @@ impl Refund {
 pub enum PurchaseRuleError {
     #[error("the receipt is in {got}, the program in {expected}")]
     CurrencyMismatch { expected: String, got: String },
+    #[error("store_id {store} is not one of the program's stores ({known})")]
+    UnknownStore { store: String, known: String },
     #[error("occurred_at is more than 5 minutes in the future")]
     InFuture,
     #[error("occurred_at is more than {max_days} days in the past")]
@@ -194,6 +196,14 @@ pub fn decide_purchase(
             expected: cfg.currency.as_str().into(),
             got: req.currency.as_str().into(),
         });
+    }
+    if !cfg.knows_store(&req.store_id) {
+        const SHOWN: usize = 5;
+        let mut known: Vec<&str> = cfg.stores.keys().map(String::as_str).take(SHOWN).collect();
+        if cfg.stores.len() > SHOWN {
+            known.push("…");
+        }
+        return Err(PurchaseRuleError::UnknownStore { store: format!("{:?}", req.store_id.as_str()), known: known.join(", ") });
     }
     let occurred = req.occurred_at.with_timezone(&Utc);
     if occurred > now + MAX_FUTURE_SKEW {

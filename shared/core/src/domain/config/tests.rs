@@ -224,3 +224,23 @@ fn serialized_config_reads_back_the_same() {
     let c = ProgramConfig::defaults();
     assert_eq!(ProgramConfig::from_toml_str(&c.to_toml_string()).unwrap(), c);
 }
+
+#[test]
+fn a_stores_table_names_the_branches_and_is_checked() {
+    let c = ProgramConfig::defaults();
+    assert!(c.stores.is_empty() && c.knows_store(&StoreId::parse("anything").unwrap()), "no table: every store");
+    let c = ProgramConfig::from_toml_str("[stores.\"store-1\"]\nname = \"Tverskaya\"\ncity = \"Moscow\"").unwrap();
+    assert_eq!(c.stores["store-1"], StoreInfo { name: "Tverskaya".into(), city: Some("Moscow".into()) });
+    assert!(c.knows_store(&StoreId::parse("store-1").unwrap()));
+    assert!(!c.knows_store(&StoreId::parse("store-2").unwrap()));
+    assert_eq!(ProgramConfig::from_toml_str(&c.to_toml_string()).unwrap(), c, "it round-trips");
+    for (toml, key) in [
+        ("[stores.\"bad id\"]\nname = \"X\"", "stores.bad id"),
+        ("[stores.s1]\nname = \" \"", "stores.s1.name"),
+        ("[stores.s1]\nname = \"X\"\nphone = \"1\"", "stores.s1"),
+        ("[stores.s1]\ncity = \"Moscow\"", "stores.s1"),
+    ] {
+        let e = ProgramConfig::from_toml_str(toml).unwrap_err();
+        assert!(e.key.starts_with(key), "{toml}: {e}");
+    }
+}
