@@ -28,6 +28,7 @@ use boomerang_api::body::{from_slice, parse_json};
 use boomerang_api::dto::{CustomerBody, PurchaseBody};
 use boomerang_api::error::ApiError;
 use boomerang_core::app::sweep::SweepOptions;
+use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::{ConsentChange, ConsentSource, ConsentWithdrawn};
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::kinds::Channel;
@@ -708,7 +709,10 @@ struct Session {
 
 impl Session {
     async fn new() -> Self {
-        Self { spec: spec(), t: TestApp::spawn().await, seen: BTreeSet::new() }
+        // The program lists its stores, so a receipt from another one can be refused.
+        let config = ProgramConfig::from_toml_str("[stores.store-1]\nname = \"Tverskaya\"\n[stores.store-2]\nname = \"Arbat\"")
+            .expect("a program with stores");
+        Self { spec: spec(), t: TestApp::with_config(config).await, seen: BTreeSet::new() }
     }
 
     /// Sends a request to the route `template`, checks the answer against the document for
@@ -883,6 +887,10 @@ async fn a_session_through_every_documented_outcome_gets_only_documented_answers
         .json(PURCHASES, post.clone(), "/v1/purchases", with(purchase("r2", 1_000, 0, at), "currency", json!("EUR")))
         .await;
     assert_outcome(&r, StatusCode::UNPROCESSABLE_ENTITY, "currency_mismatch");
+    let r = s
+        .json(PURCHASES, post.clone(), "/v1/purchases", with(purchase("r2", 1_000, 0, at), "store_id", json!("store-9")))
+        .await;
+    assert_outcome(&r, StatusCode::UNPROCESSABLE_ENTITY, "unknown_store");
     let r =
         s.json(PURCHASES, post.clone(), "/v1/purchases", purchase("r2", 1_000, 0, "2026-11-24T10:05:01+03:00")).await;
     assert_outcome(&r, StatusCode::UNPROCESSABLE_ENTITY, "occurred_at_in_future");
