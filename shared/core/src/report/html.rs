@@ -21,6 +21,8 @@
 
 use std::fmt::Write;
 
+use chrono::Datelike;
+
 use crate::domain::config::ProgramConfig;
 use crate::domain::template::html_escape as escape;
 use super::explain::{suggested_action, what_it_does, why_not_enough};
@@ -455,6 +457,7 @@ fn messages_chart(days: &[(chrono::NaiveDate, u64, u64)]) -> String {
     let step = (right - left) / days.len().max(1) as f64;
     let bw = (step * 0.8).max(0.5);
     let label_every = days.len().div_ceil(10).max(1);
+    let mut labelled_year = None;
     for (i, (date, email, sms)) in days.iter().enumerate() {
         let x = left + step * i as f64 + (step - bw) / 2.0;
         let key = format!("data-date=\"{date}\"");
@@ -462,7 +465,11 @@ fn messages_chart(days: &[(chrono::NaiveDate, u64, u64)]) -> String {
         s.push_str(&bar(x, bw, y(0.0), y(e), "email", &key, "email", &email.to_string(), &format!("{date}: {email} email")));
         s.push_str(&bar(x, bw, y(e), y(e + m), "sms", &key, "sms", &sms.to_string(), &format!("{date}: {sms} SMS")));
         if i % label_every == 0 {
-            s.push_str(&text(x + bw / 2.0, bottom + 16.0, "middle", &date.format("%m-%d").to_string()));
+            // The year on the first label and wherever it changes: a period may span two.
+            let year = Some(date.year());
+            let format = if labelled_year == year { "%m-%d" } else { "%Y-%m-%d" };
+            labelled_year = year;
+            s.push_str(&text(x + bw / 2.0, bottom + 16.0, "middle", &date.format(format).to_string()));
         }
     }
     s.push_str("</svg>\n");

@@ -223,3 +223,15 @@ fn grouped_money_reads_like_print() {
     assert_eq!(MoneyStyle::Grouped.format(99_949, true), "999");
     assert_eq!(MoneyStyle::Plain.format(-123_456, true), "-1234.56", "the terminal keeps its plain form");
 }
+
+#[test]
+fn the_messages_chart_labels_the_year_first_and_where_it_changes() {
+    let mut spanning = report();
+    spanning.messages_per_day = (0..10).map(|i| (d("2026-12-27") + chrono::Days::new(i), 1, 0)).collect();
+    let html = page(&spanning, "Shop", false);
+    let messages = chart(&html, "messages");
+    assert!(messages.contains(">2026-12-27<"), "the first label has the year");
+    assert!(messages.contains(">12-28<"), "the same year after it does not");
+    assert!(messages.contains(">2027-01-01<"), "a new year is named");
+    assert!(messages.contains(">01-02<"));
+}
