@@ -35,6 +35,7 @@ pub mod faults;
 pub mod lag;
 pub mod legacy;
 pub mod racing;
+pub mod sim;
 pub mod sweep_cases;
 mod support;
 
