@@ -17,7 +17,8 @@
 //!
 //! and `cargo test -p <crate> --test simulation -- --seed N` replays seed N with its trace
 //! (`BOOMERANG_SEED=N` does the same when the arguments cannot be passed); `--seeds N` and
-//! `--first S` choose how many seeds and where to start.
+//! `--first S` choose how many seeds and where to start, `--jobs N` how many threads run them,
+//! `--shrink N` how many runs a failing seed may spend shrinking.
 
 mod check;
 mod plan;
@@ -176,12 +177,14 @@ struct Choice {
     /// One seed asked for by name: print its trace even when it passes.
     verbose: bool,
     jobs: usize,
+    shrink_runs: usize,
 }
 
 fn choose(bounds: Bounds) -> Result<Option<Choice>, String> {
     let mut args = std::env::args().skip(1);
     let default_jobs = std::thread::available_parallelism().map_or(1, |n| n.get()).min(2);
-    let mut choice = Choice { first: 0, count: bounds.seeds, verbose: false, jobs: default_jobs };
+    let mut choice =
+        Choice { first: 0, count: bounds.seeds, verbose: false, jobs: default_jobs, shrink_runs: bounds.shrink_runs };
     if let Ok(seed) = std::env::var("BOOMERANG_SEED") {
         choice.first = seed.trim().parse().map_err(|_| format!("BOOMERANG_SEED={seed} is not a number"))?;
         (choice.count, choice.verbose) = (1, true);
@@ -198,6 +201,7 @@ fn choose(bounds: Bounds) -> Result<Option<Choice>, String> {
             "--seeds" => choice.count = number("--seeds", args.next())?,
             "--first" => choice.first = number("--first", args.next())?,
             "--jobs" => choice.jobs = number("--jobs", args.next())?.max(1) as usize,
+            "--shrink" => choice.shrink_runs = number("--shrink", args.next())? as usize,
             // What cargo and IDEs ask of every test binary.
             "--list" => {
                 println!("simulation: test");
@@ -233,6 +237,7 @@ where
         "cargo test -p {} --test simulation --",
         std::env::var("CARGO_PKG_NAME").unwrap_or_else(|_| "<crate>".into())
     );
+    let bounds = Bounds { shrink_runs: choice.shrink_runs, ..bounds };
     let started = Instant::now();
     let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(choice.first));
     let end = choice.first.saturating_add(choice.count);

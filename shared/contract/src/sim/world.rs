@@ -58,19 +58,52 @@ impl Backoff for NoWait {
     async fn wait(&self, _: u32) {}
 }
 
-/// How the current operation's calls fail.
+/// A step of an operation: a store call, or a call to the providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Store(Call),
+    /// Asking the SMS provider whether a number opted out.
+    OptOutCheck,
+    Send,
+}
+
+/// The steps a fault aims at by kind: every write, and the sends.
+const AIMED: [Step; 9] = [
+    Step::Store(Call::PutCustomer),
+    Step::Store(Call::CommitPurchase),
+    Step::Store(Call::CommitRefund),
+    Step::Store(Call::RecordOutcome),
+    Step::Store(Call::ClaimOutcome),
+    Step::Store(Call::UpdateOutcome),
+    Step::Store(Call::CommitBurn),
+    Step::Store(Call::CompleteSweep),
+    Step::Send,
+];
+
+/// Which step of an operation a fault strikes.
+#[derive(Debug, Clone, Copy)]
+enum Aim {
+    /// The operation's step number `n`, whatever it is.
+    Nth(u32),
+    /// The `n`-th step of this kind (0 for the first): a given write or send, wherever it
+    /// falls in a long operation such as a sweep.
+    Kind(Step, u32),
+}
+
+/// How the current operation's steps fail.
 #[derive(Debug, Clone, Copy)]
 enum Plan {
     Calm,
-    /// The process dies before call `at`: that call and every later one never happen.
-    Crash { at: u32 },
-    /// Call `at` takes effect and its answer is lost.
-    Lost { at: u32 },
-    /// Call `at` is refused before it takes effect (throttled, unreachable).
-    Refused { at: u32 },
-    /// Call `at`, if a transaction, meets DynamoDB's `TransactionConflict`.
-    Conflict { at: u32 },
-    /// Every call fails with this chance in a hundred, in any of the ways above.
+    /// The process dies at the aimed step: before it, or (`after`) once it took effect; no
+    /// later step happens.
+    Crash { aim: Aim, after: bool },
+    /// The aimed step takes effect and its answer is lost.
+    Lost { aim: Aim },
+    /// The aimed step is refused before it takes effect (throttled, unreachable).
+    Refused { aim: Aim },
+    /// The aimed step, if a transaction, meets DynamoDB's `TransactionConflict`.
+    Conflict { aim: Aim },
+    /// Every step fails with this chance in a hundred, in any of the ways above.
     Flaky { percent: u8 },
 }
 
@@ -89,12 +122,24 @@ enum SendFault {
     Lost,
 }
 
+/// What strikes one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strike {
+    /// The process dies before or after the step.
+    Crash { after: bool },
+    Lost,
+    Refused,
+    Conflict,
+}
+
 /// The faults of one operation, shared by the store and the messenger, counted over both:
 /// a crash can fall between a claim and its send as well as between two writes.
 pub(super) struct Schedule {
     plan: Plan,
     rng: Rng,
-    calls: u32,
+    steps: u32,
+    /// Steps so far per kind.
+    seen: Vec<(Step, u32)>,
     /// True once anything was injected: only then may the operation fail with `unavailable`.
     pub injected: bool,
     pub crashed: bool,
@@ -102,7 +147,7 @@ pub(super) struct Schedule {
 
 impl Schedule {
     fn calm() -> Self {
-        Self { plan: Plan::Calm, rng: Rng::with_seed(0), calls: 0, injected: false, crashed: false }
+        Self { plan: Plan::Calm, rng: Rng::with_seed(0), steps: 0, seen: Vec::new(), injected: false, crashed: false }
     }
 
     fn for_op(op: &Op, weather: &Weather) -> Self {
@@ -110,71 +155,80 @@ impl Schedule {
         let plan = if rng.f64() >= weather.fault_rate {
             Plan::Calm
         } else {
-            let at = rng.u32(..12);
+            let aim = if rng.bool() { Aim::Nth(rng.u32(..12)) } else { Aim::Kind(AIMED[rng.usize(..AIMED.len())], rng.u32(..3)) };
             match rng.u8(..6) {
-                0 => Plan::Crash { at },
-                1 => Plan::Lost { at },
-                2 => Plan::Refused { at },
-                3 => Plan::Conflict { at },
+                0 => Plan::Crash { aim, after: rng.bool() },
+                1 => Plan::Lost { aim },
+                2 => Plan::Refused { aim },
+                3 => Plan::Conflict { aim },
                 _ => Plan::Flaky { percent: rng.u8(5..25) },
             }
         };
-        Self { plan, rng, calls: 0, injected: false, crashed: false }
+        Self { plan, rng, steps: 0, seen: Vec::new(), injected: false, crashed: false }
     }
 
-    /// The next call's turn: its number, and whether the process is already gone.
-    fn turn(&mut self) -> u32 {
-        let n = self.calls;
-        self.calls += 1;
-        if let Plan::Crash { at } = self.plan {
-            if n >= at {
-                self.crashed = true;
+    /// What strikes this step, if anything (the process already dead: it never happens).
+    fn strike(&mut self, step: Step) -> Option<Strike> {
+        let n = self.steps;
+        self.steps += 1;
+        let of_kind = match self.seen.iter_mut().find(|(s, _)| *s == step) {
+            Some((_, count)) => {
+                *count += 1;
+                *count - 1
             }
-        }
-        n
-    }
-
-    fn store_fault(&mut self, call: Call) -> Option<Fault> {
-        let n = self.turn();
-        let transaction = matches!(
-            call,
-            Call::CommitPurchase | Call::CommitRefund | Call::RecordOutcome | Call::ClaimOutcome | Call::CommitBurn
-        );
-        let fault = match self.plan {
-            _ if self.crashed => Some(Fault::Before),
-            Plan::Lost { at } if n == at => Some(Fault::After),
-            Plan::Refused { at } if n == at => Some(Fault::Before),
-            Plan::Conflict { at } if n == at && transaction => Some(Fault::Conflict),
+            None => {
+                self.seen.push((step, 1));
+                0
+            }
+        };
+        let aimed = |aim: Aim| match aim {
+            Aim::Nth(at) => n == at,
+            Aim::Kind(kind, at) => kind == step && of_kind == at,
+        };
+        let strike = match self.plan {
+            _ if self.crashed => Some(Strike::Crash { after: false }),
+            Plan::Crash { aim, after } if aimed(aim) => Some(Strike::Crash { after }),
+            Plan::Lost { aim } if aimed(aim) => Some(Strike::Lost),
+            Plan::Refused { aim } if aimed(aim) => Some(Strike::Refused),
+            Plan::Conflict { aim } if aimed(aim) => Some(Strike::Conflict),
             Plan::Flaky { percent } if self.rng.u8(..100) < percent => {
-                match self.rng.u8(..3) {
-                    0 => Some(Fault::Before),
-                    1 => Some(Fault::After),
-                    _ if transaction => Some(Fault::Conflict),
-                    _ => Some(Fault::Before),
-                }
+                Some([Strike::Lost, Strike::Refused, Strike::Conflict][self.rng.usize(..3)])
             }
             _ => None,
         };
-        self.injected |= fault.is_some();
-        fault
+        if let Some(Strike::Crash { .. }) = strike {
+            self.crashed = true;
+        }
+        self.injected |= strike.is_some();
+        strike
     }
 
-    fn send_fault(&mut self) -> SendFault {
-        let n = self.turn();
-        let fault = match self.plan {
-            _ if self.crashed => SendFault::Dead,
-            Plan::Lost { at } if n == at => SendFault::Lost,
-            Plan::Refused { at } if n == at => SendFault::Throttled,
-            Plan::Flaky { percent } if self.rng.u8(..100) < percent => match self.rng.u8(..4) {
-                0 => SendFault::Throttled,
-                1 => SendFault::Rejected,
-                2 => SendFault::TimedOut,
-                _ => SendFault::Lost,
+    fn store_fault(&mut self, call: Call) -> Option<Fault> {
+        // The calls that are always one `TransactWriteItems` on DynamoDB, the only kind of
+        // request it refuses with `TransactionConflict` (a decision is one too, but a capped or
+        // expired outcome is a lone conditional put, and the port does not say which is which).
+        let transaction =
+            matches!(call, Call::CommitPurchase | Call::CommitRefund | Call::ClaimOutcome | Call::CommitBurn);
+        match self.strike(Step::Store(call))? {
+            Strike::Crash { after: true } | Strike::Lost => Some(Fault::After),
+            Strike::Conflict if transaction => Some(Fault::Conflict),
+            Strike::Crash { after: false } | Strike::Refused | Strike::Conflict => Some(Fault::Before),
+        }
+    }
+
+    fn send_fault(&mut self, step: Step) -> SendFault {
+        match self.strike(step) {
+            None => SendFault::None,
+            Some(Strike::Crash { after: false }) => SendFault::Dead,
+            // Sent, then the process died before it heard so.
+            Some(Strike::Crash { after: true }) => SendFault::Lost,
+            Some(Strike::Lost) => SendFault::Lost,
+            Some(Strike::Refused) => SendFault::Throttled,
+            Some(Strike::Conflict) => match self.rng.u8(..2) {
+                0 => SendFault::Rejected,
+                _ => SendFault::TimedOut,
             },
-            _ => SendFault::None,
-        };
-        self.injected |= !matches!(fault, SendFault::None);
-        fault
+        }
     }
 }
 
@@ -249,7 +303,7 @@ impl SimMessenger {
 #[async_trait]
 impl Messenger for SimMessenger {
     async fn sms_opted_out(&self, phone: &Phone) -> Result<bool, SendError> {
-        match locked(&self.schedule).send_fault() {
+        match locked(&self.schedule).send_fault(Step::OptOutCheck) {
             SendFault::None => Ok(locked(&self.opted_out).contains(phone.as_str())),
             SendFault::Dead => Err(SendError::Unknown("the process died".into())),
             _ => Err(SendError::Retryable("injected: the provider did not answer".into())),
@@ -257,7 +311,7 @@ impl Messenger for SimMessenger {
     }
 
     async fn send(&self, message: &OutgoingMessage) -> Result<(), SendError> {
-        let fault = locked(&self.schedule).send_fault();
+        let fault = locked(&self.schedule).send_fault(Step::Send);
         let (reached, accepted) = match fault {
             SendFault::Dead => return Err(SendError::Unknown("the process died before the send".into())),
             SendFault::Throttled => return Err(SendError::Retryable("injected: throttled".into())),
