@@ -13,7 +13,7 @@ use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::Boomerang;
 
 use crate::audit::{account_faults, LedgerSums};
-use super::plan::POPULATION;
+use super::plan::{MAX_BACK_DAYS, POPULATION};
 use super::world::{same_receipt, World};
 
 /// What a run's end state holds: proof that the checks had something to judge.
@@ -172,9 +172,10 @@ fn name(key: &OutcomeKey) -> String {
     format!("the {} message of {} ({})", key.trigger.as_str(), key.customer_id.as_str(), key.episode)
 }
 
-/// The first date an outcome of the run can carry.
+/// The first date an outcome of the run can carry: the run's first sweep may be of a date
+/// before its start (`Action::Sweep::back_days`).
 fn first_date(world: &World) -> chrono::NaiveDate {
-    world.config.local_date(world.start) - Duration::days(1)
+    world.config.local_date(world.start) - Duration::days(i64::from(MAX_BACK_DAYS))
 }
 
 /// Every outcome of the run, by the dates the store lists them on; a key listed twice is a fault.

@@ -8,6 +8,9 @@ use fastrand::Rng;
 /// Customers in a run: few, so operations meet on the same records.
 pub const POPULATION: u8 = 4;
 
+/// The furthest back a sweep's date goes.
+pub const MAX_BACK_DAYS: u8 = 3;
+
 /// One operation of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -112,7 +115,7 @@ fn action(rng: &mut Rng) -> Action {
         28..=32 => Action::ReplayPurchase { nth: rng.u16(..) },
         33..=35 => Action::ReplayRefund { nth: rng.u16(..) },
         36..=37 => Action::Erase { who },
-        38..=55 => Action::Sweep { back_days: [0, 0, 0, 0, 0, 0, 0, 0, 1, 3][rng.usize(..10)], handoff: rng.u8(..4) == 0 },
+        38..=55 => Action::Sweep { back_days: [0, 0, 0, 0, 0, 0, 0, 0, 1, MAX_BACK_DAYS][rng.usize(..10)], handoff: rng.u8(..4) == 0 },
         56..=60 => Action::Deliver { nth: rng.u16(..) },
         61..=63 => Action::Feedback { who, complaint: rng.bool(), past_address: rng.u8(..4) == 0 },
         64..=65 => Action::SmsStop { who },
