@@ -11,7 +11,7 @@ use boomerang_core::app::sweep::{Delivery, SendMode, SweepOptions, SweepReport, 
 use boomerang_core::domain::customer::ProfilePatch;
 use boomerang_core::domain::ids::{CustomerId, Phone};
 use boomerang_core::domain::kinds::{Channel, TriggerKind};
-use boomerang_core::domain::purchase::{Backdating, PurchaseRequest};
+use boomerang_core::domain::purchase::Backdating;
 use boomerang_core::domain::triggers::{expiring_soon, Episode, OutcomeKey, OutcomeStatus};
 use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
 use boomerang_core::Boomerang;
@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use tokio::sync::Notify;
 
 use crate::lag::LaggingIndexes;
-use crate::sweep_cases::{date, noon, program, Shop};
+use crate::sweep_cases::{date, noon, program, purchase_on, Shop};
 use crate::StoreFactory;
 
 fn counts(report: &SweepReport, trigger: TriggerKind) -> TriggerCounts {
@@ -49,17 +49,8 @@ fn only_expiry_warnings(extra: &str) -> boomerang_core::domain::config::ProgramC
 impl Shop {
     /// A purchase of `amount_minor` spending `redeem` points on `day`, at noon.
     pub async fn buy_amount(&self, id: &str, receipt: &str, day: NaiveDate, amount_minor: u64, redeem: u64) {
-        let at = noon(day);
-        let req = PurchaseRequest {
-            receipt_id: boomerang_core::domain::ids::ReceiptId::parse(receipt).unwrap(),
-            customer_id: CustomerId::parse(id).unwrap(),
-            amount_minor,
-            currency: boomerang_core::domain::ids::Currency::parse("RUB").unwrap(),
-            occurred_at: at.fixed_offset(),
-            store_id: boomerang_core::domain::ids::StoreId::parse("s1").unwrap(),
-            redeem_points: redeem,
-        };
-        self.app.purchase(&req, at, Backdating::AnyAge).await.expect("purchase");
+        let req = purchase_on(id, receipt, day, amount_minor, redeem);
+        self.app.purchase(&req, noon(day), Backdating::AnyAge).await.expect("purchase");
     }
 
     /// The dates each message to `id` was sent on (local), in order.

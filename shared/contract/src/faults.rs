@@ -56,6 +56,9 @@ pub enum Fault {
     Before,
     /// It takes effect, but the caller hears that it failed.
     After,
+    /// The store refuses it as it refuses a lost race (DynamoDB's `TransactionConflict`):
+    /// nothing happens, the caller hears `Conflict`.
+    Conflict,
 }
 
 /// Decides the fault of each call, given the call and the customer it concerns (if one).
@@ -97,8 +100,12 @@ impl FaultyStore {
         op: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         let fault = (self.plan.lock().expect("plan lock"))(call, customer);
-        if fault == Some(Fault::Before) {
-            return Err(StoreError::Unavailable(format!("injected: {call:?} failed before the store").into()));
+        match fault {
+            Some(Fault::Before) => {
+                return Err(StoreError::Unavailable(format!("injected: {call:?} failed before the store").into()))
+            }
+            Some(Fault::Conflict) => return Err(StoreError::Conflict),
+            _ => {}
         }
         let result = op.await;
         match fault {

@@ -26,24 +26,42 @@ use std::sync::Arc;
 
 use boomerang_core::ports::Store;
 
+use audit::LedgerRows;
+
+pub mod audit;
 pub mod cases;
 pub mod contact_cases;
 pub mod faults;
 pub mod lag;
 pub mod legacy;
+pub mod racing;
+pub mod sim;
 pub mod sweep_cases;
 mod support;
 
 /// A fresh, empty store for one test, and whatever must outlive it (a temp dir, a table).
 pub struct Fixture {
     pub store: Arc<dyn Store>,
+    /// The store's ledger rows read back, for the cases that judge records against them
+    /// (the racing cases, the simulation); `None` for the cases that need no such reader.
+    pub ledger: Option<Arc<dyn LedgerRows>>,
     /// Dropped with the fixture at the end of the test, never read.
     pub _guard: Box<dyn Any + Send>,
 }
 
 impl Fixture {
     pub fn new(store: Arc<dyn Store>, guard: impl Any + Send) -> Self {
-        Self { store, _guard: Box::new(guard) }
+        Self { store, ledger: None, _guard: Box::new(guard) }
+    }
+
+    /// The same fixture with a reader of its store's ledger rows.
+    pub fn with_ledger(self, ledger: Arc<dyn LedgerRows>) -> Self {
+        Self { ledger: Some(ledger), ..self }
+    }
+
+    /// The ledger reader; the cases that need one say so when the factory gave none.
+    pub fn ledger_rows(&self) -> Arc<dyn LedgerRows> {
+        self.ledger.clone().expect("this case reads the ledger rows back: the factory must call Fixture::with_ledger")
     }
 }
 

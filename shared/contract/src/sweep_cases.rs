@@ -104,17 +104,13 @@ impl Shop {
 
     /// A purchase of 1,000.00 (50 points) on `day`, recorded that day.
     pub async fn buy(&self, id: &str, receipt: &str, day: NaiveDate) {
-        let at = noon(day);
-        let req = PurchaseRequest {
-            receipt_id: receipt.parse_receipt(),
-            customer_id: CustomerId::parse(id).unwrap(),
-            amount_minor: 100_000,
-            currency: boomerang_core::domain::ids::Currency::parse("RUB").unwrap(),
-            occurred_at: at.fixed_offset(),
-            store_id: boomerang_core::domain::ids::StoreId::parse("s1").unwrap(),
-            redeem_points: 0,
-        };
-        self.app.purchase(&req, at, Backdating::AnyAge).await.expect("purchase");
+        let req = purchase_on(id, receipt, day, 100_000, 0);
+        self.app.purchase(&req, noon(day), Backdating::AnyAge).await.expect("purchase");
+    }
+
+    /// The reader of this shop's ledger rows (the factory must give one).
+    pub fn ledger(&self) -> Arc<dyn crate::audit::LedgerRows> {
+        self._fixture.ledger_rows()
     }
 
     pub async fn sweep(&self, day: NaiveDate) -> SweepReport {
@@ -135,12 +131,16 @@ impl Shop {
     }
 }
 
-trait ParseReceipt {
-    fn parse_receipt(&self) -> boomerang_core::domain::ids::ReceiptId;
-}
-impl ParseReceipt for &str {
-    fn parse_receipt(&self) -> boomerang_core::domain::ids::ReceiptId {
-        boomerang_core::domain::ids::ReceiptId::parse(self).unwrap()
+/// A purchase of `amount_minor` spending `redeem` points at noon on `day`.
+pub fn purchase_on(id: &str, receipt: &str, day: NaiveDate, amount_minor: u64, redeem: u64) -> PurchaseRequest {
+    PurchaseRequest {
+        receipt_id: boomerang_core::domain::ids::ReceiptId::parse(receipt).unwrap(),
+        customer_id: CustomerId::parse(id).unwrap(),
+        amount_minor,
+        currency: boomerang_core::domain::ids::Currency::parse("RUB").unwrap(),
+        occurred_at: noon(day).fixed_offset(),
+        store_id: boomerang_core::domain::ids::StoreId::parse("s1").unwrap(),
+        redeem_points: redeem,
     }
 }
 

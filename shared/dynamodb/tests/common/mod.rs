@@ -100,3 +100,53 @@ pub fn gift_commit(before: &CustomerRecord, outcome: &Outcome) -> RecordCommit {
     record.version += 1;
     RecordCommit { record, expected_version: before.version, entries, recorded_at: outcome.decided_at }
 }
+
+/// A table's ledger items (`E#…` under the customer's partition), read back by `Query`.
+pub struct DynamoLedger(pub DynamoStore);
+
+#[async_trait::async_trait]
+impl boomerang_store_contract::audit::LedgerRows for DynamoLedger {
+    async fn entries(
+        &self,
+        customer: &boomerang_core::domain::ids::CustomerId,
+    ) -> Result<Vec<boomerang_core::domain::ledger::LedgerEntry>, String> {
+        use boomerang_dynamodb::items::s;
+        use boomerang_dynamodb::layout::{customer_pk, ENTRIES};
+        let mut entries = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .0
+                .client()
+                .query()
+                .table_name(self.0.table())
+                .consistent_read(true)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :ledger)")
+                .expression_attribute_values(":pk", s(customer_pk(customer.as_str())))
+                .expression_attribute_values(":ledger", s("E#"))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            for item in page.items() {
+                let json = item.get(ENTRIES).and_then(|v| v.as_s().ok()).ok_or("a ledger item without entries")?;
+                let more: Vec<boomerang_core::domain::ledger::LedgerEntry> =
+                    serde_json::from_str(json).map_err(|e| e.to_string())?;
+                entries.extend(more);
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(entries);
+            }
+        }
+    }
+}
+
+/// A fresh table as a contract fixture, its ledger rows read back by [`DynamoLedger`].
+pub async fn fixture() -> boomerang_store_contract::Fixture {
+    let store = fresh_store().await;
+    // Tables are left to the emulator, which forgets them when it stops.
+    let table = store.table().to_owned();
+    let ledger = std::sync::Arc::new(DynamoLedger(same_table(&store).await));
+    boomerang_store_contract::Fixture::new(std::sync::Arc::new(store), table).with_ledger(ledger)
+}

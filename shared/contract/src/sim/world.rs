@@ -1,0 +1,672 @@
+//! One simulated run: the application over a store that fails on purpose (from each
+//! operation's seed: crashes between any two calls, lost answers, refusals, throttling,
+//! conflicts) whose date indexes lag, and a messenger that fails the same way and checks
+//! every message that reaches it. The clock is the run's own. The operations run one after
+//! another, so a seed replays exactly; what the racing cases leave to tokio, this leaves to
+//! crashes and lost answers, which interleave a dead process's half-done work with the next.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use fastrand::Rng;
+
+use boomerang_core::app::sweep::{SendMode, SweepOptions};
+use boomerang_core::app::suppression::Feedback;
+use boomerang_core::app::Backoff;
+use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::customer::ProfilePatch;
+use boomerang_core::domain::ids::{Currency, CustomerId, Email, Phone, ReceiptId, RefundId, StoreId};
+use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::purchase::{Backdating, PurchaseRequest, Receipt, Refund, RefundRequest};
+use boomerang_core::domain::triggers::OutcomeKey;
+use boomerang_core::ports::{Messenger, OutgoingMessage, SendError, Store, StoreError};
+use boomerang_core::{Boomerang, Error};
+
+use crate::audit::LedgerRows;
+use crate::faults::{Call, Fault, FaultyStore};
+use crate::lag::LaggingIndexes;
+use super::plan::{Action, Op, Weather};
+
+/// Where every run starts: 09:00 in Moscow on a Monday.
+pub const START: &str = "2026-01-05T06:00:00Z";
+
+/// The program of a run: the default one compressed in time (lapses after 2, 4 and 6 days,
+/// points valid 8 days, gifts 3 or 4, warnings 3 days before for small balances), so lapses,
+/// gifts, burns and warnings all come due within a run of days; no pacing to wait for; the
+/// seed's holdout.
+pub fn program(holdout_percent: u8) -> ProgramConfig {
+    let mut text = String::from("points_valid_days = 8\n[messaging]\nmax_sends_per_second = 10000\n");
+    for (trigger, extra) in [
+        ("lapsed_30", "after_days = 2"),
+        ("lapsed_60", "after_days = 4\ngift_valid_days = 4"),
+        ("lapsed_90", "after_days = 6\ngift_valid_days = 3"),
+        ("birthday", "gift_valid_days = 3"),
+        ("points_expiring", "days_before = 3\ncooldown_days = 3\nmin_points = 5"),
+    ] {
+        text.push_str(&format!("[triggers.{trigger}]\nholdout_percent = {holdout_percent}\n{extra}\n"));
+    }
+    ProgramConfig::from_toml_str(&text).expect("the simulation's program is valid")
+}
+
+/// Retries at once: the run's clock is its own, and waiting would only slow it.
+struct NoWait;
+
+#[async_trait]
+impl Backoff for NoWait {
+    async fn wait(&self, _: u32) {}
+}
+
+/// A step of an operation: a store call, or a call to the providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Store(Call),
+    /// Asking the SMS provider whether a number opted out.
+    OptOutCheck,
+    Send,
+}
+
+/// The steps a fault aims at by kind: every write, and the sends.
+const AIMED: [Step; 9] = [
+    Step::Store(Call::PutCustomer),
+    Step::Store(Call::CommitPurchase),
+    Step::Store(Call::CommitRefund),
+    Step::Store(Call::RecordOutcome),
+    Step::Store(Call::ClaimOutcome),
+    Step::Store(Call::UpdateOutcome),
+    Step::Store(Call::CommitBurn),
+    Step::Store(Call::CompleteSweep),
+    Step::Send,
+];
+
+/// Which step of an operation a fault strikes.
+#[derive(Debug, Clone, Copy)]
+enum Aim {
+    /// The operation's step number `n`, whatever it is.
+    Nth(u32),
+    /// The `n`-th step of this kind (0 for the first): a given write or send, wherever it
+    /// falls in a long operation such as a sweep.
+    Kind(Step, u32),
+}
+
+/// How the current operation's steps fail.
+#[derive(Debug, Clone, Copy)]
+enum Plan {
+    Calm,
+    /// The process dies at the aimed step: before it, or (`after`) once it took effect; no
+    /// later step happens.
+    Crash { aim: Aim, after: bool },
+    /// The aimed step takes effect and its answer is lost.
+    Lost { aim: Aim },
+    /// The aimed step is refused before it takes effect (throttled, unreachable).
+    Refused { aim: Aim },
+    /// The aimed step, if a transaction, meets DynamoDB's `TransactionConflict`.
+    Conflict { aim: Aim },
+    /// Every step fails with this chance in a hundred, in any of the ways above.
+    Flaky { percent: u8 },
+}
+
+/// What a messenger call meets.
+enum SendFault {
+    None,
+    /// The process is gone: nothing reaches the provider.
+    Dead,
+    /// Throttled: certainly not sent.
+    Throttled,
+    /// The provider refuses the address for good.
+    Rejected,
+    /// Cut off before the provider accepted it; the caller cannot tell.
+    TimedOut,
+    /// Accepted, but the answer is lost.
+    Lost,
+}
+
+/// What strikes one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strike {
+    /// The process dies before or after the step.
+    Crash { after: bool },
+    Lost,
+    Refused,
+    Conflict,
+}
+
+/// The faults of one operation, shared by the store and the messenger, counted over both:
+/// a crash can fall between a claim and its send as well as between two writes.
+pub(super) struct Schedule {
+    plan: Plan,
+    rng: Rng,
+    steps: u32,
+    /// Steps so far per kind.
+    seen: Vec<(Step, u32)>,
+    /// True once anything was injected: only then may the operation fail with `unavailable`.
+    pub injected: bool,
+    pub crashed: bool,
+}
+
+impl Schedule {
+    fn calm() -> Self {
+        Self { plan: Plan::Calm, rng: Rng::with_seed(0), steps: 0, seen: Vec::new(), injected: false, crashed: false }
+    }
+
+    fn for_op(op: &Op, weather: &Weather) -> Self {
+        let mut rng = Rng::with_seed(op.faults);
+        let plan = if rng.f64() >= weather.fault_rate {
+            Plan::Calm
+        } else {
+            let aim = if rng.bool() { Aim::Nth(rng.u32(..12)) } else { Aim::Kind(AIMED[rng.usize(..AIMED.len())], rng.u32(..3)) };
+            match rng.u8(..6) {
+                0 => Plan::Crash { aim, after: rng.bool() },
+                1 => Plan::Lost { aim },
+                2 => Plan::Refused { aim },
+                3 => Plan::Conflict { aim },
+                _ => Plan::Flaky { percent: rng.u8(5..25) },
+            }
+        };
+        Self { plan, rng, steps: 0, seen: Vec::new(), injected: false, crashed: false }
+    }
+
+    /// What strikes this step, if anything (the process already dead: it never happens).
+    fn strike(&mut self, step: Step) -> Option<Strike> {
+        let n = self.steps;
+        self.steps += 1;
+        let of_kind = match self.seen.iter_mut().find(|(s, _)| *s == step) {
+            Some((_, count)) => {
+                *count += 1;
+                *count - 1
+            }
+            None => {
+                self.seen.push((step, 1));
+                0
+            }
+        };
+        let aimed = |aim: Aim| match aim {
+            Aim::Nth(at) => n == at,
+            Aim::Kind(kind, at) => kind == step && of_kind == at,
+        };
+        let strike = match self.plan {
+            _ if self.crashed => Some(Strike::Crash { after: false }),
+            Plan::Crash { aim, after } if aimed(aim) => Some(Strike::Crash { after }),
+            Plan::Lost { aim } if aimed(aim) => Some(Strike::Lost),
+            Plan::Refused { aim } if aimed(aim) => Some(Strike::Refused),
+            Plan::Conflict { aim } if aimed(aim) => Some(Strike::Conflict),
+            Plan::Flaky { percent } if self.rng.u8(..100) < percent => {
+                Some([Strike::Lost, Strike::Refused, Strike::Conflict][self.rng.usize(..3)])
+            }
+            _ => None,
+        };
+        if let Some(Strike::Crash { .. }) = strike {
+            self.crashed = true;
+        }
+        self.injected |= strike.is_some();
+        strike
+    }
+
+    fn store_fault(&mut self, call: Call) -> Option<Fault> {
+        // The calls that are always one `TransactWriteItems` on DynamoDB, the only kind of
+        // request it refuses with `TransactionConflict` (a decision is one too, but a capped or
+        // expired outcome is a lone conditional put, and the port does not say which is which).
+        let transaction =
+            matches!(call, Call::CommitPurchase | Call::CommitRefund | Call::ClaimOutcome | Call::CommitBurn);
+        match self.strike(Step::Store(call))? {
+            Strike::Crash { after: true } | Strike::Lost => Some(Fault::After),
+            Strike::Conflict if transaction => Some(Fault::Conflict),
+            Strike::Crash { after: false } | Strike::Refused | Strike::Conflict => Some(Fault::Before),
+        }
+    }
+
+    fn send_fault(&mut self, step: Step) -> SendFault {
+        match self.strike(step) {
+            None => SendFault::None,
+            Some(Strike::Crash { after: false }) => SendFault::Dead,
+            // Sent, then the process died before it heard so.
+            Some(Strike::Crash { after: true }) => SendFault::Lost,
+            Some(Strike::Lost) => SendFault::Lost,
+            Some(Strike::Refused) => SendFault::Throttled,
+            Some(Strike::Conflict) => match self.rng.u8(..2) {
+                0 => SendFault::Rejected,
+                _ => SendFault::TimedOut,
+            },
+        }
+    }
+}
+
+/// A message the provider accepted (or may have: the answer was lost).
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub key: OutcomeKey,
+    pub channel: Channel,
+    pub at: DateTime<Utc>,
+    /// The sender heard that it went.
+    pub answered: bool,
+}
+
+/// The SMS and email providers of a run: fail as the schedule says, remember what they
+/// delivered, and check each message as it arrives against the customer as stored then.
+pub struct SimMessenger {
+    schedule: Arc<Mutex<Schedule>>,
+    store: Arc<dyn Store>,
+    config: Arc<ProgramConfig>,
+    /// Numbers that texted STOP.
+    pub opted_out: Mutex<BTreeSet<String>>,
+    pub delivered: Mutex<Vec<Delivered>>,
+    /// Send calls per decision that may have reached the provider (not refused for sure).
+    pub attempts: Mutex<BTreeMap<OutcomeKey, u32>>,
+    pub violations: Mutex<Vec<String>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().expect("simulation lock")
+}
+
+impl SimMessenger {
+    /// What is wrong with delivering `message` now: its recipient as stored, its hour.
+    async fn recipient_faults(&self, message: &OutgoingMessage) -> Vec<String> {
+        let key = &message.key;
+        let mut faults = Vec::new();
+        let what = format!("the {} message of {} ({})", key.trigger.as_str(), key.customer_id.as_str(), key.episode);
+        let record = match self.store.customer(&key.customer_id).await {
+            Ok(record) => record,
+            Err(e) => return vec![format!("{what}: the customer could not be read: {e}")],
+        };
+        let Some(record) = record else { return vec![format!("{what} went to a customer the store does not hold")] };
+        let c = &record.customer;
+        if c.is_erased() {
+            faults.push(format!("{what} went to an erased customer"));
+        }
+        let (consented, address) = match message.channel {
+            Channel::Email => (c.consent.email, c.email.as_ref().map(|e| e.as_str().to_owned())),
+            Channel::Sms => (c.consent.sms, c.phone.as_ref().map(|p| p.as_str().to_owned())),
+        };
+        if !consented {
+            faults.push(format!("{what} went by {:?} without consent", message.channel));
+        }
+        if address.as_deref() != Some(message.to.as_str()) {
+            faults.push(format!("{what} went to an address that is not the customer's"));
+        }
+        if message.channel == Channel::Email && c.email_undeliverable_at.is_some() {
+            faults.push(format!("{what} went to a bounced address"));
+        }
+        if message.channel == Channel::Sms && locked(&self.opted_out).contains(&message.to) {
+            faults.push(format!("{what} went to a number that texted STOP"));
+        }
+        let window = self.config.send_window(message.channel);
+        let local = message.created_at.with_timezone(&self.config.timezone).time();
+        if !(window.opens <= local && local < window.closes) {
+            faults.push(format!("{what} went at {local} local time, outside {}-{}", window.opens, window.closes));
+        }
+        faults
+    }
+}
+
+#[async_trait]
+impl Messenger for SimMessenger {
+    async fn sms_opted_out(&self, phone: &Phone) -> Result<bool, SendError> {
+        match locked(&self.schedule).send_fault(Step::OptOutCheck) {
+            SendFault::None => Ok(locked(&self.opted_out).contains(phone.as_str())),
+            SendFault::Dead => Err(SendError::Unknown("the process died".into())),
+            _ => Err(SendError::Retryable("injected: the provider did not answer".into())),
+        }
+    }
+
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), SendError> {
+        let fault = locked(&self.schedule).send_fault(Step::Send);
+        let (reached, accepted) = match fault {
+            SendFault::Dead => return Err(SendError::Unknown("the process died before the send".into())),
+            SendFault::Throttled => return Err(SendError::Retryable("injected: throttled".into())),
+            SendFault::Rejected => return Err(SendError::Rejected("injected: address refused".into())),
+            SendFault::TimedOut => (true, false),
+            SendFault::Lost | SendFault::None => (true, true),
+        };
+        if reached {
+            *locked(&self.attempts).entry(message.key.clone()).or_default() += 1;
+        }
+        if accepted {
+            let faults = self.recipient_faults(message).await;
+            locked(&self.violations).extend(faults);
+            locked(&self.delivered).push(Delivered {
+                key: message.key.clone(),
+                channel: message.channel,
+                at: message.created_at,
+                answered: matches!(fault, SendFault::None),
+            });
+        }
+        match fault {
+            SendFault::None => Ok(()),
+            _ => Err(SendError::Unknown("injected: the answer was lost".into())),
+        }
+    }
+}
+
+/// The run: the world the operations act on and what they were answered.
+pub struct World {
+    /// The store itself: what the checks read (never faulty, never lagging).
+    pub inner: Arc<dyn Store>,
+    pub rows: Arc<dyn LedgerRows>,
+    pub config: Arc<ProgramConfig>,
+    weather: Weather,
+    schedule: Arc<Mutex<Schedule>>,
+    store: Arc<dyn Store>,
+    pub messenger: Arc<SimMessenger>,
+    app: Boomerang,
+    process: u32,
+    pub start: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+    /// Every purchase and refund request a till made, in order (replays not repeated).
+    pub purchases: Vec<PurchaseRequest>,
+    pub refunds: Vec<RefundRequest>,
+    /// The first 2xx answer to each.
+    pub receipts_answered: BTreeMap<ReceiptId, Receipt>,
+    pub refunds_answered: BTreeMap<RefundId, Refund>,
+    /// Every address a customer was given.
+    emails: BTreeMap<u8, Vec<String>>,
+    pub violations: Vec<String>,
+    /// What each operation did, for a trace of the failing run.
+    pub log: Vec<String>,
+    /// Operations that met an injected fault, and processes that died.
+    pub faulted: usize,
+    pub crashes: usize,
+}
+
+fn customer(who: u8) -> CustomerId {
+    CustomerId::parse(&format!("c{who}")).expect("a valid customer id")
+}
+
+fn phone(who: u8) -> String {
+    format!("+7916000000{who}")
+}
+
+impl World {
+    pub fn new(inner: Arc<dyn Store>, rows: Arc<dyn LedgerRows>, weather: Weather) -> Self {
+        let config = Arc::new(program(weather.holdout_percent));
+        let schedule = Arc::new(Mutex::new(Schedule::calm()));
+        let plan = schedule.clone();
+        let lagging: Arc<dyn Store> = Arc::new(LaggingIndexes::new(inner.clone(), weather.index_lag));
+        let store: Arc<dyn Store> = Arc::new(FaultyStore::new(lagging, move |call, _| locked(&plan).store_fault(call)));
+        let messenger = Arc::new(SimMessenger {
+            schedule: schedule.clone(),
+            store: inner.clone(),
+            config: config.clone(),
+            opted_out: Mutex::default(),
+            delivered: Mutex::default(),
+            attempts: Mutex::default(),
+            violations: Mutex::default(),
+        });
+        let start: DateTime<Utc> = START.parse().expect("a valid instant");
+        let app = Self::process(&store, &config, 0);
+        Self {
+            inner,
+            rows,
+            config,
+            weather,
+            schedule,
+            store,
+            messenger,
+            app,
+            process: 0,
+            start,
+            now: start,
+            purchases: Vec::new(),
+            refunds: Vec::new(),
+            receipts_answered: BTreeMap::new(),
+            refunds_answered: BTreeMap::new(),
+            emails: BTreeMap::new(),
+            violations: Vec::new(),
+            log: Vec::new(),
+            faulted: 0,
+            crashes: 0,
+        }
+    }
+
+    /// The application as process number `n` runs it (the owner its claims name).
+    fn process(store: &Arc<dyn Store>, config: &Arc<ProgramConfig>, n: u32) -> Boomerang {
+        Boomerang::new(store.clone(), config.clone()).with_owner(&format!("process-{n}")).with_backoff(Arc::new(NoWait))
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.config.local_date(self.now)
+    }
+
+    /// Runs one operation under its faults, then judges its answer.
+    pub async fn step(&mut self, op: &Op) {
+        *locked(&self.schedule) = Schedule::for_op(op, &self.weather);
+        let answer = self.act(op.action).await;
+        let (injected, crashed) = {
+            let s = locked(&self.schedule);
+            (s.injected, s.crashed)
+        };
+        *locked(&self.schedule) = Schedule::calm();
+        self.log.push(format!("{:?} at {} -> {}", op.action, self.now, describe(&answer)));
+        if let Err(e) = &answer {
+            self.judge(e, injected);
+        }
+        self.faulted += usize::from(injected);
+        self.crashes += usize::from(crashed);
+        if crashed {
+            // The process is restarted, as Lambda or the service manager would.
+            self.process += 1;
+            self.app = Self::process(&self.store, &self.config, self.process);
+        }
+        // A till whose request failed for the server's sake sends it again at once.
+        let server_side = matches!(&answer, Err(Error::Store(StoreError::Unavailable(_)) | Error::Contention));
+        if server_side && op.faults & 1 == 1 {
+            let retry = match op.action {
+                Action::Purchase { .. } => self.purchases.last().cloned().map(Retry::Purchase),
+                Action::Refund { .. } => self.refunds.last().cloned().map(Retry::Refund),
+                _ => None,
+            };
+            if let Some(retry) = retry {
+                let answer = match retry {
+                    Retry::Purchase(req) => self.purchase(&req).await,
+                    Retry::Refund(req) => self.refund(&req).await,
+                };
+                self.log.push(format!("  the till retries -> {}", describe(&answer)));
+                if let Err(e) = &answer {
+                    self.judge(e, false);
+                }
+            }
+        }
+    }
+
+    /// An error is fine when it is the caller's (a 4xx) or the injected faults' doing.
+    fn judge(&mut self, e: &Error, injected: bool) {
+        let fine = match e {
+            Error::InsufficientPoints { .. }
+            | Error::RedeemCapExceeded { .. }
+            | Error::ReceiptNotFound
+            | Error::RefundExceedsRemaining { .. }
+            | Error::RefundBeforePurchase
+            | Error::OccurredAtTooOld { .. }
+            | Error::CustomerNotFound
+            | Error::CustomerErased
+            | Error::ConsentWithdrawn(_) => true,
+            Error::Store(StoreError::Unavailable(_)) | Error::Contention => injected,
+            _ => false,
+        };
+        if !fine {
+            let why = if injected { "" } else { " with no fault injected" };
+            self.violations.push(format!("an operation failed{why}: {e:?}"));
+        }
+    }
+
+    async fn act(&mut self, action: Action) -> Result<(), Error> {
+        let now = self.now;
+        match action {
+            Action::Enroll { who, email, phone: has_phone, consent_email, consent_sms, birthday_in, prefer_sms, generation } => {
+                let address = format!("c{who}.{generation}@example.ru");
+                if email {
+                    self.emails.entry(who).or_default().push(address.clone());
+                }
+                let birthday = birthday_in.map(|days| {
+                    let day = self.start.date_naive() + Duration::days(i64::from(days));
+                    day.with_year_1990()
+                });
+                let patch = ProfilePatch {
+                    email: Some(email.then(|| Email::parse(&address).expect("a valid email"))),
+                    phone: Some(has_phone.then(|| Phone::parse(&phone(who)).expect("a valid phone"))),
+                    name: Some(Some(format!("Customer {who}"))),
+                    birthday: birthday.map(Some),
+                    consent_email: Some(consent_email),
+                    consent_sms: Some(consent_sms),
+                    preferred_channel: Some(Some(if prefer_sms { Channel::Sms } else { Channel::Email })),
+                    locale: None,
+                };
+                self.app.enroll(&customer(who), &patch, now).await.map(|_| ())
+            }
+            Action::Purchase { who, amount_minor, redeem, backdate_hours } => {
+                let req = PurchaseRequest {
+                    receipt_id: ReceiptId::parse(&format!("r-{}", self.purchases.len())).expect("a valid receipt id"),
+                    customer_id: customer(who),
+                    amount_minor,
+                    currency: Currency::parse("RUB").expect("a valid currency"),
+                    occurred_at: (now - Duration::hours(i64::from(backdate_hours))).fixed_offset(),
+                    store_id: StoreId::parse("s1").expect("a valid store id"),
+                    redeem_points: redeem,
+                };
+                self.purchases.push(req.clone());
+                self.purchase(&req).await
+            }
+            Action::Refund { nth, percent } => {
+                let Some(bought) = pick(&self.purchases, nth).cloned() else { return Ok(()) };
+                let req = RefundRequest {
+                    customer_id: (nth % 2 == 0).then(|| bought.customer_id.clone()),
+                    refund_id: RefundId::parse(&format!("f-{}", self.refunds.len())).expect("a valid refund id"),
+                    receipt_id: bought.receipt_id.clone(),
+                    amount_minor: (bought.amount_minor * u64::from(percent) / 100).max(1),
+                    occurred_at: now.fixed_offset(),
+                };
+                self.refunds.push(req.clone());
+                self.refund(&req).await
+            }
+            Action::ReplayPurchase { nth } => match pick(&self.purchases, nth).cloned() {
+                Some(req) => self.purchase(&req).await,
+                None => Ok(()),
+            },
+            Action::ReplayRefund { nth } => match pick(&self.refunds, nth).cloned() {
+                Some(req) => self.refund(&req).await,
+                None => Ok(()),
+            },
+            Action::Erase { who } => self.app.erase(&customer(who), now).await,
+            Action::Sweep { back_days, handoff } => {
+                let date = self.today() - Duration::days(i64::from(back_days));
+                let send = if handoff { SendMode::Handoff } else { SendMode::Inline };
+                let options = SweepOptions { dry_run: false, send };
+                self.app.sweep(self.messenger.as_ref(), date, now, options).await.map(|_| ())
+            }
+            Action::Deliver { nth } => {
+                let waiting = self.waiting().await;
+                match pick(&waiting, nth) {
+                    Some(key) => self.app.deliver(self.messenger.as_ref(), key, now).await.map(|_| ()),
+                    None => Ok(()),
+                }
+            }
+            Action::Feedback { who, complaint, past_address } => {
+                let current = self.inner.customer(&customer(who)).await?.and_then(|r| r.customer.email);
+                let address = match (past_address, current) {
+                    (false, Some(email)) => email.as_str().to_owned(),
+                    _ => match self.emails.get(&who).and_then(|all| all.first()) {
+                        Some(first) => first.clone(),
+                        None => return Ok(()),
+                    },
+                };
+                let feedback = if complaint { Feedback::Complaint } else { Feedback::Bounce };
+                self.app.email_feedback(feedback, &customer(who), &address, now).await.map(|_| ())
+            }
+            Action::SmsStop { who } => {
+                locked(&self.messenger.opted_out).insert(phone(who));
+                Ok(())
+            }
+            Action::Unsubscribe { who } => {
+                let token = self.app.unsubscribe_token(&customer(who)).await?;
+                self.app.unsubscribe(&token, now).await.map(|_| ())
+            }
+            Action::Advance { hours } => {
+                self.now += Duration::hours(i64::from(hours));
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends a purchase request and checks its answer against the earlier ones.
+    async fn purchase(&mut self, req: &PurchaseRequest) -> Result<(), Error> {
+        let outcome = self.app.purchase(req, self.now, Backdating::Limited).await?;
+        let id = &req.receipt_id;
+        match self.receipts_answered.get(id) {
+            Some(_) if !outcome.replayed => self.violations.push(format!("receipt {id} was applied twice")),
+            Some(first) if !same_receipt(first, &outcome.receipt) => {
+                self.violations.push(format!("the replay of receipt {id} answered another body"))
+            }
+            Some(_) => {}
+            None => {
+                self.receipts_answered.insert(id.clone(), outcome.receipt);
+            }
+        }
+        Ok(())
+    }
+
+    async fn refund(&mut self, req: &RefundRequest) -> Result<(), Error> {
+        let outcome = self.app.refund(req, self.now).await?;
+        let id = &req.refund_id;
+        match self.refunds_answered.get(id) {
+            Some(_) if !outcome.replayed => self.violations.push(format!("refund {id} was applied twice")),
+            Some(first) if *first != outcome.refund => {
+                self.violations.push(format!("the replay of refund {id} answered another body"))
+            }
+            Some(_) => {}
+            None => {
+                self.refunds_answered.insert(id.clone(), outcome.refund);
+            }
+        }
+        Ok(())
+    }
+
+    /// Every decision of the last days not yet final, as the store lists them now: a
+    /// sender's queue.
+    async fn waiting(&self) -> Vec<OutcomeKey> {
+        let mut keys = Vec::new();
+        let mut day = self.today() - Duration::days(8);
+        while day <= self.today() {
+            if let Ok(outcomes) = self.inner.outcomes_on(day).await {
+                keys.extend(outcomes.into_iter().filter(|o| !o.status.is_final()).map(|o| o.key));
+            }
+            day += Duration::days(1);
+        }
+        keys
+    }
+}
+
+enum Retry {
+    Purchase(PurchaseRequest),
+    Refund(RefundRequest),
+}
+
+/// The same receipt, but for the refunds made since (a replay shows them).
+pub fn same_receipt(a: &Receipt, b: &Receipt) -> bool {
+    let mut b = b.clone();
+    b.refund = a.refund;
+    *a == b
+}
+
+fn pick<T>(items: &[T], nth: u16) -> Option<&T> {
+    (!items.is_empty()).then(|| &items[usize::from(nth) % items.len()])
+}
+
+fn describe(answer: &Result<(), Error>) -> String {
+    match answer {
+        Ok(()) => "ok".into(),
+        Err(e) => format!("{} ({e})", e.code()),
+    }
+}
+
+trait In1990 {
+    fn with_year_1990(self) -> NaiveDate;
+}
+
+impl In1990 for NaiveDate {
+    /// The same day of the year in 1990 (29 February becomes the 28th).
+    fn with_year_1990(self) -> NaiveDate {
+        use chrono::Datelike;
+        self.with_year(1990).or_else(|| self.pred_opt().and_then(|d| d.with_year(1990))).expect("a date in 1990")
+    }
+}
