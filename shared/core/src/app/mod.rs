@@ -7,6 +7,7 @@ mod customers;
 mod error;
 pub mod import;
 mod purchases;
+mod referrals;
 mod reports;
 mod retry;
 pub mod suppression;
@@ -21,6 +22,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 pub use customers::Enrolled;
 pub use error::Error;
 pub use purchases::{BalanceView, PurchaseOutcome, RefundOutcome};
+pub use referrals::RewardCounts;
 pub use reports::MAX_REPORT_DAYS;
 pub use retry::{Backoff, JitteredBackoff, MAX_ATTEMPTS};
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::app::retry::{committed, read_decide_commit, Attempt};
-use crate::app::{Boomerang, Error};
+use crate::app::{Boomerang, Error, RewardCounts};
 use crate::domain::auth;
 use crate::domain::config::ProgramConfig;
 use crate::domain::customer::CustomerRecord;
@@ -75,6 +75,9 @@ pub struct SweepReport {
     pub audience: Vec<AudienceLine>,
     /// Decisions left for a sender to send (`SendMode::Handoff`).
     pub to_send: Vec<OutcomeKey>,
+    /// Referrers' rewards settled (app/referrals.rs); left out of the JSON when none were.
+    #[serde(skip_serializing_if = "RewardCounts::is_empty")]
+    pub referral_rewards: RewardCounts,
 }
 
 impl SweepReport {
@@ -236,6 +239,7 @@ impl Boomerang {
         while day <= date {
             if !options.dry_run {
                 report.points_burned += self.burn(day, now).await?;
+                report.referral_rewards.add(self.settle_referral_rewards(day, now).await?);
             }
             if day >= earliest_decision {
                 report.dates.push(day);

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::contact::SendWindow;
 use crate::domain::ids::{Currency, Email};
 use crate::domain::kinds::{Channel, Locale, TriggerKind};
+use crate::domain::referral::ReferralConfig;
 use crate::domain::template::{self, sms_segments};
 use crate::domain::wording::format_date;
 use crate::domain::words::{self, Mismatch, Sent, Wanted};
@@ -100,6 +101,7 @@ pub struct ProgramConfig {
     pub restored_points_valid_days: u32,
     pub messaging: MessagingConfig,
     pub triggers: Triggers,
+    pub referral: ReferralConfig,
 }
 
 /// A config problem, naming the key (dotted path) it is about.
@@ -253,6 +255,9 @@ impl ProgramConfig {
         }
         for kind in TriggerKind::ALL {
             self.validate_trigger(kind)?;
+        }
+        if let Some((key, message)) = self.referral.problem() {
+            return Err(err(format!("referral.{key}"), message));
         }
         let order = self.triggers_by_priority();
         if let Some(pair) = order.windows(2).find(|p| self.trigger(p[0]).priority == self.trigger(p[1]).priority) {
