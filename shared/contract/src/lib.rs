@@ -31,6 +31,7 @@ pub mod contact_cases;
 pub mod faults;
 pub mod lag;
 pub mod legacy;
+pub mod referral_cases;
 pub mod sweep_cases;
 mod support;
 

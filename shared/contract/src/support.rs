@@ -152,7 +152,7 @@ pub fn purchase_commit_in(
         decide_purchase(cfg, &record.account, &req, recorded_at, Backdating::Limited).expect("a valid purchase");
     record.account = decision.account;
     record.version = expected.next_version();
-    PurchaseCommit { record, expected, receipt: decision.receipt, entries: decision.entries }
+    PurchaseCommit { record, expected, receipt: decision.receipt, entries: decision.entries, referral_reward: None }
 }
 
 /// Commits a purchase that must go through and returns it.

@@ -4,7 +4,9 @@ mod common;
 
 use std::sync::Arc;
 
-use boomerang_store_contract::{contact_contract_tests, store_contract_tests, sweep_contract_tests, Fixture};
+use boomerang_store_contract::{
+    contact_contract_tests, referral_contract_tests, store_contract_tests, sweep_contract_tests, Fixture,
+};
 
 async fn fresh_store() -> Fixture {
     let store = common::fresh_store().await;
@@ -15,5 +17,6 @@ async fn fresh_store() -> Fixture {
 
 store_contract_tests!(fresh_store);
 sweep_contract_tests!(fresh_store);
+referral_contract_tests!(fresh_store);
 // The daily-shopper case over a hundred days (the emulator serves one request at a time).
 contact_contract_tests!(fresh_store, boomerang_store_contract::contact_cases::THREE_COOLDOWNS);

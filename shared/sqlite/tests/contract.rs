@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use boomerang_sqlite::SqliteStore;
-use boomerang_store_contract::{contact_contract_tests, store_contract_tests, sweep_contract_tests, Fixture};
+use boomerang_store_contract::{
+    contact_contract_tests, referral_contract_tests, store_contract_tests, sweep_contract_tests, Fixture,
+};
 
 async fn fresh_store() -> Fixture {
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -14,5 +16,6 @@ async fn fresh_store() -> Fixture {
 
 store_contract_tests!(fresh_store);
 sweep_contract_tests!(fresh_store);
+referral_contract_tests!(fresh_store);
 // The daily-shopper case over two years.
 contact_contract_tests!(fresh_store, boomerang_store_contract::contact_cases::TWO_YEARS);
