@@ -2,9 +2,10 @@
 //! in the store with the record that holds it), the till's check of a code, and the daily
 //! settling of referrers' rewards.
 //!
-//! Customers enrolled before referrals have no code in their record: they get one at their
-//! next PUT, or at the next `GET /v1/customers/{id}` (one conditional write, like a PUT), so
-//! a code is shown whenever a customer is looked at and is stable from then on.
+//! Customers enrolled before referrals, and customers a purchase created, have no code yet:
+//! they get one at their next PUT (an empty `{}` will do), and keep it from then on. Reads
+//! never write: `GET /v1/customers/{id}` is served by the read-only balance function, so it
+//! shows `referral_code: null` until then.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -100,17 +101,6 @@ impl Boomerang {
             committed(result, || Enrolled { record, created, kept_withdrawn })
         })
         .await
-    }
-
-    /// GET of a customer: the record, with a referral code given now if it has none yet
-    /// (a customer enrolled before referrals, or created by a purchase).
-    pub async fn customer_with_code(&self, id: &CustomerId, now: DateTime<Utc>) -> Result<CustomerRecord, Error> {
-        let record = self.customer(id).await?;
-        if record.referral.code.is_some() || record.customer.is_erased() {
-            return Ok(record);
-        }
-        let enrolled = self.enroll_referred(id, &ProfilePatch::default(), &ProfileEditor::admin(), None, now).await?;
-        Ok(enrolled.record)
     }
 
     /// The till's check of a code: true when a customer who is still in the programme has it.
