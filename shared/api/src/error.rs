@@ -75,8 +75,9 @@ impl From<Error> for ApiError {
     }
 }
 
-/// An error and its causes on one line, each once.
-fn causes(e: &dyn std::error::Error) -> String {
+/// An error and its causes on one line, each once ("the store is unavailable: no AWS
+/// credentials were found: ..."): the API's log lines and the CLI's failures.
+pub fn causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {

@@ -80,6 +80,17 @@ fn read_request(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&data).to_string()
 }
 
+/// An AWS JSON error answer: the status, the error type the SDK reads, and a message.
+fn error_response(status: &str, error_type: &str, message: &str) -> &'static str {
+    let body = format!(r#"{{"message":"{message}"}}"#);
+    let response = format!(
+        "HTTP/1.1 {status}\r\nx-amzn-ErrorType: {error_type}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    Box::leak(response.into_boxed_str())
+}
+
 /// Serves the given number of connections: reads each request, then answers `response`
 /// (or, when it is `None`, closes the connection without a word). Returns the requests.
 fn serve(connections: usize, response: Option<&'static str>) -> (u16, JoinHandle<Vec<String>>) {
@@ -131,15 +142,7 @@ async fn an_sms_cut_off_in_flight_is_unknown_and_not_retried() {
 
 #[tokio::test]
 async fn ses_throttling_on_the_wire_is_retryable() {
-    let body = r#"{"message":"Maximum sending rate exceeded."}"#;
-    let response = Box::leak(
-        format!(
-            "HTTP/1.1 429 Too Many Requests\r\nx-amzn-ErrorType: TooManyRequestsException\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_boxed_str(),
-    );
+    let response = error_response("429 Too Many Requests", "TooManyRequestsException", "Maximum sending rate exceeded.");
     let (port, server) = serve(1, Some(response));
     let e = messenger(port).await.send(&email()).await;
     match &e {
@@ -151,15 +154,7 @@ async fn ses_throttling_on_the_wire_is_retryable() {
 
 #[tokio::test]
 async fn an_internal_error_after_ses_had_the_request_is_unknown() {
-    let body = r#"{"message":"internal"}"#;
-    let response = Box::leak(
-        format!(
-            "HTTP/1.1 500 Internal Server Error\r\nx-amzn-ErrorType: InternalFailure\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_boxed_str(),
-    );
+    let response = error_response("500 Internal Server Error", "InternalFailure", "internal");
     let (port, server) = serve(1, Some(response));
     let e = messenger(port).await.send(&email()).await;
     assert!(matches!(e, Err(SendError::Unknown(_))), "{e:?}");

@@ -3,7 +3,7 @@
 use std::process::Command;
 
 mod common;
-use common::{boomerang, stderr, stdout, write};
+use common::{boomerang, csv, stderr, stdout, write, CUSTOMER_HEADER, PURCHASE_HEADER};
 
 #[test]
 fn keys_issue_prints_only_the_key_and_revoke_and_list_work() {
@@ -33,31 +33,25 @@ fn keys_issue_prints_only_the_key_and_revoke_and_list_work() {
 #[test]
 fn imports_apply_whole_files_and_reimports_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let customers = write(
-        dir.path(),
-        "customers.csv",
-        "customer_id,phone,email,name,birthday,email_consent,sms_consent,preferred_channel,locale\n\
-         card-1,+79161234567,anna@example.ru,Anna,1990-03-14,true,false,email,ru\n\
-         card-2,,,,,,,,\n",
-    );
-    let out = boomerang(dir.path(), &["import", "customers", &customers]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("2 created"), "{}", stdout(&out));
-    let out = boomerang(dir.path(), &["import", "customers", &customers]);
-    assert!(stdout(&out).contains("2 unchanged"), "{}", stdout(&out));
-
-    let purchases = write(
-        dir.path(),
-        "purchases.csv",
-        "receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points\n\
-         H-1,card-1,1234.50,RUB,2024-03-01T12:00:00+03:00,s1,\n\
-         H-2,card-1,2000,RUB,2026-11-01T12:00:00+03:00,s1,0\n",
-    );
-    let out = boomerang(dir.path(), &["import", "purchases", &purchases]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("2 recorded"), "{}", stdout(&out));
-    let out = boomerang(dir.path(), &["import", "purchases", &purchases]);
-    assert!(stdout(&out).contains("0 recorded, 2 already recorded"), "{}", stdout(&out));
+    let customers = csv(dir.path(), "customers.csv", CUSTOMER_HEADER, &[
+        "card-1,+79161234567,anna@example.ru,Anna,1990-03-14,true,false,email,ru",
+        "card-2,,,,,,,,",
+    ]);
+    let purchases = csv(dir.path(), "purchases.csv", PURCHASE_HEADER, &[
+        "H-1,card-1,1234.50,RUB,2024-03-01T12:00:00+03:00,s1,",
+        "H-2,card-1,2000,RUB,2026-11-01T12:00:00+03:00,s1,0",
+    ]);
+    // Each file twice: the first import applies it, the second finds it all on record.
+    for (kind, file, first, again) in [
+        ("customers", &customers, "2 created", "2 unchanged"),
+        ("purchases", &purchases, "2 recorded", "0 recorded, 2 already recorded"),
+    ] {
+        let out = boomerang(dir.path(), &["import", kind, file]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains(first), "{}", stdout(&out));
+        let out = boomerang(dir.path(), &["import", kind, file]);
+        assert!(stdout(&out).contains(again), "{}", stdout(&out));
+    }
 }
 
 #[test]
@@ -107,36 +101,27 @@ fn consent_evidence_says_when_and_how_and_a_reimport_keeps_the_customers_unsubsc
 #[test]
 fn a_bad_row_names_its_line_and_nothing_of_the_file_is_applied() {
     let dir = tempfile::tempdir().unwrap();
-    let purchases = write(
-        dir.path(),
-        "purchases.csv",
-        "receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points\n\
-         B-1,card-9,100.00,RUB,2026-11-01T12:00:00+03:00,s1,0\n\
-         B-2,card-9,12.345,RUB,2026-11-01T12:00:00+03:00,s1,0\n",
-    );
+    let purchases = csv(dir.path(), "purchases.csv", PURCHASE_HEADER, &[
+        "B-1,card-9,100.00,RUB,2026-11-01T12:00:00+03:00,s1,0",
+        "B-2,card-9,12.345,RUB,2026-11-01T12:00:00+03:00,s1,0",
+    ]);
     let out = boomerang(dir.path(), &["import", "purchases", &purchases]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("line 3") && err.contains("amount"), "{err}");
     // Spending more than the file's own earlier rows earned is refused before any write.
-    let overspend = write(
-        dir.path(),
-        "overspend.csv",
-        "receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points\n\
-         S-1,card-9,100.00,RUB,2026-11-01T12:00:00+03:00,s1,0\n\
-         S-2,card-9,100.00,RUB,2026-11-02T12:00:00+03:00,s1,6\n",
-    );
+    let overspend = csv(dir.path(), "overspend.csv", PURCHASE_HEADER, &[
+        "S-1,card-9,100.00,RUB,2026-11-01T12:00:00+03:00,s1,0",
+        "S-2,card-9,100.00,RUB,2026-11-02T12:00:00+03:00,s1,6",
+    ]);
     let out = boomerang(dir.path(), &["import", "purchases", &overspend]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("line 3"), "{}", stderr(&out));
     // Nothing from either file landed: the good rows import as new afterwards.
-    let good = write(
-        dir.path(),
-        "good.csv",
-        "receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points\n\
-         B-1,card-9,100.00,RUB,2026-11-01T12:00:00+03:00,s1,0\n\
-         S-1,card-9,100.00,RUB,2026-11-01T12:00:00+03:00,s1,0\n",
-    );
+    let good = csv(dir.path(), "good.csv", PURCHASE_HEADER, &[
+        "B-1,card-9,100.00,RUB,2026-11-01T12:00:00+03:00,s1,0",
+        "S-1,card-9,100.00,RUB,2026-11-01T12:00:00+03:00,s1,0",
+    ]);
     let out = boomerang(dir.path(), &["import", "purchases", &good]);
     assert!(stdout(&out).contains("2 recorded, 0 already recorded"), "{} {}", stdout(&out), stderr(&out));
 }
@@ -169,22 +154,14 @@ fn the_sweep_credits_sends_to_the_outbox_and_prints_json() {
         "[messaging]\nsms_window = \"00:00-23:59\"\nemail_window = \"00:00-23:59\"\n\
          [triggers.lapsed_60]\nholdout_percent = 0\n[triggers.lapsed_30]\nholdout_percent = 0\n",
     );
-    let customers = write(
-        dir.path(),
-        "customers.csv",
-        "customer_id,phone,email,name,birthday,email_consent,sms_consent,preferred_channel,locale\n\
-         card-1,,anna@example.ru,Anna,,true,false,email,en\n\
-         card-2,+79161234567,,Boris,,false,true,sms,ru\n",
-    );
-    let purchases = write(
-        dir.path(),
-        "purchases.csv",
-        &format!(
-            "receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points\n\
-             P-1,card-1,1000.00,RUB,{bought}T12:00:00+03:00,s1,0\n\
-             P-2,card-2,1000.00,RUB,{bought}T12:00:00+03:00,s1,0\n"
-        ),
-    );
+    let customers = csv(dir.path(), "customers.csv", CUSTOMER_HEADER, &[
+        "card-1,,anna@example.ru,Anna,,true,false,email,en",
+        "card-2,+79161234567,,Boris,,false,true,sms,ru",
+    ]);
+    let purchases = csv(dir.path(), "purchases.csv", PURCHASE_HEADER, &[
+        &format!("P-1,card-1,1000.00,RUB,{bought}T12:00:00+03:00,s1,0"),
+        &format!("P-2,card-2,1000.00,RUB,{bought}T12:00:00+03:00,s1,0"),
+    ]);
     for args in [["import", "customers", &customers], ["import", "purchases", &purchases]] {
         let out = boomerang(dir.path(), &args);
         assert!(out.status.success(), "{}", stderr(&out));

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 mod common;
-use common::{boomerang, stderr, stdout, write};
+use common::{boomerang, stderr, stdout, write, PURCHASE_HEADER};
 
 /// Words of Rust's parsers that an operator should never have to read.
 fn assert_no_rust_words(text: &str) {
@@ -115,8 +115,6 @@ fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() {
     assert!(log.contains("request") && log.contains("/v1/unsubscribe"), "a request was logged: {log}");
     assert!(!log.contains('\u{1b}'), "ANSI escape codes in a redirected log: {log:?}");
 }
-
-const PURCHASE_HEADER: &str = "receipt_id,customer_id,amount,currency,occurred_at,store_id,redeem_points";
 
 #[test]
 fn semicolon_and_tab_separated_files_are_read() {

@@ -219,13 +219,7 @@ impl DynamoStore {
 
     /// Deletes items unconditionally (markers a burn could not fit in its transaction).
     async fn batch_delete(&self, keys: Vec<Item>) -> Result<(), StoreError> {
-        let requests = keys
-            .into_iter()
-            .map(|key| {
-                let delete = DeleteRequest::builder().set_key(Some(key)).build().map_err(unavailable)?;
-                Ok(WriteRequest::builder().delete_request(delete).build())
-            })
-            .collect::<Result<_, StoreError>>()?;
+        let requests = keys.into_iter().map(delete_request).collect::<Result<_, StoreError>>()?;
         self.batch_write(requests).await
     }
 
@@ -233,13 +227,7 @@ impl DynamoStore {
     /// that must not count as what they measure. Never used by the ports: every business write
     /// is conditional.
     pub async fn bulk_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
-        let requests = items
-            .into_iter()
-            .map(|item| {
-                let put = PutRequest::builder().set_item(Some(item)).build().map_err(unavailable)?;
-                Ok(WriteRequest::builder().put_request(put).build())
-            })
-            .collect::<Result<_, StoreError>>()?;
+        let requests = items.into_iter().map(put_request).collect::<Result<_, StoreError>>()?;
         self.batch_write(requests).await
     }
 
@@ -298,6 +286,18 @@ impl DynamoStore {
         }
         Ok(())
     }
+}
+
+/// One delete of a `BatchWriteItem` (unconditional, as batches are).
+fn delete_request(key: Item) -> Result<WriteRequest, StoreError> {
+    let delete = DeleteRequest::builder().set_key(Some(key)).build().map_err(unavailable)?;
+    Ok(WriteRequest::builder().delete_request(delete).build())
+}
+
+/// One put of a `BatchWriteItem` (unconditional, as batches are).
+fn put_request(item: Item) -> Result<WriteRequest, StoreError> {
+    let put = PutRequest::builder().set_item(Some(item)).build().map_err(unavailable)?;
+    Ok(WriteRequest::builder().put_request(put).build())
 }
 
 /// Picks the item with partition key `pk` out of a batch.

@@ -52,33 +52,31 @@ fn condition_parts(condition: Option<(Condition, Guard)>) -> ConditionParts {
     }
 }
 
-impl Transaction {
-    pub fn put(&mut self, table: &str, item: Item, condition: Option<(Condition, Guard)>) -> Result<(), StoreError> {
-        let (expression, values, role) = condition_parts(condition);
-        let put = Put::builder()
-            .table_name(table)
-            .set_item(Some(item))
+/// Adds a `Put` or a `Delete` (the SDK's two builders, alike but of no common trait) of one
+/// item or key to the transaction, under its condition, noting what the condition's failure means.
+macro_rules! conditional_write {
+    ($transaction:expr, $write:ident, $set_item:ident, $variant:ident, $table:expr, $item:expr, $condition:expr) => {{
+        let (expression, values, role) = condition_parts($condition);
+        let write = $write::builder()
+            .table_name($table)
+            .$set_item(Some($item))
             .set_condition_expression(expression)
             .set_expression_attribute_values(values)
             .build()
             .map_err(unavailable)?;
-        self.writes.push(TransactWriteItem::builder().put(put).build());
-        self.roles.push(role);
+        $transaction.writes.push(TransactWriteItem::builder().$variant(write).build());
+        $transaction.roles.push(role);
         Ok(())
+    }};
+}
+
+impl Transaction {
+    pub fn put(&mut self, table: &str, item: Item, condition: Option<(Condition, Guard)>) -> Result<(), StoreError> {
+        conditional_write!(self, Put, set_item, put, table, item, condition)
     }
 
     pub fn delete(&mut self, table: &str, key: Item, condition: Option<(Condition, Guard)>) -> Result<(), StoreError> {
-        let (expression, values, role) = condition_parts(condition);
-        let delete = Delete::builder()
-            .table_name(table)
-            .set_key(Some(key))
-            .set_condition_expression(expression)
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(unavailable)?;
-        self.writes.push(TransactWriteItem::builder().delete(delete).build());
-        self.roles.push(role);
-        Ok(())
+        conditional_write!(self, Delete, set_key, delete, table, key, condition)
     }
 
     pub fn len(&self) -> usize {

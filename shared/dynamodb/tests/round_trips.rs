@@ -12,12 +12,10 @@ use boomerang_core::{Boomerang, Error};
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::{CustomerRecord, ProfilePatch};
 use boomerang_core::domain::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
-use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::kinds::TriggerKind;
-use boomerang_core::domain::ledger::LotKey;
 use boomerang_core::domain::purchase::{decide_purchase, Backdating, PurchaseRequest, RefundRequest};
-use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
-use boomerang_core::ports::{BurnCommit, RecordCommit, KeyStore, ReportStore, StoreError, SweepStore};
+use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeStatus};
+use boomerang_core::ports::{BurnCommit, KeyStore, ReportStore, StoreError, SweepStore};
 use boomerang_dynamodb::{DynamoStore, RequestMetrics};
 use boomerang_dynamodb::items::{self, Item};
 
@@ -59,6 +57,15 @@ async fn app() -> (Arc<DynamoStore>, Boomerang) {
     (store, app)
 }
 
+/// [`app`] after anna's purchase r-1 of 1,000.00 at 11:30 on 2026-03-10 (its requests still counted).
+async fn app_where_anna_bought() -> (Arc<DynamoStore>, Boomerang) {
+    let (store, app) = app().await;
+    app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
+        .await
+        .expect("a purchase");
+    (store, app)
+}
+
 /// The metrics of `store` since the last reset, then resets them.
 fn take(store: &DynamoStore) -> RequestMetrics {
     let m = store.metrics();
@@ -95,10 +102,7 @@ async fn a_purchase_is_two_requests_and_its_replay_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_balance_read_is_one_request() {
-    let (store, app) = app().await;
-    app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
-        .await
-        .expect("a purchase");
+    let (store, app) = app_where_anna_bought().await;
     store.reset_metrics();
     let balance = app.balance(&CustomerId::parse("anna").expect("an id"), now()).await.expect("the balance");
     assert_eq!(balance.balance, 50);
@@ -107,10 +111,7 @@ async fn a_balance_read_is_one_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_naming_its_customer_is_two_requests_and_its_replay_one() {
-    let (store, app) = app().await;
-    app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
-        .await
-        .expect("a purchase");
+    let (store, app) = app_where_anna_bought().await;
     store.reset_metrics();
     let req = RefundRequest { customer_id: Some(CustomerId::parse("anna").expect("an id")), ..refund("f-1", "r-1", 40_000) };
     app.refund(&req, now()).await.expect("the refund");
@@ -126,10 +127,7 @@ async fn a_refund_naming_its_customer_is_two_requests_and_its_replay_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_without_its_customer_is_three_requests_and_its_replay_two() {
-    let (store, app) = app().await;
-    app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
-        .await
-        .expect("a purchase");
+    let (store, app) = app_where_anna_bought().await;
     store.reset_metrics();
     let req = refund("f-1", "r-1", 40_000);
     app.refund(&req, now()).await.expect("the refund");
@@ -216,32 +214,14 @@ async fn keys_and_the_secret_take_a_fixed_number_of_requests() {
 }
 
 fn outcome(customer: &str, trigger: TriggerKind, episode: Episode) -> Outcome {
-    Outcome {
-        key: OutcomeKey { customer_id: CustomerId::parse(customer).expect("an id"), trigger, episode },
-        sweep_date: "2026-03-10".parse().expect("a date"),
-        status: OutcomeStatus::Pending,
-        channel: Some(Channel::Email),
-        unreachable: None,
-        gift_points: 0,
-        gift_expires_on: None,
-        expiring_points: 0,
-        decided_at: now(),
-        sent_at: None,
-        error: None,
-        valid_until: None,
-        treated: true,
-        claim: None,
-    }
+    common::outcome(customer, trigger, episode, now())
 }
 
 /// The sweep's operations cost a fixed number of requests: one per write (a transaction when
 /// a gift or a burn goes with it), one per item read, one `Query` per shard for a listing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sweeps_operations_take_a_fixed_number_of_requests() {
-    let (store, app) = app().await;
-    app.purchase(&purchase("anna", "r-1", 100_000, 0, "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
-        .await
-        .expect("a purchase");
+    let (store, app) = app_where_anna_bought().await;
     let anna = app.customer(&CustomerId::parse("anna").expect("an id")).await.expect("the customer");
     store.reset_metrics();
 
@@ -256,13 +236,9 @@ async fn the_sweeps_operations_take_a_fixed_number_of_requests() {
     assert_requests(&take(&store), &queries, "customers_with_lots_expiring_on");
 
     // A birthday gift: the outcome, the record, the ledger item and the gift's marker.
-    let mut decision = outcome("anna", TriggerKind::Birthday, Episode::Birthday(2026));
-    (decision.gift_points, decision.gift_expires_on) = (500, Some("2026-03-24".parse().expect("a date")));
-    let mut gifted = anna.clone();
-    let lot = LotKey::gift("2026-03-24".parse().expect("a date"), TriggerKind::Birthday);
-    let entries = gifted.account.gift(lot, 500, &decision.key.reference());
-    gifted.version += 1;
-    let gift = RecordCommit { record: gifted.clone(), expected_version: anna.version, entries, recorded_at: decision.decided_at };
+    let decision = common::birthday_gift("anna", "2026-03-24", now());
+    let gift = common::gift_commit(&anna, &decision);
+    let gifted = gift.record.clone();
     store.record_outcome(&decision, Some(&gift)).await.expect("recorded with its gift");
     let m = take(&store);
     assert_requests(&m, &[("TransactWriteItems", 1)], "record_outcome with a gift");

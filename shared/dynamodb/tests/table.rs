@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::error::SdkError;
@@ -17,12 +17,11 @@ use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::{CustomerRecord, ProfilePatch};
 use boomerang_core::domain::ids::{Currency, CustomerId, ReceiptId, StoreId};
-use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::kinds::TriggerKind;
-use boomerang_core::domain::ledger::{LedgerEntry, LotKey};
+use boomerang_core::domain::ledger::LedgerEntry;
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest};
-use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
-use boomerang_core::ports::{BurnCommit, CustomerReader, CustomerWriter, Expected, RecordCommit, StoreError, SweepStore};
+use boomerang_core::domain::triggers::{Episode, Outcome};
+use boomerang_core::ports::{BurnCommit, CustomerReader, CustomerWriter, Expected, StoreError, SweepStore};
 use boomerang_dynamodb::{items, markers};
 use boomerang_dynamodb::layout::{
     self, Index, BY_BIRTHDAY, BY_EXPIRY, BY_LAST_PURCHASE, BY_PURCHASE_DATE, BY_SWEEP_DATE, INDEXES,
@@ -49,8 +48,8 @@ fn purchase(customer: &str, receipt: &str, at: &str) -> PurchaseRequest {
     }
 }
 
-/// The index sort keys (customer or receipt ids) filed under one index partition key.
-async fn indexed(store: &DynamoStore, index: Index, pk: &str) -> BTreeSet<String> {
+/// The items (as the index holds them) filed under one index partition key.
+async fn index_items(store: &DynamoStore, index: Index, pk: &str) -> Vec<HashMap<String, AttributeValue>> {
     let out = store
         .client()
         .query()
@@ -62,7 +61,13 @@ async fn indexed(store: &DynamoStore, index: Index, pk: &str) -> BTreeSet<String
         .send()
         .await
         .expect("an index query");
-    out.items()
+    out.items.unwrap_or_default()
+}
+
+/// The index sort keys (customer or receipt ids) filed under one index partition key.
+async fn indexed(store: &DynamoStore, index: Index, pk: &str) -> BTreeSet<String> {
+    index_items(store, index, pk)
+        .await
         .iter()
         .filter_map(|item| match item.get(index.sk) {
             Some(AttributeValue::S(id)) => Some(id.clone()),
@@ -140,17 +145,8 @@ async fn a_purchase_files_customer_and_receipt_under_sharded_index_keys() {
     assert!(lp.starts_with("LP#2026-03-10#") && pd.starts_with("PD#2026-03-10#"), "{lp} {pd}");
 
     // Reports read receipts from the index itself: the record is projected into it.
-    let out = store
-        .client()
-        .query()
-        .table_name(store.table())
-        .index_name(BY_PURCHASE_DATE.name)
-        .key_condition_expression("pd_pk = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S(pd))
-        .send()
-        .await
-        .expect("an index query");
-    let projected = out.items().first().and_then(|item| item.get("rec")).is_some();
+    let items = index_items(&store, BY_PURCHASE_DATE, &pd).await;
+    let projected = items.first().and_then(|item| item.get("rec")).is_some();
     assert!(projected, "the receipt record is in the by_purchase_date index");
 }
 
@@ -220,34 +216,7 @@ fn customer_id(s: &str) -> CustomerId {
 }
 
 fn birthday_gift(customer: &str, expires_on: &str) -> Outcome {
-    Outcome {
-        key: OutcomeKey {
-            customer_id: customer_id(customer),
-            trigger: TriggerKind::Birthday,
-            episode: Episode::Birthday(2026),
-        },
-        sweep_date: date("2026-03-10"),
-        status: OutcomeStatus::Pending,
-        channel: Some(Channel::Email),
-        unreachable: None,
-        gift_points: 500,
-        gift_expires_on: Some(date(expires_on)),
-        expiring_points: 0,
-        decided_at: now(),
-        sent_at: None,
-        error: None,
-        valid_until: None,
-        treated: true,
-        claim: None,
-    }
-}
-
-fn gift_commit(before: &CustomerRecord, outcome: &Outcome) -> RecordCommit {
-    let mut record = before.clone();
-    let lot = LotKey::gift(outcome.gift_expires_on.expect("a gift"), outcome.key.trigger);
-    let entries = record.account.gift(lot, outcome.gift_points, &outcome.key.reference());
-    record.version += 1;
-    RecordCommit { record, expected_version: before.version, entries, recorded_at: outcome.decided_at }
+    common::birthday_gift(customer, expires_on, now())
 }
 
 /// The attributes of one item, read consistently from the table.
@@ -264,16 +233,22 @@ async fn raw_item(store: &DynamoStore, pk: &str, sk: &str) -> Option<items::Item
         .item
 }
 
-#[tokio::test]
-async fn a_gift_writes_its_expiry_marker_and_a_ledger_item_named_after_its_decision() {
+/// A table where anna bought once, as read after the purchase, and her birthday gift
+/// (valid until 2026-03-24) decided but not yet recorded.
+async fn anna_bought_and_her_gift_is_decided() -> (Arc<DynamoStore>, CustomerRecord, Outcome) {
     let store = Arc::new(common::fresh_store().await);
     let app = Boomerang::new(store.clone(), Arc::new(ProgramConfig::defaults()));
     app.purchase(&purchase("anna", "r-1", "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
         .await
         .expect("a purchase");
     let anna = store.customer(&customer_id("anna")).await.expect("read").expect("the customer");
-    let decision = birthday_gift("anna", "2026-03-24");
-    store.record_outcome(&decision, Some(&gift_commit(&anna, &decision))).await.expect("the gift");
+    (store, anna, birthday_gift("anna", "2026-03-24"))
+}
+
+#[tokio::test]
+async fn a_gift_writes_its_expiry_marker_and_a_ledger_item_named_after_its_decision() {
+    let (store, anna, decision) = anna_bought_and_her_gift_is_decided().await;
+    store.record_outcome(&decision, Some(&common::gift_commit(&anna, &decision))).await.expect("the gift");
 
     assert_eq!(customer_items(&store, "anna", "X#").await, vec!["X#2026-03-24", "X#2027-03-10"]);
     let ledger = customer_items(&store, "anna", "E#").await;
@@ -286,7 +261,7 @@ async fn a_gift_writes_its_expiry_marker_and_a_ledger_item_named_after_its_decis
     let anna = store.customer(&customer_id("anna")).await.expect("read").expect("the customer");
     let mut lapse = birthday_gift("anna", "2026-03-24");
     (lapse.key.trigger, lapse.key.episode) = (TriggerKind::Lapsed60, Episode::Lapse(date("2026-01-09")));
-    let gift = gift_commit(&anna, &lapse);
+    let gift = common::gift_commit(&anna, &lapse);
     assert!(markers::record_marker_dates(&gift).is_empty(), "the date is held already");
     store.record_outcome(&lapse, Some(&gift)).await.expect("the second gift");
     assert_eq!(customer_items(&store, "anna", "X#").await.len(), 2);
@@ -304,30 +279,15 @@ async fn an_outcome_is_filed_whole_under_its_sweep_date() {
     let od = layout::sweep_date_pk(date("2026-03-10"), "anna");
     assert!(od.starts_with("OD#2026-03-10#"), "{od}");
     assert_eq!(indexed(&store, BY_SWEEP_DATE, &od).await, BTreeSet::from(["anna#birthday#2026".to_owned()]));
-    let out = store
-        .client()
-        .query()
-        .table_name(store.table())
-        .index_name(BY_SWEEP_DATE.name)
-        .key_condition_expression("od_pk = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S(od))
-        .send()
-        .await
-        .expect("an index query");
-    let projected = out.items().first().expect("the outcome");
+    let items = index_items(&store, BY_SWEEP_DATE, &od).await;
+    let projected = items.first().expect("the outcome");
     assert!(projected.contains_key("rec") && projected.contains_key("st"), "the whole outcome is in the index");
 }
 
 #[tokio::test]
 async fn a_burn_deletes_the_markers_of_its_dates_but_never_of_a_date_still_held() {
-    let store = Arc::new(common::fresh_store().await);
-    let app = Boomerang::new(store.clone(), Arc::new(ProgramConfig::defaults()));
-    app.purchase(&purchase("anna", "r-1", "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited)
-        .await
-        .expect("a purchase");
-    let anna = store.customer(&customer_id("anna")).await.expect("read").expect("the customer");
-    let decision = birthday_gift("anna", "2026-03-24");
-    let gift = gift_commit(&anna, &decision);
+    let (store, anna, decision) = anna_bought_and_her_gift_is_decided().await;
+    let gift = common::gift_commit(&anna, &decision);
     store.record_outcome(&decision, Some(&gift)).await.expect("the gift");
     assert_eq!(customer_items(&store, "anna", "X#").await, vec!["X#2026-03-24", "X#2027-03-10"]);
 

@@ -8,6 +8,8 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::ids::text_form;
+
 /// What the governor remembers of a customer: when they were last messaged (any trigger)
 /// and last warned about burning points. A decision reserves the date it will be sent on,
 /// held out or not, so a held-out customer meets the same rules as a treated one.
@@ -79,18 +81,7 @@ fn opening(zone: Tz, day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     zone.from_utc_datetime(&at).with_timezone(&Utc)
 }
 
-impl TryFrom<String> for SendWindow {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<SendWindow> for String {
-    fn from(value: SendWindow) -> String {
-        value.to_string()
-    }
-}
+text_form!(SendWindow, String, |value| value.to_string());
 
 impl fmt::Display for SendWindow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

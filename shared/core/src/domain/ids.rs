@@ -26,6 +26,25 @@ fn check_token(value: &str, max: usize, extra: &[char], what: &str) -> Result<()
     Ok(())
 }
 
+/// Serde through the type's text form (`#[serde(try_from = "String", into = "String")]`):
+/// `TryFrom<String>` by `parse`, failing with `$error`, and `String` from `|$value| $text`.
+macro_rules! text_form {
+    ($name:ty, $error:ty, |$value:ident| $text:expr) => {
+        impl TryFrom<String> for $name {
+            type Error = $error;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+        impl From<$name> for String {
+            fn from($value: $name) -> String {
+                $text
+            }
+        }
+    };
+}
+pub(crate) use text_form;
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $max:expr, $extra:expr, $what:expr) => {
         $(#[$doc])*
@@ -42,17 +61,7 @@ macro_rules! id_type {
                 &self.0
             }
         }
-        impl TryFrom<String> for $name {
-            type Error = InvalidValue;
-            fn try_from(value: String) -> Result<Self, Self::Error> {
-                Self::parse(&value)
-            }
-        }
-        impl From<$name> for String {
-            fn from(value: $name) -> String {
-                value.0
-            }
-        }
+        text_form!($name, InvalidValue, |value| value.0);
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
@@ -106,17 +115,7 @@ impl Phone {
         &self.0
     }
 }
-impl TryFrom<String> for Phone {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-impl From<Phone> for String {
-    fn from(value: Phone) -> String {
-        value.0
-    }
-}
+text_form!(Phone, InvalidValue, |value| value.0);
 
 /// An email address, checked for shape only (delivery proves the rest).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -144,17 +143,7 @@ impl Email {
         &self.0
     }
 }
-impl TryFrom<String> for Email {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-impl From<Email> for String {
-    fn from(value: Email) -> String {
-        value.0
-    }
-}
+text_form!(Email, InvalidValue, |value| value.0);
 
 /// A currency code such as `RUB`: three upper-case ASCII letters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -173,17 +162,7 @@ impl Currency {
         &self.0
     }
 }
-impl TryFrom<String> for Currency {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-impl From<Currency> for String {
-    fn from(value: Currency) -> String {
-        value.0
-    }
-}
+text_form!(Currency, InvalidValue, |value| value.0);
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,93 @@
+//! `boomerang sweep`: the daily sweep, printed as a table or JSON.
+
+use boomerang_core::app::sweep::SweepOptions;
+use boomerang_outbox::OutboxMessenger;
+use chrono::Utc;
+
+use super::{open_app, Failure, Global};
+
+pub(super) async fn sweep(
+    global: &Global,
+    date: Option<chrono::NaiveDate>,
+    dry_run: bool,
+    json: bool,
+    list: bool,
+) -> Result<(), Failure> {
+    let app = open_app(global).await?;
+    let now = Utc::now();
+    let date = date.unwrap_or_else(|| app.today(now));
+    // Locally the sweep's messages go to the outbox in the data dir, never to AWS.
+    let messenger = OutboxMessenger::new(&global.data_dir, app.config().messaging.email_from.clone());
+    let options = SweepOptions { dry_run, ..SweepOptions::default() };
+    // A date typed wrong (in the future) is bad usage, like a bad flag.
+    let report = app.sweep(&messenger, date, now, options).await.map_err(|e| match e {
+        boomerang_core::Error::InvalidField { message, .. } => Failure { message, code: 2 },
+        e => e.into(),
+    })?;
+    if json {
+        // In a dry run the sent_* and points_credited counts are what would be sent and credited.
+        let triggers: serde_json::Map<String, serde_json::Value> = report
+            .triggers
+            .iter()
+            .map(|(kind, c)| Ok((kind.as_str().to_owned(), serde_json::to_value(c)?)))
+            .collect::<Result<_, serde_json::Error>>()?;
+        let mut out = serde_json::json!({"date": date.to_string(), "dry_run": dry_run, "triggers": triggers});
+        if list {
+            out["audience"] = serde_json::to_value(&report.audience)?;
+        }
+        outln!("{out}");
+        return Ok(());
+    }
+    let label = if dry_run { " (dry run: nothing written or sent)" } else { "" };
+    let delivered = report.triggers.values().any(|c| c.sent_email + c.sent_sms + c.failed + c.unknown + c.expired + c.cancelled + c.suppressed > 0);
+    if report.dates.is_empty() && !delivered {
+        outln!("sweep {date}: already completed, nothing new");
+        return Ok(());
+    }
+    let swept: Vec<String> = report.dates.iter().map(|d| d.to_string()).collect();
+    let swept = if swept.is_empty() { "none new (messages still waiting were sent)".to_string() } else { swept.join(", ") };
+    outln!("sweep {date}{label}: dates {swept}; {} points burned", report.points_burned);
+    if dry_run {
+        // Nothing is sent, so nothing fails or is cut off: the columns say what would happen.
+        outln!(
+            "{:<16} {:>8} {:>7} {:>11} {:>9} {:>11} {:>8} {:>6} {:>7} {:>12}",
+            "TRIGGER", "ELIGIBLE", "HOLDOUT", "WOULD_EMAIL", "WOULD_SMS", "UNREACHABLE", "DEFERRED", "CAPPED", "EXPIRED",
+            "WOULD_CREDIT"
+        );
+        for (kind, c) in &report.triggers {
+            outln!(
+                "{:<16} {:>8} {:>7} {:>11} {:>9} {:>11} {:>8} {:>6} {:>7} {:>12}",
+                kind.as_str(), c.eligible, c.holdout, c.sent_email, c.sent_sms, c.unreachable, c.deferred, c.capped,
+                c.expired, c.points_credited
+            );
+        }
+    } else {
+        outln!(
+            "{:<16} {:>8} {:>7} {:>10} {:>8} {:>11} {:>6} {:>7} {:>8} {:>6} {:>7} {:>9} {:>10} {:>7}",
+            "TRIGGER", "ELIGIBLE", "HOLDOUT", "SENT_EMAIL", "SENT_SMS", "UNREACHABLE", "FAILED", "UNKNOWN", "DEFERRED",
+            "CAPPED", "EXPIRED", "CANCELLED", "SUPPRESSED", "POINTS"
+        );
+        for (kind, c) in &report.triggers {
+            outln!(
+                "{:<16} {:>8} {:>7} {:>10} {:>8} {:>11} {:>6} {:>7} {:>8} {:>6} {:>7} {:>9} {:>10} {:>7}",
+                kind.as_str(), c.eligible, c.holdout, c.sent_email, c.sent_sms, c.unreachable, c.failed, c.unknown,
+                c.deferred, c.capped, c.expired, c.cancelled, c.suppressed, c.points_credited
+            );
+        }
+    }
+    if list {
+        for line in &report.audience {
+            outln!(
+                "{} {} {} episode={} {} {} gift={}",
+                line.date,
+                line.customer_id,
+                line.trigger.as_str(),
+                line.episode,
+                line.status.as_str(),
+                line.channel.map_or("-", |c| c.as_str()),
+                line.gift_points
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! The daily sweep as a use case: burn what expired, decide every due trigger once per
+//! episode under the contact rules (the decision and the customer's reserved message date in
+//! one atomic write), then send what was decided at most once, after a second look, in the
+//! channel's waking hours, with its gift credited in the same write that claims the send.
+//!
+//! This file holds the run (dates, burns, candidates) and its report; `decide` the decide
+//! step, `send` the send step.
+
+mod decide;
+mod send;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::app::retry::{committed, read_decide_commit, Attempt};
+use crate::app::{Boomerang, Error, RewardCounts};
+use crate::domain::customer::CustomerRecord;
+use crate::domain::ids::CustomerId;
+use crate::domain::kinds::{Channel, TriggerKind};
+use crate::domain::triggers::{
+    birthday_targets, birthdays_falling_on, expiry_targets, lapse_last_purchases, OutcomeKey, OutcomeStatus,
+};
+use crate::ports::{BurnCommit, Messenger, StoreError};
+
+use decide::{DecideOn, DryRun};
+use send::still_sensible_days;
+
+/// How many days back a run decides triggers for missed sweeps (the date itself included).
+/// Burns catch up every missed date, however many.
+pub const CATCH_UP_DAYS: i64 = 7;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TriggerCounts {
+    /// Outcomes recorded: held out, unreachable, to send, capped or expired.
+    pub eligible: u64,
+    pub holdout: u64,
+    pub sent_email: u64,
+    pub sent_sms: u64,
+    pub unreachable: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    pub points_credited: u64,
+    /// Due, but kept for a later date of the window by the contact rules (nothing recorded).
+    pub deferred: u64,
+    /// The window closed without a send.
+    pub capped: u64,
+    /// Too late to make sense (catching up, or past its date at the send).
+    pub expired: u64,
+    /// The reason went away before the send (the customer bought, the points were spent).
+    pub cancelled: u64,
+    /// The customer could no longer be messaged at the send (erased, opted out, suppressed).
+    pub suppressed: u64,
+}
+
+/// One line of `--list`: who, which trigger, what was (or would be) done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AudienceLine {
+    pub date: NaiveDate,
+    pub customer_id: String,
+    pub trigger: TriggerKind,
+    pub episode: String,
+    pub status: OutcomeStatus,
+    pub channel: Option<Channel>,
+    pub gift_points: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// The dates this run decided triggers for (catch-up included), oldest first; empty when
+    /// already done.
+    pub dates: Vec<NaiveDate>,
+    pub triggers: BTreeMap<TriggerKind, TriggerCounts>,
+    pub points_burned: u64,
+    pub audience: Vec<AudienceLine>,
+    /// Decisions left for a sender to send (`SendMode::Handoff`).
+    pub to_send: Vec<OutcomeKey>,
+    /// Referrers' rewards settled (app/referrals.rs); left out of the JSON when none were.
+    #[serde(skip_serializing_if = "RewardCounts::is_empty")]
+    pub referral_rewards: RewardCounts,
+}
+
+impl SweepReport {
+    fn counts(&mut self, trigger: TriggerKind) -> &mut TriggerCounts {
+        self.triggers.entry(trigger).or_default()
+    }
+
+    fn count_delivery(&mut self, trigger: TriggerKind, delivery: Delivery) {
+        let c = self.counts(trigger);
+        match delivery {
+            Delivery::Sent(channel, gift) => {
+                match channel {
+                    Channel::Email => c.sent_email += 1,
+                    Channel::Sms => c.sent_sms += 1,
+                }
+                c.points_credited += gift;
+            }
+            Delivery::Failed(gift) => {
+                c.failed += 1;
+                c.points_credited += gift;
+            }
+            Delivery::Unknown => c.unknown += 1,
+            Delivery::Expired => c.expired += 1,
+            Delivery::Cancelled => c.cancelled += 1,
+            Delivery::Suppressed => c.suppressed += 1,
+            Delivery::Deferred(_) | Delivery::Skipped => {}
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendMode {
+    /// Send here, at the capped rate (local runs, small days).
+    Inline,
+    /// Leave pending decisions to a sender (the Lambda sweep hands them to SQS).
+    Handoff,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SweepOptions {
+    /// Compute and report the audience without writing or sending anything.
+    pub dry_run: bool,
+    pub send: SendMode,
+}
+
+impl Default for SweepOptions {
+    fn default() -> Self {
+        Self { dry_run: false, send: SendMode::Inline }
+    }
+}
+
+/// What a send did to a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Sent on this channel, with this many gift points credited.
+    Sent(Channel, u64),
+    /// Refused by the provider (the gift, credited with the claim, stays).
+    Failed(u64),
+    Unknown,
+    /// Outside the channel's waking hours: it waits for this instant (nothing changed).
+    Deferred(DateTime<Utc>),
+    Expired,
+    Cancelled,
+    Suppressed,
+    /// Someone else has it (sending right now), or it is already final.
+    Skipped,
+}
+
+impl Boomerang {
+    /// Sweeps `date` and every missed date before it, each as of its own date: burns for
+    /// every missed date, triggers for the last [`CATCH_UP_DAYS`] of them (a message that
+    /// would come too late is recorded `expired`). Then sends, or hands over, this run's
+    /// decisions and the ones of the last days still waiting. A date later than today in the
+    /// tenant's timezone is refused: it would burn live points and silence the schedule.
+    pub async fn sweep(
+        &self,
+        messenger: &dyn Messenger,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+        options: SweepOptions,
+    ) -> Result<SweepReport, Error> {
+        let today = self.today(now);
+        if date > today {
+            let zone = self.config().timezone;
+            let message = format!(
+                "{date} is in the future (today is {today} in {zone}): sweeping it would burn points that are still live and skip the days between"
+            );
+            return Err(Error::invalid("date", message));
+        }
+        let store = self.store();
+        let last = store.last_completed_sweep().await?;
+        let earliest_decision = date - Duration::days(CATCH_UP_DAYS - 1);
+        let first = match last {
+            Some(last) if last >= date => None,
+            Some(last) => Some(last + Duration::days(1)),
+            None => Some(date),
+        };
+        let mut report = SweepReport::default();
+        for kind in TriggerKind::ALL {
+            report.triggers.insert(kind, TriggerCounts::default());
+        }
+        let mut decided = Vec::new();
+        let mut dry = DryRun::default();
+        let mut day = first.unwrap_or(date + Duration::days(1));
+        while day <= date {
+            if !options.dry_run {
+                report.points_burned += self.burn(day, now).await?;
+                report.referral_rewards.add(self.settle_referral_rewards(day, now).await?);
+            }
+            if day >= earliest_decision {
+                report.dates.push(day);
+                let send_on = day.max(today);
+                let on = DecideOn { messenger, day, send_on, now };
+                self.decide_day(on, &options, &mut report, &mut decided, &mut dry).await?;
+                if !options.dry_run {
+                    store.complete_sweep(day).await?;
+                }
+            }
+            day += Duration::days(1);
+        }
+        if !options.dry_run {
+            // Decisions still waiting from before this run: the days they were decided on, as
+            // far back as such a decision can still make sense (further after an outage).
+            let since = first.unwrap_or(today).min(today) - Duration::days(still_sensible_days(self.config()));
+            self.send_decided(messenger, decided, since, now, options.send, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    /// Burns the lots that expire on `day` (ledger entries, never silent deletes).
+    async fn burn(&self, day: NaiveDate, now: DateTime<Utc>) -> Result<u64, Error> {
+        let mut burned = 0;
+        for id in self.store().customers_with_lots_expiring_on(day).await? {
+            burned += self.burn_customer(&id, day, now).await?;
+        }
+        Ok(burned)
+    }
+
+    async fn burn_customer(&self, id: &CustomerId, day: NaiveDate, now: DateTime<Utc>) -> Result<u64, Error> {
+        read_decide_commit(self.backoff(), || async move {
+            let Some(mut record) = self.store().customer(id).await? else { return Ok(Attempt::Done(0)) };
+            let expected_version = record.version;
+            let entries = record.account.burn_expired(day, &format!("burn:{day}"));
+            let points = entries.iter().map(|e| e.points).sum();
+            record.version += 1;
+            let burn = BurnCommit { record, expected_version, entries, burned_dates: vec![day], recorded_at: now };
+            committed(self.store().commit_burn(&burn).await, || points)
+        })
+        .await
+    }
+
+    /// Everyone a trigger may apply to on `day`, read through the indexes. An index may lag
+    /// a recent write; every record is read again before anything is decided for it.
+    async fn candidates(&self, day: NaiveDate) -> Result<BTreeSet<CustomerId>, Error> {
+        let store = self.store();
+        let cfg = self.config();
+        let enabled = |kind: TriggerKind| cfg.trigger(kind).enabled;
+        let mut ids = BTreeSet::new();
+        for kind in [TriggerKind::Lapsed30, TriggerKind::Lapsed60, TriggerKind::Lapsed90].into_iter().filter(|k| enabled(*k)) {
+            for last in lapse_last_purchases(cfg, kind, day) {
+                ids.extend(store.customers_last_bought_on(last).await?);
+            }
+        }
+        if enabled(TriggerKind::Birthday) {
+            for target in birthday_targets(cfg, day) {
+                for (month, dom) in birthdays_falling_on(target) {
+                    ids.extend(store.customers_born_on(month, dom).await?);
+                }
+            }
+        }
+        if enabled(TriggerKind::PointsExpiring) {
+            for target in expiry_targets(cfg, day) {
+                ids.extend(store.customers_with_lots_expiring_on(target).await?);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Records that the provider says the customer's number opted out (texted STOP): their
+    /// withdrawal of SMS consent, with its source.
+    /// True when that changed the record.
+    async fn note_sms_opt_out(&self, record: &CustomerRecord, now: DateTime<Utc>) -> Result<bool, Error> {
+        match &record.customer.phone {
+            Some(phone) => Ok(self.sms_opt_out(&record.customer.customer_id, phone, now).await?.changed()),
+            None => Ok(false),
+        }
+    }
+
+    /// Asks the SMS provider only when SMS could be the channel.
+    async fn sms_opted_out(&self, messenger: &dyn Messenger, record: &CustomerRecord) -> Result<bool, Error> {
+        let c = &record.customer;
+        match (&c.phone, c.consent.sms && !c.is_erased()) {
+            (Some(phone), true) => messenger
+                .sms_opted_out(phone)
+                .await
+                .map_err(|e| Error::Store(StoreError::Unavailable(Box::new(e)))),
+            _ => Ok(false),
+        }
+    }
+}
