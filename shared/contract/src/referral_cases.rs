@@ -1,14 +1,18 @@
 //! Referrals' contract, run through the use cases over any store: codes unique and stable,
 //! every refusal writing nothing, the friend's points with the first qualifying purchase only,
-//! the referrer's reward exactly once after the hold (reruns and crashes included), its
-//! cancellation by a full refund, the monthly cap, and erasure on either side.
+//! the referrer's reward exactly once after the hold and only with its message (reruns,
+//! crashes and the sender's hand-off included) under the contact rules, its cancellation by
+//! a full refund, the monthly cap, and erasure on either side.
 
 use std::sync::Arc;
 
 use boomerang_core::domain::customer::{ProfileEditor, ProfilePatch};
 use boomerang_core::domain::ids::{Currency, CustomerId, Email, Phone, ReceiptId, RefundId, StoreId};
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest, RefundRequest};
+use boomerang_core::app::sweep::{Delivery, RewardCounts, RewardEnd, SendJob, SendMode, SweepOptions};
+use boomerang_core::domain::kinds::{Channel, MessageKind};
 use boomerang_core::domain::referral::{ReferralCode, RewardReason, RewardStatus};
+use boomerang_core::ports::{Expected, OutgoingMessage};
 use boomerang_core::{Boomerang, Error};
 use chrono::{Duration, NaiveDate};
 
@@ -200,7 +204,20 @@ pub async fn the_friends_points_come_with_the_first_qualifying_purchase_only(fac
     assert_eq!(shop.balance("anna", day).await, 50);
 }
 
-pub async fn the_referrer_is_rewarded_once_after_the_hold(factory: impl StoreFactory) {
+/// The referrer's messages so far (the referral reward's kind only).
+fn reward_messages(shop: &Shop, referrer: &str) -> Vec<OutgoingMessage> {
+    shop.messenger.sent_to(referrer).into_iter().filter(|m| m.key.kind == MessageKind::ReferralReward).collect()
+}
+
+/// A referrer reachable by email with consent, and a friend enrolled with their code.
+async fn refers(shop: &Shop, referrer: &str, friend: &str) {
+    let email = format!("{referrer}@example.ru");
+    enroll(&shop.app, referrer, &contacts(None, Some(&email)), None).await.unwrap();
+    let code = code_of(&shop.app, referrer).await;
+    enroll(&shop.app, friend, &ProfilePatch::default(), Some(&code)).await.unwrap();
+}
+
+pub async fn the_referrer_is_rewarded_once_after_the_hold_with_one_message(factory: impl StoreFactory) {
     let shop = shop(factory, "").await;
     anna_refers_boris(&shop).await;
     let day = date(DAY);
@@ -209,49 +226,136 @@ pub async fn the_referrer_is_rewarded_once_after_the_hold(factory: impl StoreFac
     assert!(before_due.referral_rewards.is_empty());
     assert_eq!(shop.balance("anna", day + Duration::days(13)).await, 0);
     let due = shop.sweep(day + Duration::days(14)).await;
-    assert_eq!((due.referral_rewards.credited, due.referral_rewards.points_credited), (1, 300));
+    let counts = due.referral_rewards;
+    assert_eq!((counts.credited, counts.points_credited, counts.sent_email), (1, 300, 1));
     assert_eq!(shop.balance("anna", day + Duration::days(14)).await, 300);
     let reward = shop.store.referral_reward(&id("boris")).await.unwrap().unwrap();
-    assert_eq!((reward.status, reward.expires_on), (RewardStatus::Credited, Some(day + Duration::days(14 + 90))));
-    // Reruns of the date (and a reread of it by a later run) credit nothing more.
+    assert_eq!((reward.status, reward.expires_on), (RewardStatus::Sent, Some(day + Duration::days(14 + 90))));
+    assert_eq!((reward.channel, reward.sent_at), (Some(Channel::Email), Some(noon(day + Duration::days(14)))));
+    let sent = reward_messages(&shop, "anna");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!((sent[0].to.as_str(), sent[0].key.episode.as_str()), ("anna@example.ru", "boris"));
+    let subject = sent[0].subject.as_deref().unwrap_or_default();
+    assert!(subject.contains("+300"), "the message names the reward: {subject}");
+    assert!(sent[0].text.contains("300"), "{}", sent[0].text);
+    // The governor counts it: her next message waits as any other would.
+    let anna = shop.store.customer(&id("anna")).await.unwrap().unwrap();
+    assert_eq!(anna.contact.last_message_on, Some(day + Duration::days(14)));
+    // Reruns of the date, a later run and a sender's redelivery send and credit nothing more.
     shop.sweep(day + Duration::days(14)).await;
-    shop.app.settle_referral_rewards(day + Duration::days(14), noon(day + Duration::days(15))).await.unwrap();
+    shop.sweep(day + Duration::days(15)).await;
+    let again = shop.app.deliver_reward(&shop.messenger, &id("boris"), noon(day + Duration::days(15))).await.unwrap();
+    assert_eq!(again, RewardEnd::Skipped);
     assert_eq!(shop.balance("anna", day + Duration::days(15)).await, 300);
+    assert_eq!(reward_messages(&shop, "anna").len(), 1);
 }
 
-pub async fn a_crash_around_the_reward_credits_it_exactly_once_on_the_rerun(factory: impl StoreFactory) {
+/// A process that claimed a reward (its points credited) and died before the send: no
+/// other process sends it while the claim's lease runs, and after it the reward ends
+/// `unknown`, never sent, its points credited once.
+pub async fn a_crash_between_the_claim_and_the_send_neither_sends_twice_nor_credits_twice(factory: impl StoreFactory) {
     let shop = shop(factory, "").await;
-    let app = &shop.app;
-    let code = anna_refers_boris(&shop).await;
-    enroll(app, "vera", &contacts(Some("+79160000003"), None), Some(&code)).await.unwrap();
-    enroll(app, "gleb", &contacts(Some("+79160000004"), None), Some(&code)).await.unwrap();
+    refers(&shop, "anna", "boris").await;
+    refers(&shop, "kira", "lev").await;
     let day = date(DAY);
-    for friend in ["boris", "vera", "gleb"] {
-        buy(app, friend, &format!("{friend}-1"), 100_000, day).await;
-    }
+    buy(&shop.app, "boris", "b-1", 100_000, day).await;
+    buy(&shop.app, "lev", "l-1", 100_000, day).await;
     let due = day + Duration::days(14);
-    let config = Arc::new(app.config().clone());
-    // The first reward's commit lands but its answer is lost: the run fails there.
+    let config = Arc::new(shop.app.config().clone());
+    // Boris's reward first (by friend): its claim lands but the answer is lost.
     let mut first = true;
     let lost = FaultyStore::new(shop.store.clone(), move |call, _| {
         (call == Call::CommitReward && std::mem::take(&mut first)).then_some(Fault::After)
     });
-    let lost_app = Boomerang::new(Arc::new(lost), config.clone());
+    let lost_app = Boomerang::new(Arc::new(lost), config.clone()).with_owner("lost");
     assert!(lost_app.sweep(&shop.messenger, due, noon(due), Default::default()).await.is_err());
-    assert_eq!(shop.balance("anna", due).await, 300);
-    // The next process dies right after crediting one more.
+    assert_eq!(reward_status(&shop, "boris").await, Some(RewardStatus::Sending));
+    // Another process leaves Boris's claim alone and dies right after claiming Lev's.
     let crashed = FaultyStore::crash_after(shop.store.clone(), Call::CommitReward, 1);
-    let crashed_app = Boomerang::new(Arc::new(crashed), config);
+    let crashed_app = Boomerang::new(Arc::new(crashed), config).with_owner("crashed");
     assert!(crashed_app.sweep(&shop.messenger, due, noon(due), Default::default()).await.is_err());
-    assert_eq!(shop.balance("anna", due).await, 600);
-    let rerun = shop.sweep(due).await;
-    assert_eq!(rerun.referral_rewards.credited, 1, "only the one left");
-    assert_eq!(shop.balance("anna", due).await, 900, "each friend's reward exactly once");
-    for friend in ["boris", "vera", "gleb"] {
-        assert_eq!(reward_status(&shop, friend).await, Some(RewardStatus::Credited));
+    assert_eq!(reward_status(&shop, "lev").await, Some(RewardStatus::Sending));
+    assert_eq!((shop.balance("anna", due).await, shop.balance("kira", due).await), (300, 300));
+    // Within the lease a rerun leaves both alone; after it both end unknown, never sent.
+    let within = shop.app.sweep(&shop.messenger, due, noon(due) + Duration::minutes(5), Default::default()).await.unwrap();
+    assert_eq!(within.referral_rewards.unknown, 0);
+    let after = shop.app.sweep(&shop.messenger, due, noon(due) + Duration::minutes(20), Default::default()).await.unwrap();
+    assert_eq!((after.referral_rewards.unknown, after.referral_rewards.credited), (2, 0));
+    for (friend, referrer) in [("boris", "anna"), ("lev", "kira")] {
+        assert_eq!(reward_status(&shop, friend).await, Some(RewardStatus::Unknown));
+        assert!(reward_messages(&shop, referrer).is_empty(), "never sent after its claim was lost");
+        assert_eq!(shop.balance(referrer, due + Duration::days(1)).await, 300, "credited once, with the claim");
     }
-    shop.sweep(due).await;
-    assert_eq!(shop.balance("anna", due).await, 900);
+    shop.sweep(due + Duration::days(1)).await;
+    assert_eq!(shop.balance("anna", due + Duration::days(1)).await, 300);
+}
+
+/// Consent, the governor and the waking hours hold for the referrer's message as for any
+/// other; nobody is credited a reward they cannot be told of.
+pub async fn the_referrers_message_obeys_the_contact_rules(factory: impl StoreFactory) {
+    let shop = shop(factory, "").await;
+    let app = &shop.app;
+    refers(&shop, "anna", "boris").await;
+    refers(&shop, "kira", "lev").await;
+    refers(&shop, "oleg", "pavel").await;
+    let day = date(DAY);
+    for (friend, receipt) in [("boris", "b-1"), ("lev", "l-1"), ("pavel", "p-1")] {
+        buy(app, friend, receipt, 100_000, day).await;
+    }
+    let due = day + Duration::days(14);
+    // Kira withdraws her consent: nobody can tell her, so nothing is credited.
+    let withdraw = ProfilePatch { consent_email: Some(false), ..ProfilePatch::default() };
+    enroll(app, "kira", &withdraw, None).await.unwrap();
+    // Oleg heard from the shop the day before (min_days_between_messages = 2).
+    let mut oleg = shop.store.customer(&id("oleg")).await.unwrap().unwrap();
+    oleg.contact.last_message_on = Some(due - Duration::days(1));
+    let expected = Expected::Version(oleg.version);
+    oleg.version += 1;
+    shop.store.put_customer(&oleg, expected).await.unwrap();
+    // 02:00 in Moscow: outside the email window (08:00-21:00), Anna's waits.
+    let night = noon(due) - Duration::hours(10);
+    let r = app.sweep(&shop.messenger, due, night, Default::default()).await.unwrap();
+    let c = r.referral_rewards;
+    assert_eq!((c.credited, c.unreachable, c.postponed), (0, 1, 1), "{c:?}");
+    assert_eq!(reward_status(&shop, "lev").await, Some(RewardStatus::Unreachable));
+    let pavel = shop.store.referral_reward(&id("pavel")).await.unwrap().unwrap();
+    assert_eq!((pavel.status, pavel.due_on), (RewardStatus::Pending, due + Duration::days(1)));
+    assert_eq!(reward_status(&shop, "boris").await, Some(RewardStatus::Pending));
+    assert_eq!(shop.balance("anna", due).await, 0);
+    // The morning's run sends Anna's; the next day's, Oleg's. Kira's never comes.
+    let morning = shop.sweep(due).await;
+    assert_eq!(morning.referral_rewards.credited, 1);
+    let next = shop.sweep(due + Duration::days(1)).await;
+    assert_eq!(next.referral_rewards.credited, 1);
+    for (who, messages, balance) in [("anna", 1, 300), ("oleg", 1, 300), ("kira", 0, 0)] {
+        assert_eq!(reward_messages(&shop, who).len(), messages, "{who}");
+        assert_eq!(shop.balance(who, due + Duration::days(1)).await, balance, "{who}");
+    }
+    enroll(app, "kira", &ProfilePatch { consent_email: Some(true), ..ProfilePatch::default() }, None).await.unwrap();
+    shop.sweep(due + Duration::days(2)).await;
+    assert_eq!(shop.balance("kira", due + Duration::days(2)).await, 0, "settled as unreachable for good");
+}
+
+/// The Lambda sweep leaves rewards to the sender, which sends each once.
+pub async fn a_handed_off_reward_is_sent_once_by_the_sender(factory: impl StoreFactory) {
+    let shop = shop(factory, "").await;
+    anna_refers_boris(&shop).await;
+    let day = date(DAY);
+    buy(&shop.app, "boris", "b-1", 100_000, day).await;
+    let due = day + Duration::days(14);
+    let handoff = SweepOptions { send: SendMode::Handoff, ..SweepOptions::default() };
+    let r = shop.sweep_with(due, handoff).await.unwrap();
+    assert_eq!(r.rewards_to_send, [id("boris")]);
+    assert_eq!(shop.balance("anna", due).await, 0, "nothing credited before its send");
+    // The queue's body, as the sender reads it.
+    let body = serde_json::to_string(&r.jobs()).unwrap();
+    assert_eq!(body, r#"[{"referral_reward":"boris"}]"#);
+    let jobs: Vec<SendJob> = serde_json::from_str(&body).unwrap();
+    let first = shop.app.deliver_job(&shop.messenger, &jobs[0], noon(due)).await.unwrap();
+    assert_eq!(first, Delivery::Sent(Channel::Email, 300));
+    let again = shop.app.deliver_reward(&shop.messenger, &id("boris"), noon(due)).await.unwrap();
+    assert_eq!(again, RewardEnd::Skipped);
+    assert_eq!((reward_messages(&shop, "anna").len(), shop.balance("anna", due).await), (1, 300));
 }
 
 pub async fn a_full_refund_within_the_hold_cancels_the_reward(factory: impl StoreFactory) {
@@ -268,24 +372,32 @@ pub async fn a_full_refund_within_the_hold_cancels_the_reward(factory: impl Stor
     assert_eq!(shop.balance("vera", day + Duration::days(3)).await, (100 + 200) / 2, "half of each back");
     let report = shop.sweep(day + Duration::days(14)).await;
     assert_eq!((report.referral_rewards.cancelled, report.referral_rewards.credited), (1, 1));
+    assert_eq!(reward_messages(&shop, "anna").len(), 1, "one message, for the reward credited");
     let boris = shop.store.referral_reward(&id("boris")).await.unwrap().unwrap();
     assert_eq!((boris.status, boris.reason), (RewardStatus::Cancelled, Some(RewardReason::Refunded)));
     assert_eq!(shop.balance("anna", day + Duration::days(14)).await, 300, "only Vera's part-refunded purchase counts");
 }
 
 pub async fn the_monthly_cap_records_the_rest_as_capped(factory: impl StoreFactory) {
-    let shop = shop(factory, "[referral]\nmax_rewards_per_month = 2\n").await;
+    let shop = shop(factory, "[referral]\nmax_rewards_per_month = 2\n[messaging]\nmin_days_between_messages = 1\n").await;
     let app = &shop.app;
-    enroll(app, "anna", &ProfilePatch::default(), None).await.unwrap();
+    enroll(app, "anna", &contacts(None, Some("anna@example.ru")), None).await.unwrap();
     let code = code_of(app, "anna").await;
     let day = date(DAY);
     for friend in ["f1", "f2", "f3"] {
         enroll(app, friend, &ProfilePatch::default(), Some(&code)).await.unwrap();
         buy(app, friend, &format!("{friend}-r"), 100_000, day).await;
     }
-    let report = shop.sweep(day + Duration::days(14)).await;
-    assert_eq!((report.referral_rewards.credited, report.referral_rewards.capped), (2, 1));
-    assert_eq!(shop.balance("anna", day + Duration::days(14)).await, 600);
+    // One message a day at most (the governor): the rewards come one by one, the third capped.
+    let mut counts = RewardCounts::default();
+    for n in 14..=16 {
+        let report = shop.sweep(day + Duration::days(n)).await;
+        counts.credited += report.referral_rewards.credited;
+        counts.capped += report.referral_rewards.capped;
+    }
+    assert_eq!((counts.credited, counts.capped), (2, 1));
+    assert_eq!(shop.balance("anna", day + Duration::days(16)).await, 600);
+    assert_eq!(reward_messages(&shop, "anna").len(), 2);
     let statuses: Vec<_> = [reward_status(&shop, "f1").await, reward_status(&shop, "f2").await, reward_status(&shop, "f3").await]
         .into_iter()
         .flatten()
@@ -303,7 +415,7 @@ pub async fn erasing_the_referrer_or_the_friend_behaves_sensibly(factory: impl S
     let shop = shop(factory, "").await;
     let app = &shop.app;
     let code = anna_refers_boris(&shop).await;
-    enroll(app, "kira", &ProfilePatch::default(), None).await.unwrap();
+    enroll(app, "kira", &contacts(None, Some("kira@example.ru")), None).await.unwrap();
     let kiras = code_of(app, "kira").await;
     enroll(app, "lev", &ProfilePatch::default(), Some(&kiras)).await.unwrap();
     let day = date(DAY);
@@ -320,7 +432,7 @@ pub async fn erasing_the_referrer_or_the_friend_behaves_sensibly(factory: impl S
     let anna = shop.store.referral_reward(&id("boris")).await.unwrap().unwrap();
     assert_eq!((anna.status, anna.reason), (RewardStatus::Cancelled, Some(RewardReason::ReferrerGone)));
     assert_eq!(shop.balance("anna", day + Duration::days(14)).await, 0);
-    assert_eq!(reward_status(&shop, "lev").await, Some(RewardStatus::Credited));
+    assert_eq!(reward_status(&shop, "lev").await, Some(RewardStatus::Sent));
     assert_eq!(shop.balance("kira", day + Duration::days(14)).await, 300);
 }
 
@@ -337,8 +449,10 @@ macro_rules! referral_contract_tests {
                 every_referral_refusal_names_its_rule_and_writes_nothing,
                 codes_are_unique_per_tenant_and_stable,
                 the_friends_points_come_with_the_first_qualifying_purchase_only,
-                the_referrer_is_rewarded_once_after_the_hold,
-                a_crash_around_the_reward_credits_it_exactly_once_on_the_rerun,
+                the_referrer_is_rewarded_once_after_the_hold_with_one_message,
+                a_crash_between_the_claim_and_the_send_neither_sends_twice_nor_credits_twice,
+                the_referrers_message_obeys_the_contact_rules,
+                a_handed_off_reward_is_sent_once_by_the_sender,
                 a_full_refund_within_the_hold_cancels_the_reward,
                 the_monthly_cap_records_the_rest_as_capped,
                 erasing_the_referrer_or_the_friend_behaves_sensibly,

@@ -22,7 +22,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 pub use customers::Enrolled;
 pub use error::Error;
 pub use purchases::{BalanceView, PurchaseOutcome, RefundOutcome};
-pub use referrals::RewardCounts;
 pub use reports::MAX_REPORT_DAYS;
 pub use retry::{Backoff, JitteredBackoff, MAX_ATTEMPTS};
 

@@ -17,7 +17,7 @@ use crate::domain::contact::ContactState;
 use crate::domain::ids::{text_form, CustomerId, Email, InvalidValue, Phone, TerminalName};
 use crate::domain::kinds::{Channel, Locale};
 use crate::domain::ledger::Account;
-use crate::domain::referral::ReferralState;
+use crate::domain::referral::state::ReferralState;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consent {

@@ -7,179 +7,20 @@
 //! created in the friend's purchase transaction and filed under its due date, so the sweep
 //! reads only the rewards due on a date and credits each exactly once under conditions.
 
-use std::fmt;
-
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use hmac::{Hmac, Mac};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use crate::domain::customer::CustomerRecord;
-use crate::domain::ids::{CustomerId, InvalidValue, ReceiptId};
+use crate::domain::ids::{CustomerId, ReceiptId};
+use crate::domain::kinds::Channel;
+use crate::domain::triggers::{choose_channel, Claim};
 use crate::domain::ledger::{add_days, LedgerEntry, LotKey, LotSource};
 use crate::domain::purchase::Receipt;
 
-/// Characters of a referral code.
-pub const CODE_LEN: usize = 6;
-/// Crockford's base32: no I, L, O or U, so a code read aloud or typed is hard to get wrong.
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/// A customer's referral code: 6 characters of Crockford base32, upper case.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ReferralCode(String);
-
-impl ReferralCode {
-    /// A code as a person typed it: lower case is accepted, and Crockford's aliases
-    /// (I and L for 1, O for 0).
-    pub fn parse(text: &str) -> Result<Self, InvalidValue> {
-        let wrong = || {
-            InvalidValue(format!(
-                "a referral code is {CODE_LEN} letters and digits (Crockford base32: no U), e.g. 7K3M9Q"
-            ))
-        };
-        let mut code = String::with_capacity(CODE_LEN);
-        for c in text.trim().chars() {
-            let c = match c.to_ascii_uppercase() {
-                'I' | 'L' => '1',
-                'O' => '0',
-                c if c.is_ascii() && ALPHABET.contains(&(c as u8)) => c,
-                _ => return Err(wrong()),
-            };
-            code.push(c);
-        }
-        if code.len() != CODE_LEN {
-            return Err(wrong());
-        }
-        Ok(Self(code))
-    }
-
-    /// The customer's candidate code number `attempt` (0 first; the next one when a code is
-    /// taken): an HMAC of the tenant secret and the customer id, so the same customer always
-    /// gets the same candidates and nobody can guess another's code from their id.
-    pub fn derive(secret: &[u8], customer: &CustomerId, attempt: u32) -> Self {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-        mac.update(b"referral:v1:");
-        mac.update(&attempt.to_be_bytes());
-        mac.update(customer.as_str().as_bytes());
-        let digest = mac.finalize().into_bytes();
-        let bits = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
-        let code = (0..CODE_LEN).map(|i| ALPHABET[((bits >> (59 - 5 * i)) & 31) as usize] as char).collect();
-        Self(code)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for ReferralCode {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-impl From<ReferralCode> for String {
-    fn from(value: ReferralCode) -> String {
-        value.0
-    }
-}
-impl fmt::Display for ReferralCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// `[referral]` of the program.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReferralConfig {
-    pub enabled: bool,
-    /// Credited to the friend with their first purchase of at least `min_purchase_minor`.
-    pub friend_points: u64,
-    pub friend_valid_days: u32,
-    pub min_purchase_minor: u64,
-    /// Credited to the referrer once that purchase is `hold_days` old and not refunded in full.
-    pub referrer_points: u64,
-    pub referrer_valid_days: u32,
-    pub hold_days: u32,
-    /// Rewards credited to one referrer per calendar month; the rest are recorded `capped`.
-    pub max_rewards_per_month: u32,
-}
-
-impl ReferralConfig {
-    /// The first setting that is out of range: its key under `referral.` and why.
-    pub fn problem(&self) -> Option<(&'static str, &'static str)> {
-        let days = |v: u32| (1..=3650).contains(&v);
-        if !days(self.friend_valid_days) {
-            Some(("friend_valid_days", "must be from 1 to 3650 days"))
-        } else if !days(self.referrer_valid_days) {
-            Some(("referrer_valid_days", "must be from 1 to 3650 days"))
-        } else if !(1..=365).contains(&self.hold_days) {
-            Some(("hold_days", "must be from 1 to 365 days"))
-        } else if self.friend_points > 1_000_000 {
-            Some(("friend_points", "must be at most 1000000"))
-        } else if self.referrer_points > 1_000_000 {
-            Some(("referrer_points", "must be at most 1000000"))
-        } else {
-            None
-        }
-    }
-}
-
-/// The friend's first purchase that earned the referral points.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FirstPurchase {
-    pub receipt_id: ReceiptId,
-    /// Its local date.
-    pub on: NaiveDate,
-    /// Set by the refund that leaves nothing of it (local date): the referrer's reward, if
-    /// still pending then, is cancelled.
-    #[serde(default)]
-    pub refunded_in_full_on: Option<NaiveDate>,
-}
-
-/// Who referred a customer. Set with their first PUT, never changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReferredBy {
-    pub code: ReferralCode,
-    pub referrer: CustomerId,
-    pub at: DateTime<Utc>,
-    #[serde(default)]
-    pub first_purchase: Option<FirstPurchase>,
-}
-
-/// Rewards credited to a referrer in one calendar month (the first day of it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MonthCount {
-    pub month: NaiveDate,
-    pub count: u32,
-}
-
-/// What a customer record holds of referrals.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReferralState {
-    /// The customer's own code, reserved for them in the store (absent in records written
-    /// before referrals: given at the next PUT or read of the customer).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<ReferralCode>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub referred_by: Option<ReferredBy>,
-    /// As a referrer: the rewards credited in the month of the last one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rewarded: Option<MonthCount>,
-}
-
-impl ReferralState {
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
-
-    /// Rewards already credited in `month` (its first day).
-    pub fn rewards_in(&self, month: NaiveDate) -> u32 {
-        self.rewarded.filter(|m| m.month == month).map_or(0, |m| m.count)
-    }
-}
+pub mod state;
+pub use state::{
+    month_of, FirstPurchase, MonthCount, ReferralCode, ReferralConfig, ReferralState, ReferredBy, CODE_LEN,
+};
 
 /// Why a `referred_by` is refused; nothing of the PUT is applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,10 +41,6 @@ pub enum RefusedReferral {
     AlreadyReferred(ReferralCode),
 }
 
-/// The first day of `date`'s month.
-pub fn month_of(date: NaiveDate) -> NaiveDate {
-    date.with_day(1).expect("every month has a first day")
-}
 
 /// Checks a `referred_by` of a PUT against the customer as the PUT leaves them (`friend`) and
 /// the code's owner as stored (`referrer`, `None` when no customer has the code). `Ok(None)`:
@@ -242,14 +79,22 @@ pub fn check_referral(
     Ok(Some(ReferredBy { code: code.clone(), referrer: r.customer_id.clone(), at: now, first_purchase: None }))
 }
 
-/// Where a referrer's reward stands. `Pending` until its due date; then `Credited` (with its
-/// lot's expiry date), `Capped` (the referrer's monthly cap was reached: recorded, nothing
-/// credited) or `Cancelled` (see `RewardReason`).
+/// Where a referrer's reward stands. `Pending` until its due date and until the contact
+/// rules let its message go (the governor moves its due date on, the waking hours hold it);
+/// then, like a trigger's gift, it is credited only with its message: `Sending` (credited,
+/// in the write that claims the send) → `Sent`/`Failed`, or `Unknown` when a send was cut
+/// off (never sent again). Settled without points: `Unreachable` (no channel the referrer
+/// consented to, so no message and no credit), `Capped` (the monthly cap) or `Cancelled`
+/// (see `RewardReason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RewardStatus {
     Pending,
-    Credited,
+    Sending,
+    Sent,
+    Failed,
+    Unknown,
+    Unreachable,
     Capped,
     Cancelled,
 }
@@ -258,10 +103,19 @@ impl RewardStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             RewardStatus::Pending => "pending",
-            RewardStatus::Credited => "credited",
+            RewardStatus::Sending => "sending",
+            RewardStatus::Sent => "sent",
+            RewardStatus::Failed => "failed",
+            RewardStatus::Unknown => "unknown",
+            RewardStatus::Unreachable => "unreachable",
             RewardStatus::Capped => "capped",
             RewardStatus::Cancelled => "cancelled",
         }
+    }
+
+    /// True once the points are in the referrer's account (they came with the claim to send).
+    pub fn is_credited(self) -> bool {
+        matches!(self, RewardStatus::Sending | RewardStatus::Sent | RewardStatus::Failed | RewardStatus::Unknown)
     }
 }
 
@@ -295,6 +149,17 @@ pub struct ReferralReward {
     /// Credited: the expiry date of the referrer's lot.
     #[serde(default)]
     pub expires_on: Option<NaiveDate>,
+    /// The channel of its message, from the claim on.
+    #[serde(default)]
+    pub channel: Option<Channel>,
+    /// Who is sending its message (`Sending`), as for a trigger's decision.
+    #[serde(default)]
+    pub claim: Option<Claim>,
+    #[serde(default)]
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Why the send failed (a provider's message, never an address).
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 impl ReferralReward {
@@ -351,6 +216,10 @@ pub fn friend_bonus(
         reason: None,
         settled_at: None,
         expires_on: None,
+        channel: None,
+        claim: None,
+        sent_at: None,
+        error: None,
     };
     Some(FriendBonus { points: cfg.friend_points, entries, reward })
 }
@@ -406,8 +275,39 @@ pub fn settle(
     RewardStep::Credit
 }
 
+/// How the referrer may hear of a reward that is ready to be credited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RewardContact {
+    /// On this channel, today.
+    Tell(Channel),
+    /// No channel the referrer consented to (or the address is suppressed, or they texted
+    /// STOP): no message, so no points, as for a trigger's gift.
+    Unreachable,
+    /// The governor: the referrer heard from the shop too recently; not before this date.
+    NotBefore(NaiveDate),
+}
+
+/// The contact rules for the referrer's message on `today`: the channel as for a trigger (the
+/// preferred one, else the other consented one), then the governor's spacing.
+pub fn reward_contact(
+    referrer: &CustomerRecord,
+    today: NaiveDate,
+    min_days_between_messages: u32,
+    sms_opted_out: bool,
+) -> RewardContact {
+    let Ok(channel) = choose_channel(&referrer.customer, sms_opted_out) else { return RewardContact::Unreachable };
+    let contact = &referrer.contact;
+    match contact.last_message_on {
+        Some(last) if !contact.allows_message(today, min_days_between_messages) => {
+            RewardContact::NotBefore(add_days(last, min_days_between_messages))
+        }
+        _ => RewardContact::Tell(channel),
+    }
+}
+
 /// Credits `reward` to the referrer's record on `today`: a lot of `referrer_valid_days`, the
 /// month's count moved on. Returns the entries and the lot's expiry date.
+/// Its message goes today, so the governor's date is reserved in the same write.
 pub fn credit_reward(
     cfg: &ReferralConfig,
     referrer: &mut CustomerRecord,
@@ -421,6 +321,7 @@ pub fn credit_reward(
     let month = month_of(today);
     let count = referrer.referral.rewards_in(month) + 1;
     referrer.referral.rewarded = Some(MonthCount { month, count });
+    referrer.contact.last_message_on = Some(today);
     Ok((entries, expires_on))
 }
 
@@ -584,5 +485,37 @@ mod tests {
         assert_eq!(busy.account.balance(d("2026-11-17")), 1_500);
         assert_eq!(settle(&cfg, &reward, Some(&friend), Some(&busy), d("2026-11-17")), RewardStep::Cap);
         assert_eq!(settle(&cfg, &reward, Some(&friend), Some(&busy), d("2026-12-01")), RewardStep::Credit, "a new month");
+    }
+
+    #[test]
+    fn the_referrer_is_told_on_a_consented_channel_under_the_governor_or_not_at_all() {
+        let mut anna = record("anna");
+        let today = d("2026-11-17");
+        assert_eq!(reward_contact(&anna, today, 2, false), RewardContact::Unreachable, "no contact at all");
+        anna.customer.phone = Some(Phone::parse("+79160000001").unwrap());
+        assert_eq!(reward_contact(&anna, today, 2, false), RewardContact::Unreachable, "a phone without consent");
+        anna.customer.consent.sms = true;
+        assert_eq!(reward_contact(&anna, today, 2, false), RewardContact::Tell(Channel::Sms));
+        assert_eq!(reward_contact(&anna, today, 2, true), RewardContact::Unreachable, "texted STOP");
+        anna.customer.email = Some(Email::parse("anna@example.ru").unwrap());
+        anna.customer.consent.email = true;
+        assert_eq!(reward_contact(&anna, today, 2, true), RewardContact::Tell(Channel::Email), "the other channel");
+        anna.contact.last_message_on = Some(d("2026-11-16"));
+        assert_eq!(reward_contact(&anna, today, 2, false), RewardContact::NotBefore(d("2026-11-18")));
+        assert_eq!(reward_contact(&anna, d("2026-11-18"), 2, false), RewardContact::Tell(Channel::Email));
+        anna.customer.erase("2026-11-17T08:00:00Z".parse().unwrap());
+        assert_eq!(reward_contact(&anna, d("2026-11-18"), 2, false), RewardContact::Unreachable);
+    }
+
+    #[test]
+    fn crediting_a_reward_reserves_the_governors_date() {
+        let cfg = ProgramConfig::defaults().referral;
+        let mut friend = referred_friend();
+        let reward = friend_bonus(&cfg, &mut friend, &receipt("r1", 100_000, "2026-11-03"), d("2026-11-03")).unwrap().reward;
+        let mut anna = record("anna");
+        let (_, expires_on) = credit_reward(&cfg, &mut anna, &reward, d("2026-11-17")).unwrap();
+        assert_eq!((expires_on, anna.contact.last_message_on), (d("2027-02-15"), Some(d("2026-11-17"))));
+        assert!([RewardStatus::Sending, RewardStatus::Sent, RewardStatus::Failed, RewardStatus::Unknown].iter().all(|s| s.is_credited()));
+        assert!(![RewardStatus::Pending, RewardStatus::Unreachable, RewardStatus::Capped, RewardStatus::Cancelled].iter().any(|s| s.is_credited()));
     }
 }
