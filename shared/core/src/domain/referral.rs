@@ -136,8 +136,9 @@ pub struct ReferralReward {
     pub referrer: CustomerId,
     pub receipt_id: ReceiptId,
     pub purchased_on: NaiveDate,
-    /// The sweep date that credits it: the purchase's date plus the hold, never a date the
-    /// sweep may already have done (a backdated receipt).
+    /// The date from which the sweep settles it: the purchase's date plus the hold, never
+    /// before the day it was written (a backdated receipt), since every run reads the rewards
+    /// due over its last few days and a reward due earlier would not be among them.
     pub due_on: NaiveDate,
     pub points: u64,
     pub status: RewardStatus,
@@ -186,7 +187,7 @@ pub struct FriendBonus {
 /// The friend's points, when `receipt` is the first purchase of a referred customer of at
 /// least `min_purchase_minor`: credited into `record` (a lot of `friend_valid_days` from the
 /// purchase's date) and remembered as their first purchase. `today` is the tenant's date of
-/// the commit: the reward is never due before tomorrow.
+/// the commit: the reward is never due before it.
 pub fn friend_bonus(
     cfg: &ReferralConfig,
     record: &mut CustomerRecord,
@@ -204,7 +205,7 @@ pub fn friend_bonus(
     let friend = record.customer.customer_id.clone();
     let lot = LotKey { expires_on: add_days(receipt.local_date, cfg.friend_valid_days), source: LotSource::Referral };
     let entries = record.account.gift(lot, cfg.friend_points, &friend_reference(&friend));
-    let due_on = add_days(receipt.local_date, cfg.hold_days).max(add_days(today, 1));
+    let due_on = add_days(receipt.local_date, cfg.hold_days).max(today);
     let reward = ReferralReward {
         friend,
         referrer,
@@ -442,10 +443,10 @@ mod tests {
         assert_eq!(record("c").referral, ReferralState::default());
         let mut plain = record("c");
         assert_eq!(friend_bonus(&cfg, &mut plain, &receipt("r3", 500_000, "2026-11-04"), d("2026-11-04")), None);
-        // A receipt dated long ago is never due on a date the sweep may have done.
+        // A receipt dated long ago is due the day it is written, which the runs after it still read.
         let mut late = referred_friend();
         let bonus = friend_bonus(&cfg, &mut late, &receipt("r4", 100_000, "2026-10-01"), d("2026-11-03")).unwrap();
-        assert_eq!(bonus.reward.due_on, d("2026-11-04"));
+        assert_eq!(bonus.reward.due_on, d("2026-11-03"), "a backdated first purchase: due the day it is written");
     }
 
     #[test]
