@@ -320,6 +320,8 @@ pub async fn the_referrers_message_obeys_the_contact_rules(factory: impl StoreFa
     assert_eq!(reward_status(&shop, "lev").await, Some(RewardStatus::Unreachable));
     let pavel = shop.store.referral_reward(&id("pavel")).await.unwrap().unwrap();
     assert_eq!((pavel.status, pavel.due_on), (RewardStatus::Pending, due + Duration::days(1)));
+    let moved = shop.store.rewards_due_on(due + Duration::days(1)).await.unwrap();
+    assert!(moved.iter().any(|r| r.friend == id("pavel")), "filed under its new due date: {moved:?}");
     assert_eq!(reward_status(&shop, "boris").await, Some(RewardStatus::Pending));
     assert_eq!(shop.balance("anna", due).await, 0);
     // The morning's run sends Anna's; the next day's, Oleg's. Kira's never comes.

@@ -45,10 +45,11 @@ impl RewardRow {
             .exists(params![self.0[0], from.as_str()])?)
     }
 
+    /// Rewrites the reward, its due date included (the governor may move it on).
     fn update(&self, tx: &Transaction<'_>) -> Result<(), Fail> {
-        let [friend, _, status, body] = &self.0;
-        tx.prepare_cached("UPDATE referral_rewards SET status = ?2, body = ?3 WHERE friend_id = ?1")?
-            .execute(params![friend, status, body])?;
+        let [friend, due_on, status, body] = &self.0;
+        tx.prepare_cached("UPDATE referral_rewards SET due_on = ?2, status = ?3, body = ?4 WHERE friend_id = ?1")?
+            .execute(params![friend, due_on, status, body])?;
         Ok(())
     }
 }
