@@ -290,16 +290,21 @@ pub async fn a_crash_between_the_claim_and_the_send_neither_sends_twice_nor_cred
     assert_eq!(shop.balance("anna", due + Duration::days(1)).await, 300);
 }
 
-/// Consent, the governor and the waking hours hold for the referrer's message as for any
-/// other; nobody is credited a reward they cannot be told of.
+/// Consent (withdrawn, or an SMS STOP), the governor and the waking hours hold for the
+/// referrer's message as for any other; nobody is credited a reward they cannot be told of.
 pub async fn the_referrers_message_obeys_the_contact_rules(factory: impl StoreFactory) {
     let shop = shop(factory, "").await;
     let app = &shop.app;
     refers(&shop, "anna", "boris").await;
     refers(&shop, "kira", "lev").await;
     refers(&shop, "oleg", "pavel").await;
+    // Ivan takes SMS only, and has texted STOP to the shop's number.
+    let sms_only = ProfilePatch { consent_sms: Some(true), ..contacts(Some("+79160000077"), None) };
+    enroll(app, "ivan", &sms_only, None).await.unwrap();
+    enroll(app, "yan", &ProfilePatch::default(), Some(&code_of(app, "ivan").await)).await.unwrap();
+    shop.messenger.opted_out.lock().unwrap().push("+79160000077".into());
     let day = date(DAY);
-    for (friend, receipt) in [("boris", "b-1"), ("lev", "l-1"), ("pavel", "p-1")] {
+    for (friend, receipt) in [("boris", "b-1"), ("lev", "l-1"), ("pavel", "p-1"), ("yan", "y-1")] {
         buy(app, friend, receipt, 100_000, day).await;
     }
     let due = day + Duration::days(14);
@@ -316,8 +321,11 @@ pub async fn the_referrers_message_obeys_the_contact_rules(factory: impl StoreFa
     let night = noon(due) - Duration::hours(10);
     let r = app.sweep(&shop.messenger, due, night, Default::default()).await.unwrap();
     let c = r.referral_rewards;
-    assert_eq!((c.credited, c.unreachable, c.postponed), (0, 1, 1), "{c:?}");
+    assert_eq!((c.credited, c.unreachable, c.postponed), (0, 2, 1), "{c:?}");
     assert_eq!(reward_status(&shop, "lev").await, Some(RewardStatus::Unreachable));
+    assert_eq!(reward_status(&shop, "yan").await, Some(RewardStatus::Unreachable));
+    let ivan = shop.store.customer(&id("ivan")).await.unwrap().unwrap();
+    assert!(!ivan.customer.consent.sms, "his STOP is recorded as a withdrawal");
     let pavel = shop.store.referral_reward(&id("pavel")).await.unwrap().unwrap();
     assert_eq!((pavel.status, pavel.due_on), (RewardStatus::Pending, due + Duration::days(1)));
     let moved = shop.store.rewards_due_on(due + Duration::days(1)).await.unwrap();
@@ -329,7 +337,7 @@ pub async fn the_referrers_message_obeys_the_contact_rules(factory: impl StoreFa
     assert_eq!(morning.referral_rewards.credited, 1);
     let next = shop.sweep(due + Duration::days(1)).await;
     assert_eq!(next.referral_rewards.credited, 1);
-    for (who, messages, balance) in [("anna", 1, 300), ("oleg", 1, 300), ("kira", 0, 0)] {
+    for (who, messages, balance) in [("anna", 1, 300), ("oleg", 1, 300), ("kira", 0, 0), ("ivan", 0, 0)] {
         assert_eq!(reward_messages(&shop, who).len(), messages, "{who}");
         assert_eq!(shop.balance(who, due + Duration::days(1)).await, balance, "{who}");
     }

@@ -169,12 +169,15 @@ impl Boomerang {
                 }
                 (RewardStep::Credit, Some(record)) => record,
             };
-            let opted_out = self.sms_opted_out(messenger, &record).await?;
+            let min_days = cfg.messaging.min_days_between_messages;
+            // The SMS provider is asked only when SMS would carry it, as for a decision's send.
+            let by_sms = reward_contact(&record, today, min_days, false) == RewardContact::Tell(Channel::Sms);
+            let opted_out = by_sms && self.sms_opted_out(messenger, &record).await?;
             // The referrer texted STOP: their withdrawal is recorded, then looked at again.
             if opted_out && self.note_sms_opt_out(&record, now).await? {
                 return Ok(Attempt::Lost);
             }
-            let channel = match reward_contact(&record, today, cfg.messaging.min_days_between_messages, opted_out) {
+            let channel = match reward_contact(&record, today, min_days, opted_out) {
                 RewardContact::Unreachable => {
                     let unreachable = settled(RewardStatus::Unreachable);
                     return self.end_reward(unreachable, RewardStatus::Pending, RewardEnd::Unreachable).await;
