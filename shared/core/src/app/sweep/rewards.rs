@@ -93,8 +93,9 @@ pub enum RewardEnd {
 /// What the look before the send led to.
 enum Look {
     Ended(RewardEnd),
-    /// Claimed by this process: the reward `sending` and the referrer's record with its points.
-    Claimed(ReferralReward, CustomerRecord),
+    /// Claimed by this process: the reward `sending` on its channel, and the referrer's record
+    /// with its points.
+    Claimed(ReferralReward, Channel, CustomerRecord),
 }
 
 impl Boomerang {
@@ -192,9 +193,11 @@ impl Boomerang {
             if start > now {
                 return Ok(Attempt::Done(Look::Ended(RewardEnd::Deferred(start))));
             }
-            let (sending, commit) = self.claim_reward(&reward, record, channel, today, now)?;
+            let (sending, referrer) = self.claim_reward(&reward, record, channel, today, now)?;
+            let record = referrer.record.clone();
+            let commit = RewardCommit { reward: sending.clone(), referrer: Some(referrer) };
             match store.commit_reward(&commit, RewardStatus::Pending).await {
-                Ok(()) => Ok(Attempt::Done(Look::Claimed(sending, commit.referrer.map(|r| r.record).expect("a claim credits")))),
+                Ok(()) => Ok(Attempt::Done(Look::Claimed(sending, channel, record))),
                 // Someone else settled it, or the referrer's record moved: look again.
                 Err(StoreError::Conflict) => Ok(Attempt::Lost),
                 Err(e) => Err(e.into()),
@@ -203,12 +206,14 @@ impl Boomerang {
         .await?;
         match look {
             Look::Ended(end) => Ok(end),
-            Look::Claimed(sending, record) => self.send_claimed_reward(messenger, sending, &record, now).await,
+            Look::Claimed(sending, channel, record) => {
+                self.send_claimed_reward(messenger, sending, channel, &record, now).await
+            }
         }
     }
 
-    /// The claim: the reward `sending` by this process on `channel`, its points credited to
-    /// the referrer and the governor's date reserved, in one write.
+    /// The claim: the reward `sending` by this process on `channel`, and the referrer's record
+    /// with its points credited and the governor's date reserved (written together).
     fn claim_reward(
         &self,
         reward: &ReferralReward,
@@ -216,7 +221,7 @@ impl Boomerang {
         channel: Channel,
         today: NaiveDate,
         now: DateTime<Utc>,
-    ) -> Result<(ReferralReward, RewardCommit), Error> {
+    ) -> Result<(ReferralReward, RecordCommit), Error> {
         let expected_version = record.version;
         let (entries, expires_on) = credit_reward(&self.config().referral, &mut record, reward, today)?;
         record.version = expected_version + 1;
@@ -228,8 +233,7 @@ impl Boomerang {
             claim: Some(Claim { owner: self.owner().to_owned(), at: now }),
             ..reward.clone()
         };
-        let referrer = RecordCommit { record, expected_version, entries, recorded_at: now };
-        Ok((sending.clone(), RewardCommit { reward: sending, referrer: Some(referrer) }))
+        Ok((sending, RecordCommit { record, expected_version, entries, recorded_at: now }))
     }
 
     /// Sends a claimed reward's message and records how it went.
@@ -237,11 +241,11 @@ impl Boomerang {
         &self,
         messenger: &dyn Messenger,
         sending: ReferralReward,
+        channel: Channel,
         record: &CustomerRecord,
         now: DateTime<Utc>,
     ) -> Result<RewardEnd, Error> {
         let points = sending.points;
-        let channel = sending.channel.expect("a claimed reward has its channel");
         let secret = self.secret().await?;
         let key = MessageKey {
             kind: MessageKind::ReferralReward,
