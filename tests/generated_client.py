@@ -30,7 +30,7 @@ MODELS = {
     "balance_response", "channel", "channel_consent_evidence", "consent", "consent_change", "consent_details",
     "consent_evidence", "consent_record", "customer_body", "error", "error_code", "error_detail",
     "expiring_points", "locale", "messages_on_day", "profile_view", "purchase_body", "purchase_response",
-    "refund_body", "refund_response", "report", "report_trigger", "trigger_row", "verdict",
+    "referral_check", "refund_body", "refund_response", "report", "report_trigger", "trigger_row", "verdict",
 }
 
 

@@ -34,6 +34,7 @@ use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::ledger::PointsOverflow;
+use boomerang_core::domain::referral::RefusedReferral;
 use boomerang_core::Error;
 use boomerang_core::ports::StoreError;
 use boomerang_store_contract::sweep_cases::{date, noon, RecordingMessenger};
@@ -48,6 +49,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/customers/{customer_id}/balance", &["GET"]),
     ("/v1/customers/{customer_id}/consent", &["GET"]),
     ("/v1/purchases", &["POST"]),
+    ("/v1/referrals/{code}", &["GET"]),
     ("/v1/refunds", &["POST"]),
     ("/v1/reports/triggers", &["GET"]),
     ("/v1/unsubscribe", &["GET", "POST"]),
@@ -308,7 +310,7 @@ fn spec() -> Spec {
 }
 
 fn concrete(template: &str) -> String {
-    template.replace("{customer_id}", "c1")
+    template.replace("{customer_id}", "c1").replace("{code}", "7K3M9Q")
 }
 
 fn method(name: &str) -> Method {
@@ -520,6 +522,7 @@ fn every_core_error() -> Vec<Error> {
         Error::ReceiptConflict,
         Error::RefundConflict,
         Error::RefundCustomerMismatch,
+        Error::InvalidReferral(RefusedReferral::HasPurchases),
         Error::InsufficientPoints { balance: 1 },
         Error::RedeemCapExceeded { max_points: 1 },
         Error::CurrencyMismatch { expected: "RUB".into(), got: "EUR".into() },
@@ -548,6 +551,7 @@ fn every_core_error() -> Vec<Error> {
             | Error::ReceiptConflict
             | Error::RefundConflict
             | Error::RefundCustomerMismatch
+            | Error::InvalidReferral(_)
             | Error::InsufficientPoints { .. }
             | Error::RedeemCapExceeded { .. }
             | Error::CurrencyMismatch { .. }
@@ -700,6 +704,7 @@ const PURCHASES: &str = "/v1/purchases";
 const REFUNDS: &str = "/v1/refunds";
 const UNSUBSCRIBE: &str = "/v1/unsubscribe";
 const REPORTS: &str = "/v1/reports/triggers";
+const REFERRALS: &str = "/v1/referrals/{code}";
 
 struct Session {
     spec: Spec,
@@ -858,6 +863,18 @@ async fn a_session_through_every_documented_outcome_gets_only_documented_answers
     assert_outcome(&r, StatusCode::UNAUTHORIZED, "unauthorized");
     let r = s.raw(CUSTOMER, put.clone(), "/v1/customers/c1", &oversized()).await;
     assert_outcome(&r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+
+    // A friend's code: checked at the till, then refused for a customer who has it already.
+    let code = s.bare(CUSTOMER, get.clone(), "/v1/customers/c1").await.body["referral_code"].as_str().unwrap().to_owned();
+    let r = s.bare(REFERRALS, get.clone(), &format!("/v1/referrals/{code}")).await;
+    assert_outcome(&r, StatusCode::OK, "");
+    assert_eq!(r.body["valid"], true);
+    let r = s.bare(REFERRALS, get.clone(), "/v1/referrals/not-a-code").await;
+    assert_outcome(&r, StatusCode::BAD_REQUEST, "invalid_field");
+    let r = s.without_key(REFERRALS, get.clone(), &format!("/v1/referrals/{code}")).await;
+    assert_outcome(&r, StatusCode::UNAUTHORIZED, "unauthorized");
+    let r = s.json(CUSTOMER, put.clone(), "/v1/customers/c1", json!({"referred_by": code})).await;
+    assert_outcome(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_referral");
 
     // GET /v1/customers/{customer_id}
     assert_outcome(&s.bare(CUSTOMER, get.clone(), "/v1/customers/c1").await, StatusCode::OK, "");

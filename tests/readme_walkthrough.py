@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs the README's curl walk-through against the real `boomerang` binary and checks that
-every command prints what the README shows (times and expiry dates, which depend on the
-day it runs, are compared by shape only).
+every command prints what the README shows (times, expiry dates and referral codes, which
+depend on the day it runs and on the tenant's secret, are compared by shape only).
 
 An output block is `json` (the body only) or `http` (what `curl -i` prints: the status line,
 the headers but `content-length` and `date`, which the README leaves out, then the body).
@@ -20,6 +20,9 @@ import urllib.request
 
 VARYING = {"created_at", "updated_at", "expires_on", "at"}
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# Referral codes are derived from the tenant's secret, new in every run: compared by shape.
+CODES = {"referral_code", "code"}
+CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{6}$")
 # Headers the README does not show: they change with the day or the body's exact bytes.
 UNSHOWN = {"content-length", "date"}
 # How the README runs the CLI; the checker runs the binary it is given instead.
@@ -62,6 +65,8 @@ def same(expected, actual, path="$"):
         for k in expected:
             if k in VARYING and isinstance(expected[k], str):
                 assert isinstance(actual[k], str) and DATE.match(actual[k]), f"{path}.{k}: {actual[k]!r}"
+            elif k in CODES and isinstance(expected[k], str) and CODE.match(expected[k]):
+                assert isinstance(actual[k], str) and CODE.match(actual[k]), f"{path}.{k}: {actual[k]!r}"
             else:
                 same(expected[k], actual[k], f"{path}.{k}")
     elif isinstance(expected, list):

@@ -4,6 +4,7 @@ mod auth;
 mod bad_input;
 mod customers;
 mod purchases;
+mod referrals;
 mod refunds;
 mod reports;
 mod unsubscribe;

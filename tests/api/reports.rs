@@ -211,7 +211,7 @@ async fn a_lapsed_60_sweep_and_the_purchases_after_it_show_in_the_report() {
     assert_eq!(report.dates, vec![date("2026-10-01")]);
     let sent = messenger.sent();
     assert_eq!(sent.len(), 6, "the six reachable treated were messaged");
-    assert!(sent.iter().all(|m| m.key.trigger == TriggerKind::Lapsed60));
+    assert!(sent.iter().all(|m| m.key.kind == TriggerKind::Lapsed60.into()));
 
     // Within the window (1 to 14 October): treated[0] twice, spending 100 gift points the
     // first time, treated[1] on its last day; held[0] once. treated[2] a day too late.

@@ -1,6 +1,6 @@
-//! The sender: drains the SQS send queue the sweep fills, one `OutcomeKey` (JSON) per message,
-//! and sends each decided message at most once through `Boomerang::deliver`, paced to the
-//! tenant's `messaging.max_sends_per_second`.
+//! The sender: drains the SQS send queue the sweep fills, one `SendJob` (JSON) per message,
+//! and sends each message at most once through `Boomerang::deliver_job` (a trigger's decision
+//! or a referrer's reward), paced to the tenant's `messaging.max_sends_per_second`.
 //!
 //! The cap holds across invocations because the infra gives this function a reserved
 //! concurrency of 1: a single execution environment drains the queue, and the pacer lives in
@@ -8,8 +8,8 @@
 //! environment is running). The function's timeout must cover a whole batch at the cap (10
 //! records at 1/s is 10 s) plus one send's timeout.
 //!
-//! SQS delivers at least once; `deliver` is idempotent (a key that was already sent, or is no
-//! longer pending, is `Skipped`), so a redelivered message never sends twice.
+//! SQS delivers at least once; `deliver_job` is idempotent (a job that was already sent, or is
+//! no longer pending, is `Skipped`), so a redelivered message never sends twice.
 //!
 //! Waking hours: a record whose channel may not start a send now (an SMS at 21:30) is hidden
 //! from the queue until its window opens: the sender sets the record's visibility timeout to
@@ -21,7 +21,7 @@
 //! delivery failed with an error (the store was unavailable) are reported as partial batch
 //! failures (the event source mapping needs `FunctionResponseTypes: ReportBatchItemFailures`):
 //! only they come back, and after the queue's `maxReceiveCount` they land in its DLQ. A body
-//! that is not an `OutcomeKey` is reported the same way, so that it ends in the DLQ where it
+//! that is not a `SendJob` is reported the same way, so that it ends in the DLQ where it
 //! can be looked at, rather than being dropped.
 
 use std::sync::Mutex;
@@ -30,9 +30,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use boomerang_aws_messaging::{QueueError, SendQueue};
-use boomerang_core::app::sweep::Delivery;
+use boomerang_core::app::sweep::{Delivery, SendJob};
 use boomerang_core::Boomerang;
-use boomerang_core::domain::triggers::OutcomeKey;
 use boomerang_core::ports::Messenger;
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
@@ -130,17 +129,17 @@ impl<'a> Sender<'a> {
     /// Delivers one record; false when it must come back.
     async fn process(&self, record: &SqsMessage, now: &impl Fn() -> DateTime<Utc>) -> bool {
         let message_id = record.message_id.as_deref().unwrap_or("");
-        let key: OutcomeKey = match serde_json::from_str(record.body.as_deref().unwrap_or("")) {
-            Ok(key) => key,
+        let job: SendJob = match serde_json::from_str(record.body.as_deref().unwrap_or("")) {
+            Ok(job) => job,
             Err(e) => {
-                tracing::error!(message_id, error = %e, "the body is not an outcome key");
+                tracing::error!(message_id, error = %e, "the body is not a send job");
                 return false;
             }
         };
         let at = self.pacer.lock().expect("the pacer lock").slot();
         tokio::time::sleep_until(at).await;
         let now = now();
-        let result = self.app.deliver(self.messenger, &key, now).await;
+        let result = self.app.deliver_job(self.messenger, &job, now).await;
         // Only a send uses a slot: a skipped or waiting key goes to the next record.
         if matches!(result, Ok(Delivery::Sent(..) | Delivery::Failed(_) | Delivery::Unknown)) {
             self.pacer.lock().expect("the pacer lock").used(at);
@@ -152,7 +151,7 @@ impl<'a> Sender<'a> {
                 None => Err(QueueError::Sqs("the record carries no receipt handle".into())),
             };
             match hidden {
-                Ok(()) => tracing::info!(message_id, trigger = key.trigger.as_str(), seconds, "waits for waking hours"),
+                Ok(()) => tracing::info!(message_id, kind = job.kind().as_str(), seconds, "waits for waking hours"),
                 // It comes back after the queue's visibility timeout and is looked at again.
                 Err(e) => tracing::warn!(message_id, error = %e, "could not hide the record until its window opens"),
             }
@@ -160,11 +159,11 @@ impl<'a> Sender<'a> {
         }
         match result {
             Ok(delivery) => {
-                tracing::info!(message_id, trigger = key.trigger.as_str(), delivery = ?delivery, "delivered");
+                tracing::info!(message_id, kind = job.kind().as_str(), delivery = ?delivery, "delivered");
                 true
             }
             Err(e) => {
-                tracing::error!(message_id, trigger = key.trigger.as_str(), error = %e, "delivery failed; the record comes back");
+                tracing::error!(message_id, kind = job.kind().as_str(), error = %e, "delivery failed; the record comes back");
                 false
             }
         }

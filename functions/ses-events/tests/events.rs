@@ -238,7 +238,7 @@ fn the_samples_are_what_ses_publishes_for_our_customer() {
         let tags = &ses["mail"]["tags"];
         assert_eq!(tags["customer_id"][0], "card_2E4000-1001");
         assert_eq!(boomerang_aws_messaging::tags::decode("card_2E4000-1001").as_deref(), Some(CUSTOMER));
-        assert_eq!(tags["trigger"][0], "lapsed_30");
+        assert_eq!(tags["kind"][0], "lapsed_30");
         assert_eq!(tags["ses:configuration-set"][0], "boomerang-demo");
         assert_eq!(ses["mail"]["destination"][0], ADDRESS);
     }

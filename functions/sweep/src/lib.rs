@@ -10,9 +10,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use boomerang_aws_messaging::{QueueError, SendQueue};
-use boomerang_core::app::sweep::{SendMode, SweepOptions, TriggerCounts};
+use boomerang_core::app::sweep::{SendJob, SendMode, SweepOptions, TriggerCounts};
 use boomerang_core::Boomerang;
-use boomerang_core::domain::triggers::OutcomeKey;
 use boomerang_core::ports::Messenger;
 use boomerang_lambda::ScheduledEvent;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -28,14 +27,14 @@ pub const METRIC_NAME: &str = "SweepCompleted";
 /// Where decided messages go to be sent: the SQS send queue in AWS, a fake in tests.
 #[async_trait]
 pub trait HandOff: Send + Sync {
-    /// Hands every key over; returns how many were.
-    async fn hand_off(&self, keys: &[OutcomeKey]) -> Result<usize, QueueError>;
+    /// Hands every job over; returns how many were.
+    async fn hand_off(&self, jobs: &[SendJob]) -> Result<usize, QueueError>;
 }
 
 #[async_trait]
 impl HandOff for SendQueue {
-    async fn hand_off(&self, keys: &[OutcomeKey]) -> Result<usize, QueueError> {
-        SendQueue::hand_off(self, keys).await
+    async fn hand_off(&self, jobs: &[SendJob]) -> Result<usize, QueueError> {
+        SendQueue::hand_off(self, jobs).await
     }
 }
 
@@ -116,7 +115,7 @@ impl Sweep<'_> {
         // pending (a hand-off that failed, a retry of this run): a key queued twice is
         // harmless, its second delivery finds it no longer pending.
         let handed_off = match self.queue {
-            Some(queue) => queue.hand_off(&report.to_send).await?,
+            Some(queue) => queue.hand_off(&report.jobs()).await?,
             None => 0,
         };
         Ok(Summary {

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use boomerang_aws_messaging::QueueError;
+use boomerang_core::app::sweep::SendJob;
+use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::triggers::{OutcomeKey, OutcomeStatus};
 use boomerang_lambda::ScheduledEvent;
@@ -42,17 +44,23 @@ async fn shop() -> Shop {
 #[derive(Default)]
 struct FakeQueue {
     keys: Mutex<Vec<OutcomeKey>>,
+    rewards: Mutex<Vec<CustomerId>>,
     fail_next: AtomicBool,
 }
 
 #[async_trait]
 impl HandOff for FakeQueue {
-    async fn hand_off(&self, keys: &[OutcomeKey]) -> Result<usize, QueueError> {
+    async fn hand_off(&self, jobs: &[SendJob]) -> Result<usize, QueueError> {
         if self.fail_next.swap(false, Ordering::SeqCst) {
             return Err(QueueError::Sqs("SQS is down".into()));
         }
-        self.keys.lock().unwrap().extend_from_slice(keys);
-        Ok(keys.len())
+        for job in jobs {
+            match job {
+                SendJob::Decision(key) => self.keys.lock().unwrap().push(key.clone()),
+                SendJob::ReferralReward { referral_reward } => self.rewards.lock().unwrap().push(referral_reward.clone()),
+            }
+        }
+        Ok(jobs.len())
     }
 }
 

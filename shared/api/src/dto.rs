@@ -7,6 +7,7 @@ use boomerang_core::domain::ids::{Currency, CustomerId, Email, InvalidValue, Pho
 use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::kinds::Locale;
 use boomerang_core::domain::purchase::{self, PurchaseRequest, Receipt, Refund, RefundRequest};
+use boomerang_core::domain::referral::ReferralCode;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,10 @@ fn field<T>(name: &str, r: Result<T, InvalidValue>) -> Result<T, ApiError> {
 
 pub fn parse_customer_id(raw: &str) -> Result<CustomerId, ApiError> {
     field("customer_id", CustomerId::parse(raw))
+}
+
+pub fn parse_referral_code(raw: &str) -> Result<ReferralCode, ApiError> {
+    field("code", ReferralCode::parse(raw))
 }
 
 fn parse_instant(name: &str, raw: &str) -> Result<DateTime<FixedOffset>, ApiError> {
@@ -163,6 +168,9 @@ pub struct CustomerBody {
     /// The channels the customer has just given fresh consent to, at the till: needed to turn
     /// on a channel they withdrew themselves (`null` is the same as `[]`).
     pub consent_renewed: Option<Vec<String>>,
+    /// A friend's referral code, on the customer's first PUT (lower case and Crockford's
+    /// aliases accepted). Once set it never changes.
+    pub referred_by: Option<String>,
 }
 
 fn opt<T>(
@@ -215,6 +223,18 @@ impl CustomerBody {
         field("consent_renewed", customer::check_renewal(&patch, &renewed))?;
         Ok((patch, renewed))
     }
+
+    /// The `referred_by` code, parsed.
+    pub fn referred_by(&self) -> Result<Option<ReferralCode>, ApiError> {
+        self.referred_by.as_deref().map(|c| field("referred_by", ReferralCode::parse(c))).transpose()
+    }
+}
+
+/// `GET /v1/referrals/{code}`: whether the code refers a friend now. Says nothing about whose.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReferralCheck {
+    pub code: String,
+    pub valid: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -260,6 +280,9 @@ pub struct ProfileView {
     pub erased: bool,
     pub created_at: DateTime<chrono::Utc>,
     pub updated_at: DateTime<chrono::Utc>,
+    /// The customer's own code for referring friends (`null` until their first PUT after
+    /// referrals came in, and for erased customers who never had one).
+    pub referral_code: Option<String>,
 }
 
 impl ProfileView {
@@ -282,6 +305,7 @@ impl ProfileView {
             erased: c.is_erased(),
             created_at: c.created_at,
             updated_at: c.updated_at,
+            referral_code: record.referral.code.as_ref().map(|code| code.to_string()),
         }
     }
 }

@@ -50,7 +50,8 @@ fn status_of(e: &Error) -> StatusCode {
         | Error::OccurredAtTooOld { .. }
         | Error::RefundExceedsRemaining { .. }
         | Error::RefundBeforePurchase
-        | Error::RefundCustomerMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+        | Error::RefundCustomerMismatch
+        | Error::InvalidReferral(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Contention => StatusCode::SERVICE_UNAVAILABLE,
         Error::Store(StoreError::Corrupt(_)) | Error::PointsOverflow(_) => StatusCode::INTERNAL_SERVER_ERROR,
         Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,

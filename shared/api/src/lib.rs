@@ -31,7 +31,7 @@ use serde::Deserialize;
 
 use crate::body::parse_json;
 use crate::dto::{
-    parse_customer_id, BalanceResponse, ConsentEvidence, CustomerBody, ProfileView, PurchaseBody, PurchaseResponse,
+    parse_customer_id, parse_referral_code, BalanceResponse, ConsentEvidence, CustomerBody, ProfileView, PurchaseBody, PurchaseResponse, ReferralCheck,
     RefundBody, RefundResponse,
 };
 use crate::error::ApiError;
@@ -111,7 +111,7 @@ pub enum RouteGroup {
     /// POST /v1/purchases, POST /v1/refunds.
     Purchases,
     /// GET /v1/customers/{id}, GET /v1/customers/{id}/balance, GET /v1/customers/{id}/consent,
-    /// GET /v1/reports/triggers (read-only).
+    /// GET /v1/referrals/{code}, GET /v1/reports/triggers (read-only).
     Balance,
     /// PUT and DELETE /v1/customers/{id}, the unsubscribe route.
     Customers,
@@ -146,6 +146,7 @@ pub fn router_for(state: ApiState, group: RouteGroup) -> Router {
         keyed = keyed
             .route("/v1/customers/{customer_id}/balance", get(get_balance))
             .route("/v1/customers/{customer_id}/consent", get(get_consent))
+            .route("/v1/referrals/{code}", get(get_referral))
             .route("/v1/reports/triggers", get(get_trigger_report));
     }
     if group.has(Purchases) {
@@ -225,9 +226,11 @@ async fn put_customer(
     let id = path_id(path)?;
     let now = state.clock.now();
     let today = state.app.today(now);
-    let (patch, renewed) = parse_json::<CustomerBody>(body).await?.parse(today)?;
+    let body = parse_json::<CustomerBody>(body).await?;
+    let referred_by = body.referred_by()?;
+    let (patch, renewed) = body.parse(today)?;
     let editor = ProfileEditor::api(&principal, renewed);
-    let enrolled = state.app.enroll_by(&id, &patch, &editor, now).await?;
+    let enrolled = state.app.enroll_referred(&id, &patch, &editor, referred_by.as_ref(), now).await?;
     let status = if enrolled.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(ProfileView::new(&enrolled.record, today))).into_response())
 }
@@ -239,6 +242,17 @@ async fn get_customer(
     let id = path_id(path)?;
     let record = state.app.customer(&id).await?;
     Ok(Json(ProfileView::new(&record, state.app.today(state.clock.now()))))
+}
+
+/// The till's check of a friend's code: valid or not, nothing about its owner.
+async fn get_referral(
+    State(state): State<ApiState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<ReferralCheck>, ApiError> {
+    let Path(raw) = path.map_err(|_| ApiError::invalid("code", "the referral code in the path is not valid"))?;
+    let code = parse_referral_code(&raw)?;
+    let valid = state.app.referral_code_valid(&code).await?;
+    Ok(Json(ReferralCheck { code: code.to_string(), valid }))
 }
 
 async fn delete_customer(

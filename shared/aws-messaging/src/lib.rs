@@ -20,8 +20,7 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use boomerang_core::domain::ids::Phone;
 use boomerang_core::domain::kinds::Channel;
-use boomerang_core::domain::triggers::OutcomeKey;
-use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
+use boomerang_core::ports::{MessageKey, Messenger, OutgoingMessage, SendError};
 use boomerang_email::email_mime;
 
 pub mod errors;
@@ -163,7 +162,7 @@ impl Messenger for AwsMessenger {
         };
         if let Err(e) = &result {
             // The error names the provider's code, never the address.
-            tracing::warn!(channel = ?message.channel, trigger = message.key.trigger.as_str(), error = %e, "send failed");
+            tracing::warn!(channel = ?message.channel, kind = message.key.kind.as_str(), error = %e, "send failed");
         }
         result
     }
@@ -172,27 +171,31 @@ impl Messenger for AwsMessenger {
 /// The Message-ID of an outcome's email, derived from its key (never random), so that a
 /// message can be traced back to its decision: `<trigger>.<episode>.<customer>@<domain>`,
 /// with the customer id in the tag encoding (letters, digits, `_` and `-` only).
-pub fn message_id(key: &OutcomeKey, from_address: &str) -> String {
+pub fn message_id(key: &MessageKey, from_address: &str) -> String {
     let domain = from_address.rsplit_once('@').map_or("boomerang.local", |(_, d)| d);
-    format!("{}.{}.{}@{domain}", key.trigger, key.episode, tags::encode(key.customer_id.as_str()))
+    let (episode, customer) = (tags::encode(&key.episode), tags::encode(key.customer_id.as_str()));
+    format!("{}.{episode}.{customer}@{domain}", key.kind)
 }
 
 #[cfg(test)]
 mod tests {
     use boomerang_core::domain::ids::CustomerId;
-    use boomerang_core::domain::kinds::TriggerKind;
-    use boomerang_core::domain::triggers::Episode;
+    use boomerang_core::domain::kinds::{MessageKind, TriggerKind};
+    use boomerang_core::domain::triggers::{Episode, OutcomeKey};
     use super::*;
 
     #[test]
-    fn the_message_id_is_derived_from_the_outcome_key() {
+    fn the_message_id_is_derived_from_the_message_key() {
         let key = OutcomeKey {
             customer_id: CustomerId::parse("4000-1234.5_x+").unwrap(),
             trigger: TriggerKind::Lapsed30,
             episode: Episode::Lapse("2026-10-01".parse().unwrap()),
         };
+        let key = MessageKey::from(&key);
         let id = message_id(&key, "loyalty@shop.example");
         assert_eq!(id, "lapsed_30.2026-10-01.4000-1234_2E5__x_2B@shop.example");
         assert_eq!(id, message_id(&key, "loyalty@shop.example"), "the same key gives the same id");
+        let reward = MessageKey { kind: MessageKind::ReferralReward, customer_id: key.customer_id.clone(), episode: "f.1".into() };
+        assert_eq!(message_id(&reward, "loyalty@shop.example"), "referral_reward.f_2E1.4000-1234_2E5__x_2B@shop.example");
     }
 }

@@ -1,16 +1,16 @@
-//! The send queue: the sweep hands each decided message (its `OutcomeKey`, as JSON) to SQS,
+//! The send queue: the sweep hands each message left to send (its `SendJob`, as JSON) to SQS,
 //! and the sender drains it at the tenant's capped rate. A day with more messages than one
 //! invocation could send still finishes, and whatever cannot be sent lands in the queue's DLQ.
 //!
-//! Handing a key over twice is harmless: `Boomerang::deliver` sends a decision at most once
-//! and answers `Skipped` for a key that is no longer pending. So SQS requests may be retried
+//! Handing a job over twice is harmless: `Boomerang::deliver_job` sends a message at most
+//! once and answers `Skipped` for one that is no longer pending. So SQS requests may be retried
 //! freely here, by the SDK and by this module.
 
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use boomerang_core::domain::triggers::OutcomeKey;
+use boomerang_core::app::sweep::SendJob;
 
 /// The send queue's URL, for the sweep (which fills it) and the sender (which drains it).
 pub const QUEUE_URL_ENV: &str = "BOOMERANG_SEND_QUEUE_URL";
@@ -58,8 +58,8 @@ impl SendQueue {
         Ok(())
     }
 
-    /// Sends every key, `SEND_BATCH` to a request; returns how many were handed off.
-    pub async fn hand_off(&self, keys: &[OutcomeKey]) -> Result<usize, QueueError> {
+    /// Sends every job, `SEND_BATCH` to a request; returns how many were handed off.
+    pub async fn hand_off(&self, keys: &[SendJob]) -> Result<usize, QueueError> {
         let mut handed_off = 0;
         for chunk in keys.chunks(SEND_BATCH) {
             let mut entries = Vec::with_capacity(chunk.len());

@@ -1,17 +1,18 @@
-//! SES message tags: `customer_id`, `trigger` and `episode`, nothing else. SES publishes them
+//! SES message tags: `customer_id`, `kind` (a trigger's name, or `referral_reward`) and
+//! `episode`, nothing else. SES publishes them
 //! with every bounce and complaint event, and the bounce handler finds the customer by the
 //! `customer_id` tag, so a tag never holds contact data (an address or a phone number).
 //!
 //! SES allows only ASCII letters, digits, `_` and `-` in a tag value (256 at most). Customer
 //! ids may also hold `.` and `+`, and the bounce handler needs the exact id back, so the
 //! customer id is encoded reversibly: `_` starts an escape, `__` is `_` and `_2E` is the byte
-//! 0x2E (`.`). Triggers and episodes (`lapsed_30`, `2026-10-01`) already fit and are kept
-//! as they are.
+//! 0x2E (`.`). Kinds and trigger episodes (`lapsed_30`, `2026-10-01`) already fit and are kept
+//! as they are; a reward's episode (the friend's id) is encoded like the customer id.
 
-use boomerang_core::domain::triggers::OutcomeKey;
+use boomerang_core::ports::MessageKey;
 
 pub const CUSTOMER_ID: &str = "customer_id";
-pub const TRIGGER: &str = "trigger";
+pub const KIND: &str = "kind";
 pub const EPISODE: &str = "episode";
 
 fn allowed(b: u8) -> bool {
@@ -68,20 +69,20 @@ pub fn sanitise(value: &str) -> String {
     clean.chars().take(256).collect()
 }
 
-/// The three tags of an outcome's email.
-pub fn email_tags(key: &OutcomeKey) -> [(&'static str, String); 3] {
+/// The three tags of a message's email.
+pub fn email_tags(key: &MessageKey) -> [(&'static str, String); 3] {
     [
         (CUSTOMER_ID, encode(key.customer_id.as_str())),
-        (TRIGGER, sanitise(key.trigger.as_str())),
-        (EPISODE, sanitise(&key.episode.to_string())),
+        (KIND, sanitise(key.kind.as_str())),
+        (EPISODE, encode(&key.episode)),
     ]
 }
 
 #[cfg(test)]
 mod tests {
     use boomerang_core::domain::ids::CustomerId;
-    use boomerang_core::domain::kinds::TriggerKind;
-    use boomerang_core::domain::triggers::Episode;
+    use boomerang_core::domain::kinds::{MessageKind, TriggerKind};
+    use boomerang_core::domain::triggers::{Episode, OutcomeKey};
     use super::*;
 
     fn in_charset(s: &str) -> bool {
@@ -114,24 +115,26 @@ mod tests {
     }
 
     #[test]
-    fn the_tags_name_customer_trigger_and_episode_only() {
+    fn the_tags_name_customer_kind_and_episode_only() {
         let key = OutcomeKey {
             customer_id: CustomerId::parse("c.1").unwrap(),
             trigger: TriggerKind::PointsExpiring,
             episode: Episode::Expiry("2026-12-24".parse().unwrap()),
         };
-        let tags = email_tags(&key);
+        let tags = email_tags(&MessageKey::from(&key));
         assert_eq!(
             tags,
             [
                 (CUSTOMER_ID, "c_2E1".to_string()),
-                (TRIGGER, "points_expiring".to_string()),
+                (KIND, "points_expiring".to_string()),
                 (EPISODE, "2026-12-24".to_string())
             ]
         );
         assert!(tags.iter().all(|(_, v)| in_charset(v)));
         let birthday = OutcomeKey { episode: Episode::Birthday(2026), ..key };
-        assert_eq!(email_tags(&birthday)[2].1, "2026");
+        assert_eq!(email_tags(&MessageKey::from(&birthday))[2].1, "2026");
+        let reward = MessageKey { kind: MessageKind::ReferralReward, customer_id: birthday.customer_id.clone(), episode: "b.2".into() };
+        assert_eq!(email_tags(&reward)[1..], [(KIND, "referral_reward".to_string()), (EPISODE, "b_2E2".to_string())]);
         assert_eq!(sanitise("a.b c"), "a_b_c");
     }
 }

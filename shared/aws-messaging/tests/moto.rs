@@ -15,7 +15,7 @@ use boomerang_core::domain::ids::{CustomerId, Phone};
 use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::triggers::{Episode, OutcomeKey};
-use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
+use boomerang_core::ports::{MessageKey, Messenger, OutgoingMessage, SendError};
 use serde_json::Value;
 
 const FROM: &str = "loyalty@shop.example";
@@ -144,11 +144,11 @@ fn unique_id(prefix: &str) -> String {
 fn message(customer: &str, channel: Channel, to: &str) -> OutgoingMessage {
     let email = channel == Channel::Email;
     OutgoingMessage {
-        key: OutcomeKey {
+        key: MessageKey::from(&OutcomeKey {
             customer_id: CustomerId::parse(customer).unwrap(),
             trigger: TriggerKind::Lapsed60,
             episode: Episode::Lapse("2026-09-01".parse().unwrap()),
-        },
+        }),
         channel,
         to: to.to_string(),
         from_name: "Кофейня «Бумеранг»".to_string(),
@@ -211,7 +211,7 @@ async fn an_email_and_an_sms_reach_moto_as_sent() {
         .map(|t| (t["Name"].as_str().unwrap(), t["Value"].as_str().unwrap()))
         .collect();
     let encoded = tags::encode(&customer);
-    assert_eq!(tag_values, [("customer_id", encoded.as_str()), ("trigger", "lapsed_60"), ("episode", "2026-09-01")]);
+    assert_eq!(tag_values, [("customer_id", encoded.as_str()), ("kind", "lapsed_60"), ("episode", "2026-09-01")]);
     assert_eq!(
         tags::decode(tag_values[0].1).as_deref(),
         Some(customer.as_str()),

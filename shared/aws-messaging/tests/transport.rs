@@ -13,15 +13,15 @@ use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::triggers::{Episode, OutcomeKey};
-use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
+use boomerang_core::ports::{MessageKey, Messenger, OutgoingMessage, SendError};
 
 fn email() -> OutgoingMessage {
     OutgoingMessage {
-        key: OutcomeKey {
+        key: MessageKey::from(&OutcomeKey {
             customer_id: CustomerId::parse("c1").unwrap(),
             trigger: TriggerKind::Lapsed30,
             episode: Episode::Lapse("2026-10-01".parse().unwrap()),
-        },
+        }),
         channel: Channel::Email,
         to: "anna@example.ru".into(),
         from_name: "Shop".into(),

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use boomerang_core::app::sweep::{Delivery, SendMode, SweepOptions, SweepReport, TriggerCounts};
 use boomerang_core::domain::customer::ProfilePatch;
 use boomerang_core::domain::ids::{CustomerId, Phone};
-use boomerang_core::domain::kinds::{Channel, TriggerKind};
+use boomerang_core::domain::kinds::{Channel, MessageKind, TriggerKind};
 use boomerang_core::domain::purchase::Backdating;
 use boomerang_core::domain::triggers::{expiring_soon, Episode, OutcomeKey, OutcomeStatus};
 use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
@@ -19,6 +19,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use tokio::sync::Notify;
 
 use crate::lag::LaggingIndexes;
+use crate::support::outcome_key;
 use crate::sweep_cases::{date, noon, program, purchase_on, Shop};
 use crate::StoreFactory;
 
@@ -120,8 +121,8 @@ pub async fn three_triggers_due_on_one_date_send_one_message_and_wait_or_are_cap
     let third = shop.sweep(day + Duration::days(2)).await;
     assert_eq!(counts(&third, TriggerKind::Lapsed60).sent_email, 1, "sent on the last date of its window");
     assert_eq!(counts(&third, TriggerKind::PointsExpiring).capped, 1);
-    let sent: Vec<TriggerKind> = shop.messenger.sent_to("c1").iter().map(|m| m.key.trigger).collect();
-    assert_eq!(sent, [TriggerKind::Birthday, TriggerKind::Lapsed60]);
+    let sent: Vec<MessageKind> = shop.messenger.sent_to("c1").iter().map(|m| m.key.kind).collect();
+    assert_eq!(sent, [TriggerKind::Birthday.into(), TriggerKind::Lapsed60.into()]);
     assert_eq!(shop.sent_dates("c1"), [day, day + Duration::days(2)]);
     let capped = shop.outcome("c1", TriggerKind::PointsExpiring, Episode::Expiry(date("2026-11-11"))).await.unwrap();
     assert_eq!((capped.status, capped.gift_points, capped.gift_expires_on), (OutcomeStatus::Capped, 0, None));
@@ -147,7 +148,7 @@ pub async fn a_week_long_outage_sends_at_most_one_message_per_customer_and_nothi
     let mut per_customer: BTreeMap<String, usize> = BTreeMap::new();
     for message in shop.messenger.sent() {
         *per_customer.entry(message.key.customer_id.to_string()).or_default() += 1;
-        let outcome = shop.store.outcome(&message.key).await.unwrap().unwrap();
+        let outcome = shop.store.outcome(&outcome_key(&message.key)).await.unwrap().unwrap();
         assert!(outcome.valid_until.is_some_and(|until| until >= run), "nothing stale: {outcome:?}");
     }
     assert_eq!(per_customer, BTreeMap::from([("both".to_string(), 1), ("birthday".to_string(), 1)]));

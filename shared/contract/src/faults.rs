@@ -19,6 +19,8 @@ use boomerang_core::ports::{
     BurnCommit, CustomerReader, CustomerWriter, Expected, KeyStore, LedgerWriter, PurchaseCommit,
     PurchaseView, RecordCommit, RefundCommit, RefundView, ReportStore, SecretStore, Store, StoreError, SweepStore,
 };
+use boomerang_core::domain::referral::{ReferralCode, ReferralReward, RewardStatus};
+use boomerang_core::ports::{ReferralStore, RewardCommit};
 
 /// A call of the store port, by method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,6 +49,11 @@ pub enum Call {
     LastCompletedSweep,
     CompleteSweep,
     ReceiptsOn,
+    CodeOwner,
+    PutCustomerWithCode,
+    ReferralReward,
+    RewardsDueOn,
+    CommitReward,
 }
 
 /// What happens to one call.
@@ -220,5 +227,30 @@ impl SweepStore for FaultyStore {
 impl ReportStore for FaultyStore {
     async fn receipts_on(&self, date: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
         self.around(Call::ReceiptsOn, None, self.inner.receipts_on(date)).await
+    }
+}
+
+#[async_trait]
+impl ReferralStore for FaultyStore {
+    async fn code_owner(&self, code: &ReferralCode) -> Result<Option<CustomerId>, StoreError> {
+        self.around(Call::CodeOwner, None, self.inner.code_owner(code)).await
+    }
+    async fn put_customer_with_code(
+        &self,
+        record: &CustomerRecord,
+        expected: Expected,
+        code: &ReferralCode,
+    ) -> Result<(), StoreError> {
+        let customer = &record.customer.customer_id;
+        self.around(Call::PutCustomerWithCode, Some(customer), self.inner.put_customer_with_code(record, expected, code)).await
+    }
+    async fn referral_reward(&self, friend: &CustomerId) -> Result<Option<ReferralReward>, StoreError> {
+        self.around(Call::ReferralReward, Some(friend), self.inner.referral_reward(friend)).await
+    }
+    async fn rewards_due_on(&self, date: NaiveDate) -> Result<Vec<ReferralReward>, StoreError> {
+        self.around(Call::RewardsDueOn, None, self.inner.rewards_due_on(date)).await
+    }
+    async fn commit_reward(&self, commit: &RewardCommit, from: RewardStatus) -> Result<(), StoreError> {
+        self.around(Call::CommitReward, Some(&commit.reward.referrer), self.inner.commit_reward(commit, from)).await
     }
 }

@@ -241,3 +241,48 @@ impl ReportStore for LaggingIndexes {
         Ok(receipts)
     }
 }
+
+/// Codes and rewards go straight through: rewards come due a hold after they are written, so
+/// no sweep can depend on the index showing a write of its own run.
+#[async_trait]
+impl boomerang_core::ports::ReferralStore for LaggingIndexes {
+    async fn code_owner(
+        &self,
+        code: &boomerang_core::domain::referral::ReferralCode,
+    ) -> Result<Option<CustomerId>, StoreError> {
+        self.inner.code_owner(code).await
+    }
+    async fn put_customer_with_code(
+        &self,
+        record: &CustomerRecord,
+        expected: Expected,
+        code: &boomerang_core::domain::referral::ReferralCode,
+    ) -> Result<(), StoreError> {
+        let before = self.before_customer(&record.customer.customer_id).await?;
+        self.inner.put_customer_with_code(record, expected, code).await?;
+        self.remember(vec![before]);
+        Ok(())
+    }
+    async fn referral_reward(
+        &self,
+        friend: &CustomerId,
+    ) -> Result<Option<boomerang_core::domain::referral::ReferralReward>, StoreError> {
+        self.inner.referral_reward(friend).await
+    }
+    async fn rewards_due_on(
+        &self,
+        date: NaiveDate,
+    ) -> Result<Vec<boomerang_core::domain::referral::ReferralReward>, StoreError> {
+        self.inner.rewards_due_on(date).await
+    }
+    async fn commit_reward(
+        &self,
+        commit: &boomerang_core::ports::RewardCommit,
+        from: boomerang_core::domain::referral::RewardStatus,
+    ) -> Result<(), StoreError> {
+        let before = self.before_customer(&commit.reward.referrer).await?;
+        self.inner.commit_reward(commit, from).await?;
+        self.remember(vec![before]);
+        Ok(())
+    }
+}

@@ -36,6 +36,7 @@ pub mod lag;
 pub mod legacy;
 pub mod racing;
 pub mod sim;
+pub mod referral_cases;
 pub mod sweep_cases;
 mod support;
 

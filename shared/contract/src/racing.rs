@@ -14,7 +14,7 @@ use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::ledger::EntryKind;
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest, Receipt, Refund};
 use boomerang_core::domain::triggers::{Episode, OutcomeKey, OutcomeStatus};
-use boomerang_core::ports::Store;
+use boomerang_core::ports::{MessageKey, Store};
 use boomerang_core::{Boomerang, Error};
 
 use crate::audit::{account_faults, LedgerRows, LedgerSums};
@@ -274,7 +274,7 @@ pub async fn purchases_racing_the_sweeps_burn_and_gift_lose_no_point(factory: im
         let credited = outcome.as_ref().is_some_and(|o| o.gift_expires_on.is_some());
         let gift = sums.referenced(EntryKind::Gift, &key.reference());
         assert_eq!(gift, if credited { 300 } else { 0 }, "{id}: the lapsed_90 gift is in the ledger as its outcome says");
-        let messages = sent_keys.iter().filter(|m| m.key == key).count();
+        let messages = sent_keys.iter().filter(|m| m.key == MessageKey::from(&key)).count();
         assert!(messages <= 1, "{id}: {messages} messages for one episode");
         if messages == 1 {
             assert!(credited, "{id}: a message went without its gift");
@@ -305,7 +305,7 @@ pub async fn two_sweeps_of_one_date_send_each_message_and_credit_each_gift_once(
     // A third run finishes what contention left; it must not repeat anything.
     swept(shop.sweep_with(day, Default::default()).await);
 
-    let mut per_key: BTreeMap<OutcomeKey, usize> = BTreeMap::new();
+    let mut per_key: BTreeMap<MessageKey, usize> = BTreeMap::new();
     for m in shop.messenger.sent() {
         *per_key.entry(m.key).or_default() += 1;
     }
@@ -316,7 +316,7 @@ pub async fn two_sweeps_of_one_date_send_each_message_and_credit_each_gift_once(
             episode: Episode::Lapse(last),
         };
         let (record, sums) = audited(shop.store.as_ref(), rows.as_ref(), id).await;
-        assert_eq!(per_key.get(&key).copied(), Some(1), "{id}: one message, not two");
+        assert_eq!(per_key.get(&MessageKey::from(&key)).copied(), Some(1), "{id}: one message, not two");
         let outcome = shop.store.outcome(&key).await.expect("outcome").expect("decided");
         assert_eq!(outcome.status, OutcomeStatus::Sent, "{id}");
         assert_eq!(sums.referenced(EntryKind::Gift, &key.reference()), 300, "{id}: the gift once");

@@ -8,11 +8,11 @@ use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::{ConsentChange, ConsentSource, CustomerRecord};
 use boomerang_core::domain::ids::{Currency, CustomerId, Email, Phone, ReceiptId, RefundId, StoreId, TerminalName};
 use boomerang_core::domain::kinds::Channel;
-use boomerang_core::domain::kinds::{Locale, TriggerKind};
+use boomerang_core::domain::kinds::{Locale, MessageKind, TriggerKind};
 use boomerang_core::domain::ledger::LotKey;
 use boomerang_core::domain::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, Receipt, RefundRequest};
 use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
-use boomerang_core::ports::{Expected, RecordCommit, PurchaseCommit, RefundCommit, Store};
+use boomerang_core::ports::{Expected, MessageKey, RecordCommit, PurchaseCommit, RefundCommit, Store};
 
 /// The instant every case calls "now": 12:00 in Moscow, the default program's zone.
 pub const NOW: &str = "2026-03-10T09:00:00Z";
@@ -152,7 +152,7 @@ pub fn purchase_commit_in(
         decide_purchase(cfg, &record.account, &req, recorded_at, Backdating::Limited).expect("a valid purchase");
     record.account = decision.account;
     record.version = expected.next_version();
-    PurchaseCommit { record, expected, receipt: decision.receipt, entries: decision.entries }
+    PurchaseCommit { record, expected, receipt: decision.receipt, entries: decision.entries, referral_reward: None }
 }
 
 /// Commits a purchase that must go through and returns it.
@@ -232,6 +232,17 @@ pub fn outcome(customer: &str, trigger: TriggerKind, episode: Episode, sweep_dat
 }
 
 /// The same decision with a gift of `points` valid until `expires_on`.
+/// The decision a trigger's message was sent for.
+pub fn outcome_key(message: &MessageKey) -> OutcomeKey {
+    let MessageKind::Trigger(trigger) = message.kind else { panic!("not a trigger's message: {message:?}") };
+    let episode = match trigger {
+        TriggerKind::Birthday => Episode::Birthday(message.episode.parse().expect("a year")),
+        TriggerKind::PointsExpiring => Episode::Expiry(date(&message.episode)),
+        _ => Episode::Lapse(date(&message.episode)),
+    };
+    OutcomeKey { customer_id: message.customer_id.clone(), trigger, episode }
+}
+
 pub fn with_gift(mut outcome: Outcome, points: u64, expires_on: &str) -> Outcome {
     outcome.gift_points = points;
     outcome.gift_expires_on = Some(date(expires_on));

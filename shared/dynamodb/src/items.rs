@@ -59,7 +59,9 @@ fn describe(item: &Item) -> String {
         "K" => "a key item",
         "T" => "a terminal lock item",
         "O" => "an outcome item",
-        "LP" | "BD" | "XP" | "OD" | "PD" => "an index entry",
+        "REF" => "a referral code item",
+        "RW" => "a referral reward item",
+        "LP" | "BD" | "XP" | "OD" | "PD" | "RD" => "an index entry",
         "KEYS" => "a key listing item",
         "TENANT" => "the tenant's item",
         _ => "an item",
@@ -67,7 +69,7 @@ fn describe(item: &Item) -> String {
     kind.to_owned()
 }
 
-fn string<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+pub(crate) fn string<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v),
         _ => Err(StoreError::Corrupt(format!("{}: no string attribute {name}", describe(item)))),
@@ -83,7 +85,7 @@ fn number(item: &Item, name: &str) -> Result<u64, StoreError> {
     }
 }
 
-fn record<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+pub(crate) fn record<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
     decode_json(string(item, RECORD)?, &describe(item))
 }
 
@@ -313,6 +315,7 @@ mod tests {
             expected: Expected::Absent,
             receipt: p.receipt,
             entries: p.entries,
+            referral_reward: None,
         };
         assert_eq!(purchase_marker_dates(&purchase), BTreeSet::from([purchase.receipt.earned_lot.expires_on]));
 

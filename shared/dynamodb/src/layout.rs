@@ -70,7 +70,33 @@ pub const BY_PURCHASE_DATE: Index = Index {
 /// a day's outcomes from the index alone.
 pub const BY_SWEEP_DATE: Index = Index { name: "by_sweep_date", pk: "od_pk", sk: "od_sk", projected: Projected::All };
 
-pub const INDEXES: [Index; 5] = [BY_LAST_PURCHASE, BY_BIRTHDAY, BY_EXPIRY, BY_PURCHASE_DATE, BY_SWEEP_DATE];
+/// Referrers' rewards by the date they come due, whole: the sweep reads a day's rewards from
+/// the index alone.
+pub const BY_REWARD_DUE: Index = Index { name: "by_reward_due", pk: "rd_pk", sk: "rd_sk", projected: Projected::All };
+
+pub const INDEXES: [Index; 6] =
+    [BY_LAST_PURCHASE, BY_BIRTHDAY, BY_EXPIRY, BY_PURCHASE_DATE, BY_SWEEP_DATE, BY_REWARD_DUE];
+
+/// A referral code item's owner (S): the customer the code is reserved for.
+pub const CODE_OWNER: &str = "c";
+/// A referral reward's status (S), what `commit_reward`'s condition tests; `rec` holds it.
+pub const REWARD_STATUS: &str = "st";
+
+/// A referral code's item: one per code, so the code's uniqueness is the key's.
+pub fn referral_code_pk(code: &str) -> String {
+    format!("REF#{code}")
+}
+/// A referrer's reward for one friend: keyed by the friend, so there is at most one.
+pub fn reward_pk(friend: &str) -> String {
+    format!("RW#{friend}")
+}
+/// Rewards shard by their friend.
+pub fn reward_due_pk(on: NaiveDate, friend: &str) -> String {
+    sharded("RD", &encode_date(on), shard(friend))
+}
+pub fn reward_due_pks(on: NaiveDate) -> Vec<String> {
+    all_shards("RD", &encode_date(on))
+}
 
 /// FNV-1a (32 bit): stable across builds and platforms, unlike `std`'s hasher.
 fn fnv1a(bytes: &[u8]) -> u32 {

@@ -36,6 +36,9 @@ impl LedgerWriter for DynamoStore {
         let (customer, id) = (&commit.record.customer.customer_id, receipt.receipt_id.as_str());
         let new_dates = markers::purchase_marker_dates(commit);
         self.add_ledger(&mut tx, customer, receipt.recorded_at, id, &commit.entries, new_dates)?;
+        if let Some(reward) = &commit.referral_reward {
+            crate::referrals::add_new_reward(self, &mut tx, reward)?;
+        }
         self.transact(tx).await
     }
 

@@ -33,6 +33,7 @@ mod ledger;
 pub mod markers;
 mod metrics;
 mod program;
+mod referrals;
 mod reports;
 mod sweep;
 mod table;

@@ -172,9 +172,23 @@ async fn a_days_receipts_are_one_query_per_shard() {
 async fn a_profile_write_is_one_read_and_one_conditional_put() {
     let (store, app) = app().await;
     let anna = CustomerId::parse("anna").expect("an id");
+    // The secret the referral codes derive from, made and kept by the app once.
+    app.unsubscribe_token(&anna).await.expect("a token");
+    take(&store);
     let patch = ProfilePatch { name: Some(Some("Anna".into())), ..ProfilePatch::default() };
     app.enroll(&anna, &patch, now()).await.expect("enrolled");
-    assert_requests(&take(&store), &[("GetItem", 1), ("PutItem", 1)], "an enrollment");
+    // The record and its new referral code's reservation, in one transaction.
+    assert_requests(&take(&store), &[("GetItem", 1), ("TransactWriteItems", 1)], "an enrollment");
+    let renamed = ProfilePatch { name: Some(Some("Anna K".into())), ..ProfilePatch::default() };
+    app.enroll(&anna, &renamed, now()).await.expect("updated");
+    assert_requests(&take(&store), &[("GetItem", 1), ("PutItem", 1)], "a profile update");
+    // A friend with Anna's code: the code's owner and the owner's record are read too.
+    let code = app.customer(&anna).await.expect("anna").referral.code.expect("a code");
+    take(&store);
+    let editor = boomerang_core::domain::customer::ProfileEditor::admin();
+    let boris = CustomerId::parse("boris").expect("an id");
+    app.enroll_referred(&boris, &ProfilePatch::default(), &editor, Some(&code), now()).await.expect("referred");
+    assert_requests(&take(&store), &[("GetItem", 3), ("TransactWriteItems", 1)], "an enrollment with a code");
     app.erase(&anna, now()).await.expect("erased");
     assert_requests(&take(&store), &[("GetItem", 1), ("PutItem", 1)], "an erasure");
 }

@@ -106,7 +106,7 @@ mod tests {
     #[test]
     fn the_mime_carries_both_parts_and_the_one_click_unsubscribe_headers() {
         let message = OutgoingMessage {
-            key: OutcomeKey { customer_id: CustomerId::parse("c1").unwrap(), trigger: TriggerKind::Birthday, episode: Episode::Birthday(2027) },
+            key: (&OutcomeKey { customer_id: CustomerId::parse("c1").unwrap(), trigger: TriggerKind::Birthday, episode: Episode::Birthday(2027) }).into(),
             channel: Channel::Email,
             to: "anna@example.ru".into(),
             from_name: "Магазин".into(),
@@ -129,7 +129,7 @@ mod tests {
 
     fn from_line(from_name: &str) -> String {
         let message = OutgoingMessage {
-            key: OutcomeKey { customer_id: CustomerId::parse("c1").unwrap(), trigger: TriggerKind::Birthday, episode: Episode::Birthday(2027) },
+            key: (&OutcomeKey { customer_id: CustomerId::parse("c1").unwrap(), trigger: TriggerKind::Birthday, episode: Episode::Birthday(2027) }).into(),
             channel: Channel::Email,
             to: "anna@example.ru".into(),
             from_name: from_name.into(),
@@ -159,7 +159,7 @@ mod tests {
         // A long name folds over several lines: the whole header, up to the next one.
         let message_from = {
             let message = OutgoingMessage {
-                key: OutcomeKey { customer_id: CustomerId::parse("c1").unwrap(), trigger: TriggerKind::Birthday, episode: Episode::Birthday(2027) },
+                key: (&OutcomeKey { customer_id: CustomerId::parse("c1").unwrap(), trigger: TriggerKind::Birthday, episode: Episode::Birthday(2027) }).into(),
                 channel: Channel::Email,
                 to: "a@example.ru".into(),
                 from_name: name.into(),

@@ -28,7 +28,8 @@ struct Line<'a> {
     customer_id: &'a str,
     channel: Channel,
     to: &'a str,
-    trigger: &'a str,
+    /// A trigger's name, or `referral_reward`.
+    kind: &'a str,
     subject: Option<&'a str>,
     text: &'a str,
     html: Option<&'a str>,
@@ -60,8 +61,8 @@ impl Messenger for OutboxMessenger {
         tokio::fs::create_dir_all(&self.dir).await.map_err(Self::io)?;
         if m.channel == Channel::Email {
             let stamp = m.created_at.format("%Y%m%dT%H%M%S");
-            let name = format!("{stamp}-{}-{}-{}.eml", m.key.trigger, m.key.episode, m.key.customer_id);
-            let message_id = format!("{}.{}.{}@boomerang.local", m.key.trigger, m.key.episode, m.key.customer_id);
+            let name = format!("{stamp}-{}-{}-{}.eml", m.key.kind, m.key.episode, m.key.customer_id);
+            let message_id = format!("{}.{}.{}@boomerang.local", m.key.kind, m.key.episode, m.key.customer_id);
             let eml_dir = self.dir.join(EML_DIR);
             tokio::fs::create_dir_all(&eml_dir).await.map_err(Self::io)?;
             tokio::fs::write(eml_dir.join(name), email_mime(m, &self.from_address, &message_id))
@@ -72,7 +73,7 @@ impl Messenger for OutboxMessenger {
             customer_id: m.key.customer_id.as_str(),
             channel: m.channel,
             to: &m.to,
-            trigger: m.key.trigger.as_str(),
+            kind: m.key.kind.as_str(),
             subject: m.subject.as_deref(),
             text: &m.text,
             html: m.html.as_deref(),

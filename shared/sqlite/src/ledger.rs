@@ -12,6 +12,7 @@ use boomerang_core::ports::{
 use crate::rows::{
     exists, read_customer, read_receipt, read_refund, refuse_unless, timestamp, CustomerRow, EntryRows, ReceiptRow,
 };
+use crate::referrals::RewardRow;
 use crate::{write_tx, SqliteStore};
 
 #[async_trait]
@@ -31,12 +32,16 @@ impl LedgerWriter for SqliteStore {
         let customer = CustomerRow::encode(&commit.record, expected.next_version())?;
         let receipt = ReceiptRow::encode(&commit.receipt)?;
         let entries = EntryRows::encode(&commit.receipt.customer_id, commit.receipt.recorded_at, &commit.entries);
+        let reward = commit.referral_reward.as_ref().map(RewardRow::encode).transpose()?;
         self.run(move |conn| {
             let tx = write_tx(conn)?;
             refuse_unless([
                 (exists(&tx, "SELECT 1 FROM receipts WHERE receipt_id = ?1", &receipt.receipt_id)?, Guard::NewId),
                 (customer.moved(&tx, expected)?, Guard::Unchanged),
             ])?;
+            if let Some(reward) = &reward {
+                reward.insert(&tx)?;
+            }
             // The customer first: the receipt and entries refer to it.
             customer.write(&tx, expected)?;
             tx.prepare_cached(

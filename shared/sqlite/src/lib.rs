@@ -16,6 +16,7 @@ use boomerang_core::ports::StoreError;
 
 mod customers;
 mod ledger;
+mod referrals;
 mod rows;
 mod schema;
 mod sweep;

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use boomerang_core::domain::auth::ApiKeyRecord;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::{CustomerId, TerminalName};
-use boomerang_core::domain::ledger::{LedgerEntry, LotKey, LotSource};
+use boomerang_core::domain::ledger::{LedgerEntry, LotKey, LotSource, REFERRAL_SOURCE};
 use boomerang_core::domain::purchase::{Receipt, Refund};
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey};
 use boomerang_core::ports::{decode_json, encode_date, encode_json, Expected, Guard, StoreError};
@@ -34,6 +34,7 @@ fn source(lot: &LotKey) -> &'static str {
     match lot.source {
         LotSource::Earned => "earned",
         LotSource::Gift(trigger) => trigger.as_str(),
+        LotSource::Referral => REFERRAL_SOURCE,
     }
 }
 

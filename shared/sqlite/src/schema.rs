@@ -102,7 +102,24 @@ CREATE TABLE sweep_progress (
 ) STRICT;
 ";
 
-const MIGRATIONS: &[&str] = &[V1, V2];
+/// Referrals: each code reserved for one customer (the primary key refuses a second), and
+/// the referrers' rewards, one per friend, found by the date they come due.
+const V3: &str = "
+CREATE TABLE referral_codes (
+    code        TEXT PRIMARY KEY NOT NULL,
+    customer_id TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE referral_rewards (
+    friend_id TEXT PRIMARY KEY NOT NULL,
+    due_on    TEXT NOT NULL,
+    status    TEXT NOT NULL,
+    body      TEXT NOT NULL
+) STRICT;
+CREATE INDEX referral_rewards_by_due_on ON referral_rewards (due_on);
+";
+
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 fn user_version(conn: &Connection) -> Result<usize, Fail> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;

@@ -193,10 +193,10 @@ impl ReportStore for SqliteStore {
 }
 
 /// The customer record written with an outcome, and its ledger entries, as rows.
-struct RecordRows;
+pub(crate) struct RecordRows;
 
 impl RecordRows {
-    fn encode(commit: &RecordCommit) -> Result<(Expected, CustomerRow, EntryRows), StoreError> {
+    pub(crate) fn encode(commit: &RecordCommit) -> Result<(Expected, CustomerRow, EntryRows), StoreError> {
         let expected = Expected::Version(commit.expected_version);
         let customer = CustomerRow::encode(&commit.record, expected.next_version())?;
         let entries = EntryRows::encode(&commit.record.customer.customer_id, commit.recorded_at, &commit.entries);

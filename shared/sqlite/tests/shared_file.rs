@@ -183,7 +183,10 @@ async fn a_version_1_file_is_migrated_to_the_sweep_tables_and_keeps_its_data() {
     }
     // Back to what version 1 had: no sweep tables.
     let conn = raw(dir.path());
-    conn.execute_batch("DROP TABLE sweep_outcomes; DROP TABLE sweep_progress; PRAGMA user_version = 1;")
+    conn.execute_batch(
+        "DROP TABLE sweep_outcomes; DROP TABLE sweep_progress; DROP TABLE referral_codes; \
+         DROP TABLE referral_rewards; PRAGMA user_version = 1;",
+    )
         .expect("a version 1 file");
     drop(conn);
 
@@ -224,7 +227,7 @@ fn purchase_commit(before: Option<&CustomerRecord>, receipt: &str, amount: u64, 
     .expect("a valid purchase");
     record.account = decision.account;
     record.version = expected.next_version();
-    PurchaseCommit { record, expected, receipt: decision.receipt, entries: decision.entries }
+    PurchaseCommit { record, expected, receipt: decision.receipt, entries: decision.entries, referral_reward: None }
 }
 
 #[tokio::test]

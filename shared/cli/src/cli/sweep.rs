@@ -1,6 +1,6 @@
 //! `boomerang sweep`: the daily sweep, printed as a table or JSON.
 
-use boomerang_core::app::sweep::SweepOptions;
+use boomerang_core::app::sweep::{RewardCounts, SweepOptions};
 use boomerang_outbox::OutboxMessenger;
 use chrono::Utc;
 
@@ -31,7 +31,8 @@ pub(super) async fn sweep(
             .iter()
             .map(|(kind, c)| Ok((kind.as_str().to_owned(), serde_json::to_value(c)?)))
             .collect::<Result<_, serde_json::Error>>()?;
-        let mut out = serde_json::json!({"date": date.to_string(), "dry_run": dry_run, "triggers": triggers});
+        let mut out = serde_json::json!({"date": date.to_string(), "dry_run": dry_run, "triggers": triggers,
+                                         "referral_rewards": report.referral_rewards});
         if list {
             out["audience"] = serde_json::to_value(&report.audience)?;
         }
@@ -39,7 +40,8 @@ pub(super) async fn sweep(
         return Ok(());
     }
     let label = if dry_run { " (dry run: nothing written or sent)" } else { "" };
-    let delivered = report.triggers.values().any(|c| c.sent_email + c.sent_sms + c.failed + c.unknown + c.expired + c.cancelled + c.suppressed > 0);
+    let delivered = report.triggers.values().any(|c| c.sent_email + c.sent_sms + c.failed + c.unknown + c.expired + c.cancelled + c.suppressed > 0)
+        || !report.referral_rewards.is_empty();
     if report.dates.is_empty() && !delivered {
         outln!("sweep {date}: already completed, nothing new");
         return Ok(());
@@ -75,6 +77,9 @@ pub(super) async fn sweep(
             );
         }
     }
+    if let Some(line) = rewards_line(&report.referral_rewards) {
+        outln!("{line}");
+    }
     if list {
         for line in &report.audience {
             outln!(
@@ -90,4 +95,31 @@ pub(super) async fn sweep(
         }
     }
     Ok(())
+}
+
+/// The referrers' rewards a run settled, in one line; `None` when it settled none (a dry run
+/// settles none: rewards are settled with their messages, which a dry run does not send).
+fn rewards_line(r: &RewardCounts) -> Option<String> {
+    (!r.is_empty()).then(|| {
+        format!(
+            "referral rewards: {} credited ({} points), {} email, {} SMS, {} failed, {} unknown, {} unreachable, {} postponed, {} capped, {} cancelled",
+            r.credited, r.points_credited, r.sent_email, r.sent_sms, r.failed, r.unknown, r.unreachable, r.postponed,
+            r.capped, r.cancelled
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settled_rewards_get_one_line_and_none_settled_none() {
+        assert_eq!(rewards_line(&RewardCounts::default()), None);
+        let r = RewardCounts { credited: 2, points_credited: 600, sent_email: 1, sent_sms: 1, capped: 1, ..RewardCounts::default() };
+        assert_eq!(
+            rewards_line(&r).as_deref(),
+            Some("referral rewards: 2 credited (600 points), 1 email, 1 SMS, 0 failed, 0 unknown, 0 unreachable, 0 postponed, 1 capped, 0 cancelled")
+        );
+    }
 }

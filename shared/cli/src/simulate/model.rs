@@ -11,7 +11,7 @@ use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::ProfilePatch;
 use boomerang_core::domain::ids::{Currency, CustomerId, Email, Phone, ReceiptId, StoreId};
-use boomerang_core::domain::kinds::{Channel, Locale, TriggerKind};
+use boomerang_core::domain::kinds::{Channel, Locale, MessageKind, TriggerKind};
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest};
 use boomerang_core::domain::triggers::{due_triggers, OutcomeStatus};
 use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
@@ -37,7 +37,9 @@ impl Messenger for SimMessenger {
         Ok(false)
     }
     async fn send(&self, message: &OutgoingMessage) -> Result<(), SendError> {
-        let entry = (message.key.customer_id.clone(), message.key.trigger, message.channel);
+        // The model's responses follow the triggers' messages; other kinds are not modelled.
+        let MessageKind::Trigger(trigger) = message.key.kind else { return Ok(()) };
+        let entry = (message.key.customer_id.clone(), trigger, message.channel);
         self.sent.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
         Ok(())
     }
@@ -383,6 +385,9 @@ impl Sim {
         let report = self.app.sweep(messenger, day, now, options).await.map_err(fail)?;
         for key in &report.to_send {
             self.app.deliver(messenger, key, now).await.map_err(fail)?;
+        }
+        for friend in &report.rewards_to_send {
+            self.app.deliver_reward(messenger, friend, now).await.map_err(fail)?;
         }
         // Who was measured today: sent (the messenger's record) or held out.
         let mut measured: BTreeMap<usize, Vec<(TriggerKind, bool)>> = BTreeMap::new();

@@ -11,6 +11,7 @@ use boomerang_core::domain::ledger::EntryKind;
 use boomerang_core::domain::purchase::Receipt;
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::Boomerang;
+use boomerang_core::ports::MessageKey;
 
 use crate::audit::{account_faults, LedgerSums};
 use super::plan::{MAX_BACK_DAYS, POPULATION};
@@ -119,9 +120,10 @@ pub async fn invariants(world: &World, seen: &mut Seen) -> Result<Vec<String>, S
     let delivered = world.messenger.delivered.lock().expect("lock").clone();
     for (key, n) in &attempts {
         if *n > 1 {
-            v.push(format!("{} was sent {n} times", name(key)));
+            v.push(format!("{} was sent {n} times", message_name(key)));
         }
     }
+    let by_message: BTreeMap<MessageKey, &Outcome> = outcomes.values().map(|o| (MessageKey::from(&o.key), o)).collect();
     for o in outcomes.values() {
         *seen.decisions.entry(o.status).or_default() += 1;
         seen.ended.push(format!("{} decided on {}: {:?} by {:?}", name(&o.key), o.sweep_date, o.status, o.channel));
@@ -134,22 +136,22 @@ pub async fn invariants(world: &World, seen: &mut Seen) -> Result<Vec<String>, S
             explained.insert(o.key.reference());
             seen.gift_points += credited;
         }
-        if o.status == OutcomeStatus::Sent && !delivered.iter().any(|d| d.key == o.key && d.answered) {
+        if o.status == OutcomeStatus::Sent && !delivered.iter().any(|d| d.key == MessageKey::from(&o.key) && d.answered) {
             v.push(format!("{} is recorded sent, but no provider answered that it went", name(&o.key)));
         }
     }
     for d in &delivered {
-        match outcomes.get(&d.key) {
-            None => v.push(format!("{} went out without a decision", name(&d.key))),
+        match by_message.get(&d.key) {
+            None => v.push(format!("{} went out without a decision", message_name(&d.key))),
             Some(o) => {
                 if o.gift_points > 0 && o.gift_expires_on.is_none() {
-                    v.push(format!("{} went out without its gift", name(&d.key)));
+                    v.push(format!("{} went out without its gift", name(&o.key)));
                 }
                 if !matches!(o.status, OutcomeStatus::Sending | OutcomeStatus::Sent | OutcomeStatus::Unknown) {
-                    v.push(format!("{} went out, but its outcome is {:?}", name(&d.key), o.status));
+                    v.push(format!("{} went out, but its outcome is {:?}", name(&o.key), o.status));
                 }
                 if o.channel != Some(d.channel) {
-                    v.push(format!("{} went by {:?}, decided for {:?}", name(&d.key), d.channel, o.channel));
+                    v.push(format!("{} went by {:?}, decided for {:?}", name(&o.key), d.channel, o.channel));
                 }
             }
         }
@@ -169,7 +171,11 @@ pub async fn invariants(world: &World, seen: &mut Seen) -> Result<Vec<String>, S
 }
 
 fn name(key: &OutcomeKey) -> String {
-    format!("the {} message of {} ({})", key.trigger.as_str(), key.customer_id.as_str(), key.episode)
+    message_name(&MessageKey::from(key))
+}
+
+fn message_name(key: &MessageKey) -> String {
+    format!("the {} message of {} ({})", key.kind, key.customer_id.as_str(), key.episode)
 }
 
 /// The first date an outcome of the run can carry: the run's first sweep may be of a date

@@ -21,7 +21,7 @@ use boomerang_core::domain::ids::{Currency, CustomerId, Email, Phone, ReceiptId,
 use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest, Receipt, Refund, RefundRequest};
 use boomerang_core::domain::triggers::OutcomeKey;
-use boomerang_core::ports::{Messenger, OutgoingMessage, SendError, Store, StoreError};
+use boomerang_core::ports::{MessageKey, Messenger, OutgoingMessage, SendError, Store, StoreError};
 use boomerang_core::{Boomerang, Error};
 
 use crate::audit::LedgerRows;
@@ -235,7 +235,7 @@ impl Schedule {
 /// A message the provider accepted (or may have: the answer was lost).
 #[derive(Debug, Clone)]
 pub struct Delivered {
-    pub key: OutcomeKey,
+    pub key: MessageKey,
     pub channel: Channel,
     pub at: DateTime<Utc>,
     /// The sender heard that it went.
@@ -252,7 +252,7 @@ pub struct SimMessenger {
     pub opted_out: Mutex<BTreeSet<String>>,
     pub delivered: Mutex<Vec<Delivered>>,
     /// Send calls per decision that may have reached the provider (not refused for sure).
-    pub attempts: Mutex<BTreeMap<OutcomeKey, u32>>,
+    pub attempts: Mutex<BTreeMap<MessageKey, u32>>,
     pub violations: Mutex<Vec<String>>,
 }
 
@@ -265,7 +265,7 @@ impl SimMessenger {
     async fn recipient_faults(&self, message: &OutgoingMessage) -> Vec<String> {
         let key = &message.key;
         let mut faults = Vec::new();
-        let what = format!("the {} message of {} ({})", key.trigger.as_str(), key.customer_id.as_str(), key.episode);
+        let what = format!("the {} message of {} ({})", key.kind, key.customer_id.as_str(), key.episode);
         let record = match self.store.customer(&key.customer_id).await {
             Ok(record) => record,
             Err(e) => return vec![format!("{what}: the customer could not be read: {e}")],

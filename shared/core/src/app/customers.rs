@@ -126,15 +126,7 @@ impl Boomerang {
         editor: &ProfileEditor,
         now: DateTime<Utc>,
     ) -> Result<Enrolled, Error> {
-        let (record, created, kept_withdrawn) = self
-            .update_customer(id, now, true, |record| {
-                if record.customer.is_erased() && patch.sets_personal_data() {
-                    return Err(Error::CustomerErased);
-                }
-                Ok(record.customer.apply(patch, now, editor)?)
-            })
-            .await?;
-        Ok(Enrolled { record, created, kept_withdrawn })
+        self.enroll_referred(id, patch, editor, None, now).await
     }
 
     /// DELETE by the operator's own tools (source `admin`); see [`Boomerang::erase_by`].

@@ -4,6 +4,7 @@ use crate::domain::customer::ConsentWithdrawn;
 use crate::domain::purchase::{PurchaseRuleError, RefundRuleError};
 use crate::domain::kinds::Channel;
 use crate::domain::ledger::PointsOverflow;
+use crate::domain::referral::RefusedReferral;
 use crate::ports::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,9 @@ pub enum Error {
     /// A `true` for a channel the customer turned off themselves, without their fresh consent.
     #[error(transparent)]
     ConsentWithdrawn(#[from] ConsentWithdrawn),
+    /// A `referred_by` that breaks a referral rule; nothing of the PUT was applied.
+    #[error(transparent)]
+    InvalidReferral(#[from] RefusedReferral),
     #[error("this receipt_id was already used for a different purchase")]
     ReceiptConflict,
     #[error("this refund_id was already used for a different refund")]
@@ -71,6 +75,7 @@ impl Error {
             Error::ReceiptNotFound => "receipt_not_found",
             Error::CustomerErased => "customer_erased",
             Error::ConsentWithdrawn(_) => "consent_withdrawn",
+            Error::InvalidReferral(_) => "invalid_referral",
             Error::ReceiptConflict => "receipt_conflict",
             Error::RefundConflict => "refund_conflict",
             Error::RefundCustomerMismatch => "receipt_customer_mismatch",
@@ -107,6 +112,7 @@ impl Error {
             Error::OccurredAtInFuture | Error::OccurredAtTooOld { .. } | Error::RefundBeforePurchase => "occurred_at",
             Error::RefundExceedsRemaining { .. } => "amount",
             Error::InvalidToken => "token",
+            Error::InvalidReferral(_) => "referred_by",
             _ => return None,
         })
     }

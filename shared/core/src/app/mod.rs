@@ -7,6 +7,7 @@ mod customers;
 mod error;
 pub mod import;
 mod purchases;
+mod referrals;
 mod reports;
 mod retry;
 pub mod suppression;

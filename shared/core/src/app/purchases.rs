@@ -6,6 +6,7 @@ use crate::app::{Boomerang, Error};
 use crate::app::retry::{committed, read_decide_commit, Attempt};
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::CustomerId;
+use crate::domain::referral;
 use crate::domain::purchase::{
     decide_purchase, decide_refund, Backdating, PurchaseRequest, Receipt, Refund, RefundRequest,
 };
@@ -62,8 +63,17 @@ impl Boomerang {
             let mut record = view.customer.unwrap_or_else(|| CustomerRecord::new(req.customer_id.clone(), now));
             let decision = decide_purchase(self.config(), &record.account, req, now, backdating)?;
             record.account = decision.account;
+            let (mut receipt, mut entries) = (decision.receipt, decision.entries);
+            let today = self.today(now);
+            let bonus = referral::friend_bonus(&self.config().referral, &mut record, &receipt, today);
+            if let Some(bonus) = &bonus {
+                receipt.referral_points = bonus.points;
+                receipt.balance_after = record.account.balance(today);
+                entries.extend(bonus.entries.iter().cloned());
+            }
             record.version = expected.next_version();
-            let commit = PurchaseCommit { record, expected, receipt: decision.receipt, entries: decision.entries };
+            let referral_reward = bonus.map(|b| b.reward);
+            let commit = PurchaseCommit { record, expected, receipt, entries, referral_reward };
             // A concurrent writer won; a duplicate is replayed by the next read.
             let result = self.store().commit_purchase(&commit).await;
             committed(result, || PurchaseOutcome { receipt: commit.receipt, replayed: false })
@@ -89,6 +99,7 @@ impl Boomerang {
             let decision = decide_refund(self.config(), &record.account, &receipt, req, now)?;
             let expected_version = record.version;
             record.account = decision.account;
+            referral::note_refund(&mut record, &decision.receipt, self.today(now));
             record.version += 1;
             let commit = RefundCommit {
                 record,

@@ -16,6 +16,7 @@ use crate::domain::config::ProgramConfig;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::{CustomerId, ReceiptId, RefundId, TerminalName};
 use crate::domain::purchase::Receipt;
+use crate::domain::referral::{ReferralCode, ReferralReward, RewardStatus};
 use crate::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use crate::ports::*;
 
@@ -31,6 +32,7 @@ struct State {
     races: u32,
     unavailable: bool,
     secret: Option<Vec<u8>>,
+    codes: BTreeMap<ReferralCode, CustomerId>,
 }
 
 /// Cloning shares the state.
@@ -227,6 +229,37 @@ impl SweepStore for MemoryStore {
         unimplemented!("{UNUSED}")
     }
     async fn complete_sweep(&self, _: NaiveDate) -> Result<(), StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+}
+
+/// Referral codes, for the enrollment tests; rewards are the contract suite's.
+#[async_trait]
+impl ReferralStore for MemoryStore {
+    async fn code_owner(&self, code: &ReferralCode) -> Result<Option<CustomerId>, StoreError> {
+        Ok(self.state().codes.get(code).cloned())
+    }
+    async fn put_customer_with_code(
+        &self,
+        record: &CustomerRecord,
+        expected: Expected,
+        code: &ReferralCode,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.codes.contains_key(code) {
+            return Err(StoreError::Duplicate);
+        }
+        state.write_customer(record, expected)?;
+        state.codes.insert(code.clone(), record.customer.customer_id.clone());
+        Ok(())
+    }
+    async fn referral_reward(&self, _: &CustomerId) -> Result<Option<ReferralReward>, StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn rewards_due_on(&self, _: NaiveDate) -> Result<Vec<ReferralReward>, StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn commit_reward(&self, _: &RewardCommit, _: RewardStatus) -> Result<(), StoreError> {
         unimplemented!("{UNUSED}")
     }
 }

@@ -9,21 +9,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::contact::SendWindow;
 use crate::domain::ids::{Currency, Email, StoreId};
-use crate::domain::kinds::{Channel, Locale, TriggerKind};
+use crate::domain::kinds::{Channel, Locale, MessageKind, TriggerKind};
+use crate::domain::referral::state::ReferralConfig;
 use crate::domain::template::{self, sms_segments};
+pub use crate::domain::template::Templates;
 use crate::domain::wording::format_date;
 use crate::domain::words::{self, Mismatch, Sent, Wanted};
 
 pub const DEFAULTS_TOML: &str = include_str!("defaults.toml");
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Templates {
-    pub email_subject: String,
-    pub email_text: String,
-    pub email_html: String,
-    pub sms: String,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,6 +96,7 @@ pub struct ProgramConfig {
     pub restored_points_valid_days: u32,
     pub messaging: MessagingConfig,
     pub triggers: Triggers,
+    pub referral: ReferralConfig,
     /// The shop's branches by `store_id` (optional). When any are listed, a receipt from a
     /// store not listed is refused, and reports name the stores.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -209,23 +203,38 @@ impl ProgramConfig {
         instant.with_timezone(&self.timezone).date_naive()
     }
 
-    /// Templates of a trigger for a locale, falling back to the tenant's default locale.
-    pub fn templates(&self, kind: TriggerKind, locale: Locale) -> &Templates {
-        let trigger = self.trigger(kind);
-        trigger
-            .templates
-            .get(&locale)
-            .or_else(|| trigger.templates.get(&self.default_locale))
-            .expect("validated: every trigger has default-locale templates")
+    /// A kind of message's templates per locale: a trigger's, or the referral reward's.
+    fn templates_of(&self, kind: MessageKind) -> &BTreeMap<Locale, Templates> {
+        match kind {
+            MessageKind::Trigger(trigger) => &self.trigger(trigger).templates,
+            MessageKind::ReferralReward => &self.referral.templates,
+        }
     }
 
-    /// The placeholders a trigger's templates may use.
-    pub fn placeholders(&self, kind: TriggerKind) -> Vec<&'static str> {
+    /// The gift a kind of message announces (0: none).
+    fn gift_points_of(&self, kind: MessageKind) -> u64 {
+        match kind {
+            MessageKind::Trigger(trigger) => self.trigger(trigger).gift_points,
+            MessageKind::ReferralReward => self.referral.referrer_points,
+        }
+    }
+
+    /// Templates of a kind of message for a locale, falling back to the tenant's default locale.
+    pub fn templates(&self, kind: MessageKind, locale: Locale) -> &Templates {
+        let templates = self.templates_of(kind);
+        templates
+            .get(&locale)
+            .or_else(|| templates.get(&self.default_locale))
+            .expect("validated: every kind of message has default-locale templates")
+    }
+
+    /// The placeholders a kind of message's templates may use.
+    pub fn placeholders(&self, kind: MessageKind) -> Vec<&'static str> {
         let mut names = COMMON_PLACEHOLDERS.to_vec();
-        if self.trigger(kind).gift_points > 0 {
+        if self.gift_points_of(kind) > 0 || kind == MessageKind::ReferralReward {
             names.extend(["gift_points", "gift_expires_on"]);
         }
-        if kind == TriggerKind::PointsExpiring {
+        if kind == MessageKind::Trigger(TriggerKind::PointsExpiring) {
             names.extend(["points", "expires_on"]);
         }
         names
@@ -279,6 +288,10 @@ impl ProgramConfig {
         for kind in TriggerKind::ALL {
             self.validate_trigger(kind)?;
         }
+        if let Some((key, message)) = self.referral.problem() {
+            return Err(err(format!("referral.{key}"), message));
+        }
+        self.validate_templates(MessageKind::ReferralReward, "referral")?;
         if self.stores.len() > MAX_STORES {
             return Err(err("stores", format!("lists {} stores; at most {MAX_STORES}", self.stores.len())));
         }
@@ -364,7 +377,15 @@ impl ProgramConfig {
         if t.gift_points > 0 && !(1..=3650).contains(&t.gift_valid_days) {
             return Err(err(key("gift_valid_days"), "must be from 1 to 3650 days when gift_points > 0"));
         }
-        if !t.templates.contains_key(&self.default_locale) {
+        self.validate_templates(kind.into(), &format!("triggers.{kind}"))
+    }
+
+    /// Every locale's templates of a kind of message, under `prefix` in error keys: present for
+    /// the default locale, only known placeholders, and SMS within the segment limit.
+    fn validate_templates(&self, kind: MessageKind, prefix: &str) -> Result<(), ConfigError> {
+        let key = |k: &str| format!("{prefix}.{k}");
+        let templates = self.templates_of(kind);
+        if !templates.contains_key(&self.default_locale) {
             return Err(err(
                 key("templates"),
                 format!("needs templates for the default locale {}", self.default_locale.as_str()),
@@ -373,7 +394,7 @@ impl ProgramConfig {
         let allowed = self.placeholders(kind);
         let mut email_allowed = allowed.clone();
         email_allowed.push("unsubscribe_url");
-        for (locale, templates) in &t.templates {
+        for (locale, templates) in templates {
             let tkey = |field: &str| key(&format!("templates.{}.{field}", locale.as_str()));
             for (field, text, names) in [
                 ("email_subject", &templates.email_subject, &allowed),
@@ -402,21 +423,20 @@ impl ProgramConfig {
     }
 
     /// The SMS rendered with long-ish typical values, to bound its segment count.
-    fn sample_sms(&self, kind: TriggerKind, locale: Locale, sms: &str) -> String {
+    fn sample_sms(&self, kind: MessageKind, locale: Locale, sms: &str) -> String {
         let vars = sample_vars(self, kind, locale);
         template::render(sms, &vars, template::Escape::None).unwrap_or_default()
     }
 }
 
 /// Template variables with long-ish typical values, for bounding what a template renders to.
-fn sample_vars(cfg: &ProgramConfig, kind: TriggerKind, locale: Locale) -> BTreeMap<&'static str, String> {
+fn sample_vars(cfg: &ProgramConfig, kind: MessageKind, locale: Locale) -> BTreeMap<&'static str, String> {
     let date = format_date(NaiveDate::from_ymd_opt(2026, 12, 24).expect("valid date"), locale);
-    let trigger = cfg.trigger(kind);
     BTreeMap::from([
         ("name", "Александра".to_string()),
         ("shop_name", cfg.shop_name.clone()),
         ("balance", "12345".to_string()),
-        ("gift_points", trigger.gift_points.to_string()),
+        ("gift_points", cfg.gift_points_of(kind).to_string()),
         ("gift_expires_on", date.clone()),
         ("points", "1234".to_string()),
         ("expires_on", date),

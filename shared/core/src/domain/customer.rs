@@ -17,6 +17,7 @@ use crate::domain::contact::ContactState;
 use crate::domain::ids::{text_form, CustomerId, Email, InvalidValue, Phone, TerminalName};
 use crate::domain::kinds::{Channel, Locale};
 use crate::domain::ledger::Account;
+use crate::domain::referral::state::ReferralState;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consent {
@@ -443,6 +444,9 @@ pub struct CustomerRecord {
     /// When the sweep last messaged them: what the contact rules need to know.
     #[serde(default)]
     pub contact: ContactState,
+    /// The customer's referral code, who referred them, and their rewards as a referrer.
+    #[serde(default, skip_serializing_if = "ReferralState::is_empty")]
+    pub referral: ReferralState,
     /// Optimistic-concurrency version: 1 on creation, +1 on every write.
     pub version: u64,
 }
@@ -453,6 +457,7 @@ impl CustomerRecord {
             customer: Customer::new(customer_id, now),
             account: Account::default(),
             contact: ContactState::default(),
+            referral: ReferralState::default(),
             version: 0,
         }
     }

@@ -102,6 +102,57 @@ impl fmt::Display for TriggerKind {
     }
 }
 
+/// What a message is for: a trigger's (held out in part, one row of the trigger report), or one
+/// of the messages outside the triggers, which have no holdout and no trigger row: the
+/// referrer's reward (issue 14's survey and promoter invitation come next to it). Written as
+/// the trigger's name or `referral_reward`, in outbox files, SES tags and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum MessageKind {
+    Trigger(TriggerKind),
+    ReferralReward,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Trigger(kind) => kind.as_str(),
+            MessageKind::ReferralReward => "referral_reward",
+        }
+    }
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "referral_reward" => Some(MessageKind::ReferralReward),
+            _ => TriggerKind::parse(value).map(MessageKind::Trigger),
+        }
+    }
+}
+
+impl TryFrom<String> for MessageKind {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        Self::parse(&value).ok_or_else(|| format!("{value:?} is not a kind of message"))
+    }
+}
+
+impl From<MessageKind> for String {
+    fn from(kind: MessageKind) -> String {
+        kind.as_str().to_owned()
+    }
+}
+
+impl From<TriggerKind> for MessageKind {
+    fn from(kind: TriggerKind) -> Self {
+        MessageKind::Trigger(kind)
+    }
+}
+
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A way to reach a customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -15,8 +15,13 @@ use crate::domain::kinds::TriggerKind;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LotSource {
     Gift(TriggerKind),
+    /// A referral's points: the friend's first purchase, or the referrer's reward.
+    Referral,
     Earned,
 }
+
+/// How a referral lot's source is spelled in its key and in stores.
+pub const REFERRAL_SOURCE: &str = "referral";
 
 /// One lot: all points of one source that expire on one date.
 /// `expires_on` is the first local date on which the points are no longer usable.
@@ -41,6 +46,7 @@ impl fmt::Display for LotKey {
         match self.source {
             LotSource::Earned => write!(f, "{}", self.expires_on),
             LotSource::Gift(t) => write!(f, "{}/{}", self.expires_on, t.as_str()),
+            LotSource::Referral => write!(f, "{}/{REFERRAL_SOURCE}", self.expires_on),
         }
     }
 }
@@ -49,6 +55,7 @@ impl FromStr for LotKey {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (date, source) = match s.split_once('/') {
+            Some((d, REFERRAL_SOURCE)) => (d, LotSource::Referral),
             Some((d, t)) => {
                 let t = TriggerKind::parse(t).ok_or_else(|| format!("unknown lot source {t:?}"))?;
                 (d, LotSource::Gift(t))

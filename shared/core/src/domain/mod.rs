@@ -13,6 +13,7 @@ pub mod kinds;
 pub mod ledger;
 pub mod messages;
 pub mod purchase;
+pub mod referral;
 pub mod template;
 pub mod triggers;
 pub mod wording;

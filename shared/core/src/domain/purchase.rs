@@ -60,11 +60,19 @@ pub struct Receipt {
     pub store_id: StoreId,
     pub redeem_points: u64,
     pub points_earned: u64,
+    /// A referred friend's points credited with this purchase (their first qualifying one):
+    /// a refund claws them back in the same share as the points earned.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub referral_points: u64,
     pub earned_lot: LotKey,
     pub redeemed_from: BTreeMap<LotKey, u64>,
     pub balance_after: u64,
     pub recorded_at: DateTime<Utc>,
     pub refund: RefundProgress,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Receipt {
@@ -256,6 +264,7 @@ pub fn decide_purchase(
         store_id: req.store_id.clone(),
         redeem_points: req.redeem_points,
         points_earned,
+        referral_points: 0,
         earned_lot,
         redeemed_from,
         balance_after: account.balance(today),
@@ -319,7 +328,7 @@ pub fn decide_refund(
     }
     let restored_now = restore_total - progress.restored;
 
-    let due_total = refunded_share(receipt.points_earned, refunded, receipt.amount_minor);
+    let due_total = refunded_share(receipt.points_earned.saturating_add(receipt.referral_points), refunded, receipt.amount_minor);
     let due_now = due_total - progress.clawback_due;
     let (clawed, claw_entries) = account.claw_back(due_now, today, receipt.earned_lot, reference);
     entries.extend(claw_entries);

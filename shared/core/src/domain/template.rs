@@ -3,6 +3,18 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
+/// One kind of message's wording in one locale: the email's subject, text and HTML, and the SMS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Templates {
+    pub email_subject: String,
+    pub email_text: String,
+    pub email_html: String,
+    pub sms: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece<'a> {
     Text(&'a str),

@@ -341,6 +341,14 @@ pub struct Claim {
     pub at: DateTime<Utc>,
 }
 
+impl Claim {
+    /// True when the send it stands for can no longer be in flight: its lease ran out, or it
+    /// was `owner` (this process, which is not sending it).
+    pub fn abandoned(claim: Option<&Claim>, owner: &str, now: DateTime<Utc>) -> bool {
+        claim.is_none_or(|c| c.owner == owner || now - c.at >= CLAIM_LEASE)
+    }
+}
+
 /// How long a send may take, retries included, before its claim counts as abandoned (the
 /// process died mid-send) and the decision is recorded `unknown`.
 pub const CLAIM_LEASE: Duration = Duration::minutes(15);

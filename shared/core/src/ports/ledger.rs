@@ -7,6 +7,7 @@ use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::{CustomerId, ReceiptId, RefundId};
 use crate::domain::ledger::LedgerEntry;
 use crate::domain::purchase::{Receipt, Refund};
+use crate::domain::referral::ReferralReward;
 use super::{Expected, StoreError};
 
 /// Everything a purchase needs to decide, read in one round trip.
@@ -26,6 +27,9 @@ pub struct PurchaseCommit {
     pub expected: Expected,
     pub receipt: Receipt,
     pub entries: Vec<LedgerEntry>,
+    /// A referred friend's first qualifying purchase: the referrer's pending reward, written
+    /// only if none is stored for this friend (the friend's record, at `expected`, guards it).
+    pub referral_reward: Option<ReferralReward>,
 }
 
 #[derive(Debug, Clone, Default)]

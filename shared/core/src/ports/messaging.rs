@@ -4,14 +4,30 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ids::Phone;
-use crate::domain::kinds::Channel;
+use crate::domain::ids::{CustomerId, Phone};
+use crate::domain::kinds::{Channel, MessageKind};
 use crate::domain::triggers::OutcomeKey;
+
+/// What a message is about, for the provider's tags, the outbox and logs: its kind, its
+/// recipient, and the occasion within the kind (a trigger's episode, the friend whose first
+/// purchase a reward is for). Never an address.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MessageKey {
+    pub kind: MessageKind,
+    pub customer_id: CustomerId,
+    pub episode: String,
+}
+
+impl From<&OutcomeKey> for MessageKey {
+    fn from(key: &OutcomeKey) -> Self {
+        Self { kind: key.trigger.into(), customer_id: key.customer_id.clone(), episode: key.episode.to_string() }
+    }
+}
 
 /// A message ready to go: rendered from the templates, with the recipient's address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutgoingMessage {
-    pub key: OutcomeKey,
+    pub key: MessageKey,
     pub channel: Channel,
     pub to: String,
     /// The shop's name, shown as the sender.

@@ -14,12 +14,14 @@ use crate::domain::customer::CustomerRecord;
 mod customers;
 mod ledger;
 mod messaging;
+mod referrals;
 mod reports;
 mod sweep;
 
 pub use customers::{CustomerReader, CustomerWriter, KeyStore, SecretStore, SECRET_LEN};
 pub use ledger::{LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundView};
-pub use messaging::{Messenger, OutgoingMessage, SendError};
+pub use messaging::{MessageKey, Messenger, OutgoingMessage, SendError};
+pub use referrals::{ReferralStore, RewardCommit};
 pub use reports::ReportStore;
 pub use sweep::{BurnCommit, RecordCommit, SweepStore};
 
@@ -65,11 +67,18 @@ impl Expected {
 
 /// Everything the API and the sweep need; each adapter implements all of it.
 pub trait Store:
-    CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore + ReportStore
+    CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore + ReportStore + ReferralStore
 {
 }
 impl<T> Store for T where
-    T: CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore + ReportStore
+    T: CustomerReader
+        + CustomerWriter
+        + LedgerWriter
+        + KeyStore
+        + SecretStore
+        + SweepStore
+        + ReportStore
+        + ReferralStore
 {
 }
 

@@ -63,6 +63,7 @@ pub fn receipt(id: &str, customer: &str, date: &str, amount: u64) -> Receipt {
         store_id: StoreId::parse("s1").unwrap(),
         redeem_points: 0,
         points_earned: 0,
+        referral_points: 0,
         earned_lot: LotKey::earned(d("2030-01-01")),
         redeemed_from: BTreeMap::new(),
         balance_after: 0,

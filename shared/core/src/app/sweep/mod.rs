@@ -1,31 +1,35 @@
 //! The daily sweep as a use case: burn what expired, decide every due trigger once per
 //! episode under the contact rules (the decision and the customer's reserved message date in
 //! one atomic write), then send what was decided at most once, after a second look, in the
-//! channel's waking hours, with its gift credited in the same write that claims the send.
+//! channel's waking hours, with its gift credited in the same write that claims the send;
+//! the referrers' rewards due by then, the same way.
 //!
 //! This file holds the run (dates, burns, candidates) and its report; `decide` the decide
-//! step, `send` the send step.
+//! step, `send` the send step, `rewards` the referrers' rewards.
 
 mod decide;
+mod rewards;
 mod send;
+
+pub use rewards::{RewardCounts, RewardEnd};
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::retry::{committed, read_decide_commit, Attempt};
 use crate::app::{Boomerang, Error};
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::CustomerId;
-use crate::domain::kinds::{Channel, TriggerKind};
+use crate::domain::kinds::{Channel, MessageKind, TriggerKind};
 use crate::domain::triggers::{
     birthday_targets, birthdays_falling_on, expiry_targets, lapse_last_purchases, OutcomeKey, OutcomeStatus,
 };
 use crate::ports::{BurnCommit, Messenger, StoreError};
 
 use decide::{DecideOn, DryRun};
-use send::still_sensible_days;
+use send::{still_sensible_days, Pace};
 
 /// How many days back a run decides triggers for missed sweeps (the date itself included).
 /// Burns catch up every missed date, however many.
@@ -76,9 +80,41 @@ pub struct SweepReport {
     pub audience: Vec<AudienceLine>,
     /// Decisions left for a sender to send (`SendMode::Handoff`).
     pub to_send: Vec<OutcomeKey>,
+    /// Referrers' rewards settled and told (rewards.rs); left out of the JSON when none were.
+    #[serde(skip_serializing_if = "RewardCounts::is_empty")]
+    pub referral_rewards: RewardCounts,
+    /// Rewards left for a sender (`SendMode::Handoff`), by friend.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rewards_to_send: Vec<CustomerId>,
+}
+
+/// One message left to a sender, as its queue body: a trigger's decision (its key, the body
+/// the queue always carried), or a referrer's reward (`{"referral_reward": friend}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SendJob {
+    Decision(OutcomeKey),
+    ReferralReward { referral_reward: CustomerId },
+}
+
+impl SendJob {
+    /// What it is, for logs: a trigger's name or `referral_reward` (never a customer id).
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            SendJob::Decision(key) => key.trigger.into(),
+            SendJob::ReferralReward { .. } => MessageKind::ReferralReward,
+        }
+    }
 }
 
 impl SweepReport {
+    /// Everything this run left to a sender (`SendMode::Handoff`).
+    pub fn jobs(&self) -> Vec<SendJob> {
+        let decisions = self.to_send.iter().cloned().map(SendJob::Decision);
+        let rewards = self.rewards_to_send.iter().cloned().map(|friend| SendJob::ReferralReward { referral_reward: friend });
+        decisions.chain(rewards).collect()
+    }
+
     fn counts(&mut self, trigger: TriggerKind) -> &mut TriggerCounts {
         self.triggers.entry(trigger).or_default()
     }
@@ -144,7 +180,30 @@ pub enum Delivery {
     Skipped,
 }
 
+impl From<RewardEnd> for Delivery {
+    /// A reward's end in a decision's terms, for a sender that paces and waits by them.
+    fn from(end: RewardEnd) -> Self {
+        match end {
+            RewardEnd::Sent(channel, points) => Delivery::Sent(channel, points),
+            RewardEnd::Failed(points) => Delivery::Failed(points),
+            RewardEnd::Unknown => Delivery::Unknown,
+            RewardEnd::Deferred(until) => Delivery::Deferred(until),
+            RewardEnd::Unreachable => Delivery::Suppressed,
+            RewardEnd::Capped | RewardEnd::Cancelled => Delivery::Cancelled,
+            RewardEnd::Postponed(_) | RewardEnd::Skipped => Delivery::Skipped,
+        }
+    }
+}
+
 impl Boomerang {
+    /// Sends one job a sender was handed, at most once (see `deliver`, `deliver_reward`).
+    pub async fn deliver_job(&self, messenger: &dyn Messenger, job: &SendJob, now: DateTime<Utc>) -> Result<Delivery, Error> {
+        match job {
+            SendJob::Decision(key) => self.deliver(messenger, key, now).await,
+            SendJob::ReferralReward { referral_reward } => Ok(self.deliver_reward(messenger, referral_reward, now).await?.into()),
+        }
+    }
+
     /// Sweeps `date` and every missed date before it, each as of its own date: burns for
     /// every missed date, triggers for the last [`CATCH_UP_DAYS`] of them (a message that
     /// would come too late is recorded `expired`). Then sends, or hands over, this run's
@@ -199,7 +258,9 @@ impl Boomerang {
             // Decisions still waiting from before this run: the days they were decided on, as
             // far back as such a decision can still make sense (further after an outage).
             let since = first.unwrap_or(today).min(today) - Duration::days(still_sensible_days(self.config()));
-            self.send_decided(messenger, decided, since, now, options.send, &mut report).await?;
+            let mut pace = Pace::new(self.config().messaging.max_sends_per_second);
+            self.send_decided(messenger, decided, since, now, options.send, &mut pace, &mut report).await?;
+            self.send_rewards(messenger, since, now, options.send, &mut pace, &mut report).await?;
         }
         Ok(report)
     }

@@ -14,24 +14,24 @@ use crate::domain::config::ProgramConfig;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::kinds::{Channel, TriggerKind};
 use crate::domain::ledger::{add_days, LotKey};
-use crate::domain::messages::render_outcome;
-use crate::domain::triggers::{second_look, Claim, Outcome, OutcomeKey, OutcomeStatus, SecondLook, CLAIM_LEASE};
-use crate::ports::{Messenger, OutgoingMessage, RecordCommit, SendError, StoreError};
+use crate::domain::messages::{render_outcome, Rendered};
+use crate::domain::triggers::{second_look, Claim, Outcome, OutcomeKey, OutcomeStatus, SecondLook};
+use crate::ports::{MessageKey, Messenger, OutgoingMessage, RecordCommit, SendError, StoreError};
 
 /// Sends retried in-process when the provider says "not now" (throttled, 5xx).
 const SEND_ATTEMPTS: u32 = 4;
 
 /// Paces sends to at most `per_second`.
-struct Pace {
+pub(super) struct Pace {
     interval: StdDuration,
     next: Option<tokio::time::Instant>,
 }
 
 impl Pace {
-    fn new(per_second: u32) -> Self {
+    pub(super) fn new(per_second: u32) -> Self {
         Self { interval: StdDuration::from_secs(1) / per_second.max(1), next: None }
     }
-    async fn wait(&mut self) {
+    pub(super) async fn wait(&mut self) {
         let now = tokio::time::Instant::now();
         let at = self.next.map_or(now, |n| n.max(now));
         tokio::time::sleep_until(at).await;
@@ -73,6 +73,7 @@ impl Boomerang {
         since: NaiveDate,
         now: DateTime<Utc>,
         mode: SendMode,
+        pace: &mut Pace,
         report: &mut SweepReport,
     ) -> Result<(), Error> {
         let mine: BTreeSet<OutcomeKey> = decided.iter().map(|o| o.key.clone()).collect();
@@ -87,7 +88,6 @@ impl Boomerang {
             }
             day += Duration::days(1);
         }
-        let mut pace = Pace::new(self.config().messaging.max_sends_per_second);
         for outcome in decided.into_iter().chain(waiting) {
             let key = outcome.key;
             if mode == SendMode::Handoff && outcome.status == OutcomeStatus::Pending {
@@ -119,9 +119,7 @@ impl Boomerang {
             let Some(outcome) = store.outcome(key).await? else { return skipped };
             match outcome.status {
                 OutcomeStatus::Sending => {
-                    let abandoned =
-                        outcome.claim.as_ref().is_none_or(|c| c.owner == self.owner() || now - c.at >= CLAIM_LEASE);
-                    if !abandoned {
+                    if !Claim::abandoned(outcome.claim.as_ref(), self.owner(), now) {
                         return skipped;
                     }
                     let unknown = Outcome { status: OutcomeStatus::Unknown, ..outcome };
@@ -217,17 +215,7 @@ impl Boomerang {
             let failed = Outcome { status: OutcomeStatus::Failed, error: Some("no address on the channel".into()), ..sending };
             return self.finish(failed, OutcomeStatus::Sending, Delivery::Failed(gift)).await;
         };
-        let mut attempt = 0;
-        let result = loop {
-            match messenger.send(&message).await {
-                Err(SendError::Retryable(_)) if attempt + 1 < SEND_ATTEMPTS => {
-                    attempt += 1;
-                    // Longer waits than a lost race: the provider asked us to slow down.
-                    self.backoff().wait(attempt + 3).await;
-                }
-                other => break other,
-            }
-        };
+        let result = self.send_with_retries(messenger, &message).await;
         let (status, delivery, error) = match result {
             Ok(()) => (OutcomeStatus::Sent, Delivery::Sent(message.channel, gift), None),
             Err(SendError::Rejected(e)) => (OutcomeStatus::Failed, Delivery::Failed(gift), Some(e)),
@@ -259,8 +247,24 @@ impl Boomerang {
         now: DateTime<Utc>,
         secret: &[u8],
     ) -> Option<OutgoingMessage> {
-        let cfg = self.config();
         let channel = outcome.channel?;
+        let key = MessageKey::from(&outcome.key);
+        let today = self.today(now);
+        self.outgoing(record, key, channel, now, secret, |url| render_outcome(self.config(), record, outcome, today, url))
+    }
+
+    /// A message to `record` on `channel`, rendered by `render` with the unsubscribe link (empty
+    /// for SMS); `None` when the record has no address on the channel.
+    pub(super) fn outgoing(
+        &self,
+        record: &CustomerRecord,
+        key: MessageKey,
+        channel: Channel,
+        now: DateTime<Utc>,
+        secret: &[u8],
+        render: impl FnOnce(&str) -> Option<Rendered>,
+    ) -> Option<OutgoingMessage> {
+        let cfg = self.config();
         let c = &record.customer;
         let to = match channel {
             Channel::Email => c.email.as_ref()?.as_str(),
@@ -271,10 +275,9 @@ impl Boomerang {
             let token = auth::unsubscribe_token(secret, &c.customer_id);
             format!("{}/v1/unsubscribe?token={token}", cfg.messaging.unsubscribe_base_url.trim_end_matches('/'))
         });
-        let rendered =
-            render_outcome(cfg, record, outcome, self.today(now), unsubscribe_url.as_deref().unwrap_or(""))?;
+        let rendered = render(unsubscribe_url.as_deref().unwrap_or(""))?;
         Some(OutgoingMessage {
-            key: outcome.key.clone(),
+            key,
             channel,
             to,
             from_name: cfg.shop_name.clone(),
@@ -284,5 +287,24 @@ impl Boomerang {
             unsubscribe_url,
             created_at: now,
         })
+    }
+
+    /// Sends `message`, trying again in-process while the provider says "not now".
+    pub(super) async fn send_with_retries(
+        &self,
+        messenger: &dyn Messenger,
+        message: &OutgoingMessage,
+    ) -> Result<(), SendError> {
+        let mut attempt = 0;
+        loop {
+            match messenger.send(message).await {
+                Err(SendError::Retryable(_)) if attempt + 1 < SEND_ATTEMPTS => {
+                    attempt += 1;
+                    // Longer waits than a lost race: the provider asked us to slow down.
+                    self.backoff().wait(attempt + 3).await;
+                }
+                other => break other,
+            }
+        }
     }
 }

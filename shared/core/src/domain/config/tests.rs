@@ -50,6 +50,8 @@ fn errors_name_the_key() {
         ("[triggers.birthday]\nafter_days = 3", "triggers.birthday.after_days"),
         ("[triggers.lapsed_30]\nbogus = 3", "triggers.lapsed_30.bogus"),
         ("[triggers.lapsed_30.templates.ru]\nsms = \"{balanse}\"", "triggers.lapsed_30.templates.ru.sms"),
+        ("[referral.templates.en]\nsms = \"{points}\"", "referral.templates.en.sms"),
+        ("[referral.templates.ru]\nemail_subject = \" \"", "referral.templates.ru.email_subject"),
         ("[messaging]\nsms_max_segments = 0", "messaging.sms_max_segments"),
         ("points_valid_days = 0", "points_valid_days"),
     ];
