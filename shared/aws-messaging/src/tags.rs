@@ -13,6 +13,7 @@ use boomerang_core::ports::MessageKey;
 
 pub const CUSTOMER_ID: &str = "customer_id";
 pub const KIND: &str = "kind";
+pub const TRIGGER: &str = "trigger";
 pub const EPISODE: &str = "episode";
 
 fn allowed(b: u8) -> bool {
@@ -69,13 +70,18 @@ pub fn sanitise(value: &str) -> String {
     clean.chars().take(256).collect()
 }
 
-/// The three tags of a message's email.
-pub fn email_tags(key: &MessageKey) -> [(&'static str, String); 3] {
-    [
+/// The tags of a message's email: customer, kind and episode, and for a trigger's message
+/// also `trigger` as before `kind` existed (dashboards and event destinations may group by it).
+pub fn email_tags(key: &MessageKey) -> Vec<(&'static str, String)> {
+    let mut tags = vec![
         (CUSTOMER_ID, encode(key.customer_id.as_str())),
         (KIND, sanitise(key.kind.as_str())),
         (EPISODE, encode(&key.episode)),
-    ]
+    ];
+    if let Some(trigger) = key.kind.trigger() {
+        tags.push((TRIGGER, sanitise(trigger.as_str())));
+    }
+    tags
 }
 
 #[cfg(test)]
@@ -127,14 +133,19 @@ mod tests {
             [
                 (CUSTOMER_ID, "c_2E1".to_string()),
                 (KIND, "points_expiring".to_string()),
-                (EPISODE, "2026-12-24".to_string())
+                (EPISODE, "2026-12-24".to_string()),
+                (TRIGGER, "points_expiring".to_string())
             ]
         );
         assert!(tags.iter().all(|(_, v)| in_charset(v)));
         let birthday = OutcomeKey { episode: Episode::Birthday(2026), ..key };
         assert_eq!(email_tags(&MessageKey::from(&birthday))[2].1, "2026");
         let reward = MessageKey { kind: MessageKind::ReferralReward, customer_id: birthday.customer_id.clone(), episode: "b.2".into() };
-        assert_eq!(email_tags(&reward)[1..], [(KIND, "referral_reward".to_string()), (EPISODE, "b_2E2".to_string())]);
+        assert_eq!(
+            email_tags(&reward)[1..],
+            [(KIND, "referral_reward".to_string()), (EPISODE, "b_2E2".to_string())],
+            "no trigger tag: a reward is not a trigger's message"
+        );
         assert_eq!(sanitise("a.b c"), "a_b_c");
     }
 }

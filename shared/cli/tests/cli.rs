@@ -187,6 +187,7 @@ fn the_sweep_credits_sends_to_the_outbox_and_prints_json() {
     assert_eq!(lines.len(), 2);
     let email = lines.iter().find(|l| l["channel"] == "email").unwrap();
     assert_eq!((email["customer_id"].as_str(), email["to"].as_str(), email["kind"].as_str()), (Some("card-1"), Some("anna@example.ru"), Some("lapsed_60")));
+    assert_eq!(email["trigger"].as_str(), Some("lapsed_60"), "the field readers knew before `kind` stays");
     for field in ["subject", "text", "html", "created_at"] {
         assert!(email[field].is_string(), "{field}: {email}");
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use boomerang_core::domain::ids::Phone;
-use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::kinds::{Channel, TriggerKind};
 use boomerang_core::ports::{Messenger, OutgoingMessage, SendError};
 use boomerang_email::email_mime;
 use serde::Serialize;
@@ -30,6 +30,10 @@ struct Line<'a> {
     to: &'a str,
     /// A trigger's name, or `referral_reward`.
     kind: &'a str,
+    /// The trigger's name again, for trigger messages only: readers of the outbox from before
+    /// `kind` know it by this field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trigger: Option<&'a str>,
     subject: Option<&'a str>,
     text: &'a str,
     html: Option<&'a str>,
@@ -74,6 +78,7 @@ impl Messenger for OutboxMessenger {
             channel: m.channel,
             to: &m.to,
             kind: m.key.kind.as_str(),
+            trigger: m.key.kind.trigger().map(TriggerKind::as_str),
             subject: m.subject.as_deref(),
             text: &m.text,
             html: m.html.as_deref(),

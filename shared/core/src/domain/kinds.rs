@@ -114,6 +114,14 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
+    /// The trigger of a trigger's message; `None` for the others.
+    pub fn trigger(self) -> Option<TriggerKind> {
+        match self {
+            MessageKind::Trigger(kind) => Some(kind),
+            MessageKind::ReferralReward => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             MessageKind::Trigger(kind) => kind.as_str(),
