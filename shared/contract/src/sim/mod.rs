@@ -22,6 +22,7 @@
 
 mod check;
 mod plan;
+mod messenger;
 mod world;
 
 use std::fmt::Write as _;

@@ -5,8 +5,8 @@
 //! another, so a seed replays exactly; what the racing cases leave to tokio, this leaves to
 //! crashes and lost answers, which interleave a dead process's half-done work with the next.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -21,12 +21,13 @@ use boomerang_core::domain::ids::{Currency, CustomerId, Email, Phone, ReceiptId,
 use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest, Receipt, Refund, RefundRequest};
 use boomerang_core::domain::triggers::OutcomeKey;
-use boomerang_core::ports::{MessageKey, Messenger, OutgoingMessage, SendError, Store, StoreError};
+use boomerang_core::ports::{Store, StoreError};
 use boomerang_core::{Boomerang, Error};
 
 use crate::audit::LedgerRows;
 use crate::faults::{Call, Fault, FaultyStore};
 use crate::lag::LaggingIndexes;
+use super::messenger::{locked, SimMessenger};
 use super::plan::{Action, Op, Weather};
 
 /// Where every run starts: 09:00 in Moscow on a Monday.
@@ -60,7 +61,7 @@ impl Backoff for NoWait {
 
 /// A step of an operation: a store call, or a call to the providers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
+pub(super) enum Step {
     Store(Call),
     /// Asking the SMS provider whether a number opted out.
     OptOutCheck,
@@ -108,7 +109,7 @@ enum Plan {
 }
 
 /// What a messenger call meets.
-enum SendFault {
+pub(super) enum SendFault {
     None,
     /// The process is gone: nothing reaches the provider.
     Dead,
@@ -216,7 +217,7 @@ impl Schedule {
         }
     }
 
-    fn send_fault(&mut self, step: Step) -> SendFault {
+    pub(super) fn send_fault(&mut self, step: Step) -> SendFault {
         match self.strike(step) {
             None => SendFault::None,
             Some(Strike::Crash { after: false }) => SendFault::Dead,
@@ -233,112 +234,6 @@ impl Schedule {
 }
 
 /// A message the provider accepted (or may have: the answer was lost).
-#[derive(Debug, Clone)]
-pub struct Delivered {
-    pub key: MessageKey,
-    pub channel: Channel,
-    pub at: DateTime<Utc>,
-    /// The sender heard that it went.
-    pub answered: bool,
-}
-
-/// The SMS and email providers of a run: fail as the schedule says, remember what they
-/// delivered, and check each message as it arrives against the customer as stored then.
-pub struct SimMessenger {
-    schedule: Arc<Mutex<Schedule>>,
-    store: Arc<dyn Store>,
-    config: Arc<ProgramConfig>,
-    /// Numbers that texted STOP.
-    pub opted_out: Mutex<BTreeSet<String>>,
-    pub delivered: Mutex<Vec<Delivered>>,
-    /// Send calls per decision that may have reached the provider (not refused for sure).
-    pub attempts: Mutex<BTreeMap<MessageKey, u32>>,
-    pub violations: Mutex<Vec<String>>,
-}
-
-fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().expect("simulation lock")
-}
-
-impl SimMessenger {
-    /// What is wrong with delivering `message` now: its recipient as stored, its hour.
-    async fn recipient_faults(&self, message: &OutgoingMessage) -> Vec<String> {
-        let key = &message.key;
-        let mut faults = Vec::new();
-        let what = format!("the {} message of {} ({})", key.kind, key.customer_id.as_str(), key.episode);
-        let record = match self.store.customer(&key.customer_id).await {
-            Ok(record) => record,
-            Err(e) => return vec![format!("{what}: the customer could not be read: {e}")],
-        };
-        let Some(record) = record else { return vec![format!("{what} went to a customer the store does not hold")] };
-        let c = &record.customer;
-        if c.is_erased() {
-            faults.push(format!("{what} went to an erased customer"));
-        }
-        let (consented, address) = match message.channel {
-            Channel::Email => (c.consent.email, c.email.as_ref().map(|e| e.as_str().to_owned())),
-            Channel::Sms => (c.consent.sms, c.phone.as_ref().map(|p| p.as_str().to_owned())),
-        };
-        if !consented {
-            faults.push(format!("{what} went by {:?} without consent", message.channel));
-        }
-        if address.as_deref() != Some(message.to.as_str()) {
-            faults.push(format!("{what} went to an address that is not the customer's"));
-        }
-        if message.channel == Channel::Email && c.email_undeliverable_at.is_some() {
-            faults.push(format!("{what} went to a bounced address"));
-        }
-        if message.channel == Channel::Sms && locked(&self.opted_out).contains(&message.to) {
-            faults.push(format!("{what} went to a number that texted STOP"));
-        }
-        let window = self.config.send_window(message.channel);
-        let local = message.created_at.with_timezone(&self.config.timezone).time();
-        if !(window.opens <= local && local < window.closes) {
-            faults.push(format!("{what} went at {local} local time, outside {}-{}", window.opens, window.closes));
-        }
-        faults
-    }
-}
-
-#[async_trait]
-impl Messenger for SimMessenger {
-    async fn sms_opted_out(&self, phone: &Phone) -> Result<bool, SendError> {
-        match locked(&self.schedule).send_fault(Step::OptOutCheck) {
-            SendFault::None => Ok(locked(&self.opted_out).contains(phone.as_str())),
-            SendFault::Dead => Err(SendError::Unknown("the process died".into())),
-            _ => Err(SendError::Retryable("injected: the provider did not answer".into())),
-        }
-    }
-
-    async fn send(&self, message: &OutgoingMessage) -> Result<(), SendError> {
-        let fault = locked(&self.schedule).send_fault(Step::Send);
-        let (reached, accepted) = match fault {
-            SendFault::Dead => return Err(SendError::Unknown("the process died before the send".into())),
-            SendFault::Throttled => return Err(SendError::Retryable("injected: throttled".into())),
-            SendFault::Rejected => return Err(SendError::Rejected("injected: address refused".into())),
-            SendFault::TimedOut => (true, false),
-            SendFault::Lost | SendFault::None => (true, true),
-        };
-        if reached {
-            *locked(&self.attempts).entry(message.key.clone()).or_default() += 1;
-        }
-        if accepted {
-            let faults = self.recipient_faults(message).await;
-            locked(&self.violations).extend(faults);
-            locked(&self.delivered).push(Delivered {
-                key: message.key.clone(),
-                channel: message.channel,
-                at: message.created_at,
-                answered: matches!(fault, SendFault::None),
-            });
-        }
-        match fault {
-            SendFault::None => Ok(()),
-            _ => Err(SendError::Unknown("injected: the answer was lost".into())),
-        }
-    }
-}
-
 /// The run: the world the operations act on and what they were answered.
 pub struct World {
     /// The store itself: what the checks read (never faulty, never lagging).
@@ -659,7 +554,7 @@ fn describe(answer: &Result<(), Error>) -> String {
     }
 }
 
-trait In1990 {
+pub(super) trait In1990 {
     fn with_year_1990(self) -> NaiveDate;
 }
 
