@@ -211,7 +211,10 @@ async fn an_email_and_an_sms_reach_moto_as_sent() {
         .map(|t| (t["Name"].as_str().unwrap(), t["Value"].as_str().unwrap()))
         .collect();
     let encoded = tags::encode(&customer);
-    assert_eq!(tag_values, [("customer_id", encoded.as_str()), ("kind", "lapsed_60"), ("episode", "2026-09-01")]);
+    assert_eq!(
+        tag_values,
+        [("customer_id", encoded.as_str()), ("kind", "lapsed_60"), ("episode", "2026-09-01"), ("trigger", "lapsed_60")]
+    );
     assert_eq!(
         tags::decode(tag_values[0].1).as_deref(),
         Some(customer.as_str()),
