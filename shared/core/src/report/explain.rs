@@ -122,9 +122,14 @@ fn only(count: u64, group: &str, did: &str) -> String {
 }
 
 impl Report {
+    /// The send dates the report covers, both ends included.
+    pub fn period_days(&self) -> u64 {
+        u64::try_from((self.to - self.from).num_days() + 1).unwrap_or(0)
+    }
+
     /// Per trigger, a paragraph in words: what it does, its verdict and why, the next step.
     pub fn in_words(&self, config: &ProgramConfig) -> String {
-        let period_days = u64::try_from((self.to - self.from).num_days() + 1).unwrap_or(0);
+        let period_days = self.period_days();
         let mut out = String::from("In short:\n");
         for row in &self.rows {
             let Some(kind) = row.trigger_kind() else { continue };

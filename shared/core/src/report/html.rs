@@ -27,7 +27,7 @@ use crate::domain::config::ProgramConfig;
 use crate::domain::template::html_escape as escape;
 use super::explain::{suggested_action, what_it_does, why_not_enough};
 use super::{format_rate, row_title, Report, TriggerRow, Verdict};
-use super::text::{currency_sign, format_amount, format_pp, LineKind, MoneyStyle, NOTES};
+use super::text::{currency_sign, format_amount, format_pp, signed, LineKind, MoneyStyle, NOTES};
 
 const SIMULATION_LABEL: &str = "SIMULATION — synthetic data";
 const WIDTH: f64 = 760.0;
@@ -39,7 +39,7 @@ pub fn to_html(report: &Report, config: &ProgramConfig, simulation: bool) -> Str
     // Money as people write it: `1 909 517 ₽`, whole units for estimates.
     let code = config.currency.as_str();
     let cur = escape(currency_sign(code));
-    let period_days = u64::try_from((report.to - report.from).num_days() + 1).unwrap_or(0);
+    let period_days = report.period_days();
     let sim_prefix = if simulation { format!("{SIMULATION_LABEL} — ") } else { String::new() };
     let mut h = String::new();
     let _ = write!(
@@ -61,7 +61,7 @@ pub fn to_html(report: &Report, config: &ProgramConfig, simulation: bool) -> Str
         report.to,
         report.today,
         report.all_purchases,
-        report.all_avg_check_minor.map_or_else(|| "n/a".to_owned(), |v| amount(to_i64(v), code, false)),
+        report.all_avg_check_minor.map_or_else(|| "n/a".to_owned(), |v| amount(signed(v), code, false)),
     );
 
     let triggers: Vec<&TriggerRow> = report.rows.iter().filter(|r| r.trigger_kind().is_some()).collect();
@@ -222,7 +222,7 @@ fn summary(row: &TriggerRow, code: &str) -> String {
 /// The smallest 1, 2 or 5 × 10ⁿ at or above `v` (1 for nothing to show).
 /// "gift points spent cost 120.00 RUB, messages 3.50 RUB": each cost the row has, in words.
 fn costs_in_words(row: &TriggerRow, code: &str) -> String {
-    let exact = |minor: u64| amount(to_i64(minor), code, false);
+    let exact = |minor: u64| amount(signed(minor), code, false);
     let mut parts = vec![format!("gift points spent cost {}", exact(row.gift_cost_minor))];
     if row.reminded_points_cost_minor > 0 {
         parts.push(format!("expiring points spent {}", exact(row.reminded_points_cost_minor)));
@@ -234,10 +234,6 @@ fn costs_in_words(row: &TriggerRow, code: &str) -> String {
 /// An amount with its currency sign, escaped for the page.
 fn amount(minor: i64, code: &str, estimate: bool) -> String {
     escape(&format_amount(minor, code, estimate))
-}
-
-fn to_i64(minor: u64) -> i64 {
-    i64::try_from(minor).unwrap_or(i64::MAX)
 }
 
 /// Every cost the net subtracts.

@@ -11,7 +11,12 @@ pub fn format_money(minor: i64) -> String {
 }
 
 pub(crate) fn format_money_u(minor: u64) -> String {
-    format_money(i64::try_from(minor).unwrap_or(i64::MAX))
+    format_money(signed(minor))
+}
+
+/// An unsigned amount as the signed one the formatters take (never above `i64::MAX`).
+pub(crate) fn signed(minor: u64) -> i64 {
+    i64::try_from(minor).unwrap_or(i64::MAX)
 }
 
 /// How money is written: plainly for the terminal, CSV readers and scripts (`-1234.50`), or
@@ -32,7 +37,7 @@ impl MoneyStyle {
         }
     }
     fn format_u(self, minor: u64, estimate: bool) -> String {
-        self.format(i64::try_from(minor).unwrap_or(i64::MAX), estimate)
+        self.format(signed(minor), estimate)
     }
 }
 
