@@ -376,18 +376,14 @@ macro_rules! contact_contract_tests {
             #[allow(unused_imports)]
             use super::*;
 
-            #[$crate::__private::tokio::test(
-                flavor = "multi_thread",
-                worker_threads = 2,
-                crate = "::boomerang_store_contract::__private::tokio"
-            )]
-            async fn a_daily_shopper_is_warned_of_burning_points_at_most_once_in_30_days_and_never_below_min_points() {
-                $crate::contact_cases::a_daily_shopper_is_warned_of_burning_points_at_most_once_in_30_days_and_never_below_min_points($factory, $horizon).await;
-            }
-
-            $crate::__sweep_cases! {
+            $crate::__contract_cases! {
                 contact_cases;
-                $factory;
+                ($factory, $horizon);
+                a_daily_shopper_is_warned_of_burning_points_at_most_once_in_30_days_and_never_below_min_points,
+            }
+            $crate::__contract_cases! {
+                contact_cases;
+                ($factory);
                 three_triggers_due_on_one_date_send_one_message_and_wait_or_are_capped,
                 a_week_long_outage_sends_at_most_one_message_per_customer_and_nothing_stale,
                 an_sms_due_at_half_past_nine_in_the_evening_waits_until_ten,

@@ -14,7 +14,7 @@ use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::ledger::EntryKind;
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest, Receipt, Refund};
 use boomerang_core::domain::triggers::{Episode, OutcomeKey, OutcomeStatus};
-use boomerang_core::ports::{MessageKey, Store};
+use boomerang_core::ports::{MessageKey, RefundKeys, Store};
 use boomerang_core::{Boomerang, Error};
 
 use crate::audit::{account_faults, LedgerRows, LedgerSums};
@@ -181,13 +181,13 @@ pub async fn refunds_racing_past_the_receipt_never_refund_more_than_it(factory: 
     assert_eq!(usize::try_from(now_receipt.refund.refunds).unwrap(), ok.len());
     for refund in &ok {
         let id = refund.refund_id.as_str();
-        let view = fx.store.refund_view(&refund.refund_id, &receipt.receipt_id, None).await.expect("view");
+        let view = fx.store.refund_view(RefundKeys::new(&refund.refund_id, &receipt.receipt_id, None)).await.expect("view");
         assert_eq!(view.refund.as_ref(), Some(refund), "refund {id} as answered");
         assert_eq!(sums.referenced(EntryKind::Clawback, id), refund.points_clawed_back, "refund {id} clawed back once");
         assert_eq!(sums.referenced(EntryKind::Restore, id), refund.points_restored, "refund {id} restored once");
     }
     for id in &failed {
-        let view = fx.store.refund_view(id, &receipt.receipt_id, None).await.expect("view");
+        let view = fx.store.refund_view(RefundKeys::new(id, &receipt.receipt_id, None)).await.expect("view");
         assert_eq!(view.refund, None, "refund {id} was refused, yet stored");
         assert_eq!(sums.any_referenced(id.as_str()), 0, "refund {id} was refused, yet moved points");
     }
@@ -333,9 +333,9 @@ macro_rules! racing_contract_tests {
         mod racing_contract {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__sweep_cases! {
+            $crate::__contract_cases! {
                 racing;
-                $factory;
+                ($factory);
                 tills_spending_from_one_balance_leave_what_their_answers_imply,
                 one_receipt_from_twenty_tills_applies_once_and_replays_the_same_body,
                 refunds_racing_past_the_receipt_never_refund_more_than_it,

@@ -456,9 +456,9 @@ macro_rules! sweep_contract_tests {
         mod sweep_contract {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__sweep_cases! {
+            $crate::__contract_cases! {
                 sweep_cases;
-                $factory;
+                ($factory);
                 a_lapse_is_messaged_on_the_31st_day_and_only_once,
                 a_new_purchase_starts_a_new_lapse_episode,
                 a_lapsed_60_gift_is_credited_exactly_once_with_its_message,
@@ -475,24 +475,5 @@ macro_rules! sweep_contract_tests {
                 the_trigger_report_joins_outcomes_and_purchases,
             }
         }
-    };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __sweep_cases {
-    // `$module` is the case module of this crate: the sweep's and the contact rules' cases
-    // share this one expansion.
-    ($module:ident; $factory:expr; $($case:ident),* $(,)?) => {
-        $(
-            #[$crate::__private::tokio::test(
-                flavor = "multi_thread",
-                worker_threads = 2,
-                crate = "::boomerang_store_contract::__private::tokio"
-            )]
-            async fn $case() {
-                $crate::$module::$case($factory).await;
-            }
-        )*
     };
 }
