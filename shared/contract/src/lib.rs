@@ -88,6 +88,19 @@ pub mod __private {
     pub use tokio;
 }
 
+/// Every case of this crate, each given `$factory`: what a store must pass. `$horizon` is how
+/// long the contact rules' daily-shopper case runs (a [`contact_cases::Horizon`]).
+#[macro_export]
+macro_rules! contract_tests {
+    ($factory:expr, $horizon:expr $(,)?) => {
+        $crate::store_contract_tests!($factory);
+        $crate::sweep_contract_tests!($factory);
+        $crate::referral_contract_tests!($factory);
+        $crate::contact_contract_tests!($factory, $horizon);
+        $crate::racing_contract_tests!($factory);
+    };
+}
+
 /// Expands to one `#[tokio::test]` per contract case, each given `$factory` (a
 /// [`StoreFactory`], e.g. the path of an `async fn() -> Fixture`).
 #[macro_export]
