@@ -200,18 +200,6 @@ pub async fn refunds_racing_past_the_receipt_never_refund_more_than_it(factory: 
     }
 }
 
-/// The lapsed customers of the sweep cases: `c0..` bought 1,000.00 (50 points) on `last`.
-async fn lapsed_customers(shop: &Shop, count: usize, last: chrono::NaiveDate) -> Vec<String> {
-    let mut ids = Vec::new();
-    for i in 0..count {
-        let id = format!("c{i}");
-        shop.enroll(&id, None, None, noon(last)).await;
-        shop.buy(&id, &format!("first-{i}"), last).await;
-        ids.push(id);
-    }
-    ids
-}
-
 /// A sweep's answer under a race: done, or `contention` (allowed; it must have left nothing
 /// half-done that a later run cannot finish).
 fn swept(result: Result<SweepReport, Error>) {
@@ -225,7 +213,7 @@ pub async fn purchases_racing_the_sweeps_burn_and_gift_lose_no_point(factory: im
     let shop = Shop::open(factory, program("")).await;
     let rows = shop.ledger();
     let last = date("2026-09-01");
-    let ids = lapsed_customers(&shop, 4, last).await;
+    let ids = shop.regulars("c", "first-", 4, last).await;
     // Day 61: a lapsed_60 gift of 300, valid 30 days, so it burns on day 91, the day the
     // lapsed_90 gift is due.
     shop.sweep(date("2026-11-01")).await;
@@ -291,7 +279,7 @@ pub async fn two_sweeps_of_one_date_send_each_message_and_credit_each_gift_once(
     let shop = Shop::open(factory, program("")).await;
     let rows = shop.ledger();
     let last = date("2026-09-01");
-    let ids = lapsed_customers(&shop, 8, last).await;
+    let ids = shop.regulars("c", "first-", 8, last).await;
     let day = date("2026-11-01"); // day 61: lapsed_60 with a 300-point gift for everyone
 
     let (a, b) = (shop.app.clone().with_owner("sweep-a"), shop.app.clone().with_owner("sweep-b"));

@@ -108,6 +108,19 @@ impl Shop {
         self.app.purchase(&req, noon(day), Backdating::AnyAge).await.expect("purchase");
     }
 
+    /// `count` customers `{ids}0`, `{ids}1`…, each enrolled by email only and buying 1,000.00
+    /// once on `last` (receipts `{receipts}0`, `{receipts}1`…); their ids.
+    pub async fn regulars(&self, ids: &str, receipts: &str, count: usize, last: NaiveDate) -> Vec<String> {
+        let mut enrolled = Vec::new();
+        for i in 0..count {
+            let id = format!("{ids}{i}");
+            self.enroll(&id, None, None, noon(last)).await;
+            self.buy(&id, &format!("{receipts}{i}"), last).await;
+            enrolled.push(id);
+        }
+        enrolled
+    }
+
     /// The reader of this shop's ledger rows (the factory must give one).
     pub fn ledger(&self) -> Arc<dyn crate::audit::LedgerRows> {
         self._fixture.ledger_rows()
@@ -215,11 +228,7 @@ pub async fn holdout_customers_get_neither_gift_nor_message(factory: impl StoreF
     let config = ProgramConfig::from_toml_str("[triggers.lapsed_60]\nholdout_percent = 50").unwrap();
     let shop = Shop::open(factory, config).await;
     let last = date("2026-09-01");
-    for i in 0..20 {
-        let id = format!("h{i}");
-        shop.enroll(&id, None, None, noon(last)).await;
-        shop.buy(&id, &format!("r{i}"), last).await;
-    }
+    shop.regulars("h", "r", 20, last).await;
     let r = shop.sweep(date("2026-11-01")).await;
     let c = counts(&r, TriggerKind::Lapsed60);
     // The 2026 draw of a 50 % lapsed_60 holdout among h0..h19, worked out once by hand from
@@ -335,11 +344,7 @@ pub async fn points_expiring_warns_ten_days_before_with_the_points_and_date(fact
 pub async fn a_crash_after_some_decisions_credits_nothing_twice_on_the_rerun(factory: impl StoreFactory) {
     let shop = Shop::open(factory, program("")).await;
     let last = date("2026-09-01");
-    for i in 0..6 {
-        let id = format!("c{i}");
-        shop.enroll(&id, None, None, noon(last)).await;
-        shop.buy(&id, &format!("r{i}"), last).await;
-    }
+    shop.regulars("c", "r", 6, last).await;
     let day = date("2026-11-01");
     // A sweep process that dies after its third decision; the rerun is a new process.
     let dying = FaultyStore::crash_after(shop.store.clone(), Call::RecordOutcome, 3);
@@ -423,11 +428,7 @@ pub async fn the_trigger_report_joins_outcomes_and_purchases(factory: impl Store
     let config = ProgramConfig::from_toml_str("[triggers.lapsed_60]\nholdout_percent = 50").unwrap();
     let shop = Shop::open(factory, config).await;
     let last = date("2026-09-01");
-    for i in 0..12 {
-        let id = format!("r{i}");
-        shop.enroll(&id, None, None, noon(last)).await;
-        shop.buy(&id, &format!("first-{i}"), last).await;
-    }
+    shop.regulars("r", "first-", 12, last).await;
     let day = date("2026-11-01");
     shop.sweep(day).await;
     // Every customer buys again three days after the send: treated and held out alike.
