@@ -368,8 +368,7 @@ pub async fn a_crash_after_some_decisions_credits_nothing_twice_on_the_rerun(fac
 pub async fn a_send_cut_off_midway_is_recorded_unknown_and_never_resent(factory: impl StoreFactory) {
     let shop = Shop::open(factory, program("")).await;
     let last = date("2026-09-01");
-    shop.enroll("c1", None, None, noon(last)).await;
-    shop.buy("c1", "r1", last).await;
+    shop.regulars("c", "r", 1, last).await;
     let day = date("2026-11-01");
     // Decide without sending (as if the run died before its send phase), then mark the
     // decision as being sent, as a run cut off mid-send would leave it.
@@ -408,16 +407,15 @@ pub async fn a_run_catches_up_missed_days_each_as_of_its_own_date(factory: impl 
 pub async fn a_dry_run_writes_and_sends_nothing(factory: impl StoreFactory) {
     let shop = Shop::open(factory, program("")).await;
     let last = date("2026-09-01");
-    shop.enroll("c1", None, None, noon(last)).await;
-    shop.buy("c1", "r1", last).await;
+    shop.regulars("c", "r", 1, last).await;
     let day = date("2026-11-01");
     let r = shop.sweep_with(day, SweepOptions { dry_run: true, ..SweepOptions::default() }).await.unwrap();
     let c = counts(&r, TriggerKind::Lapsed60);
     assert_eq!((c.eligible, c.sent_email, c.points_credited), (1, 1, 300), "what would happen");
     assert_eq!(r.audience.len(), 1);
     assert!(shop.messenger.sent().is_empty());
-    assert_eq!(shop.balance("c1", day).await, 50);
-    assert!(shop.outcome("c1", TriggerKind::Lapsed60, Episode::Lapse(last)).await.is_none());
+    assert_eq!(shop.balance("c0", day).await, 50);
+    assert!(shop.outcome("c0", TriggerKind::Lapsed60, Episode::Lapse(last)).await.is_none());
     assert_eq!(shop.store.last_completed_sweep().await.unwrap(), None);
     // The real run afterwards does it all.
     let r = shop.sweep(day).await;
