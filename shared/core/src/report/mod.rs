@@ -91,6 +91,7 @@ use crate::domain::purchase::Receipt;
 use crate::domain::triggers::Outcome;
 
 mod compute;
+pub mod digest;
 mod explain;
 mod export;
 #[cfg(test)]
