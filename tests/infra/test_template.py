@@ -250,13 +250,15 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/customers/{customer_id}/balance"): "BalanceFunction",
     ("GET", "/v1/customers/{customer_id}/consent"): "BalanceFunction",
     ("GET", "/v1/reports/triggers"): "BalanceFunction",
+    ("GET", "/v1/reports/view"): "BalanceFunction",
     ("GET", "/v1/referrals/{code}"): "BalanceFunction",
     ("PUT", "/v1/customers/{customer_id}"): "CustomersFunction",
     ("DELETE", "/v1/customers/{customer_id}"): "CustomersFunction",
     ("GET", "/v1/unsubscribe"): "CustomersFunction",
     ("POST", "/v1/unsubscribe"): "CustomersFunction",
 }
-OPEN_ROUTES = {("GET", "/v1/unsubscribe"), ("POST", "/v1/unsubscribe")}
+# Opened from an email: the signed token in the query is the credential.
+OPEN_ROUTES = {("GET", "/v1/unsubscribe"), ("POST", "/v1/unsubscribe"), ("GET", "/v1/reports/view")}
 
 
 def routes() -> dict:
@@ -284,12 +286,19 @@ def test_routes_are_the_openapi_contract():
     assert contract == set(EXPECTED_ROUTES)
 
 
-def test_only_unsubscribe_routes_skip_the_authorizer():
+def test_only_the_signed_link_routes_skip_the_authorizer():
     for key, (_, auth) in routes().items():
         if key in OPEN_ROUTES:
             assert auth == {"Authorizer": "NONE"}, key
         else:
             assert auth is None, f"{key} must use the default authorizer"
+
+
+def test_the_open_routes_get_a_tighter_throttle_of_their_own():
+    settings = RESOURCES["Api"]["Properties"]["RouteSettings"]
+    assert {tuple(key.split(" ", 1)) for key in settings} == OPEN_ROUTES
+    for key, limits in settings.items():
+        assert limits == {"ThrottlingBurstLimit": 20, "ThrottlingRateLimit": 10}, key
 
 
 def test_default_authorizer_is_the_authorizer_function():

@@ -133,6 +133,7 @@ macro_rules! store_contract_tests {
             a_burn_of_lots_already_spent_only_forgets_their_date,
             the_last_completed_sweep_never_moves_backwards,
             receipts_are_listed_by_the_local_date_of_their_purchase,
+            a_digest_link_opens_the_weeks_report_for_seven_days_and_no_altered_link_opens,
         }
     };
 }

@@ -2,6 +2,7 @@
 //! Names read as the rule they check; a case panics when the store broke it.
 
 mod customers;
+mod digest;
 mod keys;
 mod ledger;
 mod reports;
@@ -9,6 +10,7 @@ mod sweep;
 mod use_cases;
 
 pub use customers::*;
+pub use digest::*;
 pub use keys::*;
 pub use ledger::*;
 pub use reports::*;

@@ -20,7 +20,7 @@ mod sweep;
 
 pub use customers::{CustomerReader, CustomerWriter, KeyStore, SecretStore, SECRET_LEN};
 pub use ledger::{LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundView};
-pub use messaging::{MessageKey, Messenger, OutgoingMessage, SendError};
+pub use messaging::{Attachment, MessageKey, Messenger, OutgoingMessage, OwnerEmail, SendError};
 pub use referrals::{ReferralStore, RewardCommit};
 pub use reports::ReportStore;
 pub use sweep::{BurnCommit, RecordCommit, SweepStore};

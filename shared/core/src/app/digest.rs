@@ -1,0 +1,106 @@
+//! The owner's weekly digest and the report page its link opens, as use cases: the week's
+//! report (read like any report), the signed link, the email with the page attached.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use crate::app::{Boomerang, Error};
+use crate::domain::report_link::{LinkRefused, ReportLink};
+use crate::ports::{Attachment, Messenger, OwnerEmail};
+use crate::report::digest::{attachment_name, render, Digest, DigestInput};
+use crate::report::html::to_html;
+
+/// How many days a digest covers, ending on its last day.
+pub const DIGEST_DAYS: i64 = 7;
+
+/// The digest of one week, ready to print or send.
+#[derive(Debug, Clone)]
+pub struct OwnerDigest {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub digest: Digest,
+    /// The report page, attached to the email.
+    pub report_html: String,
+    pub attachment_name: String,
+    pub view_url: String,
+}
+
+impl OwnerDigest {
+    /// The email to `to`, named by the week's last day (stable across retries).
+    pub fn email(&self, to: &str, shop_name: &str, now: DateTime<Utc>) -> OwnerEmail {
+        OwnerEmail {
+            id: format!("owner_digest.{}", self.to),
+            to: to.to_owned(),
+            from_name: shop_name.to_owned(),
+            subject: self.digest.subject.clone(),
+            text: self.digest.text.clone(),
+            html: self.digest.html.clone(),
+            attachment: Attachment {
+                filename: self.attachment_name.clone(),
+                content_type: "text/html".to_owned(),
+                content: self.report_html.clone(),
+            },
+            created_at: now,
+        }
+    }
+}
+
+impl Boomerang {
+    /// The digest of the [`DIGEST_DAYS`] days ending on `last_day`, its link valid from `now`.
+    pub async fn owner_digest(&self, last_day: NaiveDate, now: DateTime<Utc>) -> Result<OwnerDigest, Error> {
+        let from = last_day - Duration::days(DIGEST_DAYS - 1);
+        let report = self.trigger_report(from, last_day, now).await?;
+        let link = ReportLink::new(from, last_day, now);
+        let view_url = self.report_view_url(&link).await?;
+        let config = self.config();
+        let attachment_name = attachment_name(from, last_day);
+        let digest = render(DigestInput {
+            config,
+            report: &report,
+            view_url: &view_url,
+            // The last whole local day the link opens the page (it expires on the next one).
+            link_valid_until: config.local_date(link.expires_at) - Duration::days(1),
+            attachment_name: &attachment_name,
+        });
+        let report_html = to_html(&report, config, false);
+        Ok(OwnerDigest { from, to: last_day, digest, report_html, attachment_name, view_url })
+    }
+
+    /// The page's address: the API's public base (`messaging.unsubscribe_base_url`, the
+    /// one the customers' links use) and the signed token.
+    async fn report_view_url(&self, link: &ReportLink) -> Result<String, Error> {
+        let base = self.config().messaging.unsubscribe_base_url.trim_end_matches('/');
+        Ok(format!("{base}/v1/reports/view?token={}", link.token(self.secret().await?)))
+    }
+
+    /// The report page a digest's link opens: `InvalidToken` for a token we did not sign
+    /// (or altered), `LinkExpired` once its 7 days are over.
+    pub async fn report_view(&self, token: &str, now: DateTime<Utc>) -> Result<String, Error> {
+        // Read, never made here: the read-only function serving the page may not write, and
+        // without a secret no link was ever signed.
+        let secret = self.store().stored_secret().await?.ok_or(Error::InvalidToken)?;
+        let link = ReportLink::verify(&secret, token, now).map_err(|refused| match refused {
+            LinkRefused::Invalid => Error::InvalidToken,
+            LinkRefused::Expired => Error::LinkExpired,
+        })?;
+        let report = self.trigger_report(link.from, link.to, now).await?;
+        Ok(to_html(&report, self.config(), false))
+    }
+
+    /// Sends the digest to the owner now (`boomerang digest --send`): `Ok(false)` when the
+    /// program names no `owner.email`.
+    pub async fn send_owner_digest(
+        &self,
+        messenger: &dyn Messenger,
+        digest: &OwnerDigest,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let config = self.config();
+        let Some(to) = config.owner.digest_address() else { return Ok(false) };
+        let email = digest.email(to.as_str(), &config.shop_name, now);
+        messenger
+            .send_owner_email(&email)
+            .await
+            .map_err(|e| Error::invalid("owner.email", format!("the digest was not sent: {e}")))?;
+        Ok(true)
+    }
+}
