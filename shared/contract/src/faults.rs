@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use boomerang_core::domain::book::DayRow;
 use boomerang_core::domain::auth::ApiKeyRecord;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::{CustomerId, ReceiptId, RefundId, TerminalName};
@@ -49,6 +50,8 @@ pub enum Call {
     LastCompletedSweep,
     CompleteSweep,
     ReceiptsOn,
+    DayFigures,
+    PointsExpiring,
     CodeOwner,
     PutCustomerWithCode,
     ReferralReward,
@@ -227,6 +230,12 @@ impl SweepStore for FaultyStore {
 impl ReportStore for FaultyStore {
     async fn receipts_on(&self, date: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
         self.around(Call::ReceiptsOn, None, self.inner.receipts_on(date)).await
+    }
+    async fn day_figures(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DayRow>, StoreError> {
+        self.around(Call::DayFigures, None, self.inner.day_figures(from, to)).await
+    }
+    async fn points_expiring(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
+        self.around(Call::PointsExpiring, None, self.inner.points_expiring(from, to)).await
     }
 }
 

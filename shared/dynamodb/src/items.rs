@@ -338,6 +338,7 @@ mod tests {
             expected_refunds: 0,
             refund: r.refund,
             entries: r.entries,
+            on: d("2026-03-14"),
         };
         assert_eq!(new_expiry_dates(&commit.record.account, &commit.entries).len(), 3, "emptied lots look new");
         assert_eq!(refund_marker_dates(&commit), BTreeSet::from([redated]), "only the re-dated lot is new");

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
+use boomerang_core::domain::book::DayRow;
 use boomerang_core::domain::purchase::Receipt;
 use boomerang_core::ports::{ReportStore, StoreError};
 
@@ -20,5 +21,13 @@ impl ReportStore for DynamoStore {
         let mut receipts = found.iter().map(items::decode_receipt).collect::<Result<Vec<_>, _>>()?;
         receipts.sort_by(|a, b| a.receipt_id.cmp(&b.receipt_id));
         Ok(receipts)
+    }
+
+    async fn day_figures(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DayRow>, StoreError> {
+        self.book_days(from, to).await
+    }
+
+    async fn points_expiring(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
+        self.book_expiring(from, to).await
     }
 }

@@ -14,6 +14,7 @@ use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use boomerang_core::ports::StoreError;
 
+mod book;
 mod customers;
 mod ledger;
 mod referrals;

@@ -1,6 +1,7 @@
 //! The contract's cases, each an `async fn` taking a [`StoreFactory`](crate::StoreFactory).
 //! Names read as the rule they check; a case panics when the store broke it.
 
+mod book;
 mod customers;
 mod digest;
 mod keys;
@@ -9,6 +10,7 @@ mod reports;
 mod sweep;
 mod use_cases;
 
+pub use book::*;
 pub use customers::*;
 pub use digest::*;
 pub use keys::*;

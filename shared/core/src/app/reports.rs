@@ -4,7 +4,9 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::app::{Boomerang, Error};
+use crate::domain::book::BookRead;
 use crate::domain::kinds::TriggerKind;
+use crate::domain::ledger::add_days;
 use crate::report::{compute, Report, ReportInput};
 
 /// The longest period one report covers.
@@ -68,6 +70,26 @@ impl Boomerang {
             receipts.extend(store.receipts_on(day).await?);
             day += Duration::days(1);
         }
-        Ok(compute(ReportInput { config: cfg, from, to, today, outcomes: &outcomes, receipts: &receipts }))
+        let book = self.report_book(from, to, today).await?;
+        Ok(compute(ReportInput { config: cfg, from, to, today, outcomes: &outcomes, receipts: &receipts, book: &book }))
+    }
+
+    /// What the points and store sections read of the day book: the days from `from` to the
+    /// last date a movement may carry (today, a day more for a POS clock ahead), and the
+    /// points of every lot expiring after `to` (lots live at most the longest validity).
+    async fn report_book(&self, from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Result<BookRead, Error> {
+        let cfg = self.config();
+        let last_day = to.max(today) + Duration::days(1);
+        let longest = TriggerKind::ALL
+            .into_iter()
+            .map(|k| cfg.trigger(k).gift_valid_days)
+            .chain([cfg.points_valid_days, cfg.restored_points_valid_days, cfg.referral.friend_valid_days])
+            .chain([cfg.referral.referrer_valid_days])
+            .max()
+            .unwrap_or(0);
+        let store = self.store();
+        let days = store.day_figures(from, last_day).await?;
+        let expiring = store.points_expiring(to + Duration::days(1), add_days(last_day, longest)).await?;
+        Ok(BookRead { days, expiring })
     }
 }

@@ -194,6 +194,12 @@ impl ReportStore for MemoryStore {
     async fn receipts_on(&self, _: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
         unimplemented!("{UNUSED}")
     }
+    async fn day_figures(&self, _: NaiveDate, _: NaiveDate) -> Result<Vec<crate::domain::book::DayRow>, StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn points_expiring(&self, _: NaiveDate, _: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
+        unimplemented!("{UNUSED}")
+    }
 }
 
 #[async_trait]

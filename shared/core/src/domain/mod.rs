@@ -3,6 +3,7 @@
 //! every other module builds on them (and on each other) without cycles.
 
 pub mod auth;
+pub mod book;
 pub mod config;
 pub mod contact;
 pub mod customer;

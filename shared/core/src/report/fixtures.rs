@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
+use crate::domain::book::BookRead;
 use crate::domain::config::ProgramConfig;
 use crate::domain::ids::{Currency, CustomerId, ReceiptId, StoreId};
 use crate::domain::kinds::{Channel, TriggerKind};
@@ -73,7 +74,8 @@ pub fn receipt(id: &str, customer: &str, date: &str, amount: u64) -> Receipt {
 }
 
 pub fn run(cfg: &ProgramConfig, from: &str, to: &str, today: &str, outcomes: &[Outcome], receipts: &[Receipt]) -> Report {
-    compute(ReportInput { config: cfg, from: d(from), to: d(to), today: d(today), outcomes, receipts })
+    let book = BookRead::default();
+    compute(ReportInput { config: cfg, from: d(from), to: d(to), today: d(today), outcomes, receipts, book: &book })
 }
 
 pub fn row<'a>(r: &'a Report, trigger: &str) -> &'a TriggerRow {

@@ -135,7 +135,9 @@ pub fn to_html(report: &Report, config: &ProgramConfig, simulation: bool) -> Str
          <p class=\"legend\"><span class=\"key email\"></span>email <span class=\"key sms\"></span>SMS</p>\n",
     );
     h.push_str(&messages_chart(&report.messages_per_day));
-    h.push_str("</section>\n</body>\n</html>\n");
+    h.push_str("</section>\n");
+    h.push_str(&super::sections::sections(report, code));
+    h.push_str("</body>\n</html>\n");
     h
 }
 

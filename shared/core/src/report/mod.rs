@@ -78,13 +78,15 @@
 //! are `f64`: statistics, not money.
 
 //!
-//! The files: `stats` (Wilson, Newcombe, the verdict), `compute` (the arithmetic), and the
-//! renderers `text` (terminal table), `export` (CSV, JSON) and `html` (the page).
+//! The files: `stats` (Wilson, Newcombe, the verdict), `compute` (the arithmetic), `points`
+//! (the liability, burns, breakage) and `stores` (per store), and the renderers `text`
+//! (terminal table), `export` (CSV, JSON) and `html` (the page).
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize, Serializer};
 use serde::ser::SerializeSeq;
 
+use crate::domain::book::BookRead;
 use crate::domain::config::ProgramConfig;
 use crate::domain::kinds::TriggerKind;
 use crate::domain::purchase::Receipt;
@@ -97,12 +99,17 @@ mod export;
 #[cfg(test)]
 mod fixtures;
 pub mod html;
+mod points;
+mod sections;
 mod stats;
+mod stores;
 mod text;
 
 pub use compute::compute;
 pub use explain::{suggested_action, weeks_to_an_answer, what_it_does, why_not_enough};
 pub use export::{csv_field, CSV_COLUMNS};
+pub use points::{breakage_in_words, points_summary, Burning, PointsMonth, PointsSummary, BURN_HORIZONS, TYPICAL_BREAKAGE};
+pub use stores::{store_rows, StoreRow};
 pub use stats::{newcombe, verdict, wilson, Interval, Verdict, MIN_CELL_COUNT, MIN_GROUP_SIZE, Z_95};
 pub use text::{format_money, format_rate, row_title};
 
@@ -118,6 +125,8 @@ pub struct ReportInput<'a> {
     pub today: NaiveDate,
     pub outcomes: &'a [Outcome],
     pub receipts: &'a [Receipt],
+    /// The day book's records the points and store sections are computed from.
+    pub book: &'a BookRead,
 }
 
 /// One line of the report: a trigger, or `"total"`. Field names are the public JSON and CSV
@@ -205,6 +214,11 @@ pub struct Report {
     /// `(date, email, sms)`; in JSON `{"date", "email", "sms"}` objects.
     #[serde(serialize_with = "days_as_objects")]
     pub messages_per_day: Vec<(NaiveDate, u64, u64)>,
+    /// Points as money: the liability, what burns next, each month's movements and breakage
+    /// (see [`points`]).
+    pub points: PointsSummary,
+    /// One row per store (see [`stores`]).
+    pub stores: Vec<StoreRow>,
 }
 
 fn days_as_objects<S: Serializer>(days: &[(NaiveDate, u64, u64)], s: S) -> Result<S::Ok, S::Error> {
