@@ -15,8 +15,8 @@ use crate::domain::kinds::{Locale, TriggerKind};
 use crate::domain::template::html_escape as escape;
 use crate::domain::wording::format_date;
 use super::explain::weeks_to_an_answer;
-use super::text::format_amount;
-use super::{Report, TriggerRow, Verdict};
+use super::text::{format_amount, signed};
+use super::{Report, StoreRow, TriggerRow, Verdict};
 
 /// What the digest is rendered from.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +65,12 @@ pub fn render(input: DigestInput<'_>) -> Digest {
     for line in &lines {
         let _ = writeln!(text, "- {}: {} — {}.", line.title, line.figures, line.verdict);
     }
+    let points = points_words(report, code, locale);
+    let stores = stores_words(report, code, locale);
+    let _ = writeln!(text, "\n{points}");
+    if let Some(stores) = &stores {
+        let _ = writeln!(text, "\n{stores}");
+    }
     let _ = write!(
         text,
         "\n{}\n\n{} {}:\n{}\n\n{}\n",
@@ -107,9 +113,15 @@ pub fn render(input: DigestInput<'_>) -> Digest {
             escape(&line.verdict),
         );
     }
+    html.push_str("</tbody>\n</table>\n");
+    html.push_str(&bars(&lines, w));
+    let _ = writeln!(html, "<h2 style=\"font-size:16px\">{}</h2>\n<p data-digest=\"points\">{}</p>", escape(w.points_title), escape(&points));
+    if let Some(stores) = &stores {
+        let _ = writeln!(html, "<h2 style=\"font-size:16px\">{}</h2>\n<p data-digest=\"stores\">{}</p>", escape(w.stores_title), escape(stores));
+    }
     let _ = write!(
         html,
-        "</tbody>\n</table>\n<p>{}</p>\n<p><a href=\"{}\" style=\"{BUTTON}\">{}</a></p>\n\
+        "<p>{}</p>\n<p><a href=\"{}\" style=\"{BUTTON}\">{}</a></p>\n\
          <p style=\"color:#4b5563;font-size:13px\">{} {}.</p>\n<p style=\"color:#6b7280;font-size:12px\">{}</p>\n</body>\n</html>\n",
         escape(&w.attached(input.attachment_name)),
         escape(input.view_url),
@@ -196,6 +208,109 @@ fn money(minor: i64, code: &str, locale: Locale) -> String {
     }
 }
 
+/// Sent and came back per trigger as bars of table cells (mail clients drop SVG): one `td`
+/// per bar, `data-series` `sent` or `came_back`, `data-value` the count, width in proportion.
+fn bars(lines: &[TriggerLine], w: &Words) -> String {
+    let triggers: Vec<&TriggerLine> = lines.iter().filter(|l| !l.total).collect();
+    let max = triggers.iter().map(|l| l.sent.max(l.came_back)).max().unwrap_or(0).max(1);
+    let mut h = format!(
+        "<h2 style=\"font-size:16px\">{}</h2>\n<p style=\"font-size:13px;color:#4b5563;margin:0 0 4px\">\
+         <span style=\"display:inline-block;width:10px;height:10px;background:{SENT}\"></span> {} \
+         <span style=\"display:inline-block;width:10px;height:10px;background:{BACK};margin-left:8px\"></span> {}</p>\n\
+         <table style=\"border-collapse:collapse;font-size:13px;width:100%\" data-chart=\"digest-triggers\">\n",
+        escape(w.chart_title),
+        escape(w.sent),
+        escape(w.came_back)
+    );
+    for line in triggers {
+        let _ = write!(h, "<tr><th rowspan=\"2\" style=\"{CELL}text-align:left;font-weight:400;width:30%\">{}</th>", escape(&line.title));
+        for (i, (series, value, colour)) in [("sent", line.sent, SENT), ("came_back", line.came_back, BACK)].into_iter().enumerate() {
+            // At least 1 % wide, so a bar of 0 still shows where it would be.
+            let percent = (value * 100 / max).max(1);
+            if i == 1 {
+                h.push_str("<tr>");
+            }
+            let _ = writeln!(
+                h,
+                "<td style=\"padding:1px 4px\"><div class=\"bar\" data-series=\"{series}\" data-value=\"{value}\" \
+                 style=\"background:{colour};height:10px;width:{percent}%\"></div></td><td style=\"padding:1px 4px;width:3em\">{value}</td></tr>"
+            );
+        }
+    }
+    h.push_str("</table>\n");
+    h
+}
+
+const SENT: &str = "#93c5fd";
+const BACK: &str = "#16a34a";
+
+/// The liability at the week's end and what burns in the next 30 days, in words.
+fn points_words(report: &Report, code: &str, locale: Locale) -> String {
+    let p = &report.points;
+    let soon = p.burning.iter().find(|b| b.days == 30);
+    let (soon_points, soon_minor) = soon.map_or((0, 0), |b| (b.points, b.value_minor));
+    let amount = |minor: u64| money(signed(minor), code, locale).trim_start_matches('+').to_owned();
+    match locale {
+        Locale::En => format!(
+            "Customers hold {} points, worth {}: what the programme owes them. In the next 30 days {} points ({}) burn unless spent.",
+            grouped(p.liability_points, locale),
+            amount(p.liability_minor),
+            grouped(soon_points, locale),
+            amount(soon_minor)
+        ),
+        Locale::Ru => format!(
+            "У покупателей {} {} на {}: это долг программы перед ними. В ближайшие 30 дней сгорят {} {} ({}), если их не потратят.",
+            grouped(p.liability_points, locale),
+            ru_plural(p.liability_points, "балл", "балла", "баллов"),
+            amount(p.liability_minor),
+            grouped(soon_points, locale),
+            ru_plural(soon_points, "балл", "балла", "баллов"),
+            amount(soon_minor)
+        ),
+    }
+}
+
+/// The best and the weakest store of the week by revenue; `None` without stores.
+fn stores_words(report: &Report, code: &str, locale: Locale) -> Option<String> {
+    let by_revenue = |a: &&StoreRow, b: &&StoreRow| a.revenue_minor.cmp(&b.revenue_minor).then(b.store_id.cmp(&a.store_id));
+    let best = report.stores.iter().max_by(by_revenue)?;
+    let worst = report.stores.iter().min_by(by_revenue)?;
+    let describe = |s: &StoreRow| {
+        let name = match &s.city {
+            Some(city) => format!("{} ({city})", s.title()),
+            None => s.title().to_owned(),
+        };
+        let revenue = money(signed(s.revenue_minor), code, locale).trim_start_matches('+').to_owned();
+        match locale {
+            Locale::En => format!("{name}: {} {}, {revenue}", grouped(s.receipts, locale), if s.receipts == 1 { "receipt" } else { "receipts" }),
+            Locale::Ru => format!("{name}: {} {}, {revenue}", grouped(s.receipts, locale), ru_plural(s.receipts, "чек", "чека", "чеков")),
+        }
+    };
+    Some(match (locale, report.stores.len()) {
+        (Locale::En, 1) => format!("One store: {}.", describe(best)),
+        (Locale::Ru, 1) => format!("Один магазин: {}.", describe(best)),
+        (Locale::En, _) => format!("Best store: {}. Weakest: {}.", describe(best), describe(worst)),
+        (Locale::Ru, _) => format!("Лучший магазин — {}. Слабее всех — {}.", describe(best), describe(worst)),
+    })
+}
+
+/// A count with its digits grouped as the owner writes them: `12 345`, in English `12,345`.
+fn grouped(n: u64, locale: Locale) -> String {
+    let separator = match locale {
+        Locale::Ru => '\u{a0}',
+        Locale::En => ',',
+    };
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(separator);
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// The digest's words in one language.
 struct Words {
     subject_week: &'static str,
@@ -217,6 +332,9 @@ struct Words {
     link_intro: &'static str,
     link_valid: &'static str,
     open_report: &'static str,
+    chart_title: &'static str,
+    points_title: &'static str,
+    stores_title: &'static str,
     locale: Locale,
 }
 
@@ -247,6 +365,9 @@ const EN: Words = Words {
     link_intro: "The same report online (no password needed), until",
     link_valid: "The link opens the report until",
     open_report: "Open the report",
+    chart_title: "Messages sent and customers who came back",
+    points_title: "Points",
+    stores_title: "Stores",
     locale: Locale::En,
 };
 
@@ -270,6 +391,9 @@ const RU: Words = Words {
     link_intro: "Этот же отчёт онлайн (без пароля), до",
     link_valid: "Ссылка открывает отчёт до",
     open_report: "Открыть отчёт",
+    chart_title: "Отправлено сообщений и вернулось покупателей",
+    points_title: "Баллы",
+    stores_title: "Магазины",
     locale: Locale::Ru,
 };
 
@@ -323,13 +447,18 @@ fn capitalised(word: &str) -> String {
     chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
+/// The Russian noun form after a number: 1 балл, 2 балла, 5 баллов (11–14 take the last).
+fn ru_plural(n: u64, one: &'static str, few: &'static str, many: &'static str) -> &'static str {
+    match (n % 10, n % 100) {
+        (1, r) if r != 11 => one,
+        (2..=4, r) if !(12..=14).contains(&r) => few,
+        _ => many,
+    }
+}
+
 /// "неделю", "недели", "недель" after a number.
 fn ru_weeks(n: u64) -> &'static str {
-    match (n % 10, n % 100) {
-        (1, r) if r != 11 => "неделю",
-        (2..=4, r) if !(12..=14).contains(&r) => "недели",
-        _ => "недель",
-    }
+    ru_plural(n, "неделю", "недели", "недель")
 }
 
 fn ru_weekday(day: Weekday) -> &'static str {
