@@ -28,6 +28,7 @@ use boomerang_core::ports::StoreError;
 
 pub mod book;
 mod customers;
+mod digest;
 mod errors;
 pub mod items;
 pub mod layout;

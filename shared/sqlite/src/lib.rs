@@ -16,6 +16,7 @@ use boomerang_core::ports::StoreError;
 
 mod book;
 mod customers;
+mod digest;
 mod ledger;
 mod referrals;
 mod rows;

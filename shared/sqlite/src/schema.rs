@@ -123,7 +123,10 @@ CREATE INDEX referral_rewards_by_due_on ON referral_rewards (due_on);
 /// migrated from an earlier version starts its book empty: figures count from the upgrade on.
 const V4: &str = crate::book::SCHEMA;
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+/// The owner's weekly digest, one row per sweep date that sends it.
+const V5: &str = crate::digest::SCHEMA;
+
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 fn user_version(conn: &Connection) -> Result<usize, Fail> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;

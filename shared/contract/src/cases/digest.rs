@@ -52,3 +52,65 @@ pub async fn a_digest_link_opens_the_weeks_report_for_seven_days_and_no_altered_
     let refused = foreign.report_view(token, sent).await;
     assert!(matches!(refused, Err(Error::InvalidToken)), "{refused:?}");
 }
+
+/// 2026-11-30 is a Monday, the default digest day.
+fn owner_app(fx: &crate::Fixture, owner: &str) -> Boomerang {
+    Boomerang::new(fx.store.clone(), Arc::new(owner_program())).with_owner(owner)
+}
+
+pub async fn the_sweep_of_the_digest_day_sends_the_owner_one_digest_however_often_it_runs(factory: impl StoreFactory) {
+    use boomerang_core::app::sweep::{DigestOutcome, SendJob, SendMode, SweepOptions};
+    use boomerang_core::ports::DigestStatus;
+    use crate::sweep_cases::{noon, RecordingMessenger};
+
+    let fx = factory.fresh().await;
+    let app = owner_app(&fx, "first");
+    let inbox = RecordingMessenger::default();
+    let sunday = date("2026-11-29");
+    let report = app.sweep(&inbox, sunday, noon(sunday), SweepOptions::default()).await.expect("Sunday's sweep");
+    assert_eq!(report.owner_digest, None, "not the digest day");
+
+    let monday = date("2026-11-30");
+    let report = app.sweep(&inbox, monday, noon(monday), SweepOptions::default()).await.expect("Monday's sweep");
+    assert_eq!(report.owner_digest, Some(DigestOutcome::Sent));
+    let sent = inbox.owner_emails.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].to.as_str(), sent[0].id.as_str()), ("owner@shop.example", "owner_digest.2026-11-29"));
+    assert!(sent[0].text.contains("23 Nov 2026 – 29 Nov 2026") && sent[0].attachment.content.contains("<svg"), "the week before, report attached");
+    let recorded = app.store().owner_digest(monday).await.expect("read").expect("recorded");
+    assert_eq!((recorded.status, recorded.claim.as_deref()), (DigestStatus::Sent, Some("first")));
+
+    // The same day swept again, by this process or another: nothing more is sent.
+    let again = app.sweep(&inbox, monday, noon(monday), SweepOptions::default()).await.expect("again");
+    assert_eq!(again.owner_digest, None);
+    let other = owner_app(&fx, "second");
+    let delivery = other.deliver_job(&inbox, &SendJob::OwnerDigest { owner_digest: monday }, noon(monday)).await.expect("a late job");
+    assert_eq!(delivery, boomerang_core::app::sweep::Delivery::Skipped);
+    assert_eq!(inbox.owner_emails.lock().unwrap().len(), 1, "sent once");
+
+    // Handed to a sender: the intent is recorded with the email, the job sends it once.
+    let next = date("2026-12-07");
+    let handoff = SweepOptions { send: SendMode::Handoff, ..SweepOptions::default() };
+    let report = app.sweep(&inbox, next, noon(next), handoff).await.expect("the next Monday");
+    assert_eq!((report.owner_digest, report.digest_to_send), (Some(DigestOutcome::HandedOff), Some(next)));
+    let job = report.jobs().into_iter().find(|j| matches!(j, SendJob::OwnerDigest { .. })).expect("a job for the sender");
+    assert_eq!(app.store().owner_digest(next).await.unwrap().unwrap().status, DigestStatus::Pending);
+    let (first, second) = tokio_join(other.deliver_job(&inbox, &job, noon(next)), app.deliver_job(&inbox, &job, noon(next))).await;
+    let deliveries = [first.expect("delivery"), second.expect("delivery")];
+    assert_eq!(deliveries.iter().filter(|d| matches!(d, boomerang_core::app::sweep::Delivery::Sent(..))).count(), 1, "{deliveries:?}");
+    assert_eq!(inbox.owner_emails.lock().unwrap().len(), 2);
+
+    // Cut off mid-send: recorded unknown, never sent again.
+    let third = date("2026-12-14");
+    inbox.reject.lock().unwrap().push("owner@shop.example".to_owned());
+    let report = app.sweep(&inbox, third, noon(third), SweepOptions::default()).await.expect("the third Monday");
+    assert_eq!(report.owner_digest, Some(DigestOutcome::Unknown));
+    inbox.reject.lock().unwrap().clear();
+    app.sweep(&inbox, third, noon(third), SweepOptions::default()).await.expect("again");
+    assert_eq!(app.store().owner_digest(third).await.unwrap().unwrap().status, DigestStatus::Unknown);
+    assert_eq!(inbox.owner_emails.lock().unwrap().len(), 2, "maybe sent: never re-sent");
+}
+
+async fn tokio_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+    crate::__private::tokio::join!(a, b)
+}

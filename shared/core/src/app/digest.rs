@@ -1,11 +1,13 @@
 //! The owner's weekly digest and the report page its link opens, as use cases: the week's
 //! report (read like any report), the signed link, the email with the page attached.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
+use crate::app::sweep::Delivery;
 use crate::app::{Boomerang, Error};
+use crate::domain::kinds::Channel;
 use crate::domain::report_link::{LinkRefused, ReportLink};
-use crate::ports::{Attachment, Messenger, OwnerEmail};
+use crate::ports::{Attachment, DigestRecord, DigestStatus, Messenger, OwnerEmail, SendError, StoreError};
 use crate::report::digest::{attachment_name, render, Digest, DigestInput};
 use crate::report::html::to_html;
 
@@ -102,5 +104,61 @@ impl Boomerang {
             .await
             .map_err(|e| Error::invalid("owner.email", format!("the digest was not sent: {e}")))?;
         Ok(true)
+    }
+
+    /// The sweep of `sweep_date`: when it is the owner's digest day and the program names
+    /// an owner, records the digest of the 7 days before (the email itself) unless one is
+    /// recorded for that date already. True when a digest of that date waits to be sent.
+    pub(crate) async fn record_weekly_digest(&self, sweep_date: NaiveDate, now: DateTime<Utc>) -> Result<bool, Error> {
+        let config = self.config();
+        let Some(to) = config.owner.digest_address().filter(|_| sweep_date.weekday() == config.owner.digest_weekday) else {
+            return Ok(false);
+        };
+        let store = self.store();
+        if let Some(recorded) = store.owner_digest(sweep_date).await? {
+            return Ok(recorded.status == DigestStatus::Pending);
+        }
+        let digest = self.owner_digest(sweep_date - Duration::days(1), now).await?;
+        let intent = DigestRecord {
+            sweep_date,
+            status: DigestStatus::Pending,
+            email: digest.email(to.as_str(), &config.shop_name, now),
+            claim: None,
+            updated_at: now,
+            error: None,
+        };
+        match store.record_owner_digest(&intent).await {
+            Ok(()) => Ok(true),
+            // Another run recorded it first: its record stands.
+            Err(StoreError::Duplicate) => {
+                Ok(store.owner_digest(sweep_date).await?.is_some_and(|r| r.status == DigestStatus::Pending))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sends the digest recorded for `sweep_date` at most once: claims it (`pending` to
+    /// `sending`), sends, records the outcome. `Skipped` when there is none, or another
+    /// process has it or had it.
+    pub async fn deliver_owner_digest(&self, messenger: &dyn Messenger, sweep_date: NaiveDate, now: DateTime<Utc>) -> Result<Delivery, Error> {
+        let store = self.store();
+        let Some(recorded) = store.owner_digest(sweep_date).await?.filter(|r| r.status == DigestStatus::Pending) else {
+            return Ok(Delivery::Skipped);
+        };
+        let sending = DigestRecord { status: DigestStatus::Sending, claim: Some(self.owner().to_owned()), updated_at: now, ..recorded };
+        match store.update_owner_digest(&sending, DigestStatus::Pending).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => return Ok(Delivery::Skipped),
+            Err(e) => return Err(e.into()),
+        }
+        let (status, delivery, error) = match messenger.send_owner_email(&sending.email).await {
+            Ok(()) => (DigestStatus::Sent, Delivery::Sent(Channel::Email, 0), None),
+            Err(SendError::Unknown(e)) => (DigestStatus::Unknown, Delivery::Unknown, Some(e)),
+            // Certainly not sent; `boomerang digest --send` sends one by hand.
+            Err(SendError::Rejected(e) | SendError::Retryable(e)) => (DigestStatus::Failed, Delivery::Failed(0), Some(e)),
+        };
+        let done = DigestRecord { status, error, updated_at: now, ..sending };
+        store.update_owner_digest(&done, DigestStatus::Sending).await?;
+        Ok(delivery)
     }
 }

@@ -269,3 +269,17 @@ impl ReferralStore for MemoryStore {
         unimplemented!("{UNUSED}")
     }
 }
+
+/// The owner's digest: the contract suite's.
+#[async_trait]
+impl DigestStore for MemoryStore {
+    async fn owner_digest(&self, _: NaiveDate) -> Result<Option<DigestRecord>, StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn record_owner_digest(&self, _: &DigestRecord) -> Result<(), StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn update_owner_digest(&self, _: &DigestRecord, _: DigestStatus) -> Result<(), StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+}
