@@ -242,6 +242,7 @@ pub fn compute(input: ReportInput<'_>) -> Report {
     // Gift lots per trigger: (customer, lot) → points credited by outcomes of the period.
     let mut gift_lots: [BTreeMap<(&CustomerId, LotKey), u64>; TriggerKind::ALL.len()] = Default::default();
     let mut days: BTreeMap<NaiveDate, (u64, u64)> = BTreeMap::new();
+    let mut days_by_trigger: BTreeMap<NaiveDate, [u64; TriggerKind::ALL.len()]> = BTreeMap::new();
     // Treated responders by the store of their first purchase in the window.
     let mut responders_by_store: BTreeMap<String, u64> = BTreeMap::new();
 
@@ -259,6 +260,9 @@ pub fn compute(input: ReportInput<'_>) -> Report {
             OutcomeStatus::Sent => {
                 t.treated += 1;
                 let day = days.entry(o.sweep_date).or_default();
+                if o.channel.is_some() {
+                    days_by_trigger.entry(o.sweep_date).or_default()[index(trigger)] += 1;
+                }
                 match o.channel {
                     Some(Channel::Email) => {
                         t.sent_email += 1;
@@ -366,6 +370,8 @@ pub fn compute(input: ReportInput<'_>) -> Report {
             (d, email, sms)
         })
         .collect();
+    let messages_by_trigger =
+        from.iter_days().take_while(|d| *d <= to).map(|d| (d, days_by_trigger.get(&d).copied().unwrap_or_default())).collect();
 
     Report {
         from,
@@ -376,6 +382,7 @@ pub fn compute(input: ReportInput<'_>) -> Report {
         all_revenue_minor: all_revenue,
         all_avg_check_minor: all_avg,
         messages_per_day,
+        messages_by_trigger,
         points: points_summary(book, from, to, config.point_value_minor),
         stores: store_rows(config, book, from, to, &responders_by_store),
     }

@@ -214,6 +214,10 @@ pub struct Report {
     /// `(date, email, sms)`; in JSON `{"date", "email", "sms"}` objects.
     #[serde(serialize_with = "days_as_objects")]
     pub messages_per_day: Vec<(NaiveDate, u64, u64)>,
+    /// The same days with the `sent` outcomes by trigger, in [`TriggerKind::ALL`] order (the
+    /// page's chart; not in the JSON).
+    #[serde(skip)]
+    pub messages_by_trigger: Vec<(NaiveDate, [u64; 5])>,
     /// Points as money: the liability, what burns next, each month's movements and breakage
     /// (see [`points`]).
     pub points: PointsSummary,

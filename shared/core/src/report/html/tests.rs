@@ -87,6 +87,12 @@ fn report() -> Report {
             (d("2026-11-03"), 5, 7),
             (d("2026-11-04"), 1, 0),
         ],
+        messages_by_trigger: vec![
+            (d("2026-11-01"), [6, 0, 0, 4, 2]),
+            (d("2026-11-02"), [0; 5]),
+            (d("2026-11-03"), [0, 2, 0, 10, 0]),
+            (d("2026-11-04"), [1, 0, 0, 0, 0]),
+        ],
         points: crate::report::points_summary(&book(), d("2026-11-01"), d("2026-11-04"), 100),
         stores: vec![StoreRow {
             store_id: "s1".into(),
@@ -134,9 +140,9 @@ fn count(haystack: &str, needle: &str) -> usize {
 }
 
 #[test]
-fn the_page_has_three_charts_with_one_mark_per_data_point() {
+fn the_page_has_four_charts_with_one_mark_per_data_point() {
     let html = page(&report(), "Shop", false);
-    assert_eq!(count(&html, "<svg"), 3);
+    assert_eq!(count(&html, "<svg"), 4);
 
     let response = chart(&html, "response");
     // Rates: lapsed_30 2, lapsed_60 1, lapsed_90 0, birthday 2, points_expiring 2.
@@ -163,6 +169,10 @@ fn the_page_has_three_charts_with_one_mark_per_data_point() {
     assert_eq!(count(messages, "<rect"), 2 * 4);
     assert!(messages.contains("data-date=\"2026-11-03\" data-series=\"sms\" data-value=\"7\""));
     assert_eq!(count(messages, "<line") + count(messages, "<circle"), 0);
+    let by_trigger = chart(&html, "messages-by-trigger");
+    assert_eq!(count(by_trigger, "<rect class=\"mark"), 5 * 4, "one bar per trigger and day");
+    assert!(by_trigger.contains("data-date=\"2026-11-03\" data-series=\"birthday\" data-value=\"10\""));
+    assert!(by_trigger.contains("<title>2026-11-01: 4 Birthday</title>"));
 
     let mut longer = report();
     longer.messages_per_day = (0..30).map(|i| (d("2026-11-01") + chrono::Days::new(i), i, 1)).collect();
@@ -191,7 +201,7 @@ fn all_text_is_escaped() {
     let mut odd = report();
     odd.rows[0].trigger = "x\"><svg onload=1>".into();
     let html = page(&odd, "Shop", false);
-    assert_eq!(count(&html, "<svg"), 3);
+    assert_eq!(count(&html, "<svg"), 4);
     assert!(html.contains("x&quot;&gt;&lt;svg onload=1&gt;"));
 }
 
