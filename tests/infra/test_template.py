@@ -324,7 +324,7 @@ def test_api_throttling_and_access_log_without_pii():
 READ = {"dynamodb:GetItem", "dynamodb:BatchGetItem"}
 EXPECTED_TABLE_ACTIONS = {
     "PurchasesFunction": READ | {"dynamodb:PutItem"},
-    # GetItem of a customer; Query of two indexes for the trigger report.
+    # GetItem of a customer; Query of two indexes and of the day book for the trigger report.
     "BalanceFunction": {"dynamodb:GetItem", "dynamodb:Query"},
     "CustomersFunction": {"dynamodb:GetItem", "dynamodb:PutItem"},
     "AuthorizerFunction": {"dynamodb:GetItem"},

@@ -2,6 +2,7 @@
 //! Names read as the rule they check; a case panics when the store broke it.
 
 mod book;
+mod book_equality;
 mod customers;
 mod keys;
 mod ledger;
@@ -10,6 +11,7 @@ mod sweep;
 mod use_cases;
 
 pub use book::*;
+pub use book_equality::*;
 pub use customers::*;
 pub use keys::*;
 pub use ledger::*;
