@@ -378,6 +378,14 @@ def test_functions_have_roles_of_their_own():
         assert [s["Principal"] for s in trust] == [{"Service": "lambda.amazonaws.com"}]
 
 
+def test_the_report_function_is_sized_for_the_report_within_the_http_apis_limit():
+    props = RESOURCES["BalanceFunction"]["Properties"]
+    events = props["Events"].values()
+    assert any(e["Properties"]["Path"] == "/v1/reports/triggers" for e in events), "it serves the report"
+    assert props["MemorySize"] >= 1024, "the report holds the period's outcomes and their receipts"
+    assert 10 < props["Timeout"] < 30, "longer than the default, shorter than the HTTP API's 30 s"
+
+
 def test_balance_cannot_write():
     assert not allowed_actions(role_of("BalanceFunction")) & WRITE_ACTIONS
     assert allowed_actions(role_of("BalanceFunction"), "dynamodb") <= READ | {"dynamodb:Query"}
