@@ -101,12 +101,32 @@ fn million_purchases(write_units: u64, ms: f64) -> String {
     )
 }
 
+/// A lapsed_30 decision of `sweep_date` for `customer`: sent by email, or held out.
+fn lapse_outcome(customer: &str, sweep_date: chrono::NaiveDate, held_out: bool) -> Result<boomerang_core::domain::triggers::Outcome, Box<dyn std::error::Error>> {
+    use boomerang_core::domain::kinds::{Channel, TriggerKind};
+    use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
+    Ok(Outcome {
+        key: OutcomeKey { customer_id: CustomerId::parse(customer)?, trigger: TriggerKind::Lapsed30, episode: Episode::Lapse(sweep_date) },
+        sweep_date,
+        status: if held_out { OutcomeStatus::Holdout } else { OutcomeStatus::Sent },
+        channel: (!held_out).then_some(Channel::Email),
+        unreachable: None,
+        gift_points: 0,
+        gift_expires_on: None,
+        expiring_points: 0,
+        decided_at: sweep_date.and_hms_opt(6, 0, 0).expect("time").and_utc(),
+        sent_at: None,
+        error: None,
+        valid_until: None,
+        treated: !held_out,
+        claim: None,
+    })
+}
+
 /// The requests of a 30-day report over a fresh table holding `receipts` receipts in the
 /// period (bulk-loaded, spread over 2,000 customers) and the same 600 outcomes (20 a day,
 /// each customer's receipts in their windows read once per customer).
 async fn report_requests(receipts: usize) -> Result<RequestMetrics, Box<dyn std::error::Error>> {
-    use boomerang_core::domain::kinds::{Channel, TriggerKind};
-    use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
     let store = Arc::new(DynamoStore::from_env(&format!("bench-report-{}-{receipts}", std::process::id())).await?);
     store.create_table().await?;
     let config = ProgramConfig::defaults();
@@ -122,26 +142,7 @@ async fn report_requests(receipts: usize) -> Result<RequestMetrics, Box<dyn std:
     store.bulk_put(items).await?;
     for k in 0..600usize {
         let sweep_date = from + Duration::days((k / 20) as i64);
-        let outcome = Outcome {
-            key: OutcomeKey {
-                customer_id: CustomerId::parse(&format!("c-{}", k * 3))?,
-                trigger: TriggerKind::Lapsed30,
-                episode: Episode::Lapse(sweep_date),
-            },
-            sweep_date,
-            status: if k % 5 == 0 { OutcomeStatus::Holdout } else { OutcomeStatus::Sent },
-            channel: (k % 5 != 0).then_some(Channel::Email),
-            unreachable: None,
-            gift_points: 0,
-            gift_expires_on: None,
-            expiring_points: 0,
-            decided_at: sweep_date.and_hms_opt(6, 0, 0).expect("time").and_utc(),
-            sent_at: None,
-            error: None,
-            valid_until: None,
-            treated: k % 5 != 0,
-            claim: None,
-        };
+        let outcome = lapse_outcome(&format!("c-{}", k * 3), sweep_date, k % 5 == 0)?;
         boomerang_core::ports::SweepStore::record_outcome(store.as_ref(), &outcome, None).await?;
     }
     let app = Boomerang::new(store.clone(), Arc::new(config));
@@ -298,8 +299,6 @@ async fn contact_rates() -> Result<(), Box<dyn std::error::Error>> {
 /// 30 days of October 2026 (each customer's purchases through the store's own commit, so the
 /// day book is kept as in production), and `per_day` trigger outcomes a day.
 async fn seed_embedded(dir: &str, customers: usize, receipts: usize, per_day: usize) -> Result<(), Box<dyn std::error::Error>> {
-    use boomerang_core::domain::kinds::{Channel, TriggerKind};
-    use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
     use boomerang_core::ports::{LedgerWriter, PurchaseCommit, SweepStore};
     let store = boomerang_sqlite::SqliteStore::open_unsynced(std::path::Path::new(dir))?;
     let config = ProgramConfig::defaults();
@@ -334,22 +333,7 @@ async fn seed_embedded(dir: &str, customers: usize, receipts: usize, per_day: us
         let sweep_date = from + Duration::days(day);
         for k in 0..per_day {
             let customer = (day as usize * per_day + k) * 7 % customers;
-            let outcome = Outcome {
-                key: OutcomeKey { customer_id: CustomerId::parse(&format!("c-{customer}"))?, trigger: TriggerKind::Lapsed30, episode: Episode::Lapse(sweep_date) },
-                sweep_date,
-                status: if k % 5 == 0 { OutcomeStatus::Holdout } else { OutcomeStatus::Sent },
-                channel: (k % 5 != 0).then_some(Channel::Email),
-                unreachable: None,
-                gift_points: 0,
-                gift_expires_on: None,
-                expiring_points: 0,
-                decided_at: sweep_date.and_hms_opt(6, 0, 0).expect("time").and_utc(),
-                sent_at: None,
-                error: None,
-                valid_until: None,
-                treated: k % 5 != 0,
-                claim: None,
-            };
+            let outcome = lapse_outcome(&format!("c-{customer}"), sweep_date, k % 5 == 0)?;
             match store.record_outcome(&outcome, None).await {
                 Ok(()) | Err(boomerang_core::ports::StoreError::Duplicate) => {}
                 Err(e) => return Err(e.into()),
