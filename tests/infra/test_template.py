@@ -333,7 +333,7 @@ def test_api_throttling_and_access_log_without_pii():
 READ = {"dynamodb:GetItem", "dynamodb:BatchGetItem"}
 EXPECTED_TABLE_ACTIONS = {
     "PurchasesFunction": READ | {"dynamodb:PutItem"},
-    # GetItem of a customer; Query of two indexes for the trigger report.
+    # GetItem of a customer; Query of two indexes and of the day book for the trigger report.
     "BalanceFunction": {"dynamodb:GetItem", "dynamodb:Query"},
     "CustomersFunction": {"dynamodb:GetItem", "dynamodb:PutItem"},
     "AuthorizerFunction": {"dynamodb:GetItem"},
@@ -385,6 +385,14 @@ def test_functions_have_roles_of_their_own():
     for role in roles:
         trust = RESOURCES[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert [s["Principal"] for s in trust] == [{"Service": "lambda.amazonaws.com"}]
+
+
+def test_the_report_function_is_sized_for_the_report_within_the_http_apis_limit():
+    props = RESOURCES["BalanceFunction"]["Properties"]
+    events = props["Events"].values()
+    assert any(e["Properties"]["Path"] == "/v1/reports/triggers" for e in events), "it serves the report"
+    assert props["MemorySize"] >= 1024, "the report holds the period's outcomes and their receipts"
+    assert 10 < props["Timeout"] < 30, "longer than the default, shorter than the HTTP API's 30 s"
 
 
 def test_balance_cannot_write():

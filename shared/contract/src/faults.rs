@@ -49,7 +49,7 @@ pub enum Call {
     CommitBurn,
     LastCompletedSweep,
     CompleteSweep,
-    ReceiptsOn,
+    ReceiptsOf,
     DayFigures,
     PointsExpiring,
     CodeOwner,
@@ -228,8 +228,8 @@ impl SweepStore for FaultyStore {
 
 #[async_trait]
 impl ReportStore for FaultyStore {
-    async fn receipts_on(&self, date: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
-        self.around(Call::ReceiptsOn, None, self.inner.receipts_on(date)).await
+    async fn receipts_of(&self, customer: &CustomerId, from: NaiveDate, to: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
+        self.around(Call::ReceiptsOf, None, self.inner.receipts_of(customer, from, to)).await
     }
     async fn day_figures(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DayRow>, StoreError> {
         self.around(Call::DayFigures, None, self.inner.day_figures(from, to)).await

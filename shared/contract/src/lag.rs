@@ -226,19 +226,20 @@ impl SweepStore for LaggingIndexes {
 
 #[async_trait]
 impl ReportStore for LaggingIndexes {
-    async fn receipts_on(&self, date: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
-        let mut receipts = self.inner.receipts_on(date).await?;
+    async fn receipts_of(&self, customer: &CustomerId, from: NaiveDate, to: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
+        let mut receipts = self.inner.receipts_of(customer, from, to).await?;
         let recent = self.recent.lock().expect("lag lock");
         let mut seen = BTreeSet::new();
         for change in recent.iter() {
             if let Change::Receipt(id, before) = change {
                 if seen.insert(id.clone()) {
                     receipts.retain(|r| &r.receipt_id != id);
-                    receipts.extend(before.iter().filter(|r| r.local_date == date).cloned());
+                    let in_window = |r: &&Receipt| &r.customer_id == customer && from <= r.local_date && r.local_date <= to;
+                    receipts.extend(before.iter().filter(in_window).cloned());
                 }
             }
         }
-        receipts.sort_by(|a, b| a.receipt_id.cmp(&b.receipt_id));
+        receipts.sort_by(|a, b| (a.local_date, &a.receipt_id).cmp(&(b.local_date, &b.receipt_id)));
         Ok(receipts)
     }
     /// The day book is read from its own items (no index): nothing lags.

@@ -34,6 +34,10 @@ CREATE TABLE book_expiring (
     expires_on TEXT PRIMARY KEY NOT NULL,
     points     INTEGER NOT NULL
 ) STRICT;
+
+-- Reports read a customer's receipts of a window (per trigger outcome), never a whole day's.
+CREATE INDEX receipts_by_customer_date ON receipts (customer_id, local_date);
+DROP INDEX receipts_by_local_date;
 ";
 
 /// Adds a commit's delta to the book, inside the commit's transaction.

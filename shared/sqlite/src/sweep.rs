@@ -173,16 +173,18 @@ impl SweepStore for SqliteStore {
 
 #[async_trait]
 impl ReportStore for SqliteStore {
-    async fn receipts_on(&self, on: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
+    async fn receipts_of(&self, customer: &CustomerId, from: NaiveDate, to: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
         // `local_date` is the receipt's own (the local date of `occurred_at`), written once with
         // it; a refund rewrites the body in place, so the body read here has every refund so far.
         // Ids compare bytewise (BINARY collation), as `ReceiptId` orders them.
-        let on = encode_date(on);
+        let (customer, from, to) = (customer.as_str().to_owned(), encode_date(from), encode_date(to));
         self.run(move |conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT receipt_id, body FROM receipts WHERE local_date = ?1 ORDER BY receipt_id")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT receipt_id, body FROM receipts WHERE customer_id = ?1 AND local_date >= ?2 AND local_date <= ?3 \
+                 ORDER BY local_date, receipt_id",
+            )?;
             let rows = stmt
-                .query_map([on], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
+                .query_map([customer, from, to], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
             let receipts = rows
                 .iter()

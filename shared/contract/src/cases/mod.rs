@@ -2,6 +2,7 @@
 //! Names read as the rule they check; a case panics when the store broke it.
 
 mod book;
+mod book_equality;
 mod customers;
 mod digest;
 mod keys;
@@ -11,6 +12,7 @@ mod sweep;
 mod use_cases;
 
 pub use book::*;
+pub use book_equality::*;
 pub use customers::*;
 pub use digest::*;
 pub use keys::*;

@@ -191,7 +191,7 @@ impl SecretStore for MemoryStore {
 
 #[async_trait]
 impl ReportStore for MemoryStore {
-    async fn receipts_on(&self, _: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
+    async fn receipts_of(&self, _: &CustomerId, _: NaiveDate, _: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
         unimplemented!("{UNUSED}")
     }
     async fn day_figures(&self, _: NaiveDate, _: NaiveDate) -> Result<Vec<crate::domain::book::DayRow>, StoreError> {

@@ -342,11 +342,10 @@ pub fn compute(input: ReportInput<'_>) -> Report {
         }
     }
 
-    let (mut all_purchases, mut all_revenue) = (0u64, 0u64);
-    for r in receipts.iter().filter(|r| from <= r.local_date && r.local_date <= to && is_purchase(r)) {
-        all_purchases += 1;
-        all_revenue = all_revenue.saturating_add(net_revenue(r));
-    }
+    // Every purchase of the period, by anyone: the day book's, store by store.
+    let stores = store_rows(config, book, from, to, &responders_by_store);
+    let all_purchases: u64 = stores.iter().map(|s| s.receipts).sum();
+    let all_revenue = stores.iter().fold(0u64, |sum, s| sum.saturating_add(s.revenue_minor));
     let all_avg = avg(all_revenue, all_purchases);
 
     let messaging = &config.messaging;
@@ -384,7 +383,7 @@ pub fn compute(input: ReportInput<'_>) -> Report {
         messages_per_day,
         messages_by_trigger,
         points: points_summary(book, from, to, config.point_value_minor),
-        stores: store_rows(config, book, from, to, &responders_by_store),
+        stores,
     }
 }
 

@@ -39,7 +39,7 @@
 //! * **Responder revenue**: the revenue of the treated responders' purchases in their
 //!   windows; `responder_avg_check_minor` = that revenue / the number of those purchases.
 //!   It is compared with `all_avg_check_minor`, the average check of every purchase dated in
-//!   `[from, to]` (all customers, messaged or not).
+//!   `[from, to]` (all customers, messaged or not), from the day book (`domain::book`).
 //! * **Incremental revenue** (an estimate): lift × treated × revenue per treated responder,
 //!   i.e. the extra responders the message brought times what a responder spent. Computed
 //!   exactly in integers as `revenue × (x_t·n_h − x_h·n_t) / (n_h·x_t)` and rounded to the
@@ -113,9 +113,10 @@ pub use stores::{store_rows, StoreRow};
 pub use stats::{newcombe, verdict, wilson, Interval, Verdict, MIN_CELL_COUNT, MIN_GROUP_SIZE, Z_95};
 pub use text::{format_money, format_rate, row_title};
 
-/// What a report is computed from. `receipts` must hold every receipt of the customers
-/// concerned with `local_date` in `[from, to + max(attribution_days, gift_valid_days)]`
-/// (the caller loads them); extra receipts are harmless.
+/// What a report is computed from. `receipts` must hold every receipt of the customers with
+/// an outcome in the period with `local_date` from the outcome's sweep date (for a gift,
+/// `max_backdate_days` earlier: a late-uploaded receipt may spend it) through its window (`max(attribution_days, gift_valid_days)` of its trigger, or today) (the caller
+/// loads them); extra receipts are harmless. Every other figure comes from `book`.
 #[derive(Debug, Clone, Copy)]
 pub struct ReportInput<'a> {
     pub config: &'a ProgramConfig,
