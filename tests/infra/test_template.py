@@ -338,7 +338,8 @@ EXPECTED_TABLE_ACTIONS = {
     "CustomersFunction": {"dynamodb:GetItem", "dynamodb:PutItem"},
     "AuthorizerFunction": {"dynamodb:GetItem"},
     # The sweep ports of the store: GetItem, conditional Puts, transactions with Deletes of
-    # burned markers, BatchWriteItem for the markers beyond one transaction, index Queries.
+    # burned markers, BatchWriteItem for the markers beyond one transaction, index Queries;
+    # the day book's Queries of the table for the owner's weekly digest.
     "SweepFunction": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem",
                       "dynamodb:BatchWriteItem"},
     # Outcome, customer and unsubscribe secret reads; conditional Puts of the outcome's status.
