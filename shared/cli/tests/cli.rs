@@ -217,8 +217,12 @@ fn a_sweep_date_in_the_future_is_refused_with_exit_code_2() {
 #[test]
 fn the_digest_is_previewed_and_sent_to_the_owner_into_the_outbox_with_the_report_attached() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write(dir.path(), "boomerang.toml", "[owner]\nemail = \"owner@shop.example\"\nlocale = \"en\"\n");
-    let today = chrono::Utc::now().date_naive().to_string();
+    // The digest day is tomorrow's weekday, so that today's sweep leaves the sending to us.
+    let today = chrono::Utc::now().date_naive();
+    let weekday = chrono::Datelike::weekday(&(today + chrono::Duration::days(1))).to_string().to_lowercase();
+    let program = format!("[owner]\nemail = \"owner@shop.example\"\nlocale = \"en\"\ndigest_weekday = \"{weekday}\"\n");
+    let config = write(dir.path(), "boomerang.toml", &program);
+    let today = today.to_string();
     assert!(boomerang(dir.path(), &["--config", &config, "sweep", "--date", &today]).status.success());
 
     let preview = boomerang(dir.path(), &["--config", &config, "digest", "--preview"]);
