@@ -39,11 +39,30 @@ impl OwnerDigest {
             attachment: Attachment {
                 filename: self.attachment_name.clone(),
                 content_type: "text/html".to_owned(),
-                content: self.report_html.clone(),
+                content: attachable(&self.report_html, &self.view_url),
             },
             created_at: now,
         }
     }
+}
+
+/// The largest report page attached as it is: the digest's record holds the email, and a
+/// DynamoDB item holds at most 400 KB.
+pub const MAX_ATTACHED_PAGE_BYTES: usize = 300 * 1024;
+
+/// The page to attach: the report itself, or, when it is larger than
+/// [`MAX_ATTACHED_PAGE_BYTES`] (a chain with very many stores), a page that says so and links
+/// to it.
+fn attachable(page: &str, view_url: &str) -> String {
+    if page.len() <= MAX_ATTACHED_PAGE_BYTES {
+        return page.to_owned();
+    }
+    let url = crate::domain::template::html_escape(view_url);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Trigger report</title></head>\n<body>\n\
+         <p>The report is {} KB, too large to attach. Open it here for 7 days: <a href=\"{url}\">{url}</a></p>\n</body>\n</html>\n",
+        page.len() / 1024
+    )
 }
 
 impl Boomerang {
@@ -160,5 +179,22 @@ impl Boomerang {
         let done = DigestRecord { status, error, updated_at: now, ..sending };
         store.update_owner_digest(&done, DigestStatus::Sending).await?;
         Ok(delivery)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_too_large_for_the_record_is_replaced_by_its_link() {
+        let url = "https://api.shop.example/v1/reports/view?token=a.b";
+        let small = "<!DOCTYPE html><p>report</p>";
+        assert_eq!(attachable(small, url), small);
+        let large = "x".repeat(MAX_ATTACHED_PAGE_BYTES + 1);
+        let replaced = attachable(&large, url);
+        assert!(replaced.len() < 1024 && replaced.contains("too large to attach"), "{replaced}");
+        assert!(replaced.contains("href=\"https://api.shop.example/v1/reports/view?token=a.b\""));
+        assert_eq!(attachable(&large[..MAX_ATTACHED_PAGE_BYTES], url).len(), MAX_ATTACHED_PAGE_BYTES);
     }
 }
