@@ -52,11 +52,12 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/referrals/{code}", &["GET"]),
     ("/v1/refunds", &["POST"]),
     ("/v1/reports/triggers", &["GET"]),
+    ("/v1/reports/view", &["GET"]),
     ("/v1/unsubscribe", &["GET", "POST"]),
 ];
 
 /// Routes that take no key.
-const OPEN_ROUTES: &[&str] = &["/v1/unsubscribe"];
+const OPEN_ROUTES: &[&str] = &["/v1/unsubscribe", "/v1/reports/view"];
 
 const METHODS: [&str; 8] = ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "TRACE"];
 
@@ -82,6 +83,7 @@ const NOT_ROUTES: &[&str] = &[
     "/v1/reports/",
     "/v1/reports/triggers/",
     "/v1/reports/trigger",
+    "/v1/reports/view/",
     "/v1/unsubscribe/",
     "/v2/purchases",
 ];
@@ -421,7 +423,7 @@ fn nullable_fields_enums_and_objects_are_declared_so_a_generator_makes_one_model
 }
 
 #[test]
-fn every_keyed_route_requires_the_bearer_key_and_only_unsubscribe_is_open() {
+fn every_keyed_route_requires_the_bearer_key_and_only_the_signed_link_routes_are_open() {
     let spec = spec();
     let scheme = &spec.doc["components"]["securitySchemes"]["bearerAuth"];
     assert_eq!((scheme["type"].as_str(), scheme["scheme"].as_str()), (Some("http"), Some("bearer")));
@@ -532,6 +534,7 @@ fn every_core_error() -> Vec<Error> {
         Error::RefundExceedsRemaining { remaining_minor: 1 },
         Error::RefundBeforePurchase,
         Error::InvalidToken,
+        Error::LinkExpired,
         Error::Contention,
         Error::PointsOverflow(PointsOverflow),
         Error::Store(StoreError::Conflict),
@@ -561,6 +564,7 @@ fn every_core_error() -> Vec<Error> {
             | Error::RefundExceedsRemaining { .. }
             | Error::RefundBeforePurchase
             | Error::InvalidToken
+            | Error::LinkExpired
             | Error::Contention
             | Error::PointsOverflow(_)
             | Error::Store(StoreError::Conflict)
@@ -704,6 +708,7 @@ const PURCHASES: &str = "/v1/purchases";
 const REFUNDS: &str = "/v1/refunds";
 const UNSUBSCRIBE: &str = "/v1/unsubscribe";
 const REPORTS: &str = "/v1/reports/triggers";
+const REPORT_VIEW: &str = "/v1/reports/view";
 const REFERRALS: &str = "/v1/referrals/{code}";
 
 struct Session {
@@ -1014,6 +1019,18 @@ async fn a_session_through_every_documented_outcome_gets_only_documented_answers
     assert_outcome(&r, StatusCode::BAD_REQUEST, "invalid_token");
     let r = s.send(UNSUBSCRIBE, post.clone(), &format!("{uri}x"), false, None).await;
     assert_outcome(&r, StatusCode::BAD_REQUEST, "invalid_token");
+
+    // /v1/reports/view, without a key: the digest's link, altered, and after its 7 days.
+    let started = boomerang_api::Clock::now(&s.t.clock);
+    let digest = s.t.app.owner_digest(s.t.app.today(started), started).await.unwrap();
+    let uri = format!("{REPORT_VIEW}?token={}", digest.view_url.split_once("token=").unwrap().1);
+    assert_outcome(&s.send(REPORT_VIEW, get.clone(), &uri, false, None).await, StatusCode::OK, "");
+    let r = s.send(REPORT_VIEW, get.clone(), &format!("{uri}x"), false, None).await;
+    assert_outcome(&r, StatusCode::BAD_REQUEST, "invalid_token");
+    s.t.clock.set(started + chrono::Duration::days(7));
+    let r = s.send(REPORT_VIEW, get.clone(), &uri, false, None).await;
+    assert_outcome(&r, StatusCode::GONE, "link_expired");
+    s.t.clock.set(started);
 
     // The customer's unsubscribe sticks: a PUT that merely says true is refused, a renewal is not.
     let r = s.json(CUSTOMER, put.clone(), "/v1/customers/c1", json!({"consent": {"email": true}})).await;

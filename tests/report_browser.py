@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Renders a Boomerang trigger report (the page `boomerang report --html FILE` or
-`boomerang simulate ... --html FILE` writes) in headless Chromium and checks that its three
-charts are really drawn.
+`boomerang simulate ... --html FILE` writes) in headless Chromium and checks that its four
+charts are really drawn; with `--digest`, the owner's digest email too (its HTML part, as
+`boomerang digest --preview --html FILE` writes it): its text, table, report link and bars.
 
-    python3 tests/report_browser.py REPORT.html [--png OUT.png]
+    python3 tests/report_browser.py REPORT.html [--png OUT.png] [--digest DIGEST.html [--digest-png OUT.png]]
 
 Three Chromium runs, each with a fresh profile and no network:
 
-1. `--dump-dom` of the page as it is: exactly three `svg[data-chart]` (response, revenue,
-   messages) whose marks (`rect`, `line`, `circle` of class `mark`) are consistent: known
+1. `--dump-dom` of the page as it is: exactly four `svg[data-chart]` (response, revenue,
+   messages, messages-by-trigger, whose bars add up to the day's messages) whose marks (`rect`, `line`, `circle` of class `mark`) are consistent: known
    series, one bar of each kind per trigger or day, a lift dot for every interval line,
    consecutive days, numeric `data-value`s.
 2. `--dump-dom` of a copy with a probe script added at the end of the body (the report itself
@@ -66,17 +67,20 @@ CHROMIUM_FLAGS = [
     "--force-color-profile=srgb",
 ]
 
-CHARTS = ["response", "revenue", "messages"]
+TRIGGERS = ["lapsed_30", "lapsed_60", "lapsed_90", "birthday", "points_expiring"]
+CHARTS = ["response", "revenue", "messages", "messages-by-trigger"]
 SERIES = {
     "response": {"treated", "holdout", "lift", "lift_ci"},
     "revenue": {"incremental_revenue", "cost"},
     "messages": {"email", "sms"},
+    "messages-by-trigger": set(TRIGGERS),
 }
 # The series drawn as bars, one colour each, which must differ within a chart.
 BAR_SERIES = {
     "response": ["treated", "holdout"],
     "revenue": ["incremental_revenue", "cost"],
     "messages": ["email", "sms"],
+    "messages-by-trigger": TRIGGERS,
 }
 
 PROBE = r"""
@@ -261,6 +265,23 @@ def check_dom(dom):
     check(all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d or "") for d in days), "chart messages: a bar without a date")
     parsed = [date.fromisoformat(d) for d in days]
     check(all(b - a == timedelta(days=1) for a, b in zip(parsed, parsed[1:])), "chart messages: the days are not consecutive")
+
+    # Messages by trigger: the same days, a bar per trigger, adding up to the day's messages.
+    by_trigger = charts["messages-by-trigger"]
+    check(all(m["tag"] == "rect" for m in by_trigger), "chart messages-by-trigger: bars only")
+    per_day = {}
+    for m in by_trigger:
+        per_day.setdefault(m.get("data-date"), []).append(m["data-series"])
+    check(list(per_day) == days, "chart messages-by-trigger: not the days of the messages chart")
+    check(all(series == TRIGGERS for series in per_day.values()), "chart messages-by-trigger: not one bar per trigger and day, in report order")
+    sent = {}
+    for m in messages:
+        sent[m.get("data-date")] = sent.get(m.get("data-date"), 0) + float(m["data-value"])
+    split = {}
+    for m in by_trigger:
+        split[m.get("data-date")] = split.get(m.get("data-date"), 0) + float(m["data-value"])
+    check(split == sent, "chart messages-by-trigger: a day's triggers do not add up to its email and SMS")
+    check(sum(split.values()) > 0, "chart messages-by-trigger: no message in the period")
     return summary
 
 
@@ -422,12 +443,95 @@ def check_pixels(layout, png):
 
 
 # ---------------------------------------------------------------------------------------------
+# The owner's digest email (its HTML part, as `boomerang digest --preview --html FILE` writes it)
+# ---------------------------------------------------------------------------------------------
+
+DIGEST_PROBE = r"""
+<script>
+(function () {
+  var out = {inner_width: window.innerWidth, page_width: document.documentElement.scrollWidth,
+             page_height: Math.max(document.documentElement.scrollHeight, document.body.scrollHeight), bars: []};
+  document.querySelectorAll('[data-chart="digest-triggers"] .bar').forEach(function (b) {
+    var r = b.getBoundingClientRect(), st = getComputedStyle(b);
+    out.bars.push({series: b.getAttribute('data-series'), value: Number(b.getAttribute('data-value')),
+                   x: r.left + window.scrollX, y: r.top + window.scrollY, w: r.width, h: r.height,
+                   fill: st.backgroundColor, visible: st.visibility !== 'hidden' && st.display !== 'none'});
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'layout-probe';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>
+"""
+
+
+def check_digest(chromium, page, work, png_out):
+    """The digest's HTML part: its text, its table of triggers, the report link, and its
+    bars laid out in proportion and painted."""
+    dom = run_chromium(chromium, ["--dump-dom", f"--window-size={WIDTH},1000"], file_url(page)).decode("utf-8")
+    check("<script" not in dom, "the digest runs a script; an email must be static")
+    table = re.search(r'<table[^>]*data-digest="triggers".*?</table>', dom, re.S)
+    check(table, "the digest has no table of triggers")
+    rows = re.findall(r"<tr[^>]*><th[^>]*>([^<]+)</th>", table.group(0).split("<tbody>")[1])
+    check(len(rows) == 6, f"the digest's table has {len(rows)} rows, not 5 triggers and the total: {rows}")
+    for what, pattern in [
+        ("the liability", r'data-digest="points">[^<]*\d'),
+        ("the link to the report page", r'href="[^"]*/v1/reports/view\?token=[^"]+"'),
+        ("the attached report's name", r"boomerang-report-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.html"),
+    ]:
+        check(re.search(pattern, dom), f"the digest does not show {what}")
+    check("unsubscribe" not in dom.lower(), "the digest is not a marketing message: no unsubscribe link")
+
+    text = open(page, encoding="utf-8").read()
+    probe_page = os.path.join(work, "digest-probe.html")
+    with open(probe_page, "w", encoding="utf-8") as f:
+        f.write(text.replace("</body>", DIGEST_PROBE + "</body>", 1))
+    probed = run_chromium(chromium, ["--dump-dom", f"--window-size={WIDTH},1000"], file_url(probe_page)).decode("utf-8")
+    found = re.search(r'<pre id="layout-probe">(.*?)</pre>', probed, re.S)
+    check(found, "the digest's layout probe did not run")
+    layout = json.loads(html.unescape(found.group(1)))
+    bars = layout["bars"]
+    check(len(bars) == 10, f"the digest's chart has {len(bars)} bars, not a sent and a came-back bar per trigger")
+    check(layout["page_width"] <= layout["inner_width"], "the digest scrolls sideways")
+    widest = max(bars, key=lambda b: b["value"])
+    check(widest["value"] > 0 and widest["w"] >= 50, f"the digest's longest bar is {widest['w']:.0f} px wide")
+    for b in bars:
+        check(b["visible"] and rgb(b["fill"]) not in (None, (0, 0, 0)), f"a digest bar ({b['series']}) has no colour: {b['fill']}")
+        # Widths in proportion to the values, in whole percent of the longest (at least 1 %).
+        want = max(b["value"] / widest["value"], 0.01) * widest["w"]
+        check(abs(b["w"] - want) <= 0.01 * widest["w"] + 1, f"a digest bar of {b['value']} is {b['w']:.1f} px wide, not {want:.1f}")
+    colours = {b["series"]: rgb(b["fill"]) for b in bars}
+    check(colours["sent"] != colours["came_back"], "the digest's two series share a colour")
+
+    png = os.path.join(work, "digest.png")
+    height = min(int(layout["page_height"]) + 1, MAX_HEIGHT)
+    run_chromium(chromium, [f"--screenshot={png}", f"--window-size={WIDTH},{height}"], file_url(page))
+    _, _, pixels = read_png(png)
+    for series in ("sent", "came_back"):
+        drawn = [b for b in bars if b["series"] == series]
+        area = sum(b["w"] * b["h"] for b in drawn)
+        box = {"x": min(b["x"] for b in drawn), "y": min(b["y"] for b in drawn)}
+        box["w"] = max(b["x"] + b["w"] for b in drawn) - box["x"]
+        box["h"] = max(b["y"] + b["h"] for b in drawn) - box["y"]
+        painted = count_colour(pixels, box, colours[series])
+        check(painted >= 0.25 * area, f"the digest's {series} bars cover {area:.0f} px² but {painted} pixels were painted")
+        print(f"digest: {series} bars painted {painted} px for {area:.0f} px²")
+    if png_out:
+        shutil.copyfile(png, png_out)
+        print(f"digest screenshot: {png_out}")
+    print(f"digest: {len(rows)} rows, {len(bars)} bars, page {layout['page_width']}×{layout['page_height']} px")
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("report", help="the HTML report to check")
     parser.add_argument("--png", help="keep the screenshot here")
+    parser.add_argument("--digest", help="also check the owner's digest email (its HTML part)")
+    parser.add_argument("--digest-png", help="keep the digest's screenshot here")
     args = parser.parse_args()
     if not os.path.isfile(args.report):
         print(f"report_browser: FAIL: no such file {args.report}", file=sys.stderr)
@@ -458,10 +562,13 @@ def main():
             if args.png:
                 shutil.copyfile(png, args.png)
                 print(f"screenshot: {args.png}")
+            if args.digest:
+                check(os.path.isfile(args.digest), f"no such file {args.digest}")
+                check_digest(chromium, args.digest, work, args.digest_png)
     except Failure as e:
         print(f"report_browser: FAIL: {e}", file=sys.stderr)
         return 1
-    print("report_browser: 1 passed, 0 failed")
+    print(f"report_browser: {2 if args.digest else 1} passed, 0 failed")
     return 0
 
 

@@ -6,5 +6,6 @@ mod customers;
 mod purchases;
 mod referrals;
 mod refunds;
+mod report_view;
 mod reports;
 mod unsubscribe;

@@ -250,13 +250,15 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/customers/{customer_id}/balance"): "BalanceFunction",
     ("GET", "/v1/customers/{customer_id}/consent"): "BalanceFunction",
     ("GET", "/v1/reports/triggers"): "BalanceFunction",
+    ("GET", "/v1/reports/view"): "BalanceFunction",
     ("GET", "/v1/referrals/{code}"): "BalanceFunction",
     ("PUT", "/v1/customers/{customer_id}"): "CustomersFunction",
     ("DELETE", "/v1/customers/{customer_id}"): "CustomersFunction",
     ("GET", "/v1/unsubscribe"): "CustomersFunction",
     ("POST", "/v1/unsubscribe"): "CustomersFunction",
 }
-OPEN_ROUTES = {("GET", "/v1/unsubscribe"), ("POST", "/v1/unsubscribe")}
+# Opened from an email: the signed token in the query is the credential.
+OPEN_ROUTES = {("GET", "/v1/unsubscribe"), ("POST", "/v1/unsubscribe"), ("GET", "/v1/reports/view")}
 
 
 def routes() -> dict:
@@ -284,12 +286,19 @@ def test_routes_are_the_openapi_contract():
     assert contract == set(EXPECTED_ROUTES)
 
 
-def test_only_unsubscribe_routes_skip_the_authorizer():
+def test_only_the_signed_link_routes_skip_the_authorizer():
     for key, (_, auth) in routes().items():
         if key in OPEN_ROUTES:
             assert auth == {"Authorizer": "NONE"}, key
         else:
             assert auth is None, f"{key} must use the default authorizer"
+
+
+def test_the_open_routes_get_a_tighter_throttle_of_their_own():
+    settings = RESOURCES["Api"]["Properties"]["RouteSettings"]
+    assert {tuple(key.split(" ", 1)) for key in settings} == OPEN_ROUTES
+    for key, limits in settings.items():
+        assert limits == {"ThrottlingBurstLimit": 20, "ThrottlingRateLimit": 10}, key
 
 
 def test_default_authorizer_is_the_authorizer_function():
@@ -324,12 +333,13 @@ def test_api_throttling_and_access_log_without_pii():
 READ = {"dynamodb:GetItem", "dynamodb:BatchGetItem"}
 EXPECTED_TABLE_ACTIONS = {
     "PurchasesFunction": READ | {"dynamodb:PutItem"},
-    # GetItem of a customer; Query of two indexes for the trigger report.
+    # GetItem of a customer; Query of two indexes and of the day book for the trigger report.
     "BalanceFunction": {"dynamodb:GetItem", "dynamodb:Query"},
     "CustomersFunction": {"dynamodb:GetItem", "dynamodb:PutItem"},
     "AuthorizerFunction": {"dynamodb:GetItem"},
     # The sweep ports of the store: GetItem, conditional Puts, transactions with Deletes of
-    # burned markers, BatchWriteItem for the markers beyond one transaction, index Queries.
+    # burned markers, BatchWriteItem for the markers beyond one transaction, index Queries;
+    # the day book's Queries of the table for the owner's weekly digest.
     "SweepFunction": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem",
                       "dynamodb:BatchWriteItem"},
     # Outcome, customer and unsubscribe secret reads; conditional Puts of the outcome's status.
@@ -376,6 +386,14 @@ def test_functions_have_roles_of_their_own():
     for role in roles:
         trust = RESOURCES[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert [s["Principal"] for s in trust] == [{"Service": "lambda.amazonaws.com"}]
+
+
+def test_the_report_function_is_sized_for_the_report_within_the_http_apis_limit():
+    props = RESOURCES["BalanceFunction"]["Properties"]
+    events = props["Events"].values()
+    assert any(e["Properties"]["Path"] == "/v1/reports/triggers" for e in events), "it serves the report"
+    assert props["MemorySize"] >= 1024, "the report holds the period's outcomes and their receipts"
+    assert 10 < props["Timeout"] < 30, "longer than the default, shorter than the HTTP API's 30 s"
 
 
 def test_balance_cannot_write():

@@ -151,7 +151,7 @@ impl<'a> Sender<'a> {
                 None => Err(QueueError::Sqs("the record carries no receipt handle".into())),
             };
             match hidden {
-                Ok(()) => tracing::info!(message_id, kind = job.kind().as_str(), seconds, "waits for waking hours"),
+                Ok(()) => tracing::info!(message_id, kind = job.kind(), seconds, "waits for waking hours"),
                 // It comes back after the queue's visibility timeout and is looked at again.
                 Err(e) => tracing::warn!(message_id, error = %e, "could not hide the record until its window opens"),
             }
@@ -159,11 +159,11 @@ impl<'a> Sender<'a> {
         }
         match result {
             Ok(delivery) => {
-                tracing::info!(message_id, kind = job.kind().as_str(), delivery = ?delivery, "delivered");
+                tracing::info!(message_id, kind = job.kind(), delivery = ?delivery, "delivered");
                 true
             }
             Err(e) => {
-                tracing::error!(message_id, kind = job.kind().as_str(), error = %e, "delivery failed; the record comes back");
+                tracing::error!(message_id, kind = job.kind(), error = %e, "delivery failed; the record comes back");
                 false
             }
         }

@@ -37,6 +37,7 @@ fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::InvalidField { .. } | Error::InvalidToken => StatusCode::BAD_REQUEST,
         Error::Unauthorized => StatusCode::UNAUTHORIZED,
+        Error::LinkExpired => StatusCode::GONE,
         Error::Forbidden => StatusCode::FORBIDDEN,
         Error::CustomerNotFound | Error::ReceiptNotFound => StatusCode::NOT_FOUND,
         Error::ReceiptConflict | Error::RefundConflict | Error::CustomerErased | Error::ConsentWithdrawn(_) => {

@@ -111,7 +111,7 @@ pub enum RouteGroup {
     /// POST /v1/purchases, POST /v1/refunds.
     Purchases,
     /// GET /v1/customers/{id}, GET /v1/customers/{id}/balance, GET /v1/customers/{id}/consent,
-    /// GET /v1/referrals/{code}, GET /v1/reports/triggers (read-only).
+    /// GET /v1/referrals/{code}, GET /v1/reports/triggers, GET /v1/reports/view (read-only).
     Balance,
     /// PUT and DELETE /v1/customers/{id}, the unsubscribe route.
     Customers,
@@ -156,6 +156,9 @@ pub fn router_for(state: ApiState, group: RouteGroup) -> Router {
     let mut open = Router::new();
     if group.has(Customers) {
         open = open.route("/v1/unsubscribe", get(unsubscribe_page).post(unsubscribe_one_click));
+    }
+    if group.has(Balance) {
+        open = open.route("/v1/reports/view", get(report_view_page));
     }
     keyed
         .merge(open)
@@ -391,4 +394,14 @@ async fn unsubscribe_one_click(
     let record = state.app.unsubscribe(&token, state.clock.now()).await?;
     let locale = page_locale(&state, record.as_ref());
     Ok(html_page(pages::unsubscribed_page(locale, &state.app.config().shop_name)))
+}
+
+/// The report page a digest's link opens: no key, the signed token is the credential (400
+/// when altered, 410 once its 7 days are over). Read-only.
+async fn report_view_page(
+    State(state): State<ApiState>,
+    query: Result<Query<TokenQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let token = token_of(query)?;
+    Ok(html_page(state.app.report_view(&token, state.clock.now()).await?))
 }

@@ -20,8 +20,8 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use boomerang_core::domain::ids::Phone;
 use boomerang_core::domain::kinds::Channel;
-use boomerang_core::ports::{MessageKey, Messenger, OutgoingMessage, SendError};
-use boomerang_email::email_mime;
+use boomerang_core::ports::{MessageKey, Messenger, OutgoingMessage, OwnerEmail, SendError};
+use boomerang_email::{email_mime, owner_email_mime};
 
 pub mod errors;
 mod queue;
@@ -110,15 +110,20 @@ impl AwsMessenger {
 
     async fn send_email(&self, m: &OutgoingMessage) -> Result<(), SendError> {
         let mime = email_mime(m, &self.from_address, &message_id(&m.key, &self.from_address));
+        self.send_raw(&m.to, mime, tags::email_tags(&m.key)).await
+    }
+
+    /// One raw SES v2 send of `mime` to `to`, tagged.
+    async fn send_raw(&self, to: &str, mime: String, tags: Vec<(&'static str, String)>) -> Result<(), SendError> {
         let raw = RawMessage::builder().data(Blob::new(mime.into_bytes())).build().map_err(errors::not_built)?;
         let mut request = self
             .ses
             .send_email()
             .from_email_address(&self.from_address)
-            .destination(Destination::builder().to_addresses(&m.to).build())
+            .destination(Destination::builder().to_addresses(to).build())
             .content(EmailContent::builder().raw(raw).build())
             .set_configuration_set_name(self.configuration_set.clone());
-        for (name, value) in tags::email_tags(&m.key) {
+        for (name, value) in tags {
             request =
                 request.email_tags(MessageTag::builder().name(name).value(value).build().map_err(errors::not_built)?);
         }
@@ -163,6 +168,18 @@ impl Messenger for AwsMessenger {
         if let Err(e) = &result {
             // The error names the provider's code, never the address.
             tracing::warn!(channel = ?message.channel, kind = message.key.kind.as_str(), error = %e, "send failed");
+        }
+        result
+    }
+
+    /// The owner's digest, raw through SES v2 with its attachment. Tagged by `kind` only: no
+    /// `customer_id`, so a bounce of the owner's address never touches a customer.
+    async fn send_owner_email(&self, email: &OwnerEmail) -> Result<(), SendError> {
+        let domain = self.from_address.rsplit_once('@').map_or("boomerang.local", |(_, d)| d);
+        let mime = owner_email_mime(email, &self.from_address, &format!("{}@{domain}", email.id));
+        let result = self.send_raw(&email.to, mime, tags::owner_email_tags(&email.id)).await;
+        if let Err(e) = &result {
+            tracing::warn!(kind = "owner_digest", error = %e, "send failed");
         }
         result
     }

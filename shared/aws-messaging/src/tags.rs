@@ -84,6 +84,13 @@ pub fn email_tags(key: &MessageKey) -> Vec<(&'static str, String)> {
     tags
 }
 
+/// The tags of an email to the owner (`owner_digest.2026-11-29`): its kind and the date,
+/// never a `customer_id`.
+pub fn owner_email_tags(id: &str) -> Vec<(&'static str, String)> {
+    let (kind, episode) = id.split_once('.').unwrap_or((id, ""));
+    vec![(KIND, sanitise(kind)), (EPISODE, encode(episode))]
+}
+
 #[cfg(test)]
 mod tests {
     use boomerang_core::domain::ids::CustomerId;

@@ -304,3 +304,48 @@ async fn moto_refusals_map_to_rejections() {
     assert!(matches!(&refused, Err(SendError::Rejected(e)) if e.contains("MessageRejected")), "{refused:?}");
     assert!(!format!("{refused:?}").contains("nobody@"), "no address in the error: {refused:?}");
 }
+
+#[tokio::test]
+async fn the_owner_digest_reaches_moto_raw_with_its_attachment_and_no_customer_tag() {
+    use boomerang_core::ports::{Attachment, OwnerEmail};
+    let messenger = messenger(Some("boomerang-events")).await;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let to = format!("owner+{nanos}@shop.example");
+    let email = OwnerEmail {
+        id: "owner_digest.2026-11-29".into(),
+        to: to.clone(),
+        from_name: "Boomerang Shop".into(),
+        subject: "Boomerang Shop: the week 23 Nov 2026 – 29 Nov 2026".into(),
+        text: "Last week's triggers".into(),
+        html: "<p>Last week's triggers</p>".into(),
+        attachment: Attachment {
+            filename: "boomerang-report-2026-11-23-to-2026-11-29.html".into(),
+            content_type: "text/html".into(),
+            content: "<!DOCTYPE html><title>report</title>".into(),
+        },
+        created_at: "2026-11-30T06:00:00Z".parse().unwrap(),
+    };
+    let recording = Recording::start();
+    messenger.send_owner_email(&email).await.expect("SES SendEmail on moto");
+    let requests = recording.requests();
+    drop(recording);
+    let sent: Vec<Value> = requests
+        .iter()
+        .filter(|(url, _)| url.contains("/v2/email/outbound-emails"))
+        .map(|(_, body)| serde_json::from_slice::<Value>(body).expect("a JSON SendEmail body"))
+        .filter(|body| body["Destination"]["ToAddresses"][0] == to.as_str())
+        .collect();
+    assert_eq!(sent.len(), 1, "one SendEmail: {sent:?}");
+    let tag_values: Vec<(&str, &str)> = sent[0]["EmailTags"]
+        .as_array()
+        .expect("EmailTags")
+        .iter()
+        .map(|t| (t["Name"].as_str().unwrap(), t["Value"].as_str().unwrap()))
+        .collect();
+    assert_eq!(tag_values, [("kind", "owner_digest"), ("episode", "2026-11-29")], "no customer_id: a bounce touches no customer");
+    let raw = sent[0]["Content"]["Raw"]["Data"].as_str().expect("Content.Raw.Data");
+    let mime = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(raw).unwrap()).unwrap();
+    assert!(mime.contains("Content-Type: multipart/mixed;") && !mime.contains("List-Unsubscribe"), "{mime}");
+    assert!(mime.contains("Message-ID: <owner_digest.2026-11-29@shop.example>"), "{mime}");
+    assert!(mime.contains("Content-Disposition: attachment; filename=\"boomerang-report-2026-11-23-to-2026-11-29.html\""), "{mime}");
+}

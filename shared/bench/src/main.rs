@@ -71,7 +71,85 @@ fn delta(store: &DynamoStore) -> RequestMetrics {
 
 fn describe(m: &RequestMetrics) -> String {
     let ops: Vec<String> = m.requests.iter().map(|(op, n)| format!("{n} {op}")).collect();
-    format!("{:>2} requests ({}), {:>5} bytes written", m.total_requests(), ops.join(" + "), m.total_write_bytes())
+    format!(
+        "{:>2} requests ({}), {:>5} bytes written, {:>2} write units",
+        m.total_requests(),
+        ops.join(" + "),
+        m.total_write_bytes(),
+        m.total_write_units()
+    )
+}
+
+/// On-demand prices, us-east-1 (USD per million): DynamoDB write and read request units
+/// (since November 2024), API Gateway HTTP API requests, Lambda arm64 requests; Lambda arm64
+/// compute per GB-second.
+const PRICE_WRU: f64 = 0.625;
+const PRICE_RRU: f64 = 0.125;
+const PRICE_HTTP_API: f64 = 1.00;
+const PRICE_LAMBDA_REQUESTS: f64 = 0.20;
+const PRICE_LAMBDA_GB_S: f64 = 0.000_013_333_4;
+
+/// What one million purchases cost, each as measured (`write_units`), read with one
+/// strongly consistent BatchGetItem of two items under 4 KB (2 read units), served by a
+/// 128 MB function in `ms` milliseconds; the authorizer's answer is cached per key.
+fn million_purchases(write_units: u64, ms: f64) -> String {
+    let dynamodb = write_units as f64 * PRICE_WRU + 2.0 * PRICE_RRU;
+    let lambda = PRICE_LAMBDA_REQUESTS + 1_000_000.0 * 0.125 * ms / 1000.0 * PRICE_LAMBDA_GB_S;
+    format!(
+        "${:.2} (DynamoDB ${dynamodb:.2}: {write_units} WRU x ${PRICE_WRU} + 2 RRU x ${PRICE_RRU}; HTTP API ${PRICE_HTTP_API:.2}; Lambda ${lambda:.2} at 128 MB, {ms} ms)",
+        dynamodb + PRICE_HTTP_API + lambda
+    )
+}
+
+/// A lapsed_30 decision of `sweep_date` for `customer`: sent by email, or held out.
+fn lapse_outcome(customer: &str, sweep_date: chrono::NaiveDate, held_out: bool) -> Result<boomerang_core::domain::triggers::Outcome, Box<dyn std::error::Error>> {
+    use boomerang_core::domain::kinds::{Channel, TriggerKind};
+    use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
+    Ok(Outcome {
+        key: OutcomeKey { customer_id: CustomerId::parse(customer)?, trigger: TriggerKind::Lapsed30, episode: Episode::Lapse(sweep_date) },
+        sweep_date,
+        status: if held_out { OutcomeStatus::Holdout } else { OutcomeStatus::Sent },
+        channel: (!held_out).then_some(Channel::Email),
+        unreachable: None,
+        gift_points: 0,
+        gift_expires_on: None,
+        expiring_points: 0,
+        decided_at: sweep_date.and_hms_opt(6, 0, 0).expect("time").and_utc(),
+        sent_at: None,
+        error: None,
+        valid_until: None,
+        treated: !held_out,
+        claim: None,
+    })
+}
+
+/// The requests of a 30-day report over a fresh table holding `receipts` receipts in the
+/// period (bulk-loaded, spread over 2,000 customers) and the same 600 outcomes (20 a day,
+/// each customer's receipts in their windows read once per customer).
+async fn report_requests(receipts: usize) -> Result<RequestMetrics, Box<dyn std::error::Error>> {
+    let store = Arc::new(DynamoStore::from_env(&format!("bench-report-{}-{receipts}", std::process::id())).await?);
+    store.create_table().await?;
+    let config = ProgramConfig::defaults();
+    let (from, to): (chrono::NaiveDate, chrono::NaiveDate) = ("2026-10-01".parse()?, "2026-10-30".parse()?);
+    let mut items = Vec::with_capacity(receipts);
+    let account = boomerang_core::domain::ledger::Account::default();
+    for i in 0..receipts {
+        let day = from + Duration::days((i % 30) as i64);
+        let at = moscow(day.and_hms_opt(9, 0, 0).expect("time").and_utc());
+        let req = purchase(&format!("r-{i}"), &format!("c-{}", i % 2_000), at, 150_000, 0);
+        items.push(items::receipt_item(&decide_purchase(&config, &account, &req, now(), Backdating::AnyAge)?.receipt)?);
+    }
+    store.bulk_put(items).await?;
+    for k in 0..600usize {
+        let sweep_date = from + Duration::days((k / 20) as i64);
+        let outcome = lapse_outcome(&format!("c-{}", k * 3), sweep_date, k % 5 == 0)?;
+        boomerang_core::ports::SweepStore::record_outcome(store.as_ref(), &outcome, None).await?;
+    }
+    let app = Boomerang::new(store.clone(), Arc::new(config));
+    store.reset_metrics();
+    let report = app.trigger_report(from, to, now()).await?;
+    assert_eq!(report.rows.last().map(|r| r.eligible), Some(600));
+    Ok(store.metrics())
 }
 
 /// Records sends without I/O: the bench measures the sweep, not a mail provider.
@@ -217,8 +295,95 @@ async fn contact_rates() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Loads an embedded store with `customers` customers and `receipts` receipts spread over the
+/// 30 days of October 2026 (each customer's purchases through the store's own commit, so the
+/// day book is kept as in production), and `per_day` trigger outcomes a day.
+async fn seed_embedded(dir: &str, customers: usize, receipts: usize, per_day: usize) -> Result<(), Box<dyn std::error::Error>> {
+    use boomerang_core::ports::{LedgerWriter, PurchaseCommit, SweepStore};
+    let store = boomerang_sqlite::SqliteStore::open_unsynced(std::path::Path::new(dir))?;
+    let config = ProgramConfig::defaults();
+    let from: chrono::NaiveDate = "2026-10-01".parse()?;
+    let started = std::time::Instant::now();
+    let mut made = 0usize;
+    for c in 0..customers {
+        let id = format!("c-{c}");
+        let mut record = CustomerRecord::new(CustomerId::parse(&id)?, now());
+        let mut expected = Expected::Absent;
+        // Spread the receipts evenly: customer c gets receipts/customers, the first ones one more.
+        let n = receipts / customers + usize::from(c < receipts % customers);
+        for k in 0..n {
+            let day = from + Duration::days(((c * 7 + k * 11) % 30) as i64);
+            let at = day.and_hms_opt(9, 0, 0).expect("time").and_utc() + Duration::minutes(k as i64);
+            let redeem = if k % 4 == 3 { record.account.balance(day).min(100) } else { 0 };
+            let req = purchase(&format!("r-{c}-{k}"), &id, moscow(at), 50_000 + (c % 50) as u64 * 1_000, redeem);
+            let decision = decide_purchase(&config, &record.account, &req, at, Backdating::AnyAge)?;
+            record.account = decision.account;
+            record.version = expected.next_version();
+            let commit =
+                PurchaseCommit { record: record.clone(), expected, receipt: decision.receipt, entries: decision.entries, referral_reward: None };
+            store.commit_purchase(&commit).await?;
+            expected = Expected::Version(record.version);
+            made += 1;
+        }
+        if c % 100_000 == 0 && c > 0 {
+            eprintln!("  {c} customers, {made} receipts, {:.0} s", started.elapsed().as_secs_f64());
+        }
+    }
+    for day in 0..30 {
+        let sweep_date = from + Duration::days(day);
+        for k in 0..per_day {
+            let customer = (day as usize * per_day + k) * 7 % customers;
+            let outcome = lapse_outcome(&format!("c-{customer}"), sweep_date, k % 5 == 0)?;
+            match store.record_outcome(&outcome, None).await {
+                Ok(()) | Err(boomerang_core::ports::StoreError::Duplicate) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    store.complete_sweep("2026-10-30".parse()?).await?;
+    println!("seeded {dir}: {customers} customers, {made} receipts, {per_day} outcomes a day in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), in MiB.
+fn peak_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Wall time and peak memory of a 30-day report (October 2026) on a seeded embedded store.
+async fn report_embedded(dir: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let store = Arc::new(boomerang_sqlite::SqliteStore::open(std::path::Path::new(dir))?);
+    let app = Boomerang::new(store, Arc::new(ProgramConfig::defaults()));
+    let before = peak_mib();
+    let started = std::time::Instant::now();
+    let report = app.trigger_report("2026-10-01".parse()?, "2026-10-30".parse()?, now()).await?;
+    let took = started.elapsed();
+    println!(
+        "  30-day report: {:.2} s, peak memory {:.1} MiB (after opening {:.1} MiB); {} purchases in the period, {} outcomes, liability {} points",
+        took.as_secs_f64(),
+        peak_mib(),
+        before,
+        report.all_purchases,
+        report.rows.last().map_or(0, |r| r.eligible),
+        report.points.liability_points
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("seed-embedded") {
+        let n = |i: usize| args.get(i).and_then(|a| a.parse().ok()).ok_or("seed-embedded DIR CUSTOMERS RECEIPTS OUTCOMES_PER_DAY");
+        return seed_embedded(&args[2], n(3)?, n(4)?, n(5)?).await;
+    }
+    if args.get(1).map(String::as_str) == Some("report-embedded") {
+        return report_embedded(args.get(2).ok_or("report-embedded DIR")?).await;
+    }
     if std::env::args().nth(1).as_deref() == Some("contact") {
         return contact_rates().await;
     }
@@ -246,6 +411,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     app.purchase(&purchase("b-2", "new-customer", at, 200_000, 0), now(), Backdating::Limited).await?;
     let one = delta(&store);
     println!("  purchase                      {}", describe(&one));
+    let purchase_units = one.total_write_units();
     app.purchase(&purchase("b-3", "new-customer", at, 100_000, 100), now(), Backdating::Limited).await?;
     println!("  purchase with spend           {}", describe(&delta(&store)));
     let replay = app.purchase(&purchase("b-3", "new-customer", at, 100_000, 100), now(), Backdating::Limited).await?;
@@ -267,6 +433,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let unnamed = RefundRequest { customer_id: None, refund_id: RefundId::parse("b-f2")?, ..refund };
     app.refund(&unnamed, now()).await?;
     println!("  refund without customer_id    {}", describe(&delta(&store)));
+    println!();
+    println!("one million purchases at on-demand prices (us-east-1), a purchase as measured above");
+    println!("  {}", million_purchases(purchase_units, 30.0));
+
+    println!();
+    println!("requests of a 30-day trigger report, by receipts in the period (one table each, 600 outcomes)");
+    for receipts in [1_000, 100_000] {
+        let m = report_requests(receipts).await?;
+        println!("  {receipts:>7} receipts: {}", describe(&m));
+    }
 
     println!();
     println!("bytes one purchase writes, by length of the customer's history");

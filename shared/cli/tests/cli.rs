@@ -213,3 +213,39 @@ fn a_sweep_date_in_the_future_is_refused_with_exit_code_2() {
     let report = boomerang(dir.path(), &["report"]);
     assert!(stdout(&report).contains("No sweep has run on this store yet"), "nothing was completed: {}", stdout(&report));
 }
+
+#[test]
+fn the_digest_is_previewed_and_sent_to_the_owner_into_the_outbox_with_the_report_attached() {
+    let dir = tempfile::tempdir().unwrap();
+    // The digest day is tomorrow's weekday, so that today's sweep leaves the sending to us.
+    let today = chrono::Utc::now().date_naive();
+    let weekday = chrono::Datelike::weekday(&(today + chrono::Duration::days(1))).to_string().to_lowercase();
+    let program = format!("[owner]\nemail = \"owner@shop.example\"\nlocale = \"en\"\ndigest_weekday = \"{weekday}\"\n");
+    let config = write(dir.path(), "boomerang.toml", &program);
+    let today = today.to_string();
+    assert!(boomerang(dir.path(), &["--config", &config, "sweep", "--date", &today]).status.success());
+
+    let preview = boomerang(dir.path(), &["--config", &config, "digest", "--preview"]);
+    assert!(preview.status.success(), "{}", stderr(&preview));
+    let text = stdout(&preview);
+    assert!(text.starts_with("To: owner@shop.example\nSubject: Boomerang Shop: the week "), "{text}");
+    assert!(text.contains("- Birthday: sent 0, came back 0, net not known yet — nobody was due."), "{text}");
+    assert!(text.contains("/v1/reports/view?token="), "{text}");
+    assert!(!dir.path().join("outbox.jsonl").exists(), "a preview sends nothing");
+
+    let sent = boomerang(dir.path(), &["--config", &config, "digest", "--send"]);
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    let outbox = std::fs::read_to_string(dir.path().join("outbox.jsonl")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(outbox.trim()).unwrap();
+    assert_eq!((line["kind"].as_str(), line["to"].as_str()), (Some("owner_digest"), Some("owner@shop.example")));
+    assert!(line.get("customer_id").is_none() && line["attachment"].as_str().unwrap().starts_with("boomerang-report-"));
+    let eml: Vec<_> = std::fs::read_dir(dir.path().join("outbox")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mime = std::fs::read_to_string(&eml[0]).unwrap();
+    assert!(mime.contains("Content-Disposition: attachment;") && !mime.contains("List-Unsubscribe"), "{mime}");
+
+    let nobody = boomerang(dir.path(), &["digest", "--send"]);
+    assert_eq!(nobody.status.code(), Some(2));
+    assert!(stderr(&nobody).contains("owner.email"), "{}", stderr(&nobody));
+    let neither = boomerang(dir.path(), &["digest"]);
+    assert_eq!(neither.status.code(), Some(2), "--preview or --send is required");
+}

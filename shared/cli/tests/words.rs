@@ -325,7 +325,8 @@ fn a_decimal_comma_in_a_semicolon_file_is_read_as_excel_means_it() {
     assert!(stdout(&out).contains("1 rows: 1 recorded"), "{}", stdout(&out));
     let store = boomerang_sqlite::SqliteStore::open(dir.path()).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let receipts = runtime.block_on(store.receipts_on("2026-11-01".parse().unwrap())).unwrap();
+    let (card, day) = (boomerang_core::domain::ids::CustomerId::parse("card-1").unwrap(), "2026-11-01".parse().unwrap());
+    let receipts = runtime.block_on(store.receipts_of(&card, day, day)).unwrap();
     let amounts: Vec<(&str, u64)> = receipts.iter().map(|r| (r.receipt_id.as_str(), r.amount_minor)).collect();
     assert_eq!(amounts, vec![("K-1", 123_450)]);
 }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use boomerang_core::domain::book::DayRow;
 use boomerang_core::domain::auth::ApiKeyRecord;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::{CustomerId, ReceiptId, TerminalName};
@@ -48,7 +49,9 @@ pub enum Call {
     CommitBurn,
     LastCompletedSweep,
     CompleteSweep,
-    ReceiptsOn,
+    ReceiptsOf,
+    DayFigures,
+    PointsExpiring,
     CodeOwner,
     PutCustomerReservingCode,
     ReferralReward,
@@ -220,8 +223,14 @@ impl SweepStore for FaultyStore {
 
 #[async_trait]
 impl ReportStore for FaultyStore {
-    async fn receipts_on(&self, date: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
-        self.around(Call::ReceiptsOn, None, self.inner.receipts_on(date)).await
+    async fn receipts_of(&self, customer: &CustomerId, from: NaiveDate, to: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
+        self.around(Call::ReceiptsOf, None, self.inner.receipts_of(customer, from, to)).await
+    }
+    async fn day_figures(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DayRow>, StoreError> {
+        self.around(Call::DayFigures, None, self.inner.day_figures(from, to)).await
+    }
+    async fn points_expiring(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
+        self.around(Call::PointsExpiring, None, self.inner.points_expiring(from, to)).await
     }
 }
 
@@ -242,5 +251,24 @@ impl ReferralStore for FaultyStore {
     }
     async fn commit_reward(&self, commit: &RewardCommit, from: RewardStatus) -> Result<(), StoreError> {
         self.around(Call::CommitReward, Some(&commit.reward.referrer), self.inner.commit_reward(commit, from)).await
+    }
+}
+
+/// The owner's digest, passed through: the simulated programs name no owner, so no run
+/// reaches it (its own contract case covers it).
+#[async_trait]
+impl boomerang_core::ports::DigestStore for FaultyStore {
+    async fn owner_digest(&self, date: NaiveDate) -> Result<Option<boomerang_core::ports::DigestRecord>, StoreError> {
+        self.inner.owner_digest(date).await
+    }
+    async fn record_owner_digest(&self, record: &boomerang_core::ports::DigestRecord) -> Result<(), StoreError> {
+        self.inner.record_owner_digest(record).await
+    }
+    async fn update_owner_digest(
+        &self,
+        record: &boomerang_core::ports::DigestRecord,
+        from: boomerang_core::ports::DigestStatus,
+    ) -> Result<(), StoreError> {
+        self.inner.update_owner_digest(record, from).await
     }
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
+use boomerang_core::domain::book::DayRow;
 use boomerang_core::domain::auth::ApiKeyRecord;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::{CustomerId, ReceiptId, TerminalName};
@@ -231,10 +232,20 @@ impl SweepStore for LaggingIndexes {
 
 #[async_trait]
 impl ReportStore for LaggingIndexes {
-    async fn receipts_on(&self, date: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
-        let now = self.inner.receipts_on(date).await?;
+    async fn receipts_of(&self, customer: &CustomerId, from: NaiveDate, to: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
+        let now = self.inner.receipts_of(customer, from, to).await?;
         let pick: Pick<_, _> = |c| match c { Change::Receipt(id, before) => Some((id, before)), _ => None };
-        Ok(self.lagged_listing(now, pick, |r| &r.receipt_id, |r| r.local_date == date))
+        let in_window = |r: &Receipt| &r.customer_id == customer && from <= r.local_date && r.local_date <= to;
+        let mut receipts = self.lagged_listing(now, pick, |r| &r.receipt_id, in_window);
+        receipts.sort_by(|a, b| (a.local_date, &a.receipt_id).cmp(&(b.local_date, &b.receipt_id)));
+        Ok(receipts)
+    }
+    /// The day book is read from its own items (no index): nothing lags.
+    async fn day_figures(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DayRow>, StoreError> {
+        self.inner.day_figures(from, to).await
+    }
+    async fn points_expiring(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
+        self.inner.points_expiring(from, to).await
     }
 }
 
@@ -271,5 +282,24 @@ impl boomerang_core::ports::ReferralStore for LaggingIndexes {
     ) -> Result<(), StoreError> {
         let before = vec![self.before_customer(&commit.reward.referrer).await?];
         self.remembering(before, self.inner.commit_reward(commit, from)).await
+    }
+}
+
+/// The owner's digest, passed through: the simulated programs name no owner, so no run
+/// reaches it (its own contract case covers it).
+#[async_trait]
+impl boomerang_core::ports::DigestStore for LaggingIndexes {
+    async fn owner_digest(&self, date: NaiveDate) -> Result<Option<boomerang_core::ports::DigestRecord>, StoreError> {
+        self.inner.owner_digest(date).await
+    }
+    async fn record_owner_digest(&self, record: &boomerang_core::ports::DigestRecord) -> Result<(), StoreError> {
+        self.inner.record_owner_digest(record).await
+    }
+    async fn update_owner_digest(
+        &self,
+        record: &boomerang_core::ports::DigestRecord,
+        from: boomerang_core::ports::DigestStatus,
+    ) -> Result<(), StoreError> {
+        self.inner.update_owner_digest(record, from).await
     }
 }

@@ -151,7 +151,11 @@ macro_rules! store_contract_tests {
                 a_burn_on_a_stale_version_is_a_conflict_and_changes_nothing,
                 a_burn_of_lots_already_spent_only_forgets_their_date,
                 the_last_completed_sweep_never_moves_backwards,
-                receipts_are_listed_by_the_local_date_of_their_purchase,
+                a_customers_receipts_are_listed_by_the_local_date_of_their_purchase,
+                a_digest_link_opens_the_weeks_report_for_seven_days_and_no_altered_link_opens,
+                the_sweep_of_the_digest_day_sends_the_owner_one_digest_however_often_it_runs,
+                points_and_store_figures_follow_earn_spend_refunds_burns_and_gifts,
+                reports_from_the_book_equal_reports_from_every_raw_row,
             }
         }
     };

@@ -195,6 +195,7 @@ pub fn refund_commit_in(
         receipt: decision.receipt,
         refund: decision.refund,
         entries: decision.entries,
+        on: cfg.local_date(req.occurred_at.with_timezone(&Utc)),
     }
 }
 

@@ -26,6 +26,8 @@ pub struct RecordingMessenger {
     pub sent: Mutex<Vec<OutgoingMessage>>,
     pub opted_out: Mutex<Vec<String>>,
     pub reject: Mutex<Vec<String>>,
+    /// Emails to the owner (the weekly digest).
+    pub owner_emails: Mutex<Vec<boomerang_core::ports::OwnerEmail>>,
 }
 
 impl RecordingMessenger {
@@ -47,6 +49,13 @@ impl Messenger for RecordingMessenger {
             return Err(SendError::Rejected("address rejected".into()));
         }
         self.sent.lock().unwrap().push(message.clone());
+        Ok(())
+    }
+    async fn send_owner_email(&self, email: &boomerang_core::ports::OwnerEmail) -> Result<(), SendError> {
+        if self.reject.lock().unwrap().contains(&email.to) {
+            return Err(SendError::Unknown("cut off mid-send".into()));
+        }
+        self.owner_emails.lock().unwrap().push(email.clone());
         Ok(())
     }
 }

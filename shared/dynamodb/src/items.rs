@@ -127,8 +127,8 @@ pub fn receipt_item(receipt: &Receipt) -> Result<Item, StoreError> {
             (RECORD, s(encode_json(receipt, "receipt")?)),
             (RECEIPT_CUSTOMER, s(receipt.customer_id.as_str())),
             (RECEIPT_REFUNDS, n(receipt.refund.refunds)),
-            (BY_PURCHASE_DATE.pk, s(purchase_date_pk(receipt.local_date, id))),
-            (BY_PURCHASE_DATE.sk, s(id)),
+            (BY_CUSTOMER_PURCHASE.pk, s(customer_purchase_pk(receipt.customer_id.as_str()))),
+            (BY_CUSTOMER_PURCHASE.sk, s(customer_purchase_sk(receipt.local_date, id))),
         ],
     ))
 }
@@ -338,15 +338,16 @@ mod tests {
             expected_refunds: 0,
             refund: r.refund,
             entries: r.entries,
+            on: d("2026-03-14"),
         };
         assert_eq!(new_expiry_dates(&commit.record.account, &commit.entries).len(), 3, "emptied lots look new");
         assert_eq!(refund_marker_dates(&commit), BTreeSet::from([redated]), "only the re-dated lot is new");
     }
 
-    /// A refund puts the whole receipt item again: it must keep its `by_purchase_date` keys (or
-    /// it would leave the index) and carry the refunded receipt where the index projects it.
+    /// A refund puts the whole receipt item again: it must keep its `by_customer_purchase` keys
+    /// (or it would leave the index) and carry the refunded receipt where the index projects it.
     #[test]
-    fn a_refunded_receipt_keeps_its_place_and_its_progress_in_by_purchase_date() {
+    fn a_refunded_receipt_keeps_its_place_and_its_progress_in_by_customer_purchase() {
         use boomerang_core::domain::config::ProgramConfig;
         use boomerang_core::domain::ids::{Currency, ReceiptId, RefundId, StoreId};
         use boomerang_core::domain::purchase::{decide_purchase, decide_refund, Backdating, PurchaseRequest, RefundRequest};
@@ -375,11 +376,11 @@ mod tests {
         let r = decide_refund(&cfg, &p.account, &p.receipt, &refund, now).unwrap();
 
         let (bought, refunded) = (receipt_item(&p.receipt).unwrap(), receipt_item(&r.receipt).unwrap());
-        assert_eq!(bought[BY_PURCHASE_DATE.pk], s(purchase_date_pk(d("2026-03-10"), "r-1")), "the local date");
-        for name in [BY_PURCHASE_DATE.pk, BY_PURCHASE_DATE.sk] {
+        assert_eq!(bought[BY_CUSTOMER_PURCHASE.sk], s(customer_purchase_sk(d("2026-03-10"), "r-1")), "the local date");
+        for name in [BY_CUSTOMER_PURCHASE.pk, BY_CUSTOMER_PURCHASE.sk] {
             assert_eq!(refunded.get(name), bought.get(name), "{name} is put again, unchanged");
         }
-        let projects_the_receipt = match BY_PURCHASE_DATE.projected {
+        let projects_the_receipt = match BY_CUSTOMER_PURCHASE.projected {
             Projected::All => true,
             Projected::Include(names) => names.contains(&RECORD),
             Projected::KeysOnly => false,

@@ -21,11 +21,14 @@ use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, Writ
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use chrono::{DateTime, NaiveDate, Utc};
 
+use boomerang_core::domain::book::BookDelta;
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::ledger::LedgerEntry;
 use boomerang_core::ports::StoreError;
 
+pub mod book;
 mod customers;
+mod digest;
 mod errors;
 pub mod items;
 pub mod layout;
@@ -266,7 +269,8 @@ impl DynamoStore {
         }
     }
 
-    /// Adds the operation's ledger item and the expiry markers of the dates it brings in.
+    /// Adds the operation's ledger item, the expiry markers of the dates it brings in, and
+    /// what it adds to the day book.
     fn add_ledger(
         &self,
         tx: &mut Transaction,
@@ -275,8 +279,10 @@ impl DynamoStore {
         reference: &str,
         entries: &[LedgerEntry],
         new_dates: BTreeSet<NaiveDate>,
+        book: &BookDelta,
     ) -> Result<(), StoreError> {
         let customer = customer.as_str();
+        book::add_book(tx, &self.table, customer, book)?;
         if !entries.is_empty() {
             tx.put(&self.table, items::ledger_item(customer, recorded_at, reference, entries)?, None)?;
         }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
+use boomerang_core::domain::book::BookDelta;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::referral::{ReferralCode, ReferralReward, RewardStatus};
@@ -89,7 +90,10 @@ impl ReferralStore for DynamoStore {
         let new_dates = crate::markers::record_marker_dates(referrer);
         let customer = &referrer.record.customer.customer_id;
         // Keyed by the reward's reference (one per friend): never written twice.
-        self.add_ledger(&mut tx, customer, referrer.recorded_at, &commit.reward.reference(), &referrer.entries, new_dates)?;
+        // The reward counts in the day book on the date it came due.
+        let book = BookDelta::credit(commit.reward.due_on, &referrer.entries);
+        let reference = commit.reward.reference();
+        self.add_ledger(&mut tx, customer, referrer.recorded_at, &reference, &referrer.entries, new_dates, &book)?;
         self.transact(tx).await
     }
 }

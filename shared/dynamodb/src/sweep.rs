@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
+use boomerang_core::domain::book::BookDelta;
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::ports::{encode_date, BurnCommit, Expected, Guard, RecordCommit, StoreError, SweepStore};
@@ -32,7 +33,8 @@ impl DynamoStore {
         let reference = outcome.key.reference();
         let customer = &record.record.customer.customer_id;
         let new_dates = markers::record_marker_dates(record);
-        self.add_ledger(tx, customer, record.recorded_at, &reference, &record.entries, new_dates)
+        let book = BookDelta::credit(outcome.sweep_date, &record.entries);
+        self.add_ledger(tx, customer, record.recorded_at, &reference, &record.entries, new_dates, &book)
     }
 }
 
@@ -109,7 +111,8 @@ impl SweepStore for DynamoStore {
         // The ledger item is still keyed by the burn's reference (`burn:<date>`).
         let reference = burn.entries.first().map_or("burn", |e| e.reference.as_str());
         let new_dates = markers::new_expiry_dates(&burn.record.account, &burn.entries);
-        self.add_ledger(&mut tx, customer, burn.recorded_at, reference, &burn.entries, new_dates)?;
+        let book = BookDelta::burn(&burn.entries);
+        self.add_ledger(&mut tx, customer, burn.recorded_at, reference, &burn.entries, new_dates, &book)?;
         let markers: Vec<Item> = markers::burn_forgotten_dates(burn)
             .into_iter()
             .map(|d| key(customer_pk(customer.as_str()), layout::expiry_sk(d)))

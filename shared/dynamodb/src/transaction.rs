@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use boomerang_core::ports::{Expected, Guard, StoreError};
 
@@ -77,6 +77,26 @@ impl Transaction {
 
     pub fn delete(&mut self, table: &str, key: Item, condition: Option<(Condition, Guard)>) -> Result<(), StoreError> {
         conditional_write!(self, Delete, set_key, delete, table, key, condition)
+    }
+
+    /// Adds signed amounts to numeric attributes of an item (created if missing), without a
+    /// condition: counters (the day book), which any order of commits sums the same.
+    pub fn add(&mut self, table: &str, key: Item, amounts: &[(&str, i64)]) -> Result<(), StoreError> {
+        if amounts.is_empty() {
+            return Ok(());
+        }
+        let mut expression = Vec::new();
+        let mut update = Update::builder().table_name(table).set_key(Some(key));
+        for (i, (name, amount)) in amounts.iter().enumerate() {
+            expression.push(format!("#a{i} :a{i}"));
+            update = update
+                .expression_attribute_names(format!("#a{i}"), *name)
+                .expression_attribute_values(format!(":a{i}"), n(amount));
+        }
+        let write = update.update_expression(format!("ADD {}", expression.join(", "))).build().map_err(unavailable)?;
+        self.writes.push(TransactWriteItem::builder().update(write).build());
+        self.roles.push(None);
+        Ok(())
     }
 
     pub fn len(&self) -> usize {

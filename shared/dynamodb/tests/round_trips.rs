@@ -147,25 +147,27 @@ async fn a_refund_without_its_customer_is_three_requests_and_its_replay_two() {
     assert_requests(&take(&store), &[("BatchGetItem", 1), ("GetItem", 1)], "a refund naming another customer");
 }
 
-/// A day's receipts for the reports: one `Query` per shard of the day (plus further pages),
-/// read from `by_purchase_date` alone, refunds included; an empty day costs the same.
+/// A customer's receipts of a window for the reports: one `Query` (plus further pages), read
+/// from `by_customer_purchase` alone, refunds included; an empty window costs the same.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_days_receipts_are_one_query_per_shard() {
+async fn a_customers_receipts_of_a_window_are_one_query() {
     let (store, app) = app().await;
-    for (customer, receipt) in [("anna", "r-1"), ("boris", "r-2")] {
+    for (customer, receipt) in [("anna", "r-1"), ("anna", "r-2"), ("boris", "r-3")] {
         let req = purchase(customer, receipt, 100_000, 0, "2026-03-10T11:30:00+03:00");
         app.purchase(&req, now(), Backdating::Limited).await.expect("a purchase");
     }
     app.refund(&refund("f-1", "r-2", 40_000), now()).await.expect("the refund");
     store.reset_metrics();
 
-    let queries = [("Query", u64::from(boomerang_dynamodb::INDEX_SHARDS))];
-    let receipts = store.receipts_on("2026-03-10".parse().expect("a date")).await.expect("query");
+    let queries = [("Query", 1)];
+    let (anna, day) = (CustomerId::parse("anna").expect("an id"), "2026-03-10".parse().expect("a date"));
+    let receipts = store.receipts_of(&anna, day, day).await.expect("query");
     let listed: Vec<(&str, u64)> = receipts.iter().map(|r| (r.receipt_id.as_str(), r.refund.refunded_minor)).collect();
-    assert_eq!(listed, [("r-1", 0), ("r-2", 40_000)], "both receipts, the refund on the second");
-    assert_requests(&take(&store), &queries, "receipts_on");
-    assert!(store.receipts_on("2026-03-11".parse().expect("a date")).await.expect("query").is_empty());
-    assert_requests(&take(&store), &queries, "receipts_on of a day without purchases");
+    assert_eq!(listed, [("r-1", 0), ("r-2", 40_000)], "anna's receipts, the refund on the second, not boris's");
+    assert_requests(&take(&store), &queries, "receipts_of");
+    let next = "2026-03-11".parse().expect("a date");
+    assert!(store.receipts_of(&anna, next, next).await.expect("query").is_empty());
+    assert_requests(&take(&store), &queries, "receipts_of a window without purchases");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,7 +24,7 @@ use boomerang_core::domain::triggers::{Episode, Outcome};
 use boomerang_core::ports::{BurnCommit, CustomerReader, CustomerWriter, Expected, StoreError, SweepStore};
 use boomerang_dynamodb::{items, markers};
 use boomerang_dynamodb::layout::{
-    self, Index, BY_BIRTHDAY, BY_EXPIRY, BY_LAST_PURCHASE, BY_PURCHASE_DATE, BY_SWEEP_DATE, INDEXES,
+    self, Index, BY_BIRTHDAY, BY_EXPIRY, BY_LAST_PURCHASE, BY_CUSTOMER_PURCHASE, BY_SWEEP_DATE, INDEXES,
 };
 use boomerang_dynamodb::DynamoStore;
 
@@ -140,14 +140,14 @@ async fn a_purchase_files_customer_and_receipt_under_sharded_index_keys() {
     assert_eq!(indexed(&store, BY_LAST_PURCHASE, &lp).await, BTreeSet::from(["anna".to_owned()]));
     let xp = layout::expiry_pk(receipt.earned_lot.expires_on, "anna");
     assert_eq!(indexed(&store, BY_EXPIRY, &xp).await, BTreeSet::from(["anna".to_owned()]));
-    let pd = layout::purchase_date_pk(date("2026-03-10"), "r-1");
-    assert_eq!(indexed(&store, BY_PURCHASE_DATE, &pd).await, BTreeSet::from(["r-1".to_owned()]));
-    assert!(lp.starts_with("LP#2026-03-10#") && pd.starts_with("PD#2026-03-10#"), "{lp} {pd}");
+    let cp = layout::customer_purchase_pk("anna");
+    assert_eq!(indexed(&store, BY_CUSTOMER_PURCHASE, &cp).await, BTreeSet::from(["2026-03-10#r-1".to_owned()]));
+    assert!(lp.starts_with("LP#2026-03-10#"), "{lp}");
 
     // Reports read receipts from the index itself: the record is projected into it.
-    let items = index_items(&store, BY_PURCHASE_DATE, &pd).await;
+    let items = index_items(&store, BY_CUSTOMER_PURCHASE, &cp).await;
     let projected = items.first().and_then(|item| item.get("rec")).is_some();
-    assert!(projected, "the receipt record is in the by_purchase_date index");
+    assert!(projected, "the receipt record is in the by_customer_purchase index");
 }
 
 #[tokio::test]

@@ -1,10 +1,11 @@
 //! An outgoing email as MIME (multipart/alternative, text and HTML) with the RFC 8058
-//! one-click unsubscribe headers: what SES sends raw and what the local outbox keeps as
-//! `.eml`. Both messaging adapters build it here, so the two never differ.
+//! one-click unsubscribe headers, and the owner's digest with its report attached: what SES
+//! sends raw and what the local outbox keeps as `.eml`. Both messaging adapters build it here, so the two never differ.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use boomerang_core::ports::OutgoingMessage;
+use boomerang_core::ports::{OutgoingMessage, OwnerEmail};
+use chrono::{DateTime, Utc};
 
 /// Header text as RFC 2047 encoded words when it is not plain printable ASCII: each word at
 /// most 75 characters (the RFC's limit), whole UTF-8 characters per word, words separated by
@@ -62,36 +63,76 @@ fn base64_lines(text: &str) -> String {
     encoded.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("\r\n")
 }
 
-/// The email as MIME (multipart/alternative, text and HTML), with RFC 8058 one-click
-/// unsubscribe headers: what SES sends raw and what the local outbox keeps as `.eml`.
-pub fn email_mime(message: &OutgoingMessage, from_address: &str, message_id: &str) -> String {
-    let boundary = format!("=_boomerang_{}", message_id.replace(|c: char| !c.is_ascii_alphanumeric(), ""));
-    let mut headers = vec![
-        format!("From: {} <{from_address}>", display_name(&message.from_name)),
-        format!("To: {}", message.to),
-        format!("Subject: {}", unstructured(message.subject.as_deref().unwrap_or(""))),
-        format!("Date: {}", message.created_at.to_rfc2822()),
+/// The boundary of a MIME part, derived from the Message-ID (never random).
+fn boundary(message_id: &str, part: &str) -> String {
+    format!("=_boomerang_{part}{}", message_id.replace(|c: char| !c.is_ascii_alphanumeric(), ""))
+}
+
+/// The headers every email of ours starts with.
+fn common_headers(from_name: &str, from_address: &str, to: &str, subject: &str, date: &DateTime<Utc>, message_id: &str) -> Vec<String> {
+    vec![
+        format!("From: {} <{from_address}>", display_name(from_name)),
+        format!("To: {to}"),
+        format!("Subject: {}", unstructured(subject)),
+        format!("Date: {}", date.to_rfc2822()),
         format!("Message-ID: <{message_id}>"),
         "MIME-Version: 1.0".to_string(),
-    ];
-    if let Some(url) = &message.unsubscribe_url {
-        headers.push(format!("List-Unsubscribe: <{url}>"));
-        headers.push("List-Unsubscribe-Post: List-Unsubscribe=One-Click".to_string());
-    }
-    headers.push(format!("Content-Type: multipart/alternative; boundary=\"{boundary}\""));
+    ]
+}
+
+/// A multipart/alternative body of the text and, when there is one, the HTML; each part
+/// base64 in UTF-8.
+fn alternative(boundary: &str, text: &str, html: Option<&str>) -> String {
     let part = |kind: &str, body: &str| {
         format!(
             "--{boundary}\r\nContent-Type: {kind}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
             base64_lines(body)
         )
     };
+    let mut body = part("text/plain", text);
+    if let Some(html) = html {
+        body.push_str(&part("text/html", html));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    body
+}
+
+/// The email as MIME (multipart/alternative, text and HTML), with RFC 8058 one-click
+/// unsubscribe headers: what SES sends raw and what the local outbox keeps as `.eml`.
+pub fn email_mime(message: &OutgoingMessage, from_address: &str, message_id: &str) -> String {
+    let boundary = boundary(message_id, "");
+    let subject = message.subject.as_deref().unwrap_or("");
+    let mut headers = common_headers(&message.from_name, from_address, &message.to, subject, &message.created_at, message_id);
+    if let Some(url) = &message.unsubscribe_url {
+        headers.push(format!("List-Unsubscribe: <{url}>"));
+        headers.push("List-Unsubscribe-Post: List-Unsubscribe=One-Click".to_string());
+    }
+    headers.push(format!("Content-Type: multipart/alternative; boundary=\"{boundary}\""));
     let mut mime = headers.join("\r\n");
     mime.push_str("\r\n\r\n");
-    mime.push_str(&part("text/plain", &message.text));
-    if let Some(html) = &message.html {
-        mime.push_str(&part("text/html", html));
-    }
-    mime.push_str(&format!("--{boundary}--\r\n"));
+    mime.push_str(&alternative(&boundary, &message.text, message.html.as_deref()));
+    mime
+}
+
+/// An email to the owner as MIME: multipart/mixed of the text and HTML (multipart/alternative)
+/// and the attached file. No unsubscribe headers: it is not a marketing message.
+pub fn owner_email_mime(email: &OwnerEmail, from_address: &str, message_id: &str) -> String {
+    let (mixed, alt) = (boundary(message_id, "m"), boundary(message_id, "a"));
+    let mut headers = common_headers(&email.from_name, from_address, &email.to, &email.subject, &email.created_at, message_id);
+    headers.push(format!("Content-Type: multipart/mixed; boundary=\"{mixed}\""));
+    let file = &email.attachment;
+    // The file name as an RFC 2231 parameter would need more care; ours are ASCII (dates).
+    let name: String = file.filename.chars().filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\').collect();
+    let mut mime = headers.join("\r\n");
+    mime.push_str("\r\n\r\n");
+    mime.push_str(&format!("--{mixed}\r\nContent-Type: multipart/alternative; boundary=\"{alt}\"\r\n\r\n"));
+    mime.push_str(&alternative(&alt, &email.text, Some(&email.html)));
+    mime.push_str(&format!(
+        "--{mixed}\r\nContent-Type: {}; charset=utf-8; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--{mixed}--\r\n",
+        file.content_type,
+        base64_lines(&file.content)
+    ));
     mime
 }
 
@@ -125,6 +166,40 @@ mod tests {
         assert!(mime.contains("Content-Type: text/plain; charset=utf-8") && mime.contains("Content-Type: text/html; charset=utf-8"));
         assert!(mime.contains(&STANDARD.encode("<p>Привет</p>")));
         assert!(mime.trim_end().ends_with("--"));
+    }
+
+    #[test]
+    fn the_owner_email_carries_text_html_and_the_attached_report_and_no_unsubscribe_headers() {
+        use boomerang_core::ports::Attachment;
+        let email = OwnerEmail {
+            id: "owner_digest.2026-11-29".into(),
+            to: "owner@shop.example".into(),
+            from_name: "Ромашка".into(),
+            subject: "Ромашка: неделя".into(),
+            text: "Триггеры прошлой недели".into(),
+            html: "<p>Триггеры</p>".into(),
+            attachment: Attachment {
+                filename: "boomerang-report-2026-11-23-to-2026-11-29.html".into(),
+                content_type: "text/html".into(),
+                content: "<!DOCTYPE html><title>Отчёт</title>".into(),
+            },
+            created_at: "2026-11-30T06:00:00Z".parse().unwrap(),
+        };
+        let mime = owner_email_mime(&email, "loyalty@shop.example", "owner_digest.2026-11-29@shop.example");
+        assert!(!mime.contains("List-Unsubscribe"), "not a marketing message");
+        let headers = mime.split("\r\n\r\n").next().unwrap();
+        assert!(headers.contains("To: owner@shop.example\r\n") && headers.contains("Content-Type: multipart/mixed; boundary="), "{headers}");
+        let mixed = headers.split("boundary=\"").nth(1).unwrap().trim_end_matches('"');
+        let parts: Vec<&str> = mime.split(&format!("--{mixed}")).collect();
+        // Preamble, the alternative, the attachment, the closing "--".
+        assert_eq!(parts.len(), 4, "{mime}");
+        assert!(parts[1].contains("Content-Type: multipart/alternative") && parts[1].contains(&STANDARD.encode("Триггеры прошлой недели")));
+        assert!(parts[1].contains("Content-Type: text/html; charset=utf-8") && parts[1].contains(&STANDARD.encode("<p>Триггеры</p>")));
+        let file = parts[2];
+        assert!(file.contains("Content-Disposition: attachment; filename=\"boomerang-report-2026-11-23-to-2026-11-29.html\""), "{file}");
+        let body: String = file.split("\r\n\r\n").nth(1).unwrap().split_whitespace().collect();
+        assert_eq!(String::from_utf8(STANDARD.decode(body).unwrap()).unwrap(), email.attachment.content);
+        assert!(parts[3].starts_with("--"), "the closing boundary");
     }
 
     fn from_line(from_name: &str) -> String {

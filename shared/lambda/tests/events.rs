@@ -63,6 +63,8 @@ async fn every_api_event_gets_the_answer_its_name_says() {
         (Balance, "balance/get-customer-not-found.json", 404, Some("customer_not_found")),
         (Balance, "balance/get-balance-unauthenticated.json", 401, Some("unauthorized")),
         (Customers, "customers/unsubscribe-one-click.json", 400, Some("invalid_token")),
+        // The digest's report link, forged: no key needed to be told so.
+        (Balance, "balance/get-report-view-forged.json", 400, Some("invalid_token")),
         (Customers, "customers/delete-customer.json", 204, None),
     ];
     for (group, name, status, code) in script {

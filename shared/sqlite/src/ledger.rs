@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use rusqlite::params;
 
+use boomerang_core::domain::book::BookDelta;
 use boomerang_core::domain::ids::{CustomerId, ReceiptId};
 use boomerang_core::ports::{
     encode_json, Expected, Guard, LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundKeys, RefundView, StoreError,
@@ -31,7 +32,8 @@ impl LedgerWriter for SqliteStore {
         let expected = commit.expected;
         let customer = CustomerRow::encode(&commit.record, expected.next_version())?;
         let receipt = ReceiptRow::encode(&commit.receipt)?;
-        let entries = EntryRows::encode(&commit.receipt.customer_id, commit.receipt.recorded_at, &commit.entries);
+        let entries = EntryRows::encode(&commit.receipt.customer_id, commit.receipt.recorded_at, &commit.entries)
+            .with_book(BookDelta::purchase(&commit.receipt, &commit.entries));
         let reward = commit.referral_reward.as_ref().map(RewardRow::encode).transpose()?;
         self.run(move |conn| {
             let tx = write_tx(conn)?;
@@ -89,7 +91,8 @@ impl LedgerWriter for SqliteStore {
             timestamp(refund.occurred_at.with_timezone(&Utc)),
             encode_json(refund, "refund")?,
         );
-        let entries = EntryRows::encode(&refund.customer_id, refund.recorded_at, &commit.entries);
+        let entries = EntryRows::encode(&refund.customer_id, refund.recorded_at, &commit.entries)
+            .with_book(BookDelta::refund(commit.on, &commit.receipt, refund, &commit.entries));
         self.run(move |conn| {
             let tx = write_tx(conn)?;
             let (refund_id, occurred_at_utc, refund_body) = refund_row;

@@ -14,7 +14,9 @@ use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use boomerang_core::ports::StoreError;
 
+mod book;
 mod customers;
+mod digest;
 mod ledger;
 mod referrals;
 mod rows;

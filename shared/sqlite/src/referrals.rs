@@ -111,7 +111,8 @@ impl ReferralStore for SqliteStore {
 
     async fn commit_reward(&self, commit: &RewardCommit, from: RewardStatus) -> Result<(), StoreError> {
         let reward = RewardRow::encode(&commit.reward)?;
-        let referrer = commit.referrer.as_ref().map(RecordRows::encode).transpose()?;
+        // A referrer's reward counts in the day book on the date it came due.
+        let referrer = commit.referrer.as_ref().map(|r| RecordRows::encode(r, commit.reward.due_on)).transpose()?;
         self.run(move |conn| {
             let tx = write_tx(conn)?;
             let referrer_moved = match &referrer {

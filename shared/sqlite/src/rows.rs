@@ -5,6 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, ToSql, Transaction};
 use serde::de::DeserializeOwned;
 
+use boomerang_core::domain::book::BookDelta;
 use boomerang_core::domain::auth::ApiKeyRecord;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::{CustomerId, TerminalName};
@@ -162,6 +163,8 @@ pub(crate) struct EntryRows {
     customer_id: String,
     recorded_at: String,
     rows: Vec<(&'static str, u64, String, &'static str, String)>,
+    /// What the commit adds to the day book, written with the entries.
+    book: BookDelta,
 }
 
 impl EntryRows {
@@ -173,7 +176,13 @@ impl EntryRows {
                 .iter()
                 .map(|e| (e.kind.as_str(), e.points, encode_date(e.lot.expires_on), source(&e.lot), e.reference.clone()))
                 .collect(),
+            book: BookDelta::default(),
         }
+    }
+
+    /// The same entries with what their commit adds to the day book.
+    pub fn with_book(self, book: BookDelta) -> Self {
+        Self { book, ..self }
     }
 
     pub fn insert(&self, tx: &Transaction<'_>) -> Result<(), Fail> {
@@ -184,7 +193,7 @@ impl EntryRows {
         for (kind, points, expires_on, source, reference) in &self.rows {
             insert.execute(params![self.customer_id, self.recorded_at, kind, points, expires_on, source, reference])?;
         }
-        Ok(())
+        crate::book::apply(tx, &self.book)
     }
 }
 

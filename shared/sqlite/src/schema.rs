@@ -119,7 +119,14 @@ CREATE TABLE referral_rewards (
 CREATE INDEX referral_rewards_by_due_on ON referral_rewards (due_on);
 ";
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+/// The day book (see `book`): reports read its counters instead of every receipt. A file
+/// migrated from an earlier version starts its book empty: figures count from the upgrade on.
+const V4: &str = crate::book::SCHEMA;
+
+/// The owner's weekly digest, one row per sweep date that sends it.
+const V5: &str = crate::digest::SCHEMA;
+
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 fn user_version(conn: &Connection) -> Result<usize, Fail> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{params, params_from_iter, OptionalExtension, ToSql, Transaction};
 
+use boomerang_core::domain::book::{BookDelta, DayRow};
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::purchase::Receipt;
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
@@ -55,7 +56,7 @@ impl SweepStore for SqliteStore {
 
     async fn record_outcome(&self, outcome: &Outcome, record: Option<&RecordCommit>) -> Result<(), StoreError> {
         let row = OutcomeRow::encode(outcome)?;
-        let gift = record.map(RecordRows::encode).transpose()?;
+        let gift = record.map(|r| RecordRows::encode(r, outcome.sweep_date)).transpose()?;
         self.run(move |conn| {
             let tx = write_tx(conn)?;
             let taken = tx
@@ -84,7 +85,7 @@ impl SweepStore for SqliteStore {
 
     async fn claim_outcome(&self, outcome: &Outcome, record: &RecordCommit) -> Result<(), StoreError> {
         let row = OutcomeRow::encode(outcome)?;
-        let (expected, customer, entries) = RecordRows::encode(record)?;
+        let (expected, customer, entries) = RecordRows::encode(record, outcome.sweep_date)?;
         let pending = OutcomeStatus::Pending.as_str();
         self.run(move |conn| {
             let tx = write_tx(conn)?;
@@ -130,7 +131,8 @@ impl SweepStore for SqliteStore {
         let expected = Expected::Version(burn.expected_version);
         let customer = CustomerRow::encode(&burn.record, expected.next_version())?;
         // The port gives a burn no instant of its own: it is recorded when the store writes it.
-        let entries = EntryRows::encode(&burn.record.customer.customer_id, burn.recorded_at, &burn.entries);
+        let entries = EntryRows::encode(&burn.record.customer.customer_id, burn.recorded_at, &burn.entries)
+            .with_book(BookDelta::burn(&burn.entries));
         // `burned_dates` needs nothing here: the lots mirror follows the record, so a burned
         // lot leaves `lots` with this very write.
         self.run(move |conn| {
@@ -171,16 +173,18 @@ impl SweepStore for SqliteStore {
 
 #[async_trait]
 impl ReportStore for SqliteStore {
-    async fn receipts_on(&self, on: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
+    async fn receipts_of(&self, customer: &CustomerId, from: NaiveDate, to: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
         // `local_date` is the receipt's own (the local date of `occurred_at`), written once with
         // it; a refund rewrites the body in place, so the body read here has every refund so far.
         // Ids compare bytewise (BINARY collation), as `ReceiptId` orders them.
-        let on = encode_date(on);
+        let (customer, from, to) = (customer.as_str().to_owned(), encode_date(from), encode_date(to));
         self.run(move |conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT receipt_id, body FROM receipts WHERE local_date = ?1 ORDER BY receipt_id")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT receipt_id, body FROM receipts WHERE customer_id = ?1 AND local_date >= ?2 AND local_date <= ?3 \
+                 ORDER BY local_date, receipt_id",
+            )?;
             let rows = stmt
-                .query_map([on], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
+                .query_map([customer, from, to], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
             let receipts = rows
                 .iter()
@@ -190,16 +194,26 @@ impl ReportStore for SqliteStore {
         })
         .await
     }
+
+    async fn day_figures(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DayRow>, StoreError> {
+        self.run(move |conn| crate::book::day_figures(conn, from, to)).await
+    }
+
+    async fn points_expiring(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
+        self.run(move |conn| crate::book::points_expiring(conn, from, to)).await
+    }
 }
 
 /// The customer record written with an outcome, and its ledger entries, as rows.
 pub(crate) struct RecordRows;
 
 impl RecordRows {
-    pub(crate) fn encode(commit: &RecordCommit) -> Result<(Expected, CustomerRow, EntryRows), StoreError> {
+    /// `on`: the date the credit counts on in the day book.
+    pub(crate) fn encode(commit: &RecordCommit, on: NaiveDate) -> Result<(Expected, CustomerRow, EntryRows), StoreError> {
         let expected = Expected::Version(commit.expected_version);
         let customer = CustomerRow::encode(&commit.record, expected.next_version())?;
-        let entries = EntryRows::encode(&commit.record.customer.customer_id, commit.recorded_at, &commit.entries);
+        let entries = EntryRows::encode(&commit.record.customer.customer_id, commit.recorded_at, &commit.entries)
+            .with_book(BookDelta::credit(on, &commit.entries));
         Ok((expected, customer, entries))
     }
 }

@@ -185,7 +185,9 @@ async fn a_version_1_file_is_migrated_to_the_sweep_tables_and_keeps_its_data() {
     let conn = raw(dir.path());
     conn.execute_batch(
         "DROP TABLE sweep_outcomes; DROP TABLE sweep_progress; DROP TABLE referral_codes; \
-         DROP TABLE referral_rewards; PRAGMA user_version = 1;",
+         DROP TABLE referral_rewards; DROP TABLE book_days; DROP TABLE book_expiring; DROP TABLE owner_digests; \
+         DROP INDEX receipts_by_customer_date; CREATE INDEX receipts_by_local_date ON receipts (local_date); \
+         PRAGMA user_version = 1;",
     )
         .expect("a version 1 file");
     drop(conn);
@@ -307,6 +309,7 @@ async fn the_ledger_and_lot_tables_mirror_every_commit_and_only_those() {
         receipt: decision.receipt,
         refund: decision.refund,
         entries: decision.entries,
+        on: "2026-03-10".parse().unwrap(),
     };
     store.commit_refund(&refund).await.expect("refund");
     assert_eq!(

@@ -34,6 +34,7 @@ macro_rules! outln {
 
 mod config;
 mod customers;
+mod digest;
 mod import;
 mod keys;
 mod report;
@@ -137,13 +138,15 @@ enum Command {
         /// Print the rows as JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// Also write the rows as CSV to this file.
+        /// Also write the rows as CSV to this file, and the points and store sections beside it (FILE-points.csv, FILE-stores.csv).
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
         /// Also write a self-contained HTML page with the table and charts to this file.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
     },
+    /// The owner's weekly digest of the last 7 swept days: --preview prints it, --send sends it now.
+    Digest(digest::DigestArgs),
     /// Set up a tenant's DynamoDB table (the stack creates it in AWS; this is for local use and tests).
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
@@ -247,6 +250,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Config(cmd) => config::config(global, cmd).await,
         Command::Sweep { date, dry_run, json, list } => sweep::sweep(global, date, dry_run, json, list).await,
         Command::Report { from, to, json, csv, html } => report::report(global, from, to, json, csv, html).await,
+        Command::Digest(a) => digest::digest(global, a).await,
         Command::Tenant(cmd) => tenant::tenant(cmd).await,
         Command::Simulate(args) => {
             let config = load_config(global.config.as_deref())?;

@@ -32,8 +32,15 @@ pub(super) async fn report(
         Some(_) => None,
     };
     if let Some(path) = &csv {
-        std::fs::write(path, report.to_csv()).map_err(|e| format!("{}: {e}", path.display()))?;
-        eprintln!("wrote {}", path.display());
+        // The trigger table stays one CSV; the points and store sections go beside it.
+        for (path, text) in [
+            (path.clone(), report.to_csv()),
+            (beside(path, "points"), report.points_csv()),
+            (beside(path, "stores"), report.stores_csv()),
+        ] {
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
     }
     if let Some(path) = &html {
         let page = boomerang_core::report::html::to_html(&report, app.config(), false);
@@ -48,7 +55,14 @@ pub(super) async fn report(
     } else if let Some(note) = &note {
         outln!("{note}");
     } else {
-        out!("{}\n{}", report.to_table(&currency), report.in_words(app.config()));
+        out!("{}\n{}\n{}", report.to_table(&currency), report.sections_text(&currency), report.in_words(app.config()));
     }
     Ok(())
+}
+
+/// `report.csv` → `report-points.csv`: a section's file beside the trigger CSV.
+fn beside(path: &std::path::Path, section: &str) -> PathBuf {
+    let stem = path.file_stem().map_or_else(|| "report".into(), |s| s.to_string_lossy().into_owned());
+    let ext = path.extension().map_or_else(|| "csv".into(), |e| e.to_string_lossy().into_owned());
+    path.with_file_name(format!("{stem}-{section}.{ext}"))
 }

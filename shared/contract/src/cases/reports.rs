@@ -1,13 +1,12 @@
-//! What the trigger reports read: a day's receipts, by the local date of the purchase.
+//! What the trigger reports read: a customer's receipts, by the local date of the purchase.
 
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::CustomerRecord;
-use boomerang_core::domain::purchase::Receipt;
 use boomerang_core::ports::{PurchaseCommit, Store};
 use chrono::Duration;
 
 use crate::StoreFactory;
-use crate::support::{date, local, purchase_commit_in, refund_commit_in, utc};
+use crate::support::{customer_id, date, local, purchase_commit_in, refund_commit_in, utc};
 
 /// A program in New York (UTC-5 in February): 23:30 there is already the next day in UTC, and
 /// 20:00 the evening before is already this day in UTC, so a store that dated receipts by UTC
@@ -43,7 +42,7 @@ async fn bought_at(
     bought(store, before, customer, receipt, at, &recorded_at.to_rfc3339()).await
 }
 
-pub async fn receipts_are_listed_by_the_local_date_of_their_purchase(factory: impl StoreFactory) {
+pub async fn a_customers_receipts_are_listed_by_the_local_date_of_their_purchase(factory: impl StoreFactory) {
     let fx = factory.fresh().await;
     let store = fx.store.as_ref();
     // Committed in an order that is not the receipt ids' order, which the listing must follow.
@@ -90,20 +89,26 @@ pub async fn receipts_are_listed_by_the_local_date_of_their_purchase(factory: im
     let refunded = refund.receipt;
     assert_eq!((refunded.refund.refunds, refunded.refund.refunded_minor), (1, 40_000), "the refund's progress");
 
-    let listed = store.receipts_on(date("2026-02-03")).await.expect("query");
-    let want: Vec<Receipt> = vec![offline.receipt, refunded.clone(), morning.receipt];
-    assert_eq!(listed, want, "exactly 3 February's receipts, by receipt id, each as it is now");
-    let on_listing = listed.iter().find(|r| r.receipt_id == refunded.receipt_id).expect("the refunded receipt");
-    assert_eq!(on_listing.refund, refunded.refund, "the refund progress is on the listed receipt");
-
-    let listed = store.receipts_on(date("2026-02-04")).await.expect("query");
-    assert_eq!(listed, vec![next_morning.receipt, next_day.receipt], "4 February's receipts, not the 23:30 one");
-    let listed = store.receipts_on(date("2026-02-02")).await.expect("query");
-    assert_eq!(listed, vec![evening_before.receipt], "the evening before stays on its local day");
-
+    let of = |customer: &'static str, from: &'static str, to: &'static str| async move {
+        store.receipts_of(&customer_id(customer), date(from), date(to)).await.expect("query")
+    };
+    assert_eq!(
+        of("dora", "2026-02-01", "2026-02-28").await,
+        vec![offline.receipt.clone(), next_day.receipt],
+        "dora's receipts in date order: the backdated one on the day it happened"
+    );
+    assert_eq!(of("dora", "2026-02-03", "2026-02-03").await, vec![offline.receipt]);
+    let listed = of("boris", "2026-02-03", "2026-02-03").await;
+    assert_eq!(listed, vec![refunded.clone()], "the 23:30 receipt on 3 February, as it is now");
+    assert_eq!(listed[0].refund, refunded.refund, "the refund progress is on the listed receipt");
+    assert!(of("boris", "2026-02-04", "2026-02-04").await.is_empty(), "not on 4 February");
+    assert_eq!(of("anna", "2026-02-03", "2026-02-04").await, vec![morning.receipt, next_morning.receipt.clone()]);
+    assert_eq!(of("anna", "2026-02-04", "2026-02-04").await, vec![next_morning.receipt]);
+    assert_eq!(of("carl", "2026-02-02", "2026-02-02").await, vec![evening_before.receipt], "the evening before stays on its local day");
+    assert!(of("carl", "2026-02-03", "2026-02-03").await.is_empty());
     // Neither the day the backdated receipt was recorded nor the refund's day has a purchase.
-    for empty in ["2026-02-06", "2026-02-05", "2026-03-01"] {
-        let listed = store.receipts_on(date(empty)).await.expect("query");
-        assert!(listed.is_empty(), "no purchase on {empty}: {listed:?}");
+    for (customer, empty) in [("dora", "2026-02-06"), ("boris", "2026-02-05"), ("anna", "2026-03-01")] {
+        let listed = of(customer, empty, empty).await;
+        assert!(listed.is_empty(), "no purchase of {customer} on {empty}: {listed:?}");
     }
 }

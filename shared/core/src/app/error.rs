@@ -49,8 +49,11 @@ pub enum Error {
     RefundExceedsRemaining { remaining_minor: u64 },
     #[error("the refund is dated before its purchase")]
     RefundBeforePurchase,
-    #[error("the unsubscribe token is not valid")]
+    #[error("the link's token is not valid")]
     InvalidToken,
+    /// A report link signed by us, past its expiry.
+    #[error("this report link has expired; the next weekly digest brings a fresh one")]
+    LinkExpired,
     #[error("too many concurrent writes to this customer; retry")]
     Contention,
     /// The points would overflow a count of the customer's account: refused, never wrapped.
@@ -88,6 +91,7 @@ impl Error {
             Error::RefundExceedsRemaining { .. } => "refund_exceeds_remaining",
             Error::RefundBeforePurchase => "refund_before_purchase",
             Error::InvalidToken => "invalid_token",
+            Error::LinkExpired => "link_expired",
             Error::Contention => "contention",
             Error::PointsOverflow(_) => "internal",
             Error::Store(StoreError::Corrupt(_)) => "internal",
@@ -111,7 +115,7 @@ impl Error {
             Error::UnknownStore { .. } => "store_id",
             Error::OccurredAtInFuture | Error::OccurredAtTooOld { .. } | Error::RefundBeforePurchase => "occurred_at",
             Error::RefundExceedsRemaining { .. } => "amount",
-            Error::InvalidToken => "token",
+            Error::InvalidToken | Error::LinkExpired => "token",
             Error::InvalidReferral(_) => "referred_by",
             _ => return None,
         })

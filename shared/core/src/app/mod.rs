@@ -4,6 +4,7 @@
 
 mod access;
 mod customers;
+pub mod digest;
 mod error;
 pub mod import;
 mod purchases;

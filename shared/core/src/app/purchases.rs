@@ -108,6 +108,7 @@ impl Boomerang {
                 receipt: decision.receipt,
                 refund: decision.refund,
                 entries: decision.entries,
+                on: self.config().local_date(req.occurred_at.with_timezone(&chrono::Utc)),
             };
             let result = self.store().commit_refund(&commit).await;
             committed(result, || RefundOutcome { refund: commit.refund, replayed: false })

@@ -191,7 +191,13 @@ impl SecretStore for MemoryStore {
 
 #[async_trait]
 impl ReportStore for MemoryStore {
-    async fn receipts_on(&self, _: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
+    async fn receipts_of(&self, _: &CustomerId, _: NaiveDate, _: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn day_figures(&self, _: NaiveDate, _: NaiveDate) -> Result<Vec<crate::domain::book::DayRow>, StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn points_expiring(&self, _: NaiveDate, _: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
         unimplemented!("{UNUSED}")
     }
 }
@@ -256,6 +262,20 @@ impl ReferralStore for MemoryStore {
         unimplemented!("{UNUSED}")
     }
     async fn commit_reward(&self, _: &RewardCommit, _: RewardStatus) -> Result<(), StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+}
+
+/// The owner's digest: the contract suite's.
+#[async_trait]
+impl DigestStore for MemoryStore {
+    async fn owner_digest(&self, _: NaiveDate) -> Result<Option<DigestRecord>, StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn record_owner_digest(&self, _: &DigestRecord) -> Result<(), StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn update_owner_digest(&self, _: &DigestRecord, _: DigestStatus) -> Result<(), StoreError> {
         unimplemented!("{UNUSED}")
     }
 }

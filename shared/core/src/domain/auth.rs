@@ -40,16 +40,20 @@ pub struct Principal {
 
 type HmacSha256 = Hmac<Sha256>;
 
-fn mac(secret: &[u8], customer: &str) -> HmacSha256 {
+/// The tenant's signature of `payload` for one `purpose` (its own prefix, so a token made
+/// for one purpose never passes for another).
+pub(crate) fn mac(secret: &[u8], purpose: &[u8], payload: &str) -> HmacSha256 {
     let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(b"unsubscribe:v1:");
-    mac.update(customer.as_bytes());
+    mac.update(purpose);
+    mac.update(payload.as_bytes());
     mac
 }
 
+const UNSUBSCRIBE: &[u8] = b"unsubscribe:v1:";
+
 /// A token naming the customer, signed with the tenant's secret: the link needs no key.
 pub fn unsubscribe_token(secret: &[u8], customer: &CustomerId) -> String {
-    let tag = mac(secret, customer.as_str()).finalize().into_bytes();
+    let tag = mac(secret, UNSUBSCRIBE, customer.as_str()).finalize().into_bytes();
     format!("{}.{}", URL_SAFE_NO_PAD.encode(customer.as_str()), URL_SAFE_NO_PAD.encode(tag))
 }
 
@@ -58,7 +62,7 @@ pub fn verify_unsubscribe_token(secret: &[u8], token: &str) -> Option<CustomerId
     let (id_part, tag_part) = token.split_once('.')?;
     let id = String::from_utf8(URL_SAFE_NO_PAD.decode(id_part).ok()?).ok()?;
     let tag = URL_SAFE_NO_PAD.decode(tag_part).ok()?;
-    mac(secret, &id).verify_slice(&tag).ok()?;
+    mac(secret, UNSUBSCRIBE, &id).verify_slice(&tag).ok()?;
     CustomerId::parse(&id).ok()
 }
 

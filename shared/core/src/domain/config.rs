@@ -16,6 +16,10 @@ pub use crate::domain::template::Templates;
 use crate::domain::wording::format_date;
 use crate::domain::words::{self, Mismatch, Sent, Wanted};
 
+mod owner;
+
+pub use owner::{weekday_word, OwnerConfig};
+
 pub const DEFAULTS_TOML: &str = include_str!("defaults.toml");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +105,8 @@ pub struct ProgramConfig {
     /// store not listed is refused, and reports name the stores.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stores: BTreeMap<String, StoreInfo>,
+    /// Who gets the weekly digest, on which day, in which language.
+    pub owner: OwnerConfig,
 }
 
 /// A branch of the shop, as the owner calls it.
@@ -306,6 +312,7 @@ impl ProgramConfig {
                 return Err(err(format!("stores.{id}.name"), "must be 1 to 100 characters"));
             }
         }
+        self.owner.validate()?;
         let order = self.triggers_by_priority();
         if let Some(pair) = order.windows(2).find(|p| self.trigger(p[0]).priority == self.trigger(p[1]).priority) {
             return Err(err(

@@ -3,6 +3,7 @@
 //! every other module builds on them (and on each other) without cycles.
 
 pub mod auth;
+pub mod book;
 pub mod config;
 pub mod contact;
 pub mod customer;
@@ -14,6 +15,7 @@ pub mod ledger;
 pub mod messages;
 pub mod purchase;
 pub mod referral;
+pub mod report_link;
 pub mod template;
 pub mod triggers;
 pub mod wording;

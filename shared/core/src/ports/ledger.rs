@@ -2,6 +2,7 @@
 //! commit of everything it changes.
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::{CustomerId, ReceiptId, RefundId};
@@ -70,6 +71,9 @@ pub struct RefundCommit {
     pub expected_refunds: u32,
     pub refund: Refund,
     pub entries: Vec<LedgerEntry>,
+    /// The refund's local date (the tenant's time zone): its points movements count on it in
+    /// the day book.
+    pub on: NaiveDate,
 }
 
 /// Purchases and refunds.

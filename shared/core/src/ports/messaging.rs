@@ -40,6 +40,32 @@ pub struct OutgoingMessage {
     pub created_at: DateTime<Utc>,
 }
 
+/// A file attached to an email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub filename: String,
+    /// Its MIME type, e.g. `text/html`.
+    pub content_type: String,
+    pub content: String,
+}
+
+/// An email to the shop's owner (the weekly digest), not to a customer: no unsubscribe link
+/// (it is not marketing), no contact rules, a file attached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerEmail {
+    /// What it is, unique per email and stable across retries (`owner_digest.2026-11-30`):
+    /// the provider's tag, the outbox file name and the Message-ID derive from it.
+    pub id: String,
+    pub to: String,
+    /// The shop's name, shown as the sender.
+    pub from_name: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub attachment: Attachment,
+    pub created_at: DateTime<Utc>,
+}
+
 /// How a send failed. SES and SNS take no idempotency key, so the difference between
 /// "certainly not sent" and "maybe sent" decides whether a retry is safe.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,5 +87,10 @@ pub trait Messenger: Send + Sync {
     /// True when the number opted out of SMS (replied STOP).
     async fn sms_opted_out(&self, phone: &Phone) -> Result<bool, SendError>;
     async fn send(&self, message: &OutgoingMessage) -> Result<(), SendError>;
+    /// Sends an email to the owner. Messengers that only ever talk to customers (test
+    /// doubles) keep this refusal.
+    async fn send_owner_email(&self, _email: &OwnerEmail) -> Result<(), SendError> {
+        Err(SendError::Rejected("this messenger sends no email to the owner".into()))
+    }
 }
 

@@ -12,15 +12,17 @@ use serde::Serialize;
 use crate::domain::customer::CustomerRecord;
 
 mod customers;
+mod digest;
 mod ledger;
 mod messaging;
 mod referrals;
 mod reports;
 mod sweep;
 
+pub use digest::{DigestRecord, DigestStatus, DigestStore};
 pub use customers::{CustomerReader, CustomerWriter, KeyStore, SecretStore, SECRET_LEN};
 pub use ledger::{LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundKeys, RefundView};
-pub use messaging::{MessageKey, Messenger, OutgoingMessage, SendError};
+pub use messaging::{Attachment, MessageKey, Messenger, OutgoingMessage, OwnerEmail, SendError};
 pub use referrals::{code_to_reserve, ReferralStore, RewardCommit};
 pub use reports::ReportStore;
 pub use sweep::{BurnCommit, RecordCommit, SweepStore};
@@ -67,7 +69,7 @@ impl Expected {
 
 /// Everything the API and the sweep need; each adapter implements all of it.
 pub trait Store:
-    CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore + ReportStore + ReferralStore
+    CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore + ReportStore + ReferralStore + DigestStore
 {
 }
 impl<T> Store for T where
@@ -79,6 +81,7 @@ impl<T> Store for T where
         + SweepStore
         + ReportStore
         + ReferralStore
+        + DigestStore
 {
 }
 

@@ -12,7 +12,9 @@ use crate::domain::ledger::{add_days, LotKey, LotSource};
 use crate::domain::purchase::Receipt;
 use crate::domain::triggers::{Outcome, OutcomeStatus};
 use super::{Report, ReportInput, TriggerRow};
+use super::points::points_summary;
 use super::stats::{newcombe, verdict};
+use super::stores::store_rows;
 
 /// Counts of one trigger (or pooled).
 #[derive(Debug, Clone, Copy, Default)]
@@ -222,7 +224,7 @@ fn make_row(trigger: &str, attribution_days: Option<u32>, t: &Tally, all_avg: Op
 
 /// Computes the report (see the module documentation for the definitions).
 pub fn compute(input: ReportInput<'_>) -> Report {
-    let ReportInput { config, from, to, today, outcomes, receipts } = input;
+    let ReportInput { config, from, to, today, outcomes, receipts, book } = input;
 
     // Every receipt by customer, in date order.
     let mut by_customer: HashMap<&CustomerId, Vec<&Receipt>> = HashMap::new();
@@ -230,7 +232,8 @@ pub fn compute(input: ReportInput<'_>) -> Report {
         by_customer.entry(&r.customer_id).or_default().push(r);
     }
     for list in by_customer.values_mut() {
-        list.sort_by_key(|r| r.local_date);
+        // Ties in a stable order: the first purchase of a window names the responder's store.
+        list.sort_by(|a, b| (a.local_date, a.occurred_at, &a.receipt_id).cmp(&(b.local_date, b.occurred_at, &b.receipt_id)));
     }
     let no_receipts: Vec<&Receipt> = Vec::new();
 
@@ -239,6 +242,9 @@ pub fn compute(input: ReportInput<'_>) -> Report {
     // Gift lots per trigger: (customer, lot) → points credited by outcomes of the period.
     let mut gift_lots: [BTreeMap<(&CustomerId, LotKey), u64>; TriggerKind::ALL.len()] = Default::default();
     let mut days: BTreeMap<NaiveDate, (u64, u64)> = BTreeMap::new();
+    let mut days_by_trigger: BTreeMap<NaiveDate, [u64; TriggerKind::ALL.len()]> = BTreeMap::new();
+    // Treated responders by the store of their first purchase in the window.
+    let mut responders_by_store: BTreeMap<String, u64> = BTreeMap::new();
 
     for o in outcomes.iter().filter(|o| from <= o.sweep_date && o.sweep_date <= to) {
         let trigger = o.key.trigger;
@@ -254,6 +260,9 @@ pub fn compute(input: ReportInput<'_>) -> Report {
             OutcomeStatus::Sent => {
                 t.treated += 1;
                 let day = days.entry(o.sweep_date).or_default();
+                if o.channel.is_some() {
+                    days_by_trigger.entry(o.sweep_date).or_default()[index(trigger)] += 1;
+                }
                 match o.channel {
                     Some(Channel::Email) => {
                         t.sent_email += 1;
@@ -291,6 +300,9 @@ pub fn compute(input: ReportInput<'_>) -> Report {
             let in_window = list[start..].iter().take_while(|r| r.local_date < end).filter(|r| is_purchase(r));
             let (mut purchases, mut revenue) = (0u64, 0u64);
             for r in in_window {
+                if purchases == 0 && o.status != OutcomeStatus::Holdout {
+                    *responders_by_store.entry(r.store_id.as_str().to_owned()).or_default() += 1;
+                }
                 purchases += 1;
                 revenue = revenue.saturating_add(net_revenue(r));
             }
@@ -330,11 +342,10 @@ pub fn compute(input: ReportInput<'_>) -> Report {
         }
     }
 
-    let (mut all_purchases, mut all_revenue) = (0u64, 0u64);
-    for r in receipts.iter().filter(|r| from <= r.local_date && r.local_date <= to && is_purchase(r)) {
-        all_purchases += 1;
-        all_revenue = all_revenue.saturating_add(net_revenue(r));
-    }
+    // Every purchase of the period, by anyone: the day book's, store by store.
+    let stores = store_rows(config, book, from, to, &responders_by_store);
+    let all_purchases: u64 = stores.iter().map(|s| s.receipts).sum();
+    let all_revenue = stores.iter().fold(0u64, |sum, s| sum.saturating_add(s.revenue_minor));
     let all_avg = avg(all_revenue, all_purchases);
 
     let messaging = &config.messaging;
@@ -358,6 +369,8 @@ pub fn compute(input: ReportInput<'_>) -> Report {
             (d, email, sms)
         })
         .collect();
+    let messages_by_trigger =
+        from.iter_days().take_while(|d| *d <= to).map(|d| (d, days_by_trigger.get(&d).copied().unwrap_or_default())).collect();
 
     Report {
         from,
@@ -368,6 +381,9 @@ pub fn compute(input: ReportInput<'_>) -> Report {
         all_revenue_minor: all_revenue,
         all_avg_check_minor: all_avg,
         messages_per_day,
+        messages_by_trigger,
+        points: points_summary(book, from, to, config.point_value_minor),
+        stores,
     }
 }
 

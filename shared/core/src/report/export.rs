@@ -94,13 +94,9 @@ impl Report {
     /// CSV (RFC 4180): a header of [`CSV_COLUMNS`] and one line per row, CRLF line ends,
     /// empty fields for `null`, rates as fractions, money in minor units.
     pub fn to_csv(&self) -> String {
-        let mut out = String::new();
-        let line = |fields: Vec<String>| {
-            fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",") + "\r\n"
-        };
-        out.push_str(&line(CSV_COLUMNS.iter().map(|c| c.to_string()).collect()));
+        let mut out = csv_line(&CSV_COLUMNS.map(str::to_owned));
         for row in &self.rows {
-            out.push_str(&line(row.csv_fields()));
+            out.push_str(&csv_line(&row.csv_fields()));
         }
         out
     }
@@ -109,6 +105,11 @@ impl Report {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a report always serializes")
     }
+}
+
+/// One CSV line of fields, CRLF-terminated.
+pub(crate) fn csv_line(fields: &[String]) -> String {
+    fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",") + "\r\n"
 }
 
 /// One CSV field, quoted per RFC 4180 when it holds a comma, a quote or a line break.

@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
+use crate::domain::book::{BookDelta, BookRead, DayFigures, DayRow};
 use crate::domain::config::ProgramConfig;
-use crate::domain::ids::{Currency, CustomerId, ReceiptId, StoreId};
+use crate::domain::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId};
 use crate::domain::kinds::{Channel, TriggerKind};
 use crate::domain::ledger::LotKey;
-use crate::domain::purchase::{Receipt, RefundProgress};
+use crate::domain::purchase::{Receipt, Refund, RefundProgress};
 use crate::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
 use super::{compute, Report, ReportInput, TriggerRow};
 
@@ -73,7 +74,38 @@ pub fn receipt(id: &str, customer: &str, date: &str, amount: u64) -> Receipt {
 }
 
 pub fn run(cfg: &ProgramConfig, from: &str, to: &str, today: &str, outcomes: &[Outcome], receipts: &[Receipt]) -> Report {
-    compute(ReportInput { config: cfg, from: d(from), to: d(to), today: d(today), outcomes, receipts })
+    let book = book_of(receipts);
+    compute(ReportInput { config: cfg, from: d(from), to: d(to), today: d(today), outcomes, receipts, book: &book })
+}
+
+/// The day book the receipts would have left: each receipt's purchase with its refunds so far.
+pub fn book_of(receipts: &[Receipt]) -> BookRead {
+    let mut days: BTreeMap<(NaiveDate, Option<String>), DayFigures> = BTreeMap::new();
+    for r in receipts {
+        let mut delta = BookDelta::purchase(r, &[]).days;
+        if r.refund.refunded_minor > 0 {
+            let refund = Refund {
+                refund_id: RefundId::parse("f").unwrap(),
+                receipt_id: r.receipt_id.clone(),
+                customer_id: r.customer_id.clone(),
+                amount_minor: r.refund.refunded_minor,
+                occurred_at: r.occurred_at,
+                points_clawed_back: 0,
+                points_restored: 0,
+                points_written_off: 0,
+                balance_after: 0,
+                recorded_at: r.recorded_at,
+            };
+            for (key, f) in BookDelta::refund(r.local_date, r, &refund, &[]).days {
+                delta.entry(key).or_default().add(&f);
+            }
+        }
+        for (key, f) in delta {
+            days.entry(key).or_default().add(&f);
+        }
+    }
+    let days = days.into_iter().map(|((date, store), figures)| DayRow { date, store, figures }).collect();
+    BookRead { days, expiring: Vec::new() }
 }
 
 pub fn row<'a>(r: &'a Report, trigger: &str) -> &'a TriggerRow {

@@ -3,7 +3,7 @@
 //!
 //! The page holds, in order: an optional "SIMULATION — synthetic data" banner, how to read
 //! it, a paragraph per trigger in plain words (what it does, the verdict and why, the next
-//! step), the report table, and three charts, each an `<svg>` with a
+//! step), the report table, and four charts, each an `<svg>` with a
 //! `data-chart` attribute whose `rect`, `line` and `circle` elements are exactly the data
 //! marks (class `mark`, with `data-trigger`/`data-date`, `data-series` and `data-value`);
 //! axes and grid lines are `path`s, legends are HTML outside the SVG:
@@ -18,12 +18,15 @@
 //!   costs: gift points spent, expiring points spent, messages (series `cost`, always one `rect`).
 //! * `data-chart="messages"`: per day of the period, stacked email and SMS messages sent:
 //!   two `rect`s per day (series `email`, `sms`; zero height on a day without any).
+//! * `data-chart="messages-by-trigger"`: the same days stacked by trigger: five `rect`s per
+//!   day (series the trigger's name, in report order).
 
 use std::fmt::Write;
 
 use chrono::Datelike;
 
 use crate::domain::config::ProgramConfig;
+use crate::domain::kinds::TriggerKind;
 use crate::domain::template::html_escape as escape;
 use super::explain::{suggested_action, what_it_does, why_not_enough};
 use super::{format_rate, row_title, Report, TriggerRow, Verdict};
@@ -135,7 +138,15 @@ pub fn to_html(report: &Report, config: &ProgramConfig, simulation: bool) -> Str
          <p class=\"legend\"><span class=\"key email\"></span>email <span class=\"key sms\"></span>SMS</p>\n",
     );
     h.push_str(&messages_chart(&report.messages_per_day));
-    h.push_str("</section>\n</body>\n</html>\n");
+    h.push_str("<p class=\"legend\">By trigger:");
+    for kind in TriggerKind::ALL {
+        let _ = write!(h, " <span class=\"key {}\"></span>{}", kind.as_str(), escape(row_title(kind.as_str())));
+    }
+    h.push_str("</p>\n");
+    h.push_str(&messages_by_trigger_chart(&report.messages_by_trigger));
+    h.push_str("</section>\n");
+    h.push_str(&super::sections::sections(report, code));
+    h.push_str("</body>\n</html>\n");
     h
 }
 
@@ -163,6 +174,8 @@ td.no-effect{color:#4b5563}td.not-enough{color:#a16207}\
 svg{max-width:100%;height:auto;font-size:11px}svg text{fill:#374151}\
 svg .grid{stroke:#e5e7eb}svg .axis{stroke:#6b7280}\
 .treated{fill:#2563eb}.holdout{fill:#9ca3af}.email{fill:#2563eb}.sms{fill:#7c3aed}\
+.lapsed_30{fill:#0ea5e9;background:#0ea5e9}.lapsed_60{fill:#6366f1;background:#6366f1}.lapsed_90{fill:#a855f7;background:#a855f7}\
+.birthday{fill:#ec4899;background:#ec4899}.points_expiring{fill:#f59e0b;background:#f59e0b}\
 .incremental{fill:#16a34a}.cost{fill:#f59e0b}\
 circle.works{fill:#15803d}circle.hurts{fill:#b91c1c}circle.no-effect{fill:#4b5563}circle.not-enough{fill:#a16207}\
 line.works{stroke:#15803d}line.hurts{stroke:#b91c1c}line.no-effect{stroke:#4b5563}line.not-enough{stroke:#a16207}\
@@ -437,11 +450,27 @@ fn revenue_chart(rows: &[&TriggerRow], code: &str) -> String {
 }
 
 fn messages_chart(days: &[(chrono::NaiveDate, u64, u64)]) -> String {
+    let days: Vec<(chrono::NaiveDate, Vec<u64>)> = days.iter().map(|(d, e, m)| (*d, vec![*e, *m])).collect();
+    stacked_days_chart("messages", "Messages sent per day, email and SMS", &[("email", "email"), ("sms", "SMS")], &days)
+}
+
+/// The messages sent per day stacked by trigger: one `rect` per trigger and day (series the
+/// trigger's name; zero height on a day it sent nothing).
+fn messages_by_trigger_chart(days: &[(chrono::NaiveDate, [u64; 5])]) -> String {
+    let series: Vec<(&str, &str)> = TriggerKind::ALL.iter().map(|k| (k.as_str(), row_title(k.as_str()))).collect();
+    let days: Vec<(chrono::NaiveDate, Vec<u64>)> = days.iter().map(|(d, counts)| (*d, counts.to_vec())).collect();
+    stacked_days_chart("messages-by-trigger", "Messages sent per day, by trigger", &series, &days)
+}
+
+/// Bars per day, each stacked from its `series` (name, which is also the CSS class, and the
+/// words of its tooltip), with the date under every few bars: the year on the first label
+/// and wherever it changes.
+fn stacked_days_chart(chart: &str, label: &str, series: &[(&str, &str)], days: &[(chrono::NaiveDate, Vec<u64>)]) -> String {
     let (left, right, top, bottom) = (56.0, WIDTH - 16.0, 20.0, 200.0);
-    let max = days.iter().map(|(_, e, s)| e + s).max().unwrap_or(0);
+    let max = days.iter().map(|(_, values)| values.iter().sum::<u64>()).max().unwrap_or(0);
     let y_max = nice_ceiling(max.max(2) as f64);
     let y = |v: f64| bottom - v / y_max * (bottom - top);
-    let mut s = svg_open("messages", bottom + 30.0, "Messages sent per day, email and SMS");
+    let mut s = svg_open(chart, bottom + 30.0, label);
     for frac in [0.0, 0.5, 1.0] {
         let v = y_max * frac;
         s.push_str(&hline(left, right, y(v), if frac == 0.0 { "axis" } else { "grid" }));
@@ -454,14 +483,16 @@ fn messages_chart(days: &[(chrono::NaiveDate, u64, u64)]) -> String {
     let bw = (step * 0.8).max(0.5);
     let label_every = days.len().div_ceil(10).max(1);
     let mut labelled_year = None;
-    for (i, (date, email, sms)) in days.iter().enumerate() {
+    for (i, (date, values)) in days.iter().enumerate() {
         let x = left + step * i as f64 + (step - bw) / 2.0;
         let key = format!("data-date=\"{date}\"");
-        let (e, m) = (*email as f64, *sms as f64);
-        s.push_str(&bar(x, bw, y(0.0), y(e), "email", &key, "email", &email.to_string(), &format!("{date}: {email} email")));
-        s.push_str(&bar(x, bw, y(e), y(e + m), "sms", &key, "sms", &sms.to_string(), &format!("{date}: {sms} SMS")));
+        let mut below = 0.0;
+        for ((name, words), value) in series.iter().zip(values) {
+            let above = below + *value as f64;
+            s.push_str(&bar(x, bw, y(below), y(above), name, &key, name, &value.to_string(), &format!("{date}: {value} {words}")));
+            below = above;
+        }
         if i % label_every == 0 {
-            // The year on the first label and wherever it changes: a period may span two.
             let year = Some(date.year());
             let format = if labelled_year == year { "%m-%d" } else { "%Y-%m-%d" };
             labelled_year = year;

@@ -39,7 +39,7 @@
 //! * **Responder revenue**: the revenue of the treated responders' purchases in their
 //!   windows; `responder_avg_check_minor` = that revenue / the number of those purchases.
 //!   It is compared with `all_avg_check_minor`, the average check of every purchase dated in
-//!   `[from, to]` (all customers, messaged or not).
+//!   `[from, to]` (all customers, messaged or not), from the day book (`domain::book`).
 //! * **Incremental revenue** (an estimate): lift × treated × revenue per treated responder,
 //!   i.e. the extra responders the message brought times what a responder spent. Computed
 //!   exactly in integers as `revenue × (x_t·n_h − x_h·n_t) / (n_h·x_t)` and rounded to the
@@ -78,36 +78,45 @@
 //! are `f64`: statistics, not money.
 
 //!
-//! The files: `stats` (Wilson, Newcombe, the verdict), `compute` (the arithmetic), and the
-//! renderers `text` (terminal table), `export` (CSV, JSON) and `html` (the page).
+//! The files: `stats` (Wilson, Newcombe, the verdict), `compute` (the arithmetic), `points`
+//! (the liability, burns, breakage) and `stores` (per store), and the renderers `text`
+//! (terminal table), `export` (CSV, JSON) and `html` (the page).
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize, Serializer};
 use serde::ser::SerializeSeq;
 
+use crate::domain::book::BookRead;
 use crate::domain::config::ProgramConfig;
 use crate::domain::kinds::TriggerKind;
 use crate::domain::purchase::Receipt;
 use crate::domain::triggers::Outcome;
 
 mod compute;
+pub mod digest;
 mod explain;
 mod export;
 #[cfg(test)]
 mod fixtures;
 pub mod html;
+mod points;
+mod sections;
 mod stats;
+mod stores;
 mod text;
 
 pub use compute::compute;
 pub use explain::{suggested_action, weeks_to_an_answer, what_it_does, why_not_enough};
 pub use export::{csv_field, CSV_COLUMNS};
+pub use points::{breakage_in_words, points_summary, Burning, PointsMonth, PointsSummary, BURN_HORIZONS, TYPICAL_BREAKAGE};
+pub use stores::{store_rows, StoreRow};
 pub use stats::{newcombe, verdict, wilson, Interval, Verdict, MIN_CELL_COUNT, MIN_GROUP_SIZE, Z_95};
 pub use text::{format_money, format_rate, row_title};
 
-/// What a report is computed from. `receipts` must hold every receipt of the customers
-/// concerned with `local_date` in `[from, to + max(attribution_days, gift_valid_days)]`
-/// (the caller loads them); extra receipts are harmless.
+/// What a report is computed from. `receipts` must hold every receipt of the customers with
+/// an outcome in the period with `local_date` from the outcome's sweep date (for a gift,
+/// `max_backdate_days` earlier: a late-uploaded receipt may spend it) through its window (`max(attribution_days, gift_valid_days)` of its trigger, or today) (the caller
+/// loads them); extra receipts are harmless. Every other figure comes from `book`.
 #[derive(Debug, Clone, Copy)]
 pub struct ReportInput<'a> {
     pub config: &'a ProgramConfig,
@@ -117,6 +126,8 @@ pub struct ReportInput<'a> {
     pub today: NaiveDate,
     pub outcomes: &'a [Outcome],
     pub receipts: &'a [Receipt],
+    /// The day book's records the points and store sections are computed from.
+    pub book: &'a BookRead,
 }
 
 /// One line of the report: a trigger, or `"total"`. Field names are the public JSON and CSV
@@ -204,6 +215,15 @@ pub struct Report {
     /// `(date, email, sms)`; in JSON `{"date", "email", "sms"}` objects.
     #[serde(serialize_with = "days_as_objects")]
     pub messages_per_day: Vec<(NaiveDate, u64, u64)>,
+    /// The same days with the `sent` outcomes by trigger, in [`TriggerKind::ALL`] order (the
+    /// page's chart; not in the JSON).
+    #[serde(skip)]
+    pub messages_by_trigger: Vec<(NaiveDate, [u64; 5])>,
+    /// Points as money: the liability, what burns next, each month's movements and breakage
+    /// (see [`points`]).
+    pub points: PointsSummary,
+    /// One row per store (see [`stores`]).
+    pub stores: Vec<StoreRow>,
 }
 
 fn days_as_objects<S: Serializer>(days: &[(NaiveDate, u64, u64)], s: S) -> Result<S::Ok, S::Error> {

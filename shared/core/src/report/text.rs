@@ -228,6 +228,28 @@ impl Report {
     }
 }
 
+/// Lines of (label, cells) as aligned text: labels left, cells right-aligned in columns.
+pub(crate) fn plain_table(lines: &[(String, Vec<String>)]) -> String {
+    let width = |s: &str| s.chars().count();
+    let label_w = lines.iter().map(|(l, _)| width(l)).max().unwrap_or(0);
+    let columns = lines.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+    let col_w: Vec<usize> = (0..columns)
+        .map(|i| lines.iter().filter_map(|(_, c)| c.get(i)).map(|c| width(c)).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for (label, cells) in lines {
+        let mut text = format!("{label}{}", " ".repeat(label_w - width(label)));
+        for (cell, w) in cells.iter().zip(&col_w) {
+            text.push_str("  ");
+            text.push_str(&" ".repeat(w.saturating_sub(width(cell))));
+            text.push_str(cell);
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// How to read the table, in plain words (terminal and HTML).
 pub(crate) const NOTES: [&str; 6] = [
     "Bought: the customer made a purchase from the send date until the window closes (window days after sending, send day included). The control group was held out: same conditions, no message, no gift.",

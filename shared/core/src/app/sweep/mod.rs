@@ -89,6 +89,25 @@ pub struct SweepReport {
     /// Rewards left for a sender (`SendMode::Handoff`), by friend.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rewards_to_send: Vec<CustomerId>,
+    /// The owner's weekly digest, on its day: sent (or not) here, or left for a sender.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_digest: Option<DigestOutcome>,
+    /// The sweep date whose digest a sender is to send (`SendMode::Handoff`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest_to_send: Option<NaiveDate>,
+}
+
+/// What a run did about the owner's digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DigestOutcome {
+    Sent,
+    Failed,
+    Unknown,
+    /// Left to a sender (`SendMode::Handoff`).
+    HandedOff,
+    /// Sent, or being sent, by an earlier run.
+    AlreadyHandled,
 }
 
 /// One message left to a sender, as its queue body: a trigger's decision (its key, the body
@@ -98,14 +117,18 @@ pub struct SweepReport {
 pub enum SendJob {
     Decision(OutcomeKey),
     ReferralReward { referral_reward: CustomerId },
+    /// The owner's weekly digest recorded by the sweep of this date.
+    OwnerDigest { owner_digest: NaiveDate },
 }
 
 impl SendJob {
-    /// What it is, for logs: a trigger's name or `referral_reward` (never a customer id).
-    pub fn kind(&self) -> MessageKind {
+    /// What it is, for logs: a trigger's name, `referral_reward` or `owner_digest` (never a
+    /// customer id).
+    pub fn kind(&self) -> &'static str {
         match self {
-            SendJob::Decision(key) => key.trigger.into(),
-            SendJob::ReferralReward { .. } => MessageKind::ReferralReward,
+            SendJob::Decision(key) => MessageKind::from(key.trigger).as_str(),
+            SendJob::ReferralReward { .. } => MessageKind::ReferralReward.as_str(),
+            SendJob::OwnerDigest { .. } => "owner_digest",
         }
     }
 }
@@ -115,7 +138,8 @@ impl SweepReport {
     pub fn jobs(&self) -> Vec<SendJob> {
         let decisions = self.to_send.iter().cloned().map(SendJob::Decision);
         let rewards = self.rewards_to_send.iter().cloned().map(|friend| SendJob::ReferralReward { referral_reward: friend });
-        decisions.chain(rewards).collect()
+        let digest = self.digest_to_send.map(|date| SendJob::OwnerDigest { owner_digest: date });
+        decisions.chain(rewards).chain(digest).collect()
     }
 
     fn counts(&mut self, trigger: TriggerKind) -> &mut TriggerCounts {
@@ -197,6 +221,7 @@ impl Boomerang {
         match job {
             SendJob::Decision(key) => self.deliver(messenger, key, now).await,
             SendJob::ReferralReward { referral_reward } => self.deliver_reward(messenger, referral_reward, now).await,
+            SendJob::OwnerDigest { owner_digest } => self.deliver_owner_digest(messenger, *owner_digest, now).await,
         }
     }
 
@@ -257,6 +282,21 @@ impl Boomerang {
             let mut pace = Pace::new(self.config().messaging.max_sends_per_second);
             self.send_decided(messenger, decided, since, now, options.send, &mut pace, &mut report).await?;
             self.send_rewards(messenger, since, now, options.send, &mut pace, &mut report).await?;
+            // The owner's digest goes last: the week's messages are out by then.
+            if self.record_weekly_digest(date, now).await? {
+                report.owner_digest = Some(match options.send {
+                    SendMode::Handoff => {
+                        report.digest_to_send = Some(date);
+                        DigestOutcome::HandedOff
+                    }
+                    SendMode::Inline => match self.deliver_owner_digest(messenger, date, now).await? {
+                        Delivery::Sent(..) => DigestOutcome::Sent,
+                        Delivery::Failed(_) => DigestOutcome::Failed,
+                        Delivery::Unknown => DigestOutcome::Unknown,
+                        _ => DigestOutcome::AlreadyHandled,
+                    },
+                });
+            }
         }
         Ok(report)
     }

@@ -271,6 +271,7 @@ fn holdouts_that_could_not_have_been_reached_are_not_in_the_control_group() {
         today: d("2026-12-31"),
         outcomes: &outcomes,
         receipts: &[],
+        book: &book_of(&[]),
     });
     let row = &report.rows[TriggerKind::ALL.iter().position(|k| *k == t).unwrap()];
     assert_eq!((row.holdout, row.holdout_reachable, row.treated), (2, 1, 1));

@@ -2,7 +2,8 @@
 
 use chrono::NaiveDate;
 use crate::domain::config::ProgramConfig;
-use crate::report::TriggerRow;
+use crate::domain::book::{BookRead, DayFigures, DayRow};
+use crate::report::{StoreRow, TriggerRow};
 use super::*;
 
 /// The page of `report` for a shop named `shop` with the default program otherwise.
@@ -86,7 +87,45 @@ fn report() -> Report {
             (d("2026-11-03"), 5, 7),
             (d("2026-11-04"), 1, 0),
         ],
+        messages_by_trigger: vec![
+            (d("2026-11-01"), [6, 0, 0, 4, 2]),
+            (d("2026-11-02"), [0; 5]),
+            (d("2026-11-03"), [0, 2, 0, 10, 0]),
+            (d("2026-11-04"), [1, 0, 0, 0, 0]),
+        ],
+        points: crate::report::points_summary(&book(), d("2026-11-01"), d("2026-11-04"), 100),
+        stores: vec![StoreRow {
+            store_id: "s1".into(),
+            name: Some("Tverskaya & Co".into()),
+            city: None,
+            receipts: 40,
+            revenue_minor: 12_345_600,
+            avg_check_minor: Some(308_640),
+            points_earned: 6000,
+            points_redeemed: 1500,
+            responders: 7,
+        }],
     }
+}
+
+/// A book with one store's day and points expiring after the period.
+fn book() -> BookRead {
+    let figures = DayFigures { receipts: 40, revenue_minor: 12_345_600, earned: 6000, redeemed: 1500, expired: 500, ..Default::default() };
+    BookRead {
+        days: vec![DayRow { date: d("2026-11-02"), store: Some("s1".into()), figures }],
+        expiring: vec![(d("2026-11-20"), 1200), (d("2027-05-01"), 3300)],
+    }
+}
+
+#[test]
+fn the_page_shows_the_liability_the_burns_breakage_and_each_store_by_name() {
+    let html = to_html(&report(), &ProgramConfig::defaults(), false);
+    assert!(html.contains("<h2>Points as money</h2>"), "{html}");
+    assert!(html.contains("4500 points, worth 4\u{a0}500.00 ₽"), "liability: 1200 + 3300 points at 1.00");
+    assert!(html.contains("Burning in the next 30 days unless spent: 1200 points"));
+    assert!(html.contains("25.0% of the points that left accounts expired unspent: within the usual 20–30 %"));
+    assert!(html.contains("<h2>Per store</h2>") && html.contains("Tverskaya &amp; Co"));
+    assert!(html.contains("<td>3\u{a0}086.40</td>"), "average check, grouped");
 }
 
 /// The text of the `<svg data-chart="name">` element.
@@ -101,9 +140,9 @@ fn count(haystack: &str, needle: &str) -> usize {
 }
 
 #[test]
-fn the_page_has_three_charts_with_one_mark_per_data_point() {
+fn the_page_has_four_charts_with_one_mark_per_data_point() {
     let html = page(&report(), "Shop", false);
-    assert_eq!(count(&html, "<svg"), 3);
+    assert_eq!(count(&html, "<svg"), 4);
 
     let response = chart(&html, "response");
     // Rates: lapsed_30 2, lapsed_60 1, lapsed_90 0, birthday 2, points_expiring 2.
@@ -130,6 +169,10 @@ fn the_page_has_three_charts_with_one_mark_per_data_point() {
     assert_eq!(count(messages, "<rect"), 2 * 4);
     assert!(messages.contains("data-date=\"2026-11-03\" data-series=\"sms\" data-value=\"7\""));
     assert_eq!(count(messages, "<line") + count(messages, "<circle"), 0);
+    let by_trigger = chart(&html, "messages-by-trigger");
+    assert_eq!(count(by_trigger, "<rect class=\"mark"), 5 * 4, "one bar per trigger and day");
+    assert!(by_trigger.contains("data-date=\"2026-11-03\" data-series=\"birthday\" data-value=\"10\""));
+    assert!(by_trigger.contains("<title>2026-11-01: 4 Birthday</title>"));
 
     let mut longer = report();
     longer.messages_per_day = (0..30).map(|i| (d("2026-11-01") + chrono::Days::new(i), i, 1)).collect();
@@ -158,7 +201,7 @@ fn all_text_is_escaped() {
     let mut odd = report();
     odd.rows[0].trigger = "x\"><svg onload=1>".into();
     let html = page(&odd, "Shop", false);
-    assert_eq!(count(&html, "<svg"), 3);
+    assert_eq!(count(&html, "<svg"), 4);
     assert!(html.contains("x&quot;&gt;&lt;svg onload=1&gt;"));
 }
 

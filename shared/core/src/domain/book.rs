@@ -1,0 +1,208 @@
+//! The day book: running counters the stores keep up to date inside the same atomic commit
+//! that writes a receipt, a refund, a gift or a burn, so that a report reads a few small
+//! records per day instead of every receipt. Pure: what a commit adds to the book is
+//! computed here, from the commit's own receipt, refund and ledger entries; a store only
+//! adds the numbers.
+//!
+//! Two kinds of counters:
+//! * [`DayFigures`] per (local date, store): receipts, revenue and points movements dated on
+//!   that day. A receipt's purchase counts on its `local_date` (a backdated receipt on the day
+//!   it happened) at its `store_id`; a refund takes its revenue (and, when it refunds the
+//!   receipt in full, the receipt itself) off that same day and store, and its points
+//!   movements (clawed back, restored, written off) count on the refund's own local date at
+//!   the receipt's store. Gifts count on their sweep date, a referrer's reward on the date it
+//!   came due, burns on the lot's expiry date (the first day its points were unusable); these
+//!   have no store (`None`).
+//! * Points per lot expiry date ([`BookDelta::expiring`]): every credit to a lot expiring on
+//!   `E` adds to `E`, every redemption or claw-back from it subtracts; burns do not (so for a
+//!   date passed, it is what burned; for a date to come, what will burn unless spent).
+//!
+//! Every movement dated `d` is in a lot live on `d` (expiring after `d`), which is what lets
+//! a report compute the points outstanding at the end of any day from these two records (see
+//! `report::points`).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::ledger::{EntryKind, LedgerEntry};
+use crate::domain::purchase::{Receipt, Refund};
+
+/// Counters of one local date at one store (or of no store). Signed: a refund subtracts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayFigures {
+    /// Purchases: receipts not refunded in full.
+    pub receipts: i64,
+    /// Their amounts, refunds subtracted, in minor units.
+    pub revenue_minor: i64,
+    pub earned: i64,
+    /// Trigger gifts and referral points.
+    pub gifted: i64,
+    pub restored: i64,
+    pub redeemed: i64,
+    pub clawed_back: i64,
+    /// Points a refund owed back that had already been spent (never taken).
+    pub written_off: i64,
+    pub expired: i64,
+}
+
+impl DayFigures {
+    /// The counters' names, in the order [`DayFigures::values`] gives them: the stores'
+    /// column and attribute names.
+    pub const NAMES: [&'static str; 9] =
+        ["receipts", "revenue_minor", "earned", "gifted", "restored", "redeemed", "clawed_back", "written_off", "expired"];
+
+    pub fn values(&self) -> [i64; 9] {
+        [
+            self.receipts,
+            self.revenue_minor,
+            self.earned,
+            self.gifted,
+            self.restored,
+            self.redeemed,
+            self.clawed_back,
+            self.written_off,
+            self.expired,
+        ]
+    }
+
+    pub fn from_values(v: [i64; 9]) -> Self {
+        let [receipts, revenue_minor, earned, gifted, restored, redeemed, clawed_back, written_off, expired] = v;
+        Self { receipts, revenue_minor, earned, gifted, restored, redeemed, clawed_back, written_off, expired }
+    }
+
+    pub fn add(&mut self, other: &DayFigures) {
+        let mut sum = self.values();
+        for (s, o) in sum.iter_mut().zip(other.values()) {
+            *s = s.saturating_add(o);
+        }
+        *self = Self::from_values(sum);
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.values().iter().all(|v| *v == 0)
+    }
+
+    /// Points credited minus points taken out by spending or claw-back (burns left out).
+    pub fn net_credited(&self) -> i64 {
+        self.earned + self.gifted + self.restored - self.redeemed - self.clawed_back
+    }
+
+    fn count(&mut self, kind: EntryKind, points: i64) {
+        let field = match kind {
+            EntryKind::Earn => &mut self.earned,
+            EntryKind::Gift => &mut self.gifted,
+            EntryKind::Restore => &mut self.restored,
+            EntryKind::Redeem => &mut self.redeemed,
+            EntryKind::Clawback => &mut self.clawed_back,
+            EntryKind::Expire => &mut self.expired,
+        };
+        *field = field.saturating_add(points);
+    }
+}
+
+/// One day's counters at one store, as a store reads them back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayRow {
+    pub date: NaiveDate,
+    /// The receipts' `store_id`; `None` for movements of no store (gifts, burns).
+    pub store: Option<String>,
+    pub figures: DayFigures,
+}
+
+/// What one commit adds to the book: counters per (date, store) and points per lot expiry
+/// date. Empty parts are left out, so a commit writes only the records it changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookDelta {
+    pub days: BTreeMap<(NaiveDate, Option<String>), DayFigures>,
+    pub expiring: BTreeMap<NaiveDate, i64>,
+}
+
+fn points(p: u64) -> i64 {
+    i64::try_from(p).unwrap_or(i64::MAX)
+}
+
+impl BookDelta {
+    fn day(&mut self, date: NaiveDate, store: Option<&str>) -> &mut DayFigures {
+        self.days.entry((date, store.map(str::to_owned))).or_default()
+    }
+
+    /// Ledger entries dated `date` (at `store`); an expiry's are dated by their lot instead.
+    fn entries(&mut self, date: NaiveDate, store: Option<&str>, entries: &[LedgerEntry]) {
+        for e in entries {
+            let p = points(e.points);
+            let on = if e.kind == EntryKind::Expire { e.lot.expires_on } else { date };
+            self.day(on, store).count(e.kind, p);
+            let sign = match e.kind {
+                EntryKind::Earn | EntryKind::Gift | EntryKind::Restore => 1,
+                EntryKind::Redeem | EntryKind::Clawback => -1,
+                EntryKind::Expire => 0,
+            };
+            if sign != 0 {
+                *self.expiring.entry(e.lot.expires_on).or_default() += sign * p;
+            }
+        }
+        self.prune();
+    }
+
+    /// Drops records the commit leaves unchanged.
+    fn prune(&mut self) {
+        self.days.retain(|_, f| !f.is_zero());
+        self.expiring.retain(|_, p| *p != 0);
+    }
+
+    /// A purchase: the receipt and its entries (earned, redeemed, a friend's referral points).
+    pub fn purchase(receipt: &Receipt, entries: &[LedgerEntry]) -> Self {
+        let mut book = Self::default();
+        let store = Some(receipt.store_id.as_str());
+        let day = book.day(receipt.local_date, store);
+        day.receipts = 1;
+        day.revenue_minor = points(receipt.amount_minor);
+        book.entries(receipt.local_date, store, entries);
+        book
+    }
+
+    /// A refund dated `on` (its local date); `after` is the receipt as the refund leaves it.
+    pub fn refund(on: NaiveDate, after: &Receipt, refund: &Refund, entries: &[LedgerEntry]) -> Self {
+        let mut book = Self::default();
+        let store = Some(after.store_id.as_str());
+        let in_full = |refunded: u64| after.amount_minor > 0 && refunded >= after.amount_minor;
+        let before = after.refund.refunded_minor.saturating_sub(refund.amount_minor);
+        let day = book.day(after.local_date, store);
+        day.revenue_minor = -points(refund.amount_minor);
+        if in_full(after.refund.refunded_minor) && !in_full(before) {
+            day.receipts = -1;
+        }
+        book.day(on, store).written_off = points(refund.points_written_off);
+        book.entries(on, store, entries);
+        book
+    }
+
+    /// Points credited by the sweep (a trigger's gift, a referrer's reward), dated `on`.
+    pub fn credit(on: NaiveDate, entries: &[LedgerEntry]) -> Self {
+        let mut book = Self::default();
+        book.entries(on, None, entries);
+        book
+    }
+
+    /// A burn: each lot's points expired on its date.
+    pub fn burn(entries: &[LedgerEntry]) -> Self {
+        let mut book = Self::default();
+        // The date passed is unused: expiry entries are dated by their lot.
+        if let Some(first) = entries.first() {
+            book.entries(first.lot.expires_on, None, entries);
+        }
+        book
+    }
+}
+
+/// What a report reads of the book: the day counters of every store for the local dates
+/// from the period's first day through the last day anything may be dated (today, or the
+/// period's end if later, plus one for a POS clock ahead), and the points per lot expiry
+/// date after the period's end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookRead {
+    pub days: Vec<DayRow>,
+    pub expiring: Vec<(NaiveDate, i64)>,
+}

@@ -1,0 +1,120 @@
+//! The day book (`boomerang_core::domain::book`) on DynamoDB: counters added (`ADD`) to small
+//! items inside the same `TransactWriteItems` as the receipt, refund, gift or burn.
+//!
+//! * A day's counters: `pk = BK#<date>`, `sk = <shard>#<store>` (the store id empty for
+//!   gifts and burns), one numeric attribute per counter. A report reads a day with one Query.
+//! * Points per lot expiry date: `pk = BX#<YYYY-MM>` (the month of the expiry date),
+//!   `sk = <date>#<shard>`, attribute `points`. A report reads a month with one Query.
+//!
+//! The shard is the customer's (`layout::shard`): all of one customer's commits touch the
+//! same items, while different customers' purchases of the same day and store spread over
+//! `INDEX_SHARDS` items, so concurrent transactions rarely touch one item (DynamoDB cancels
+//! a transaction that meets another on an item: `TransactionConflict`).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{Datelike, NaiveDate};
+
+use boomerang_core::domain::book::{BookDelta, DayFigures, DayRow};
+use boomerang_core::ports::{decode_date, encode_date, StoreError};
+
+use crate::items::{key, s, string, Item};
+use crate::layout::{shard, PK, SK};
+use crate::transaction::Transaction;
+use crate::DynamoStore;
+
+/// The attribute of an expiry date's points.
+const POINTS: &str = "points";
+
+pub fn day_pk(date: NaiveDate) -> String {
+    format!("BK#{}", encode_date(date))
+}
+pub fn day_sk(shard: u32, store: Option<&str>) -> String {
+    format!("{shard}#{}", store.unwrap_or(""))
+}
+pub fn expiring_pk(date: NaiveDate) -> String {
+    format!("BX#{:04}-{:02}", date.year(), date.month())
+}
+pub fn expiring_sk(date: NaiveDate, shard: u32) -> String {
+    format!("{}#{shard}", encode_date(date))
+}
+
+/// Adds a commit's delta to the transaction: one `ADD` update per item it changes.
+pub(crate) fn add_book(tx: &mut Transaction, table: &str, customer: &str, delta: &BookDelta) -> Result<(), StoreError> {
+    let shard = shard(customer);
+    for ((date, store), figures) in &delta.days {
+        let counters: Vec<(&str, i64)> =
+            DayFigures::NAMES.iter().copied().zip(figures.values()).filter(|(_, v)| *v != 0).collect();
+        tx.add(table, key(day_pk(*date), day_sk(shard, store.as_deref())), &counters)?;
+    }
+    for (date, points) in &delta.expiring {
+        tx.add(table, key(expiring_pk(*date), expiring_sk(*date, shard)), &[(POINTS, *points)])?;
+    }
+    Ok(())
+}
+
+fn number(item: &Item, name: &str) -> Result<i64, StoreError> {
+    match item.get(name) {
+        None => Ok(0),
+        Some(AttributeValue::N(v)) => v.parse().map_err(|_| StoreError::Corrupt(format!("book item: bad number {name}"))),
+        Some(_) => Err(StoreError::Corrupt(format!("book item: {name} is not a number"))),
+    }
+}
+
+impl DynamoStore {
+    /// One Query per day; shards of a store summed.
+    pub(crate) async fn book_days(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DayRow>, StoreError> {
+        let mut rows = Vec::new();
+        for date in from.iter_days().take_while(|d| *d <= to) {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", s(day_pk(date)));
+            let mut stores: BTreeMap<Option<String>, DayFigures> = BTreeMap::new();
+            for item in self.query_all(query).await? {
+                let sk = string(&item, SK)?;
+                let store = sk.split_once('#').map(|(_, s)| s).unwrap_or("");
+                let mut values = [0i64; 9];
+                for (slot, name) in values.iter_mut().zip(DayFigures::NAMES) {
+                    *slot = number(&item, name)?;
+                }
+                let store = (!store.is_empty()).then(|| store.to_owned());
+                stores.entry(store).or_default().add(&DayFigures::from_values(values));
+            }
+            rows.extend(
+                stores.into_iter().filter(|(_, f)| !f.is_zero()).map(|(store, figures)| DayRow { date, store, figures }),
+            );
+        }
+        Ok(rows)
+    }
+
+    /// One Query per month of expiry dates; shards of a date summed.
+    pub(crate) async fn book_expiring(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
+        let mut by_date: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+        let mut month = NaiveDate::from_ymd_opt(from.year(), from.month(), 1).expect("a first of month");
+        while month <= to {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(expiring_pk(month)))
+                .expression_attribute_values(":from", s(encode_date(from)))
+                // `~` sorts after every shard suffix of the last date.
+                .expression_attribute_values(":to", s(format!("{}~", encode_date(to))));
+            for item in self.query_all(query).await? {
+                let sk = string(&item, SK)?;
+                let date = decode_date(sk.split_once('#').map_or(sk, |(d, _)| d), "book expiry date")?;
+                *by_date.entry(date).or_default() += number(&item, POINTS)?;
+            }
+            month = month.checked_add_months(chrono::Months::new(1)).unwrap_or(NaiveDate::MAX);
+        }
+        Ok(by_date.into_iter().filter(|(_, p)| *p != 0).collect())
+    }
+}
