@@ -75,10 +75,13 @@ async fn the_admin_key_gets_one_row_per_trigger_and_the_total() {
     assert!(r.headers["content-type"].to_str().unwrap().starts_with("application/json"));
     let keys: BTreeSet<&str> = r.body.as_object().unwrap().keys().map(String::as_str).collect();
     let want: BTreeSet<&str> =
-        ["from", "to", "today", "rows", "all_purchases", "all_revenue_minor", "all_avg_check_minor", "messages_per_day"]
+        ["from", "to", "today", "rows", "all_purchases", "all_revenue_minor", "all_avg_check_minor", "messages_per_day", "points", "stores"]
             .into_iter()
             .collect();
     assert_eq!(keys, want);
+    // Points as money and stores: an empty shop owes nothing and has no store to list.
+    assert_eq!((&r.body["points"]["liability_points"], &r.body["stores"]), (&json!(0), &json!([])));
+    assert_eq!(r.body["points"]["burning"].as_array().map(Vec::len), Some(3), "30, 60 and 90 days");
     // The clock stands at 2026-11-24 in Moscow: the 30 days up to today.
     assert_eq!((&r.body["from"], &r.body["to"], &r.body["today"]), (&json!("2026-10-26"), &json!("2026-11-24"), &json!("2026-11-24")));
     let rows = r.body["rows"].as_array().unwrap();

@@ -381,6 +381,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let n = |i: usize| args.get(i).and_then(|a| a.parse().ok()).ok_or("seed-embedded DIR CUSTOMERS RECEIPTS OUTCOMES_PER_DAY");
         return seed_embedded(&args[2], n(3)?, n(4)?, n(5)?).await;
     }
+    if args.get(1).map(String::as_str) == Some("report-requests") {
+        println!("requests of a 30-day trigger report, by receipts in the period (one table each, 600 outcomes)");
+        for receipts in &args[2..] {
+            let m = report_requests(receipts.parse()?).await?;
+            println!("  {receipts:>7} receipts: {}", describe(&m));
+        }
+        return Ok(());
+    }
     if args.get(1).map(String::as_str) == Some("report-embedded") {
         return report_embedded(args.get(2).ok_or("report-embedded DIR")?).await;
     }

@@ -47,7 +47,7 @@ impl Boomerang {
     }
 
     /// The trigger report for sweep dates in `[from, to]`. It reads the outcomes decided on
-    /// those dates (one date-keyed read per day), then, once per customer with an outcome, the
+    /// those dates (one date-keyed read per day, several at once), then, once per customer with an outcome, the
     /// customer's receipts from the outcome's sweep date until its window closes (or today),
     /// and the day book: requests in proportion to the days and the outcomes, never to the
     /// receipts of the period.
@@ -62,10 +62,15 @@ impl Boomerang {
         let today = self.today(now);
         let store = self.store();
         let mut outcomes = Vec::new();
-        let mut day = from;
-        while day <= to {
-            outcomes.extend(store.outcomes_on(day).await?);
-            day += Duration::days(1);
+        let days: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
+        let mut reads = Vec::with_capacity(days.len());
+        for day in &days {
+            reads.push(store.outcomes_on(*day));
+        }
+        // Several days at once, in date order.
+        let mut pending = futures::stream::iter(reads).buffered(READS_AT_ONCE);
+        while let Some(found) = pending.next().await {
+            outcomes.extend(found?);
         }
         // Per customer, the dates its outcomes' windows cover: one read each.
         let mut windows: BTreeMap<&CustomerId, (NaiveDate, NaiveDate)> = BTreeMap::new();

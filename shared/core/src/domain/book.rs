@@ -119,8 +119,9 @@ pub struct BookDelta {
     pub expiring: BTreeMap<NaiveDate, i64>,
 }
 
-fn points(p: u64) -> i64 {
-    i64::try_from(p).unwrap_or(i64::MAX)
+/// A count or an amount as a signed delta (never above `i64::MAX`).
+fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 impl BookDelta {
@@ -131,7 +132,7 @@ impl BookDelta {
     /// Ledger entries dated `date` (at `store`); an expiry's are dated by their lot instead.
     fn entries(&mut self, date: NaiveDate, store: Option<&str>, entries: &[LedgerEntry]) {
         for e in entries {
-            let p = points(e.points);
+            let p = signed(e.points);
             let on = if e.kind == EntryKind::Expire { e.lot.expires_on } else { date };
             self.day(on, store).count(e.kind, p);
             let sign = match e.kind {
@@ -158,7 +159,7 @@ impl BookDelta {
         let store = Some(receipt.store_id.as_str());
         let day = book.day(receipt.local_date, store);
         day.receipts = 1;
-        day.revenue_minor = points(receipt.amount_minor);
+        day.revenue_minor = signed(receipt.amount_minor);
         book.entries(receipt.local_date, store, entries);
         book
     }
@@ -170,11 +171,11 @@ impl BookDelta {
         let in_full = |refunded: u64| after.amount_minor > 0 && refunded >= after.amount_minor;
         let before = after.refund.refunded_minor.saturating_sub(refund.amount_minor);
         let day = book.day(after.local_date, store);
-        day.revenue_minor = -points(refund.amount_minor);
+        day.revenue_minor = -signed(refund.amount_minor);
         if in_full(after.refund.refunded_minor) && !in_full(before) {
             day.receipts = -1;
         }
-        book.day(on, store).written_off = points(refund.points_written_off);
+        book.day(on, store).written_off = signed(refund.points_written_off);
         book.entries(on, store, entries);
         book
     }
@@ -186,10 +187,10 @@ impl BookDelta {
         book
     }
 
-    /// A burn: each lot's points expired on its date.
+    /// A burn: each lot's points expired on its date (expiry entries are dated by their lot,
+    /// whatever date is passed).
     pub fn burn(entries: &[LedgerEntry]) -> Self {
         let mut book = Self::default();
-        // The date passed is unused: expiry entries are dated by their lot.
         if let Some(first) = entries.first() {
             book.entries(first.lot.expires_on, None, entries);
         }
@@ -205,4 +206,41 @@ impl BookDelta {
 pub struct BookRead {
     pub days: Vec<DayRow>,
     pub expiring: Vec<(NaiveDate, i64)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::kinds::TriggerKind;
+    use crate::domain::ledger::LotKey;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn entry(kind: EntryKind, points: u64, lot: LotKey) -> LedgerEntry {
+        LedgerEntry { kind, points, lot, reference: "x".into() }
+    }
+
+    #[test]
+    fn a_credit_adds_to_its_lots_date_a_spend_takes_from_it_and_a_burn_counts_on_the_lots_date() {
+        let (earned, gift) = (LotKey::earned(d("2027-03-01")), LotKey::gift(d("2026-12-15"), TriggerKind::Birthday));
+        let book = BookDelta::credit(d("2026-12-01"), &[entry(EntryKind::Gift, 300, gift), entry(EntryKind::Earn, 0, earned)]);
+        assert_eq!(book.days[&(d("2026-12-01"), None)].gifted, 300);
+        assert_eq!(book.expiring, BTreeMap::from([(d("2026-12-15"), 300)]), "zero changes are left out");
+        let burn = BookDelta::burn(&[entry(EntryKind::Expire, 120, gift)]);
+        assert_eq!(burn.days[&(d("2026-12-15"), None)].expired, 120, "dated by the lot");
+        assert!(burn.expiring.is_empty(), "a burn leaves what the date held: it is what burned");
+    }
+
+    #[test]
+    fn net_credits_leave_burns_out_and_figures_round_trip_through_their_values() {
+        let f = DayFigures { earned: 10, gifted: 5, restored: 1, redeemed: 3, clawed_back: 2, expired: 100, ..Default::default() };
+        assert_eq!(f.net_credited(), 11);
+        assert_eq!(DayFigures::from_values(f.values()), f);
+        let mut sum = f;
+        sum.add(&DayFigures { expired: -100, ..Default::default() });
+        assert_eq!(sum.expired, 0);
+        assert!(!sum.is_zero() && DayFigures::default().is_zero());
+    }
 }

@@ -96,19 +96,33 @@ pub fn store_rows(
     rows
 }
 
-/// The store table's lines: a label and one cell per store.
+/// The store table's lines: a header of the figures, then one line per store (stores down,
+/// so a chain of many stores still fits the page's width).
 pub(crate) fn store_lines(rows: &[StoreRow], currency: &str, style: MoneyStyle) -> Vec<(String, Vec<String>)> {
-    let cells = |f: &dyn Fn(&StoreRow) -> String| rows.iter().map(f).collect::<Vec<_>>();
     let money = |v: u64| style.format(signed(v), false);
-    vec![
-        ("Store".to_owned(), cells(&|r| r.title().to_owned())),
-        ("Receipts of loyalty customers".to_owned(), cells(&|r| r.receipts.to_string())),
-        (format!("Revenue, {currency}"), cells(&|r| money(r.revenue_minor))),
-        (format!("Average check, {currency}"), cells(&|r| r.avg_check_minor.map_or_else(|| "n/a".to_owned(), money))),
-        ("Points earned".to_owned(), cells(&|r| r.points_earned.to_string())),
-        ("Points redeemed".to_owned(), cells(&|r| r.points_redeemed.to_string())),
-        ("Trigger responders who came back here".to_owned(), cells(&|r| r.responders.to_string())),
-    ]
+    let header = vec![
+        "Receipts".to_owned(),
+        format!("Revenue, {currency}"),
+        format!("Average check, {currency}"),
+        "Points earned".to_owned(),
+        "Points redeemed".to_owned(),
+        "Trigger responders who came back here".to_owned(),
+    ];
+    let mut lines = vec![("Store".to_owned(), header)];
+    for r in rows {
+        lines.push((
+            r.title().to_owned(),
+            vec![
+                r.receipts.to_string(),
+                money(r.revenue_minor),
+                r.avg_check_minor.map_or_else(|| "n/a".to_owned(), money),
+                r.points_earned.to_string(),
+                r.points_redeemed.to_string(),
+                r.responders.to_string(),
+            ],
+        ));
+    }
+    lines
 }
 
 /// The section for the terminal.
