@@ -254,21 +254,5 @@ impl ReferralStore for FaultyStore {
     }
 }
 
-/// The owner's digest, passed through: the simulated programs name no owner, so no run
-/// reaches it (its own contract case covers it).
-#[async_trait]
-impl boomerang_core::ports::DigestStore for FaultyStore {
-    async fn owner_digest(&self, date: NaiveDate) -> Result<Option<boomerang_core::ports::DigestRecord>, StoreError> {
-        self.inner.owner_digest(date).await
-    }
-    async fn record_owner_digest(&self, record: &boomerang_core::ports::DigestRecord) -> Result<(), StoreError> {
-        self.inner.record_owner_digest(record).await
-    }
-    async fn update_owner_digest(
-        &self,
-        record: &boomerang_core::ports::DigestRecord,
-        from: boomerang_core::ports::DigestStatus,
-    ) -> Result<(), StoreError> {
-        self.inner.update_owner_digest(record, from).await
-    }
-}
+// The simulated programs name no owner, so no run reaches the digest (its own case covers it).
+pass_digest_store_through!(FaultyStore);

@@ -28,6 +28,34 @@ use boomerang_core::ports::Store;
 
 use audit::LedgerRows;
 
+/// A store wrapper's `DigestStore`, passed straight to its `inner` store.
+macro_rules! pass_digest_store_through {
+    ($wrapper:ty) => {
+        #[async_trait::async_trait]
+        impl boomerang_core::ports::DigestStore for $wrapper {
+            async fn owner_digest(
+                &self,
+                date: chrono::NaiveDate,
+            ) -> Result<Option<boomerang_core::ports::DigestRecord>, boomerang_core::ports::StoreError> {
+                self.inner.owner_digest(date).await
+            }
+            async fn record_owner_digest(
+                &self,
+                record: &boomerang_core::ports::DigestRecord,
+            ) -> Result<(), boomerang_core::ports::StoreError> {
+                self.inner.record_owner_digest(record).await
+            }
+            async fn update_owner_digest(
+                &self,
+                record: &boomerang_core::ports::DigestRecord,
+                from: boomerang_core::ports::DigestStatus,
+            ) -> Result<(), boomerang_core::ports::StoreError> {
+                self.inner.update_owner_digest(record, from).await
+            }
+        }
+    };
+}
+
 pub mod audit;
 pub mod cases;
 pub mod contact_cases;
