@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod messages;
 pub mod purchase;
 pub mod referral;
+pub mod survey;
 pub mod template;
 pub mod triggers;
 pub mod wording;
