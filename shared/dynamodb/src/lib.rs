@@ -35,6 +35,7 @@ mod metrics;
 mod program;
 mod referrals;
 mod reports;
+mod surveys;
 mod sweep;
 mod table;
 mod transaction;

@@ -10,6 +10,7 @@ mod purchases;
 mod referrals;
 mod reports;
 mod retry;
+mod surveys;
 pub mod suppression;
 pub mod sweep;
 #[cfg(test)]
@@ -24,6 +25,7 @@ pub use error::Error;
 pub use purchases::{BalanceView, PurchaseOutcome, RefundOutcome};
 pub use reports::MAX_REPORT_DAYS;
 pub use retry::{Backoff, JitteredBackoff, MAX_ATTEMPTS};
+pub use surveys::{Answered, SurveyPage};
 
 use crate::domain::config::ProgramConfig;
 use crate::ports::Store;

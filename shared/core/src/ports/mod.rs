@@ -16,6 +16,7 @@ mod ledger;
 mod messaging;
 mod referrals;
 mod reports;
+mod surveys;
 mod sweep;
 
 pub use customers::{CustomerReader, CustomerWriter, KeyStore, SecretStore, SECRET_LEN};
@@ -23,6 +24,7 @@ pub use ledger::{LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, Refun
 pub use messaging::{MessageKey, Messenger, OutgoingMessage, SendError};
 pub use referrals::{ReferralStore, RewardCommit};
 pub use reports::ReportStore;
+pub use surveys::SurveyStore;
 pub use sweep::{BurnCommit, RecordCommit, SweepStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +69,7 @@ impl Expected {
 
 /// Everything the API and the sweep need; each adapter implements all of it.
 pub trait Store:
-    CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore + ReportStore + ReferralStore
+    CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore + ReportStore + ReferralStore + SurveyStore
 {
 }
 impl<T> Store for T where
@@ -79,6 +81,7 @@ impl<T> Store for T where
         + SweepStore
         + ReportStore
         + ReferralStore
+        + SurveyStore
 {
 }
 
