@@ -9,7 +9,7 @@ use std::sync::Arc;
 use boomerang_core::domain::customer::{ProfileEditor, ProfilePatch};
 use boomerang_core::domain::ids::{Currency, CustomerId, Email, Phone, ReceiptId, RefundId, StoreId};
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest, RefundRequest};
-use boomerang_core::app::sweep::{Delivery, RewardCounts, RewardEnd, SendJob, SendMode, SweepOptions};
+use boomerang_core::app::sweep::{Delivery, RewardCounts, SendJob, SendMode, SweepOptions};
 use boomerang_core::domain::kinds::{Channel, MessageKind};
 use boomerang_core::domain::referral::{ReferralCode, RewardReason, RewardStatus};
 use boomerang_core::ports::{Expected, OutgoingMessage};
@@ -245,7 +245,7 @@ pub async fn the_referrer_is_rewarded_once_after_the_hold_with_one_message(facto
     shop.sweep(day + Duration::days(14)).await;
     shop.sweep(day + Duration::days(15)).await;
     let again = shop.app.deliver_reward(&shop.messenger, &id("boris"), noon(day + Duration::days(15))).await.unwrap();
-    assert_eq!(again, RewardEnd::Skipped);
+    assert_eq!(again, Delivery::Skipped);
     assert_eq!(shop.balance("anna", day + Duration::days(15)).await, 300);
     assert_eq!(reward_messages(&shop, "anna").len(), 1);
 }
@@ -364,7 +364,7 @@ pub async fn a_handed_off_reward_is_sent_once_by_the_sender(factory: impl StoreF
     let first = shop.app.deliver_job(&shop.messenger, &jobs[0], noon(due)).await.unwrap();
     assert_eq!(first, Delivery::Sent(Channel::Email, 300));
     let again = shop.app.deliver_reward(&shop.messenger, &id("boris"), noon(due)).await.unwrap();
-    assert_eq!(again, RewardEnd::Skipped);
+    assert_eq!(again, Delivery::Skipped);
     assert_eq!((reward_messages(&shop, "anna").len(), shop.balance("anna", due).await), (1, 300));
 }
 

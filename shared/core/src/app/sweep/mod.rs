@@ -5,13 +5,15 @@
 //! the referrers' rewards due by then, the same way.
 //!
 //! This file holds the run (dates, burns, candidates) and its report; `decide` the decide
-//! step, `send` the send step, `rewards` the referrers' rewards.
+//! step, `deliver` the one protocol every message is sent by, `send` the triggers' decisions
+//! in it, `rewards` the referrers' rewards.
 
 mod decide;
+mod deliver;
 mod rewards;
 mod send;
 
-pub use rewards::{RewardCounts, RewardEnd};
+pub use rewards::RewardCounts;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,7 +31,8 @@ use crate::domain::triggers::{
 use crate::ports::{BurnCommit, Messenger, StoreError};
 
 use decide::{DecideOn, DryRun};
-use send::{still_sensible_days, Pace};
+use deliver::Pace;
+use send::still_sensible_days;
 
 /// How many days back a run decides triggers for missed sweeps (the date itself included).
 /// Burns catch up every missed date, however many.
@@ -137,6 +140,8 @@ impl SweepReport {
             Delivery::Expired => c.expired += 1,
             Delivery::Cancelled => c.cancelled += 1,
             Delivery::Suppressed => c.suppressed += 1,
+            // A decision's look never ends these ways (a reward's may).
+            Delivery::Unreachable | Delivery::Postponed(_) | Delivery::Capped => {}
             Delivery::Deferred(_) | Delivery::Skipped => {}
         }
     }
@@ -163,7 +168,7 @@ impl Default for SweepOptions {
     }
 }
 
-/// What a send did to a decision.
+/// What one delivery did to a message's intent (a decision, a reward).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
     /// Sent on this channel, with this many gift points credited.
@@ -176,23 +181,14 @@ pub enum Delivery {
     Expired,
     Cancelled,
     Suppressed,
+    /// Nobody could be told (a reward: nothing credited).
+    Unreachable,
+    /// The governor moved it to this date (a reward).
+    Postponed(NaiveDate),
+    /// Over the referrer's monthly cap (a reward).
+    Capped,
     /// Someone else has it (sending right now), or it is already final.
     Skipped,
-}
-
-impl From<RewardEnd> for Delivery {
-    /// A reward's end in a decision's terms, for a sender that paces and waits by them.
-    fn from(end: RewardEnd) -> Self {
-        match end {
-            RewardEnd::Sent(channel, points) => Delivery::Sent(channel, points),
-            RewardEnd::Failed(points) => Delivery::Failed(points),
-            RewardEnd::Unknown => Delivery::Unknown,
-            RewardEnd::Deferred(until) => Delivery::Deferred(until),
-            RewardEnd::Unreachable => Delivery::Suppressed,
-            RewardEnd::Capped | RewardEnd::Cancelled => Delivery::Cancelled,
-            RewardEnd::Postponed(_) | RewardEnd::Skipped => Delivery::Skipped,
-        }
-    }
 }
 
 impl Boomerang {
@@ -200,7 +196,7 @@ impl Boomerang {
     pub async fn deliver_job(&self, messenger: &dyn Messenger, job: &SendJob, now: DateTime<Utc>) -> Result<Delivery, Error> {
         match job {
             SendJob::Decision(key) => self.deliver(messenger, key, now).await,
-            SendJob::ReferralReward { referral_reward } => Ok(self.deliver_reward(messenger, referral_reward, now).await?.into()),
+            SendJob::ReferralReward { referral_reward } => self.deliver_reward(messenger, referral_reward, now).await,
         }
     }
 
