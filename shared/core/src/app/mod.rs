@@ -68,6 +68,11 @@ impl Boomerang {
         Ok(secret.as_slice())
     }
 
+    /// The secret once `secret()` has read it (renderers that cannot wait).
+    pub(crate) fn loaded_secret(&self) -> Option<&[u8]> {
+        self.secret.get().map(Vec::as_slice)
+    }
+
     pub fn config(&self) -> &ProgramConfig {
         &self.config
     }

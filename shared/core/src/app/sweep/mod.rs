@@ -12,7 +12,9 @@ mod decide;
 mod deliver;
 mod rewards;
 mod send;
+mod surveys;
 
+pub use surveys::{SurveyCounts, SurveyMessageKey};
 pub use rewards::RewardCounts;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -89,6 +91,13 @@ pub struct SweepReport {
     /// Rewards left for a sender (`SendMode::Handoff`), by friend.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rewards_to_send: Vec<CustomerId>,
+    /// NPS surveys asked and sent, promoters invited, owner alerts (surveys.rs); left out of
+    /// the JSON when none were.
+    #[serde(skip_serializing_if = "SurveyCounts::is_empty")]
+    pub surveys: SurveyCounts,
+    /// Survey messages left for a sender (`SendMode::Handoff`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub surveys_to_send: Vec<SurveyMessageKey>,
 }
 
 /// One message left to a sender, as its queue body: a trigger's decision (its key, the body
@@ -98,6 +107,8 @@ pub struct SweepReport {
 pub enum SendJob {
     Decision(OutcomeKey),
     ReferralReward { referral_reward: CustomerId },
+    /// A survey's link or a promoter's invitation (`{"survey_message": {"survey", "invite"}}`).
+    SurveyMessage { survey_message: SurveyMessageKey },
 }
 
 impl SendJob {
@@ -106,6 +117,8 @@ impl SendJob {
         match self {
             SendJob::Decision(key) => key.trigger.into(),
             SendJob::ReferralReward { .. } => MessageKind::ReferralReward,
+            SendJob::SurveyMessage { survey_message } if survey_message.invite => MessageKind::PromoterInvite,
+            SendJob::SurveyMessage { .. } => MessageKind::Survey,
         }
     }
 }
@@ -115,7 +128,8 @@ impl SweepReport {
     pub fn jobs(&self) -> Vec<SendJob> {
         let decisions = self.to_send.iter().cloned().map(SendJob::Decision);
         let rewards = self.rewards_to_send.iter().cloned().map(|friend| SendJob::ReferralReward { referral_reward: friend });
-        decisions.chain(rewards).collect()
+        let surveys = self.surveys_to_send.iter().cloned().map(|key| SendJob::SurveyMessage { survey_message: key });
+        decisions.chain(rewards).chain(surveys).collect()
     }
 
     fn counts(&mut self, trigger: TriggerKind) -> &mut TriggerCounts {
@@ -197,6 +211,7 @@ impl Boomerang {
         match job {
             SendJob::Decision(key) => self.deliver(messenger, key, now).await,
             SendJob::ReferralReward { referral_reward } => self.deliver_reward(messenger, referral_reward, now).await,
+            SendJob::SurveyMessage { survey_message } => self.deliver_survey_message(messenger, survey_message, now).await,
         }
     }
 
@@ -233,6 +248,7 @@ impl Boomerang {
             report.triggers.insert(kind, TriggerCounts::default());
         }
         let mut decided = Vec::new();
+        let mut surveys = Vec::new();
         let mut dry = DryRun::default();
         let mut day = first.unwrap_or(date + Duration::days(1));
         while day <= date {
@@ -245,6 +261,7 @@ impl Boomerang {
                 let on = DecideOn { messenger, day, send_on, now };
                 self.decide_day(on, &options, &mut report, &mut decided, &mut dry).await?;
                 if !options.dry_run {
+                    surveys.extend(self.decide_surveys(day, now, &mut report).await?);
                     store.complete_sweep(day).await?;
                 }
             }
@@ -257,6 +274,7 @@ impl Boomerang {
             let mut pace = Pace::new(self.config().messaging.max_sends_per_second);
             self.send_decided(messenger, decided, since, now, options.send, &mut pace, &mut report).await?;
             self.send_rewards(messenger, since, now, options.send, &mut pace, &mut report).await?;
+            self.send_surveys(messenger, surveys, since, now, options.send, &mut pace, &mut report).await?;
         }
         Ok(report)
     }
