@@ -37,6 +37,7 @@ pub mod legacy;
 pub mod racing;
 pub mod sim;
 pub mod referral_cases;
+pub mod survey_cases;
 pub mod sweep_cases;
 mod support;
 

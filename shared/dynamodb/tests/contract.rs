@@ -3,13 +3,14 @@
 mod common;
 
 use boomerang_store_contract::{
-    contact_contract_tests, racing_contract_tests, referral_contract_tests, store_contract_tests, sweep_contract_tests,
+    contact_contract_tests, racing_contract_tests, referral_contract_tests, store_contract_tests, survey_contract_tests, sweep_contract_tests,
 };
 use common::fixture as fresh_store;
 
 store_contract_tests!(fresh_store);
 sweep_contract_tests!(fresh_store);
 referral_contract_tests!(fresh_store);
+survey_contract_tests!(fresh_store);
 // The daily-shopper case over a hundred days (the emulator serves one request at a time).
 contact_contract_tests!(fresh_store, boomerang_store_contract::contact_cases::THREE_COOLDOWNS);
 // Racing on moto proves the store's conditions, not moto's atomicity: scripts/moto.sh serves

@@ -8,6 +8,7 @@
 //! step, `deliver` the one protocol every message is sent by, `send` the triggers' decisions
 //! in it, `rewards` the referrers' rewards.
 
+mod alert;
 mod decide;
 mod deliver;
 mod rewards;
@@ -275,6 +276,7 @@ impl Boomerang {
             self.send_decided(messenger, decided, since, now, options.send, &mut pace, &mut report).await?;
             self.send_rewards(messenger, since, now, options.send, &mut pace, &mut report).await?;
             self.send_surveys(messenger, surveys, since, now, options.send, &mut pace, &mut report).await?;
+            self.alert_owner(messenger, date - Duration::days(1), now, &mut report).await?;
         }
         Ok(report)
     }
