@@ -6,5 +6,6 @@ mod customers;
 mod purchases;
 mod referrals;
 mod refunds;
+mod survey;
 mod reports;
 mod unsubscribe;

@@ -7,6 +7,7 @@ pub mod body;
 pub mod dto;
 pub mod error;
 pub mod pages;
+pub mod survey;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -113,7 +114,7 @@ pub enum RouteGroup {
     /// GET /v1/customers/{id}, GET /v1/customers/{id}/balance, GET /v1/customers/{id}/consent,
     /// GET /v1/referrals/{code}, GET /v1/reports/triggers (read-only).
     Balance,
-    /// PUT and DELETE /v1/customers/{id}, the unsubscribe route.
+    /// PUT and DELETE /v1/customers/{id}, the unsubscribe and survey links (no key).
     Customers,
 }
 
@@ -155,7 +156,9 @@ pub fn router_for(state: ApiState, group: RouteGroup) -> Router {
     let keyed = keyed.route_layer(middleware::from_fn_with_state(state.clone(), require_key));
     let mut open = Router::new();
     if group.has(Customers) {
-        open = open.route("/v1/unsubscribe", get(unsubscribe_page).post(unsubscribe_one_click));
+        open = open
+            .route("/v1/unsubscribe", get(unsubscribe_page).post(unsubscribe_one_click))
+            .route("/v1/survey", get(survey::survey_page).post(survey::post_survey_answer));
     }
     keyed
         .merge(open)
@@ -338,11 +341,11 @@ async fn get_trigger_report(
 }
 
 #[derive(Deserialize)]
-struct TokenQuery {
+pub(crate) struct TokenQuery {
     token: Option<String>,
 }
 
-fn token_of(query: Result<Query<TokenQuery>, QueryRejection>) -> Result<String, ApiError> {
+pub(crate) fn token_of(query: Result<Query<TokenQuery>, QueryRejection>) -> Result<String, ApiError> {
     query
         .ok()
         .and_then(|Query(q)| q.token)
@@ -351,7 +354,7 @@ fn token_of(query: Result<Query<TokenQuery>, QueryRejection>) -> Result<String, 
 }
 
 /// An HTML page that no cache keeps (it answers one customer's link).
-fn html_page(page: String) -> Response {
+pub(crate) fn html_page(page: String) -> Response {
     let mut response = Html(page).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
