@@ -255,8 +255,10 @@ EXPECTED_ROUTES = {
     ("DELETE", "/v1/customers/{customer_id}"): "CustomersFunction",
     ("GET", "/v1/unsubscribe"): "CustomersFunction",
     ("POST", "/v1/unsubscribe"): "CustomersFunction",
+    ("GET", "/v1/survey"): "CustomersFunction",
+    ("POST", "/v1/survey"): "CustomersFunction",
 }
-OPEN_ROUTES = {("GET", "/v1/unsubscribe"), ("POST", "/v1/unsubscribe")}
+OPEN_ROUTES = {("GET", "/v1/unsubscribe"), ("POST", "/v1/unsubscribe"), ("GET", "/v1/survey"), ("POST", "/v1/survey")}
 
 
 def routes() -> dict:
@@ -326,7 +328,9 @@ EXPECTED_TABLE_ACTIONS = {
     "PurchasesFunction": READ | {"dynamodb:PutItem"},
     # GetItem of a customer; Query of two indexes for the trigger report.
     "BalanceFunction": {"dynamodb:GetItem", "dynamodb:Query"},
-    "CustomersFunction": {"dynamodb:GetItem", "dynamodb:PutItem"},
+    # Profiles and survey answers: GetItem, conditional PutItem; erasure Queries the customer's
+    # surveys (their SV# partition of the table, no index) to drop the comments.
+    "CustomersFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
     "AuthorizerFunction": {"dynamodb:GetItem"},
     # The sweep ports of the store: GetItem, conditional Puts, transactions with Deletes of
     # burned markers, BatchWriteItem for the markers beyond one transaction, index Queries.
