@@ -18,6 +18,7 @@ pub(super) async fn report(
     let now = Utc::now();
     let (from, to) = app.report_period(from, to, now).await?;
     let report = app.trigger_report(from, to, now).await?;
+    let nps = app.nps_report(from, to).await?;
     let currency = app.config().currency.as_str().to_owned();
     // A report before any sweep is all zeros: say why instead.
     let note = match app.store().last_completed_sweep().await? {
@@ -34,9 +35,13 @@ pub(super) async fn report(
     if let Some(path) = &csv {
         std::fs::write(path, report.to_csv()).map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
+        // The word-of-mouth sections have their own columns: files beside it.
+        let nps_path = sibling(path, "nps");
+        std::fs::write(&nps_path, nps.to_csv()).map_err(|e| format!("{}: {e}", nps_path.display()))?;
+        eprintln!("wrote {}", nps_path.display());
     }
     if let Some(path) = &html {
-        let page = boomerang_core::report::html::to_html(&report, app.config(), false);
+        let page = with_sections(boomerang_core::report::html::to_html(&report, app.config(), false), &nps.to_html());
         std::fs::write(path, page).map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
@@ -44,11 +49,41 @@ pub(super) async fn report(
         if let Some(note) = &note {
             eprintln!("{note}");
         }
-        outln!("{}", report.to_json());
+        outln!("{}", with_json_sections(&report, &nps));
     } else if let Some(note) = &note {
         outln!("{note}");
     } else {
         out!("{}\n{}", report.to_table(&currency), report.in_words(app.config()));
     }
+    // Only a shop that surveys its customers gets the section.
+    if !json && nps.total.sent > 0 {
+        out!("\n{}", nps.to_table());
+    }
     Ok(())
+}
+
+/// `FILE.csv` → `FILE.<section>.csv`.
+pub(super) fn sibling(path: &std::path::Path, section: &str) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!("{stem}.{section}.csv"))
+}
+
+/// The trigger report's page with the word-of-mouth sections before its end.
+pub(super) fn with_sections(page: String, sections: &str) -> String {
+    match page.rfind("</body>") {
+        Some(at) => format!("{}{sections}{}", &page[..at], &page[at..]),
+        None => page + sections,
+    }
+}
+
+/// The report's JSON with the `nps` section beside the trigger rows.
+pub(super) fn with_json_sections(
+    report: &boomerang_core::report::Report,
+    nps: &boomerang_core::report::nps::NpsSection,
+) -> String {
+    let mut value = serde_json::to_value(report).expect("a report serializes");
+    if let Some(object) = value.as_object_mut() {
+        object.insert("nps".to_owned(), serde_json::to_value(nps).expect("a section serializes"));
+    }
+    serde_json::to_string_pretty(&value).expect("JSON")
 }

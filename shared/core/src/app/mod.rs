@@ -11,6 +11,7 @@ mod referrals;
 mod reports;
 mod retry;
 mod surveys;
+mod word_of_mouth;
 pub mod suppression;
 pub mod sweep;
 #[cfg(test)]

@@ -96,6 +96,7 @@ mod export;
 #[cfg(test)]
 mod fixtures;
 pub mod html;
+pub mod nps;
 mod stats;
 mod text;
 
