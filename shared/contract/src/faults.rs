@@ -57,6 +57,7 @@ pub enum Call {
     ReferralReward,
     RewardsDueOn,
     CommitReward,
+    CustomersReferredOn,
     Survey,
     SurveysOf,
     RecordSurvey,
@@ -263,6 +264,9 @@ impl ReferralStore for FaultyStore {
     }
     async fn commit_reward(&self, commit: &RewardCommit, from: RewardStatus) -> Result<(), StoreError> {
         self.around(Call::CommitReward, Some(&commit.reward.referrer), self.inner.commit_reward(commit, from)).await
+    }
+    async fn customers_referred_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
+        self.around(Call::CustomersReferredOn, None, self.inner.customers_referred_on(date)).await
     }
 }
 

@@ -271,6 +271,9 @@ impl boomerang_core::ports::ReferralStore for LaggingIndexes {
     ) -> Result<Option<boomerang_core::domain::referral::ReferralReward>, StoreError> {
         self.inner.referral_reward(friend).await
     }
+    async fn customers_referred_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
+        self.inner.customers_referred_on(date).await
+    }
     async fn rewards_due_on(
         &self,
         date: NaiveDate,

@@ -81,7 +81,11 @@ pub const BY_SURVEY_ASKED: Index = Index { name: "by_survey_asked", pk: "sa_pk",
 pub const BY_SURVEY_ANSWERED: Index =
     Index { name: "by_survey_answered", pk: "sn_pk", sk: "sn_sk", projected: Projected::All };
 
-pub const INDEXES: [Index; 8] = [
+/// Customers by the (UTC) date they enrolled with a referral code, keys only (sparse): the
+/// report's "enrolled with a code".
+pub const BY_REFERRED: Index = Index { name: "by_referred", pk: "rf_pk", sk: "rf_sk", projected: Projected::KeysOnly };
+
+pub const INDEXES: [Index; 9] = [
     BY_LAST_PURCHASE,
     BY_BIRTHDAY,
     BY_EXPIRY,
@@ -90,6 +94,7 @@ pub const INDEXES: [Index; 8] = [
     BY_REWARD_DUE,
     BY_SURVEY_ASKED,
     BY_SURVEY_ANSWERED,
+    BY_REFERRED,
 ];
 
 /// A referral code item's owner (S): the customer the code is reserved for.
@@ -135,6 +140,13 @@ pub fn survey_answered_pk(on: NaiveDate, customer: &str) -> String {
 }
 pub fn survey_answered_pks(on: NaiveDate) -> Vec<String> {
     all_shards("SN", &encode_date(on))
+}
+
+pub fn referred_pk(on: NaiveDate, customer: &str) -> String {
+    sharded("RF", &encode_date(on), shard(customer))
+}
+pub fn referred_pks(on: NaiveDate) -> Vec<String> {
+    all_shards("RF", &encode_date(on))
 }
 
 /// FNV-1a (32 bit): stable across builds and platforms, unlike `std`'s hasher.

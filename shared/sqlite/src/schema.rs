@@ -120,8 +120,12 @@ CREATE INDEX referral_rewards_by_due_on ON referral_rewards (due_on);
 ";
 
 /// NPS surveys (one per customer and purchase date, with its answer), found by the sweep date
-/// that asked them and the date they were first answered; the owner's alert, one per date.
+/// that asked them and the date they were first answered; the owner's alert, one per date;
+/// customers found by the (UTC) date they enrolled with a referral code, for the report.
 const V4: &str = "
+ALTER TABLE customers ADD COLUMN referred_on TEXT;
+CREATE INDEX customers_by_referred_on ON customers (referred_on);
+
 CREATE TABLE surveys (
     customer_id  TEXT NOT NULL,
     purchased_on TEXT NOT NULL,

@@ -185,7 +185,8 @@ async fn a_version_1_file_is_migrated_to_the_sweep_tables_and_keeps_its_data() {
     let conn = raw(dir.path());
     conn.execute_batch(
         "DROP TABLE sweep_outcomes; DROP TABLE sweep_progress; DROP TABLE referral_codes; \
-         DROP TABLE referral_rewards; DROP TABLE surveys; DROP TABLE survey_alerts; PRAGMA user_version = 1;",
+         DROP TABLE referral_rewards; DROP TABLE surveys; DROP TABLE survey_alerts; \
+         DROP INDEX customers_by_referred_on; ALTER TABLE customers DROP COLUMN referred_on; PRAGMA user_version = 1;",
     )
         .expect("a version 1 file");
     drop(conn);

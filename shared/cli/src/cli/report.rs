@@ -18,7 +18,8 @@ pub(super) async fn report(
     let now = Utc::now();
     let (from, to) = app.report_period(from, to, now).await?;
     let report = app.trigger_report(from, to, now).await?;
-    let nps = app.nps_report(from, to).await?;
+    let word_of_mouth = app.word_of_mouth_report(from, to).await?;
+    let (nps, referrals) = (&word_of_mouth.nps, &word_of_mouth.referrals);
     let currency = app.config().currency.as_str().to_owned();
     // A report before any sweep is all zeros: say why instead.
     let note = match app.store().last_completed_sweep().await? {
@@ -39,9 +40,12 @@ pub(super) async fn report(
         let nps_path = sibling(path, "nps");
         std::fs::write(&nps_path, nps.to_csv()).map_err(|e| format!("{}: {e}", nps_path.display()))?;
         eprintln!("wrote {}", nps_path.display());
+        let referrals_path = sibling(path, "referrals");
+        std::fs::write(&referrals_path, referrals.to_csv()).map_err(|e| format!("{}: {e}", referrals_path.display()))?;
+        eprintln!("wrote {}", referrals_path.display());
     }
     if let Some(path) = &html {
-        let page = with_sections(boomerang_core::report::html::to_html(&report, app.config(), false), &nps.to_html());
+        let page = with_sections(boomerang_core::report::html::to_html(&report, app.config(), false), &(nps.to_html() + &referrals.to_html()));
         std::fs::write(path, page).map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
@@ -49,7 +53,7 @@ pub(super) async fn report(
         if let Some(note) = &note {
             eprintln!("{note}");
         }
-        outln!("{}", with_json_sections(&report, &nps));
+        outln!("{}", with_json_sections(&report, &word_of_mouth));
     } else if let Some(note) = &note {
         outln!("{note}");
     } else {
@@ -58,6 +62,9 @@ pub(super) async fn report(
     // Only a shop that surveys its customers gets the section.
     if !json && nps.total.sent > 0 {
         out!("\n{}", nps.to_table());
+    }
+    if !json && referrals.enrolled_with_code > 0 {
+        out!("\n{}", referrals.to_table());
     }
     Ok(())
 }
@@ -76,14 +83,14 @@ pub(super) fn with_sections(page: String, sections: &str) -> String {
     }
 }
 
-/// The report's JSON with the `nps` section beside the trigger rows.
+/// The report's JSON with the `nps` and `referrals` sections beside the trigger rows.
 pub(super) fn with_json_sections(
     report: &boomerang_core::report::Report,
-    nps: &boomerang_core::report::nps::NpsSection,
+    sections: &boomerang_core::app::WordOfMouth,
 ) -> String {
     let mut value = serde_json::to_value(report).expect("a report serializes");
-    if let Some(object) = value.as_object_mut() {
-        object.insert("nps".to_owned(), serde_json::to_value(nps).expect("a section serializes"));
+    if let (Some(object), serde_json::Value::Object(more)) = (value.as_object_mut(), serde_json::to_value(sections).expect("JSON")) {
+        object.extend(more);
     }
     serde_json::to_string_pretty(&value).expect("JSON")
 }

@@ -27,6 +27,7 @@ pub use purchases::{BalanceView, PurchaseOutcome, RefundOutcome};
 pub use reports::MAX_REPORT_DAYS;
 pub use retry::{Backoff, JitteredBackoff, MAX_ATTEMPTS};
 pub use surveys::{Answered, SurveyPage};
+pub use word_of_mouth::WordOfMouth;
 
 use crate::domain::config::ProgramConfig;
 use crate::ports::Store;

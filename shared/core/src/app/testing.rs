@@ -264,6 +264,9 @@ impl ReferralStore for MemoryStore {
     async fn commit_reward(&self, _: &RewardCommit, _: RewardStatus) -> Result<(), StoreError> {
         unimplemented!("{UNUSED}")
     }
+    async fn customers_referred_on(&self, _: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
+        unimplemented!("{UNUSED}")
+    }
 }
 
 /// Surveys are the contract suite's; this store keeps none (an erasure finds none to clean).

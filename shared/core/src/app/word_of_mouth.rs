@@ -1,20 +1,71 @@
 //! The report's word-of-mouth sections as use cases: read what the period needs through the
 //! store's date-keyed reads (never the whole table), then compute (pure).
 
+use std::collections::BTreeSet;
+
 use chrono::{Duration, NaiveDate};
+use serde::Serialize;
 
 use crate::app::{Boomerang, Error};
 use crate::report::nps::{nps_section, NpsSection};
+use crate::report::referrals::{referral_section, ReferralInput, ReferralSection};
+
+/// The NPS and referrals sections of one period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WordOfMouth {
+    pub nps: NpsSection,
+    pub referrals: ReferralSection,
+}
 
 impl Boomerang {
-    /// The NPS section for surveys asked from `from` to `to`: one read per day.
-    pub async fn nps_report(&self, from: NaiveDate, to: NaiveDate) -> Result<NpsSection, Error> {
-        let mut surveys = Vec::new();
+    /// The sections for `[from, to]`: the surveys asked on each date, the customers who
+    /// enrolled with a code on each date (and their records and rewards), the receipts of
+    /// each date and the records of their purchasers (to know who was referred). Reads are
+    /// per day and per customer concerned: never the whole table.
+    pub async fn word_of_mouth_report(&self, from: NaiveDate, to: NaiveDate) -> Result<WordOfMouth, Error> {
+        let store = self.store();
+        let (mut surveys, mut receipts) = (Vec::new(), Vec::new());
         let mut day = from;
         while day <= to {
-            surveys.extend(self.store().surveys_asked_on(day).await?);
+            surveys.extend(store.surveys_asked_on(day).await?);
+            receipts.extend(store.receipts_on(day).await?);
             day += Duration::days(1);
         }
-        Ok(nps_section(&surveys, from, to))
+        // The index files enrollments by UTC date: a day either side, then the local date.
+        let mut enrolled_ids = BTreeSet::new();
+        let mut day = from - Duration::days(1);
+        while day <= to + Duration::days(1) {
+            enrolled_ids.extend(store.customers_referred_on(day).await?);
+            day += Duration::days(1);
+        }
+        let mut enrolled = Vec::new();
+        let mut rewards = Vec::new();
+        for id in &enrolled_ids {
+            let Some(record) = store.customer(id).await? else { continue };
+            let Some(by) = &record.referral.referred_by else { continue };
+            if !(from..=to).contains(&self.config().local_date(by.at)) {
+                continue;
+            }
+            if by.first_purchase.is_some() {
+                rewards.extend(store.referral_reward(id).await?);
+            }
+            enrolled.push(record);
+        }
+        let purchasers: BTreeSet<_> = receipts.iter().map(|r| r.customer_id.clone()).collect();
+        let mut referred_purchasers = BTreeSet::new();
+        for id in purchasers {
+            if store.customer(&id).await?.is_some_and(|r| r.referral.referred_by.is_some()) {
+                referred_purchasers.insert(id);
+            }
+        }
+        let input = ReferralInput {
+            point_value_minor: self.config().point_value_minor,
+            enrolled: &enrolled,
+            rewards: &rewards,
+            receipts: &receipts,
+            referred_purchasers: &referred_purchasers,
+            surveys: &surveys,
+        };
+        Ok(WordOfMouth { nps: nps_section(&surveys, from, to), referrals: referral_section(&input) })
     }
 }

@@ -97,6 +97,7 @@ mod export;
 mod fixtures;
 pub mod html;
 pub mod nps;
+pub mod referrals;
 mod stats;
 mod text;
 
