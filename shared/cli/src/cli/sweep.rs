@@ -32,7 +32,7 @@ pub(super) async fn sweep(
             .map(|(kind, c)| Ok((kind.as_str().to_owned(), serde_json::to_value(c)?)))
             .collect::<Result<_, serde_json::Error>>()?;
         let mut out = serde_json::json!({"date": date.to_string(), "dry_run": dry_run, "triggers": triggers,
-                                         "referral_rewards": report.referral_rewards});
+                                         "referral_rewards": report.referral_rewards, "surveys": report.surveys});
         if list {
             out["audience"] = serde_json::to_value(&report.audience)?;
         }
@@ -41,7 +41,8 @@ pub(super) async fn sweep(
     }
     let label = if dry_run { " (dry run: nothing written or sent)" } else { "" };
     let delivered = report.triggers.values().any(|c| c.sent_email + c.sent_sms + c.failed + c.unknown + c.expired + c.cancelled + c.suppressed > 0)
-        || !report.referral_rewards.is_empty();
+        || !report.referral_rewards.is_empty()
+        || !report.surveys.is_empty();
     if report.dates.is_empty() && !delivered {
         outln!("sweep {date}: already completed, nothing new");
         return Ok(());
