@@ -104,3 +104,11 @@ async fn bad_links_and_bad_answers_are_refused_with_the_field_named() {
         assert_eq!((r.status, r.error_code(), r.error_field()), (StatusCode::GONE, "survey_expired", Some("token")), "{method}");
     }
 }
+
+#[tokio::test]
+async fn a_json_body_labelled_a_form_as_curl_d_sends_it_is_read_as_json() {
+    let (t, token) = asked().await;
+    let r = t.post_form(&format!("/v1/survey?token={token}"), r#"{"score": 10}"#).await;
+    assert_eq!((r.status, r.body["score"].clone()), (StatusCode::OK, json!(10)), "{}", r.text);
+    assert!(r.headers["content-type"].to_str().unwrap().starts_with("application/json"));
+}

@@ -75,10 +75,14 @@ pub(crate) async fn post_survey_answer(
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body is over {MAX_BODY_BYTES} bytes"), None)
     })?;
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    // A JSON object is read as JSON whatever its Content-Type (`curl -d` labels it a form);
+    // a form's fields never start with `{`.
+    let json_object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let form = !json_object
+        && headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
     let (score, comment) = if form {
         let answer: AnswerForm = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| ApiError::invalid("score", "the form must carry score (0 to 10) and optionally comment"))?;
