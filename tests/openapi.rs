@@ -54,6 +54,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/referrals/{code}", &["GET"]),
     ("/v1/refunds", &["POST"]),
     ("/v1/reports/triggers", &["GET"]),
+    ("/v1/reports/word-of-mouth", &["GET"]),
     ("/v1/survey", &["GET", "POST"]),
     ("/v1/unsubscribe", &["GET", "POST"]),
 ];
@@ -85,6 +86,7 @@ const NOT_ROUTES: &[&str] = &[
     "/v1/reports/",
     "/v1/reports/triggers/",
     "/v1/reports/trigger",
+    "/v1/reports/word-of-mouth/",
     "/v1/unsubscribe/",
     "/v1/survey/",
     "/v1/surveys",
@@ -717,6 +719,7 @@ const UNSUBSCRIBE: &str = "/v1/unsubscribe";
 const REPORTS: &str = "/v1/reports/triggers";
 const REFERRALS: &str = "/v1/referrals/{code}";
 const SURVEY: &str = "/v1/survey";
+const WORD_OF_MOUTH: &str = "/v1/reports/word-of-mouth";
 
 struct Session {
     spec: Spec,
@@ -1156,6 +1159,17 @@ async fn survey_outcomes(s: &mut Session) {
     assert_outcome(&s.send(SURVEY, get, &uri, false, None).await, StatusCode::GONE, "survey_expired");
     let r = s.send(SURVEY, post, &uri, false, Some(br#"{"score": 3}"#.to_vec())).await;
     assert_outcome(&r, StatusCode::GONE, "survey_expired");
+
+    // GET /v1/reports/word-of-mouth: admin keys only, over the survey just answered.
+    let r = s.admin(WORD_OF_MOUTH, "/v1/reports/word-of-mouth?from=2026-11-01&to=2026-11-30").await;
+    assert_outcome(&r, StatusCode::OK, "");
+    assert_eq!((r.body["nps"]["total"]["answers"].clone(), r.body["nps"]["total"]["verdict"].clone()), (json!(1), json!("not enough data")));
+    let r = s.admin(WORD_OF_MOUTH, "/v1/reports/word-of-mouth?from=2026-11-30&to=2026-11-01").await;
+    assert_outcome(&r, StatusCode::BAD_REQUEST, "invalid_field");
+    let r = s.bare(WORD_OF_MOUTH, Method::GET, "/v1/reports/word-of-mouth").await;
+    assert_outcome(&r, StatusCode::FORBIDDEN, "forbidden");
+    let r = s.without_key(WORD_OF_MOUTH, Method::GET, "/v1/reports/word-of-mouth").await;
+    assert_outcome(&r, StatusCode::UNAUTHORIZED, "unauthorized");
 }
 
 // ---------------------------------------------------------------------------------------------

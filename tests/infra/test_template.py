@@ -250,6 +250,7 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/customers/{customer_id}/balance"): "BalanceFunction",
     ("GET", "/v1/customers/{customer_id}/consent"): "BalanceFunction",
     ("GET", "/v1/reports/triggers"): "BalanceFunction",
+    ("GET", "/v1/reports/word-of-mouth"): "BalanceFunction",
     ("GET", "/v1/referrals/{code}"): "BalanceFunction",
     ("PUT", "/v1/customers/{customer_id}"): "CustomersFunction",
     ("DELETE", "/v1/customers/{customer_id}"): "CustomersFunction",

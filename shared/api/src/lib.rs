@@ -112,7 +112,8 @@ pub enum RouteGroup {
     /// POST /v1/purchases, POST /v1/refunds.
     Purchases,
     /// GET /v1/customers/{id}, GET /v1/customers/{id}/balance, GET /v1/customers/{id}/consent,
-    /// GET /v1/referrals/{code}, GET /v1/reports/triggers (read-only).
+    /// GET /v1/referrals/{code}, GET /v1/reports/triggers and /v1/reports/word-of-mouth
+    /// (read-only).
     Balance,
     /// PUT and DELETE /v1/customers/{id}, the unsubscribe and survey links (no key).
     Customers,
@@ -148,7 +149,8 @@ pub fn router_for(state: ApiState, group: RouteGroup) -> Router {
             .route("/v1/customers/{customer_id}/balance", get(get_balance))
             .route("/v1/customers/{customer_id}/consent", get(get_consent))
             .route("/v1/referrals/{code}", get(get_referral))
-            .route("/v1/reports/triggers", get(get_trigger_report));
+            .route("/v1/reports/triggers", get(get_trigger_report))
+            .route("/v1/reports/word-of-mouth", get(get_word_of_mouth_report));
     }
     if group.has(Purchases) {
         keyed = keyed.route("/v1/purchases", post(post_purchase)).route("/v1/refunds", post(post_refund));
@@ -324,19 +326,45 @@ fn query_date(name: &str, raw: Option<&str>) -> Result<Option<chrono::NaiveDate>
     .transpose()
 }
 
+/// The NPS and referrals sections of the report: admin keys only, as the trigger report.
+async fn get_word_of_mouth_report(
+    State(state): State<ApiState>,
+    principal: Option<axum::Extension<Principal>>,
+    query: Result<Query<PeriodQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    #[derive(serde::Serialize)]
+    struct Answer {
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        #[serde(flatten)]
+        sections: boomerang_core::app::WordOfMouth,
+    }
+    let (from, to) = admin_period(&state, principal, query).await?;
+    let sections = state.app.word_of_mouth_report(from, to).await?;
+    Ok(Json(Answer { from, to, sections }).into_response())
+}
+
+/// A report's period from its query, for admin keys only (a POS key gets 403 first).
+async fn admin_period(
+    state: &ApiState,
+    principal: Option<axum::Extension<Principal>>,
+    query: Result<Query<PeriodQuery>, QueryRejection>,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), ApiError> {
+    admin_only(principal)?;
+    let Query(q) = query.map_err(|_| ApiError::invalid("from", "the query must be from=YYYY-MM-DD&to=YYYY-MM-DD"))?;
+    let to = query_date("to", q.to.as_deref())?;
+    let from = query_date("from", q.from.as_deref())?;
+    Ok(state.app.report_period(from, to, state.clock.now()).await?)
+}
+
 /// The trigger report: admin keys only (a POS key gets 403).
 async fn get_trigger_report(
     State(state): State<ApiState>,
     principal: Option<axum::Extension<Principal>>,
     query: Result<Query<PeriodQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    admin_only(principal)?;
-    let Query(q) = query.map_err(|_| ApiError::invalid("from", "the query must be from=YYYY-MM-DD&to=YYYY-MM-DD"))?;
-    let now = state.clock.now();
-    let to = query_date("to", q.to.as_deref())?;
-    let from = query_date("from", q.from.as_deref())?;
-    let (from, to) = state.app.report_period(from, to, now).await?;
-    let report = state.app.trigger_report(from, to, now).await?;
+    let (from, to) = admin_period(&state, principal, query).await?;
+    let report = state.app.trigger_report(from, to, state.clock.now()).await?;
     Ok(Json(report).into_response())
 }
 

@@ -23,6 +23,12 @@ impl Boomerang {
     /// each date and the records of their purchasers (to know who was referred). Reads are
     /// per day and per customer concerned: never the whole table.
     pub async fn word_of_mouth_report(&self, from: NaiveDate, to: NaiveDate) -> Result<WordOfMouth, Error> {
+        if from > to {
+            return Err(Error::invalid("from", "from must not be after to"));
+        }
+        if (to - from).num_days() >= crate::app::MAX_REPORT_DAYS {
+            return Err(Error::invalid("to", format!("a report covers at most {} days", crate::app::MAX_REPORT_DAYS)));
+        }
         let store = self.store();
         let (mut surveys, mut receipts) = (Vec::new(), Vec::new());
         let mut day = from;
