@@ -45,6 +45,14 @@ fn tokens_to(shop: &Shop, who: &str) -> Vec<String> {
         .collect()
 }
 
+/// Anna (email) bought on `day` and was asked the day after: her link's token.
+async fn anna_asked(shop: &Shop, day: NaiveDate) -> String {
+    shop.enroll("anna", None, None, noon(day)).await;
+    shop.buy("anna", "a-1", day).await;
+    shop.sweep(day + Duration::days(1)).await;
+    tokens_to(shop, "anna").pop().expect("a link was sent")
+}
+
 fn score(n: i64) -> Score {
     Score::parse(n).unwrap()
 }
@@ -127,10 +135,7 @@ pub async fn the_survey_message_obeys_consent_and_the_governor(factory: impl Sto
 pub async fn one_answer_per_survey_replaced_within_seven_days_then_closed(factory: impl StoreFactory) {
     let shop = shop(factory, "sample_percent = 100").await;
     let day = date(DAY);
-    shop.enroll("anna", None, None, noon(day)).await;
-    shop.buy("anna", "a-1", day).await;
-    shop.sweep(day + Duration::days(1)).await;
-    let token = tokens_to(&shop, "anna").pop().expect("a link was sent");
+    let token = anna_asked(&shop, day).await;
     let app = &shop.app;
     let page = app.survey_page(&token, noon(day + Duration::days(1))).await.unwrap();
     assert_eq!((page.survey.store_id.as_str(), page.survey.receipt_id.as_str()), ("s1", "a-1"));
@@ -151,10 +156,7 @@ pub async fn one_answer_per_survey_replaced_within_seven_days_then_closed(factor
 pub async fn expired_and_invalid_links_are_refused(factory: impl StoreFactory) {
     let shop = shop(factory, "sample_percent = 100").await;
     let day = date(DAY);
-    shop.enroll("anna", None, None, noon(day)).await;
-    shop.buy("anna", "a-1", day).await;
-    shop.sweep(day + Duration::days(1)).await;
-    let token = tokens_to(&shop, "anna").pop().unwrap();
+    let token = anna_asked(&shop, day).await;
     let app = &shop.app;
     let expired = app.answer_survey(&token, score(8), None, noon(day + Duration::days(32))).await.unwrap_err();
     assert_eq!((expired.code(), expired.field()), ("survey_expired", Some("token")));
@@ -173,10 +175,7 @@ pub async fn expired_and_invalid_links_are_refused(factory: impl StoreFactory) {
 pub async fn erasure_removes_comments_and_keeps_scores(factory: impl StoreFactory) {
     let shop = shop(factory, "sample_percent = 100").await;
     let day = date(DAY);
-    shop.enroll("anna", None, None, noon(day)).await;
-    shop.buy("anna", "a-1", day).await;
-    shop.sweep(day + Duration::days(1)).await;
-    let token = tokens_to(&shop, "anna").pop().unwrap();
+    let token = anna_asked(&shop, day).await;
     shop.app.answer_survey(&token, score(3), Some("the cashier was rude".into()), noon(day + Duration::days(1))).await.unwrap();
     shop.app.erase(&id("anna"), noon(day + Duration::days(2))).await.unwrap();
     let survey = shop.store.survey(&key("anna", day)).await.unwrap().unwrap();
@@ -192,10 +191,7 @@ pub async fn erasure_removes_comments_and_keeps_scores(factory: impl StoreFactor
 pub async fn a_promoter_is_invited_once_with_their_code(factory: impl StoreFactory) {
     let shop = shop(factory, "sample_percent = 100").await;
     let day = date(DAY);
-    shop.enroll("anna", None, None, noon(day)).await;
-    shop.buy("anna", "a-1", day).await;
-    shop.sweep(day + Duration::days(1)).await;
-    let token = tokens_to(&shop, "anna").pop().unwrap();
+    let token = anna_asked(&shop, day).await;
     let answered = shop.app.answer_survey(&token, score(10), None, noon(day + Duration::days(1))).await.unwrap();
     let code = shop.store.customer(&id("anna")).await.unwrap().unwrap().referral.code.unwrap();
     assert_eq!(answered.referral_code, Some(code.clone()), "the thank-you page shows the code");
@@ -240,7 +236,7 @@ pub async fn the_owner_gets_one_detractor_alert_per_day(factory: impl StoreFacto
     assert!(alert.text.contains("r-0") && alert.text.contains("s1"), "store and receipt: {}", alert.text);
     assert!(!alert.text.contains("anna") && !alert.text.contains("@example.ru"), "no customer contacts: {}", alert.text);
     let stored = shop.store.owner_alert(day + Duration::days(1)).await.unwrap().unwrap();
-    assert_eq!((stored.status, stored.answers), (SendStatus::Sent, 2));
+    assert_eq!((stored.delivery.status, stored.answers), (SendStatus::Sent, 2));
     assert_eq!(shop.sweep(day + Duration::days(3)).await.surveys.alerts_sent, 0, "no detractors that day, no alert");
 }
 

@@ -65,12 +65,7 @@ impl DynamoStore {
         };
         let mut tx = Transaction::default();
         tx.put(&self.table, survey_item(survey)?, Some(condition))?;
-        let expected = Expected::Version(record.expected_version);
-        tx.put(
-            &self.table,
-            items::customer_item(&record.record, expected.next_version())?,
-            Some((Condition::customer(expected), Guard::Unchanged)),
-        )?;
+        tx.put_customer(&self.table, &record.record, Expected::Version(record.expected_version))?;
         self.transact(tx).await
     }
 }
@@ -120,7 +115,7 @@ impl SurveyStore for DynamoStore {
         let alert_item = item(
             TENANT_PK.to_owned(),
             &owner_alert_sk(alert.date),
-            [(RECORD, s(encode_json(alert, "owner alert")?)), (OUTCOME_STATUS, s(alert.status.as_str()))],
+            [(RECORD, s(encode_json(alert, "owner alert")?)), (OUTCOME_STATUS, s(alert.delivery.status.as_str()))],
         );
         let (condition, guard) = match from {
             None => (Condition::absent(), Guard::NewId),

@@ -138,7 +138,7 @@ impl SurveyStore for SqliteStore {
     }
 
     async fn put_owner_alert(&self, alert: &OwnerAlert, from: Option<SendStatus>) -> Result<(), StoreError> {
-        let (on, status, body) = (encode_date(alert.date), alert.status.as_str(), encode_json(alert, "owner alert")?);
+        let (on, status, body) = (encode_date(alert.date), alert.delivery.status.as_str(), encode_json(alert, "owner alert")?);
         self.run(move |conn| {
             let tx = write_tx(conn)?;
             match from {

@@ -7,6 +7,7 @@ use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
 use crate::app::{Boomerang, Error};
+use crate::domain::date::dates;
 use crate::report::nps::{nps_section, NpsSection};
 use crate::report::referrals::{referral_section, ReferralInput, ReferralSection};
 
@@ -31,18 +32,14 @@ impl Boomerang {
         }
         let store = self.store();
         let (mut surveys, mut receipts) = (Vec::new(), Vec::new());
-        let mut day = from;
-        while day <= to {
+        for day in dates(from, to) {
             surveys.extend(store.surveys_asked_on(day).await?);
             receipts.extend(store.receipts_on(day).await?);
-            day += Duration::days(1);
         }
         // The index files enrollments by UTC date: a day either side, then the local date.
         let mut enrolled_ids = BTreeSet::new();
-        let mut day = from - Duration::days(1);
-        while day <= to + Duration::days(1) {
+        for day in dates(from - Duration::days(1), to + Duration::days(1)) {
             enrolled_ids.extend(store.customers_referred_on(day).await?);
-            day += Duration::days(1);
         }
         let mut enrolled = Vec::new();
         let mut rewards = Vec::new();

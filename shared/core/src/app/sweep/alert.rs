@@ -11,7 +11,7 @@ use crate::app::{Boomerang, Error};
 use crate::domain::ids::CustomerId;
 use crate::domain::kinds::{Channel, MessageKind};
 use crate::domain::survey::alert::{detractors_of, render_alert, OwnerAlert};
-use crate::domain::survey::SendStatus;
+use crate::domain::survey::{Delivery, SendStatus};
 use crate::domain::triggers::Claim;
 use crate::ports::{MessageKey, Messenger, OutgoingMessage, SendError, StoreError};
 
@@ -37,11 +37,8 @@ impl Boomerang {
         let fresh = OwnerAlert {
             date,
             answers: u32::try_from(detractors.len()).unwrap_or(u32::MAX),
-            status: SendStatus::Pending,
             decided_at: now,
-            claim: None,
-            sent_at: None,
-            error: None,
+            delivery: Delivery::pending(),
         };
         let alert = match store.put_owner_alert(&fresh, None).await {
             Ok(()) => fresh,
@@ -51,16 +48,19 @@ impl Boomerang {
             },
             Err(e) => return Err(e.into()),
         };
-        match alert.status {
+        let moved = |status, alert: &OwnerAlert| OwnerAlert { delivery: Delivery { status, ..alert.delivery.clone() }, ..alert.clone() };
+        match alert.delivery.status {
             SendStatus::Pending => {}
-            SendStatus::Sending if Claim::abandoned(alert.claim.as_ref(), self.owner(), now) => {
-                let unknown = OwnerAlert { status: SendStatus::Unknown, ..alert };
+            SendStatus::Sending if Claim::abandoned(alert.delivery.claim.as_ref(), self.owner(), now) => {
+                let unknown = moved(SendStatus::Unknown, &alert);
                 return ignore_lost(store.put_owner_alert(&unknown, Some(SendStatus::Sending)).await);
             }
             _ => return Ok(()),
         }
         let claim = Claim { owner: self.owner().to_owned(), at: now };
-        let sending = OwnerAlert { status: SendStatus::Sending, claim: Some(claim), ..alert };
+        let mut sending = moved(SendStatus::Sending, &alert);
+        sending.delivery.claim = Some(claim);
+        sending.delivery.channel = Some(Channel::Email);
         match store.put_owner_alert(&sending, Some(SendStatus::Pending)).await {
             Ok(()) => {}
             // Another sweep claimed it.
@@ -80,16 +80,18 @@ impl Boomerang {
             unsubscribe_url: None,
             created_at: now,
         };
-        let settled = match self.send_with_retries(messenger, &message).await {
+        let mut settled = sending.clone();
+        match self.send_with_retries(messenger, &message).await {
             Ok(()) => {
                 report.surveys.alerts_sent += 1;
-                OwnerAlert { status: SendStatus::Sent, sent_at: Some(now), ..sending }
+                settled.delivery.status = SendStatus::Sent;
+                settled.delivery.sent_at = Some(now);
             }
-            Err(SendError::Unknown(e)) => OwnerAlert { status: SendStatus::Unknown, error: Some(e), ..sending },
+            Err(SendError::Unknown(e)) => (settled.delivery.status, settled.delivery.error) = (SendStatus::Unknown, Some(e)),
             Err(SendError::Rejected(e) | SendError::Retryable(e)) => {
-                OwnerAlert { status: SendStatus::Failed, error: Some(e), ..sending }
+                (settled.delivery.status, settled.delivery.error) = (SendStatus::Failed, Some(e));
             }
-        };
+        }
         ignore_lost(store.put_owner_alert(&settled, Some(SendStatus::Sending)).await)
     }
 }

@@ -18,6 +18,7 @@ use super::{Delivery, SendMode, SweepReport};
 use crate::app::retry::{committed, read_decide_commit};
 use crate::app::{Boomerang, Error};
 use crate::domain::customer::CustomerRecord;
+use crate::domain::date::dates;
 use crate::domain::kinds::{Channel, MessageKind};
 use crate::domain::messages::{render_survey_message, Rendered};
 use crate::domain::purchase::Receipt;
@@ -173,20 +174,16 @@ impl Boomerang {
     ) -> Result<(), Error> {
         let today = self.today(now);
         let mut surveys: BTreeMap<SurveyKey, Survey> = BTreeMap::new();
-        let mut day = since.min(today - Duration::days(SURVEY_SEND_DAYS));
-        while day <= today {
+        for day in dates(since.min(today - Duration::days(SURVEY_SEND_DAYS)), today) {
             surveys.extend(self.store().surveys_asked_on(day).await?.into_iter().map(|s| (s.key.clone(), s)));
-            day += Duration::days(1);
         }
         surveys.extend(decided.into_iter().map(|s| (s.key.clone(), s)));
         let links = surveys.into_values().map(|s| SurveyMessage::of(s, false)).collect();
         self.deliver_each(messenger, links, now, mode, pace, report).await?;
         let mut invites = Vec::new();
-        let mut day = today - Duration::days(INVITE_SEND_DAYS);
-        while day <= today {
+        for day in dates(today - Duration::days(INVITE_SEND_DAYS), today) {
             let answered = self.store().surveys_answered_on(day).await?;
             invites.extend(answered.into_iter().filter(|s| s.invite.is_some()).map(|s| SurveyMessage::of(s, true)));
-            day += Duration::days(1);
         }
         self.deliver_each(messenger, invites, now, mode, pace, report).await
     }

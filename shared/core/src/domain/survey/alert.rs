@@ -5,22 +5,15 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{NpsGroup, SendStatus, Survey};
-use crate::domain::triggers::Claim;
+use super::{Delivery, NpsGroup, Survey};
 
 /// The alert of one date: the intent (with how many answers it lists), then its send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnerAlert {
     pub date: NaiveDate,
     pub answers: u32,
-    pub status: SendStatus,
     pub decided_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claim: Option<Claim>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sent_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub delivery: Delivery,
 }
 
 /// The day's detractor answers, in survey order.
