@@ -60,6 +60,7 @@ impl HandOff for FakeQueue {
                 SendJob::Decision(key) => self.keys.lock().unwrap().push(key.clone()),
                 SendJob::ReferralReward { referral_reward } => self.rewards.lock().unwrap().push(referral_reward.clone()),
                 SendJob::SurveyMessage { survey_message } => self.surveys.lock().unwrap().push(survey_message.clone()),
+                SendJob::OwnerAlert { .. } => {}
             }
         }
         Ok(jobs.len())

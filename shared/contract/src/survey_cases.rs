@@ -211,7 +211,7 @@ pub async fn a_promoter_is_invited_once_with_their_code(factory: impl StoreFacto
 pub async fn the_owner_gets_one_detractor_alert_per_day(factory: impl StoreFactory) {
     let shop = shop(factory, "sample_percent = 100\nowner_alert_email = \"owner@shop.example\"").await;
     let day = date(DAY);
-    for (n, who) in ["anna", "boris", "vera"].iter().enumerate() {
+    for (n, who) in ["anna", "boris", "vera", "gleb"].iter().enumerate() {
         shop.enroll(who, None, None, noon(day)).await;
         shop.buy(who, &format!("r-{n}"), day).await;
     }
@@ -239,8 +239,21 @@ pub async fn the_owner_gets_one_detractor_alert_per_day(factory: impl StoreFacto
     assert!(alert.text.contains("r-0") && alert.text.contains("s1"), "store and receipt: {}", alert.text);
     assert!(!alert.text.contains("anna") && !alert.text.contains("@example.ru"), "no customer contacts: {}", alert.text);
     let stored = shop.store.owner_alert(day + Duration::days(1)).await.unwrap().unwrap();
-    assert_eq!((stored.delivery.status, stored.answers), (SendStatus::Sent, 2));
+    assert_eq!((stored.delivery.status, stored.answers, stored.message), (SendStatus::Sent, 2, None), "its text (comments) dropped once sent");
     assert_eq!(shop.sweep(day + Duration::days(3)).await.surveys.alerts_sent, 0, "no detractors that day, no alert");
+
+    // In AWS the sweep hands the alert to the sender, which sends it once.
+    let later = day + Duration::days(3);
+    let handoff = boomerang_core::app::sweep::SweepOptions { send: boomerang_core::app::sweep::SendMode::Handoff, ..Default::default() };
+    let gleb = tokens_to(&shop, "gleb").pop().unwrap();
+    shop.app.answer_survey(&gleb, score(0), Some("worse".into()), noon(later)).await.unwrap();
+    let report = shop.sweep_with(later + Duration::days(1), handoff).await.unwrap();
+    assert_eq!(report.alerts_to_send, vec![later]);
+    let job = report.jobs().into_iter().find(|j| matches!(j, boomerang_core::app::sweep::SendJob::OwnerAlert { .. })).unwrap();
+    for _ in 0..2 {
+        shop.app.deliver_job(&shop.messenger, &job, noon(later + Duration::days(1))).await.unwrap();
+    }
+    assert_eq!(alerts(&shop).len(), 2, "the second day's alert, once");
 }
 
 /// Expands to one test per survey case, each given `$factory`.

@@ -99,6 +99,9 @@ pub struct SweepReport {
     /// Survey messages left for a sender (`SendMode::Handoff`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub surveys_to_send: Vec<SurveyMessageKey>,
+    /// Owner alerts left for a sender (`SendMode::Handoff`), by date.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts_to_send: Vec<NaiveDate>,
 }
 
 /// One message left to a sender, as its queue body: a trigger's decision (its key, the body
@@ -110,6 +113,8 @@ pub enum SendJob {
     ReferralReward { referral_reward: CustomerId },
     /// A survey's link or a promoter's invitation (`{"survey_message": {"survey", "invite"}}`).
     SurveyMessage { survey_message: SurveyMessageKey },
+    /// The owner's detractor alert of a date (`{"owner_alert": "YYYY-MM-DD"}`).
+    OwnerAlert { owner_alert: NaiveDate },
 }
 
 impl SendJob {
@@ -120,6 +125,7 @@ impl SendJob {
             SendJob::ReferralReward { .. } => MessageKind::ReferralReward,
             SendJob::SurveyMessage { survey_message } if survey_message.invite => MessageKind::PromoterInvite,
             SendJob::SurveyMessage { .. } => MessageKind::Survey,
+            SendJob::OwnerAlert { .. } => MessageKind::SurveyAlert,
         }
     }
 }
@@ -130,7 +136,8 @@ impl SweepReport {
         let decisions = self.to_send.iter().cloned().map(SendJob::Decision);
         let rewards = self.rewards_to_send.iter().cloned().map(|friend| SendJob::ReferralReward { referral_reward: friend });
         let surveys = self.surveys_to_send.iter().cloned().map(|key| SendJob::SurveyMessage { survey_message: key });
-        decisions.chain(rewards).chain(surveys).collect()
+        let alerts = self.alerts_to_send.iter().map(|date| SendJob::OwnerAlert { owner_alert: *date });
+        decisions.chain(rewards).chain(surveys).chain(alerts).collect()
     }
 
     fn counts(&mut self, trigger: TriggerKind) -> &mut TriggerCounts {
@@ -213,6 +220,7 @@ impl Boomerang {
             SendJob::Decision(key) => self.deliver(messenger, key, now).await,
             SendJob::ReferralReward { referral_reward } => self.deliver_reward(messenger, referral_reward, now).await,
             SendJob::SurveyMessage { survey_message } => self.deliver_survey_message(messenger, survey_message, now).await,
+            SendJob::OwnerAlert { owner_alert } => self.deliver_owner_alert(messenger, *owner_alert, now).await,
         }
     }
 
@@ -276,7 +284,7 @@ impl Boomerang {
             self.send_decided(messenger, decided, since, now, options.send, &mut pace, &mut report).await?;
             self.send_rewards(messenger, since, now, options.send, &mut pace, &mut report).await?;
             self.send_surveys(messenger, surveys, since, now, options.send, &mut pace, &mut report).await?;
-            self.alert_owner(messenger, date - Duration::days(1), now, &mut report).await?;
+            self.alert_owner(messenger, date - Duration::days(1), now, options.send, &mut report).await?;
         }
         Ok(report)
     }

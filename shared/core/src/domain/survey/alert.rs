@@ -7,13 +7,22 @@ use serde::{Deserialize, Serialize};
 
 use super::{Delivery, NpsGroup, Survey};
 
-/// The alert of one date: the intent (with how many answers it lists), then its send.
+/// The most answers one alert lists (the rest are counted): the record holding its text
+/// stays far under an item's 400 KB.
+pub const MAX_ALERT_ANSWERS: usize = 100;
+
+/// The alert of one date: the intent (how many answers, and the email itself, so that any
+/// sender can send it from this record alone), then its send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnerAlert {
     pub date: NaiveDate,
     pub answers: u32,
     pub decided_at: DateTime<Utc>,
     pub delivery: Delivery,
+    /// Subject and text until the send ends: it quotes comments (personal data), so it is
+    /// dropped with the outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<(String, String)>,
 }
 
 /// The day's detractor answers, in survey order.
@@ -33,7 +42,7 @@ pub fn render_alert(shop_name: &str, date: NaiveDate, detractors: &[&Survey]) ->
         "Answers of 0-6 to the recommendation survey on {date} ({}):\n\n",
         detractors.len()
     );
-    for survey in detractors {
+    for survey in detractors.iter().take(MAX_ALERT_ANSWERS) {
         let Some(answer) = &survey.answer else { continue };
         text.push_str(&format!(
             "- score {} | store {} | receipt {} | purchase {}\n  {}\n",
@@ -43,6 +52,9 @@ pub fn render_alert(shop_name: &str, date: NaiveDate, detractors: &[&Survey]) ->
             survey.key.purchased_on,
             answer.comment.as_deref().unwrap_or("(no comment)").replace('\n', "\n  ")
         ));
+    }
+    if detractors.len() > MAX_ALERT_ANSWERS {
+        text.push_str(&format!("- and {} more\n", detractors.len() - MAX_ALERT_ANSWERS));
     }
     text.push_str("\nCustomers are not named: reply to them through your shop if you know them.\n");
     (subject, text)
