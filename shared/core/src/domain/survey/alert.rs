@@ -59,3 +59,36 @@ pub fn render_alert(shop_name: &str, date: NaiveDate, detractors: &[&Survey]) ->
     text.push_str("\nCustomers are not named: reply to them through your shop if you know them.\n");
     (subject, text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::survey::{Answer, Score};
+
+    fn answered(n: usize, score: u8, on: &str) -> Survey {
+        let json = format!(
+            r#"{{"key":{{"customer_id":"c{n}","purchased_on":"2026-11-01"}},"receipt_id":"R-{n}","store_id":"s1",
+            "asked_on":"2026-11-02","locale":"en","decided_at":"2026-11-02T06:00:00Z","delivery":{{"status":"sent"}},"revision":3}}"#
+        );
+        let mut s: Survey = serde_json::from_str(&json).unwrap();
+        let at = "2026-11-03T09:00:00Z".parse().unwrap();
+        let comment = Some(format!("comment {n}"));
+        s.answer = Some(Answer { score: Score::parse(score.into()).unwrap(), comment, first_at: at, answered_on: on.parse().unwrap(), at });
+        s
+    }
+
+    #[test]
+    fn the_alert_lists_the_days_detractors_only_at_most_a_hundred_and_names_no_customer() {
+        let day: NaiveDate = "2026-11-03".parse().unwrap();
+        let mut surveys: Vec<Survey> = (0..103).map(|n| answered(n, (n % 7) as u8, "2026-11-03")).collect();
+        surveys.push(answered(200, 9, "2026-11-03"));
+        surveys.push(answered(201, 2, "2026-11-04"));
+        let list = detractors_of(&surveys, day);
+        assert_eq!(list.len(), 103, "0-6 answered that day");
+        let (subject, text) = render_alert("Shop", day, &list);
+        assert!(subject.contains("103 detractor"), "{subject}");
+        assert_eq!(text.matches("- score").count(), MAX_ALERT_ANSWERS);
+        assert!(text.contains("- and 3 more") && text.contains("receipt R-0") && text.contains("comment 0"));
+        assert!(!text.contains("c0 ") && !text.contains("comment 200") && !text.contains("comment 201"), "{text}");
+    }
+}
