@@ -242,11 +242,7 @@ impl Messenger for Gate {
 pub async fn two_senders_never_send_twice_nor_call_a_send_in_flight_unknown(factory: impl StoreFactory) {
     let shop = Shop::open(factory, program("")).await;
     let last = date("2026-10-01");
-    for i in 0..6 {
-        let id = format!("c{i}");
-        shop.enroll(&id, None, None, noon(last)).await;
-        shop.buy(&id, &format!("r{i}"), last).await;
-    }
+    shop.regulars("c", "r", 6, last).await;
     let day = date("2026-11-01");
     let keys = shop.app.sweep(&shop.messenger, day, noon(day), handoff()).await.unwrap().to_send;
     assert_eq!(keys.len(), 6);
@@ -284,11 +280,7 @@ pub async fn two_senders_never_send_twice_nor_call_a_send_in_flight_unknown(fact
 pub async fn every_decision_is_sent_the_same_day_when_the_indexes_lag(factory: impl StoreFactory) {
     let shop = Shop::open(factory, program("")).await;
     let last = date("2026-10-01");
-    for i in 0..8 {
-        let id = format!("c{i}");
-        shop.enroll(&id, None, None, noon(last)).await;
-        shop.buy(&id, &format!("r{i}"), last).await;
-    }
+    shop.regulars("c", "r", 8, last).await;
     let lagging = Arc::new(LaggingIndexes::new(shop.store.clone(), 100));
     let app = Boomerang::new(lagging, Arc::new(shop.app.config().clone()));
     let day = date("2026-11-01");
@@ -350,11 +342,7 @@ pub async fn a_dry_run_counts_held_out_customers_as_held_out_not_sent(factory: i
     let config = boomerang_core::domain::config::ProgramConfig::from_toml_str("[triggers.lapsed_30]\nholdout_percent = 10").unwrap();
     let shop = Shop::open(factory, config).await;
     let last = date("2026-10-01");
-    for i in 0..10 {
-        let id = format!("d{i}");
-        shop.enroll(&id, None, None, noon(last)).await;
-        shop.buy(&id, &format!("r{i}"), last).await;
-    }
+    shop.regulars("d", "r", 10, last).await;
     let day = date("2026-11-01");
     let r = shop.sweep_with(day, SweepOptions { dry_run: true, ..SweepOptions::default() }).await.unwrap();
     let c = counts(&r, TriggerKind::Lapsed30);
@@ -376,18 +364,14 @@ macro_rules! contact_contract_tests {
             #[allow(unused_imports)]
             use super::*;
 
-            #[$crate::__private::tokio::test(
-                flavor = "multi_thread",
-                worker_threads = 2,
-                crate = "::boomerang_store_contract::__private::tokio"
-            )]
-            async fn a_daily_shopper_is_warned_of_burning_points_at_most_once_in_30_days_and_never_below_min_points() {
-                $crate::contact_cases::a_daily_shopper_is_warned_of_burning_points_at_most_once_in_30_days_and_never_below_min_points($factory, $horizon).await;
-            }
-
-            $crate::__sweep_cases! {
+            $crate::__contract_cases! {
                 contact_cases;
-                $factory;
+                ($factory, $horizon);
+                a_daily_shopper_is_warned_of_burning_points_at_most_once_in_30_days_and_never_below_min_points,
+            }
+            $crate::__contract_cases! {
+                contact_cases;
+                ($factory);
                 three_triggers_due_on_one_date_send_one_message_and_wait_or_are_capped,
                 a_week_long_outage_sends_at_most_one_message_per_customer_and_nothing_stale,
                 an_sms_due_at_half_past_nine_in_the_evening_waits_until_ten,

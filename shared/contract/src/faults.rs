@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use boomerang_core::domain::auth::ApiKeyRecord;
 use boomerang_core::domain::customer::CustomerRecord;
-use boomerang_core::domain::ids::{CustomerId, ReceiptId, RefundId, TerminalName};
+use boomerang_core::domain::ids::{CustomerId, ReceiptId, TerminalName};
 use boomerang_core::domain::purchase::Receipt;
 use boomerang_core::domain::survey::alert::OwnerAlert;
 use boomerang_core::domain::survey::{SendStatus, Survey, SurveyKey};
@@ -20,7 +20,7 @@ use boomerang_core::ports::SurveyStore;
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::ports::{
     BurnCommit, CustomerReader, CustomerWriter, Expected, KeyStore, LedgerWriter, PurchaseCommit,
-    PurchaseView, RecordCommit, RefundCommit, RefundView, ReportStore, SecretStore, Store, StoreError, SweepStore,
+    PurchaseView, RecordCommit, RefundCommit, RefundKeys, RefundView, ReportStore, SecretStore, Store, StoreError, SweepStore,
 };
 use boomerang_core::domain::referral::{ReferralCode, ReferralReward, RewardStatus};
 use boomerang_core::ports::{ReferralStore, RewardCommit};
@@ -53,7 +53,7 @@ pub enum Call {
     CompleteSweep,
     ReceiptsOn,
     CodeOwner,
-    PutCustomerWithCode,
+    PutCustomerReservingCode,
     ReferralReward,
     RewardsDueOn,
     CommitReward,
@@ -159,13 +159,8 @@ impl LedgerWriter for FaultyStore {
     async fn commit_purchase(&self, commit: &PurchaseCommit) -> Result<(), StoreError> {
         self.around(Call::CommitPurchase, Some(&commit.record.customer.customer_id), self.inner.commit_purchase(commit)).await
     }
-    async fn refund_view(
-        &self,
-        refund: &RefundId,
-        receipt: &ReceiptId,
-        customer: Option<&CustomerId>,
-    ) -> Result<RefundView, StoreError> {
-        self.around(Call::RefundView, customer, self.inner.refund_view(refund, receipt, customer)).await
+    async fn refund_view(&self, keys: RefundKeys<'_>) -> Result<RefundView, StoreError> {
+        self.around(Call::RefundView, keys.customer, self.inner.refund_view(keys)).await
     }
     async fn commit_refund(&self, commit: &RefundCommit) -> Result<(), StoreError> {
         self.around(Call::CommitRefund, Some(&commit.record.customer.customer_id), self.inner.commit_refund(commit)).await
@@ -247,14 +242,9 @@ impl ReferralStore for FaultyStore {
     async fn code_owner(&self, code: &ReferralCode) -> Result<Option<CustomerId>, StoreError> {
         self.around(Call::CodeOwner, None, self.inner.code_owner(code)).await
     }
-    async fn put_customer_with_code(
-        &self,
-        record: &CustomerRecord,
-        expected: Expected,
-        code: &ReferralCode,
-    ) -> Result<(), StoreError> {
+    async fn put_customer_reserving_code(&self, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError> {
         let customer = &record.customer.customer_id;
-        self.around(Call::PutCustomerWithCode, Some(customer), self.inner.put_customer_with_code(record, expected, code)).await
+        self.around(Call::PutCustomerReservingCode, Some(customer), self.inner.put_customer_reserving_code(record, expected)).await
     }
     async fn referral_reward(&self, friend: &CustomerId) -> Result<Option<ReferralReward>, StoreError> {
         self.around(Call::ReferralReward, Some(friend), self.inner.referral_reward(friend)).await

@@ -5,7 +5,8 @@
 //! write, so without this wrapper no test would notice code that reads its own writes back
 //! through an index.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -13,14 +14,14 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use boomerang_core::domain::auth::ApiKeyRecord;
 use boomerang_core::domain::customer::CustomerRecord;
-use boomerang_core::domain::ids::{CustomerId, ReceiptId, RefundId, TerminalName};
+use boomerang_core::domain::ids::{CustomerId, ReceiptId, TerminalName};
 use boomerang_core::domain::purchase::Receipt;
 use boomerang_core::domain::survey::alert::OwnerAlert;
 use boomerang_core::domain::survey::{SendStatus, Survey, SurveyKey};
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::ports::{
     BurnCommit, CustomerReader, CustomerWriter, Expected, KeyStore, LedgerWriter, PurchaseCommit, PurchaseView,
-    RecordCommit, RefundCommit, RefundView, ReportStore, SecretStore, Store, StoreError, SweepStore,
+    RecordCommit, RefundCommit, RefundKeys, RefundView, ReportStore, SecretStore, Store, StoreError, SweepStore,
 };
 
 /// One item a recent write changed, with its value before that write.
@@ -29,6 +30,9 @@ enum Change {
     Outcome(OutcomeKey, Option<Outcome>),
     Receipt(ReceiptId, Option<Receipt>),
 }
+
+/// Finds the writes of one kind among the recent ones: the item's key and what it was before.
+type Pick<K, V> = for<'c> fn(&'c Change) -> Option<(&'c K, &'c Option<V>)>;
 
 pub struct LaggingIndexes {
     inner: Arc<dyn Store>,
@@ -58,28 +62,57 @@ impl LaggingIndexes {
         Ok(Change::Outcome(key.clone(), self.inner.outcome(key).await?))
     }
 
-    async fn before_receipt(&self, customer: &CustomerId, id: &ReceiptId) -> Result<Change, StoreError> {
-        Ok(Change::Receipt(id.clone(), self.inner.purchase_view(customer, id).await?.receipt))
+    /// A customer's record and one of their receipts as they are before a write of both.
+    async fn before_sale(&self, record: &CustomerRecord, receipt: &Receipt) -> Result<Vec<Change>, StoreError> {
+        let (customer, id) = (&record.customer.customer_id, &receipt.receipt_id);
+        let before_receipt = Change::Receipt(id.clone(), self.inner.purchase_view(customer, id).await?.receipt);
+        Ok(vec![self.before_customer(customer).await?, before_receipt])
+    }
+
+    /// Runs `write`, then remembers what it changed as it was `before`.
+    async fn remembering(&self, before: Vec<Change>, write: impl Future<Output = Result<(), StoreError>>) -> Result<(), StoreError> {
+        write.await?;
+        self.remember(before);
+        Ok(())
+    }
+
+    /// What each item `pick` finds among the recent writes was before the earliest of them.
+    fn before_recent<K: Ord + Clone, V: Clone>(&self, pick: Pick<K, V>) -> BTreeMap<K, Option<V>> {
+        let mut earliest = BTreeMap::new();
+        // Oldest first, so the value before the earliest of several recent writes wins.
+        for (key, before) in self.recent.lock().expect("lag lock").iter().filter_map(pick) {
+            earliest.entry(key.clone()).or_insert_with(|| before.clone());
+        }
+        earliest
     }
 
     /// The customers an index lists now, as it listed them `lag` writes ago: a recently
     /// written customer is listed if its earlier record was (`filed` says whether a record is).
     fn lagged_customers(&self, now: Vec<CustomerId>, filed: impl Fn(&CustomerRecord) -> bool) -> Vec<CustomerId> {
         let mut ids: BTreeSet<CustomerId> = now.into_iter().collect();
-        // Oldest first, so the value before the earliest of several recent writes wins.
-        let recent = self.recent.lock().expect("lag lock");
-        let mut seen = BTreeSet::new();
-        for change in recent.iter() {
-            if let Change::Customer(id, before) = change {
-                if seen.insert(id.clone()) {
-                    ids.remove(id);
-                    if before.as_ref().is_some_and(&filed) {
-                        ids.insert(id.clone());
-                    }
-                }
+        for (id, before) in self.before_recent(|c| match c { Change::Customer(id, before) => Some((id, before)), _ => None }) {
+            ids.remove(&id);
+            if before.as_ref().is_some_and(&filed) {
+                ids.insert(id);
             }
         }
         ids.into_iter().collect()
+    }
+
+    /// A date's listing as the index showed it `lag` writes ago: recently written items as
+    /// they were, if they were listed under that date (`listed`).
+    fn lagged_listing<K: Ord + Clone, V: Clone>(
+        &self,
+        mut now: Vec<V>,
+        pick: Pick<K, V>,
+        key: impl Fn(&V) -> &K,
+        listed: impl Fn(&V) -> bool,
+    ) -> Vec<V> {
+        let before = self.before_recent(pick);
+        now.retain(|v| !before.contains_key(key(v)));
+        now.extend(before.into_values().flatten().filter(|v| listed(v)));
+        now.sort_by(|a, b| key(a).cmp(key(b)));
+        now
     }
 }
 
@@ -93,10 +126,8 @@ impl CustomerReader for LaggingIndexes {
 #[async_trait]
 impl CustomerWriter for LaggingIndexes {
     async fn put_customer(&self, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError> {
-        let before = self.before_customer(&record.customer.customer_id).await?;
-        self.inner.put_customer(record, expected).await?;
-        self.remember(vec![before]);
-        Ok(())
+        let before = vec![self.before_customer(&record.customer.customer_id).await?];
+        self.remembering(before, self.inner.put_customer(record, expected)).await
     }
 }
 
@@ -106,26 +137,15 @@ impl LedgerWriter for LaggingIndexes {
         self.inner.purchase_view(customer, receipt).await
     }
     async fn commit_purchase(&self, commit: &PurchaseCommit) -> Result<(), StoreError> {
-        let customer = &commit.record.customer.customer_id;
-        let before = vec![self.before_customer(customer).await?, self.before_receipt(customer, &commit.receipt.receipt_id).await?];
-        self.inner.commit_purchase(commit).await?;
-        self.remember(before);
-        Ok(())
+        let before = self.before_sale(&commit.record, &commit.receipt).await?;
+        self.remembering(before, self.inner.commit_purchase(commit)).await
     }
-    async fn refund_view(
-        &self,
-        refund: &RefundId,
-        receipt: &ReceiptId,
-        customer: Option<&CustomerId>,
-    ) -> Result<RefundView, StoreError> {
-        self.inner.refund_view(refund, receipt, customer).await
+    async fn refund_view(&self, keys: RefundKeys<'_>) -> Result<RefundView, StoreError> {
+        self.inner.refund_view(keys).await
     }
     async fn commit_refund(&self, commit: &RefundCommit) -> Result<(), StoreError> {
-        let customer = &commit.record.customer.customer_id;
-        let before = vec![self.before_customer(customer).await?, self.before_receipt(customer, &commit.receipt.receipt_id).await?];
-        self.inner.commit_refund(commit).await?;
-        self.remember(before);
-        Ok(())
+        let before = self.before_sale(&commit.record, &commit.receipt).await?;
+        self.remembering(before, self.inner.commit_refund(commit)).await
     }
 }
 
@@ -191,31 +211,17 @@ impl SweepStore for LaggingIndexes {
         Ok(())
     }
     async fn update_outcome(&self, outcome: &Outcome, from: OutcomeStatus) -> Result<(), StoreError> {
-        let before = self.before_outcome(&outcome.key).await?;
-        self.inner.update_outcome(outcome, from).await?;
-        self.remember(vec![before]);
-        Ok(())
+        let before = vec![self.before_outcome(&outcome.key).await?];
+        self.remembering(before, self.inner.update_outcome(outcome, from)).await
     }
     async fn outcomes_on(&self, date: NaiveDate) -> Result<Vec<Outcome>, StoreError> {
-        let mut outcomes = self.inner.outcomes_on(date).await?;
-        let recent = self.recent.lock().expect("lag lock");
-        let mut seen = BTreeSet::new();
-        for change in recent.iter() {
-            if let Change::Outcome(key, before) = change {
-                if seen.insert(key.clone()) {
-                    outcomes.retain(|o| &o.key != key);
-                    outcomes.extend(before.iter().filter(|o| o.sweep_date == date).cloned());
-                }
-            }
-        }
-        outcomes.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(outcomes)
+        let now = self.inner.outcomes_on(date).await?;
+        let pick: Pick<_, _> = |c| match c { Change::Outcome(key, before) => Some((key, before)), _ => None };
+        Ok(self.lagged_listing(now, pick, |o| &o.key, |o| o.sweep_date == date))
     }
     async fn commit_burn(&self, burn: &BurnCommit) -> Result<(), StoreError> {
-        let before = self.before_customer(&burn.record.customer.customer_id).await?;
-        self.inner.commit_burn(burn).await?;
-        self.remember(vec![before]);
-        Ok(())
+        let before = vec![self.before_customer(&burn.record.customer.customer_id).await?];
+        self.remembering(before, self.inner.commit_burn(burn)).await
     }
     async fn last_completed_sweep(&self) -> Result<Option<NaiveDate>, StoreError> {
         self.inner.last_completed_sweep().await
@@ -228,19 +234,9 @@ impl SweepStore for LaggingIndexes {
 #[async_trait]
 impl ReportStore for LaggingIndexes {
     async fn receipts_on(&self, date: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
-        let mut receipts = self.inner.receipts_on(date).await?;
-        let recent = self.recent.lock().expect("lag lock");
-        let mut seen = BTreeSet::new();
-        for change in recent.iter() {
-            if let Change::Receipt(id, before) = change {
-                if seen.insert(id.clone()) {
-                    receipts.retain(|r| &r.receipt_id != id);
-                    receipts.extend(before.iter().filter(|r| r.local_date == date).cloned());
-                }
-            }
-        }
-        receipts.sort_by(|a, b| a.receipt_id.cmp(&b.receipt_id));
-        Ok(receipts)
+        let now = self.inner.receipts_on(date).await?;
+        let pick: Pick<_, _> = |c| match c { Change::Receipt(id, before) => Some((id, before)), _ => None };
+        Ok(self.lagged_listing(now, pick, |r| &r.receipt_id, |r| r.local_date == date))
     }
 }
 
@@ -254,16 +250,9 @@ impl boomerang_core::ports::ReferralStore for LaggingIndexes {
     ) -> Result<Option<CustomerId>, StoreError> {
         self.inner.code_owner(code).await
     }
-    async fn put_customer_with_code(
-        &self,
-        record: &CustomerRecord,
-        expected: Expected,
-        code: &boomerang_core::domain::referral::ReferralCode,
-    ) -> Result<(), StoreError> {
-        let before = self.before_customer(&record.customer.customer_id).await?;
-        self.inner.put_customer_with_code(record, expected, code).await?;
-        self.remember(vec![before]);
-        Ok(())
+    async fn put_customer_reserving_code(&self, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError> {
+        let before = vec![self.before_customer(&record.customer.customer_id).await?];
+        self.remembering(before, self.inner.put_customer_reserving_code(record, expected)).await
     }
     async fn referral_reward(
         &self,
@@ -285,10 +274,8 @@ impl boomerang_core::ports::ReferralStore for LaggingIndexes {
         commit: &boomerang_core::ports::RewardCommit,
         from: boomerang_core::domain::referral::RewardStatus,
     ) -> Result<(), StoreError> {
-        let before = self.before_customer(&commit.reward.referrer).await?;
-        self.inner.commit_reward(commit, from).await?;
-        self.remember(vec![before]);
-        Ok(())
+        let before = vec![self.before_customer(&commit.reward.referrer).await?];
+        self.remembering(before, self.inner.commit_reward(commit, from)).await
     }
 }
 

@@ -39,7 +39,8 @@ pub mod sim;
 pub mod referral_cases;
 pub mod survey_cases;
 pub mod sweep_cases;
-mod support;
+/// Builders of records and commits the cases share (the stores' own tests use them too).
+pub mod support;
 
 /// A fresh, empty store for one test, and whatever must outlive it (a temp dir, a table).
 pub struct Fixture {
@@ -88,74 +89,91 @@ pub mod __private {
     pub use tokio;
 }
 
+/// Every case of this crate, each given `$factory`: what a store must pass. `$horizon` is how
+/// long the contact rules' daily-shopper case runs (a [`contact_cases::Horizon`]).
+#[macro_export]
+macro_rules! contract_tests {
+    ($factory:expr, $horizon:expr $(,)?) => {
+        $crate::store_contract_tests!($factory);
+        $crate::sweep_contract_tests!($factory);
+        $crate::referral_contract_tests!($factory);
+        $crate::survey_contract_tests!($factory);
+        $crate::contact_contract_tests!($factory, $horizon);
+        $crate::racing_contract_tests!($factory);
+    };
+}
+
 /// Expands to one `#[tokio::test]` per contract case, each given `$factory` (a
 /// [`StoreFactory`], e.g. the path of an `async fn() -> Fixture`).
 #[macro_export]
 macro_rules! store_contract_tests {
     ($factory:expr $(,)?) => {
-        $crate::__store_contract_cases! {
-            $factory;
-            a_customer_record_reads_back_exactly_as_written,
-            each_customer_write_moves_the_version_by_one,
-            creating_a_customer_that_exists_is_a_conflict_and_changes_nothing,
-            a_customer_write_on_a_stale_version_is_a_conflict_and_changes_nothing,
-            a_committed_purchase_shows_its_customer_and_receipt,
-            a_purchase_view_of_unknown_ids_is_empty_and_receipt_ids_are_tenant_wide,
-            a_reused_receipt_id_is_a_duplicate_and_writes_nothing,
-            a_purchase_on_a_stale_version_is_a_conflict_and_writes_no_receipt,
-            a_refund_view_shows_the_refund_its_receipt_and_its_customer,
-            a_refund_view_reads_the_receipts_own_customer_whatever_the_guess,
-            a_reused_refund_id_is_a_duplicate_and_writes_nothing,
-            a_refund_on_a_stale_customer_version_is_a_conflict_and_writes_nothing,
-            a_refund_of_a_receipt_refunded_meanwhile_is_a_conflict_and_writes_nothing,
-            a_key_is_found_by_its_hash_and_listed,
-            a_terminal_has_at_most_one_live_key,
-            revoking_a_key_marks_it_and_frees_its_terminal,
-            the_unsubscribe_secret_is_made_once_and_never_changes,
-            a_replayed_purchase_returns_the_recorded_receipt,
-            a_receipt_id_reused_for_a_different_purchase_is_refused,
-            a_replayed_refund_returns_the_recorded_refund,
-            a_refund_naming_another_customer_is_refused_and_changes_nothing,
-            a_revoked_key_is_refused_at_once,
-            concurrent_spends_never_overdraw_the_balance,
-            concurrent_purchases_on_one_customer_all_land,
-            concurrent_refunds_never_refund_more_than_the_receipt,
-            two_thousand_purchases_over_five_years_keep_the_record_bounded,
-            customers_are_found_by_the_local_date_of_their_last_purchase,
-            customers_are_found_by_birthday_month_and_day_unless_erased,
-            customers_are_found_by_the_expiry_date_of_their_lots_gifts_included,
-            a_recorded_outcome_and_its_gift_land_together,
-            an_outcome_key_is_recorded_once_and_its_gift_credited_once,
-            a_gift_on_a_stale_version_is_a_conflict_and_writes_neither_outcome_nor_gift,
-            an_outcome_moves_from_pending_to_sending_at_most_once,
-            outcomes_are_listed_by_their_sweep_date_only,
-            a_burn_removes_expired_lots_and_the_customer_from_that_dates_expiry_list,
-            a_burn_on_a_stale_version_is_a_conflict_and_changes_nothing,
-            a_burn_of_lots_already_spent_only_forgets_their_date,
-            the_last_completed_sweep_never_moves_backwards,
-            receipts_are_listed_by_the_local_date_of_their_purchase,
+        mod store_contract {
+            // The factory expression is written in the caller's module.
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__contract_cases! {
+                cases;
+                ($factory);
+                a_customer_record_reads_back_exactly_as_written,
+                each_customer_write_moves_the_version_by_one,
+                creating_a_customer_that_exists_is_a_conflict_and_changes_nothing,
+                a_customer_write_on_a_stale_version_is_a_conflict_and_changes_nothing,
+                a_committed_purchase_shows_its_customer_and_receipt,
+                a_purchase_view_of_unknown_ids_is_empty_and_receipt_ids_are_tenant_wide,
+                a_reused_receipt_id_is_a_duplicate_and_writes_nothing,
+                a_purchase_on_a_stale_version_is_a_conflict_and_writes_no_receipt,
+                a_refund_view_shows_the_refund_its_receipt_and_its_customer,
+                a_refund_view_reads_the_receipts_own_customer_whatever_the_guess,
+                a_reused_refund_id_is_a_duplicate_and_writes_nothing,
+                a_refund_on_a_stale_customer_version_is_a_conflict_and_writes_nothing,
+                a_refund_of_a_receipt_refunded_meanwhile_is_a_conflict_and_writes_nothing,
+                a_key_is_found_by_its_hash_and_listed,
+                a_terminal_has_at_most_one_live_key,
+                revoking_a_key_marks_it_and_frees_its_terminal,
+                the_unsubscribe_secret_is_made_once_and_never_changes,
+                a_replayed_purchase_returns_the_recorded_receipt,
+                a_receipt_id_reused_for_a_different_purchase_is_refused,
+                a_replayed_refund_returns_the_recorded_refund,
+                a_refund_naming_another_customer_is_refused_and_changes_nothing,
+                a_revoked_key_is_refused_at_once,
+                concurrent_spends_never_overdraw_the_balance,
+                concurrent_purchases_on_one_customer_all_land,
+                concurrent_refunds_never_refund_more_than_the_receipt,
+                two_thousand_purchases_over_five_years_keep_the_record_bounded,
+                customers_are_found_by_the_local_date_of_their_last_purchase,
+                customers_are_found_by_birthday_month_and_day_unless_erased,
+                customers_are_found_by_the_expiry_date_of_their_lots_gifts_included,
+                a_recorded_outcome_and_its_gift_land_together,
+                an_outcome_key_is_recorded_once_and_its_gift_credited_once,
+                a_gift_on_a_stale_version_is_a_conflict_and_writes_neither_outcome_nor_gift,
+                an_outcome_moves_from_pending_to_sending_at_most_once,
+                outcomes_are_listed_by_their_sweep_date_only,
+                a_burn_removes_expired_lots_and_the_customer_from_that_dates_expiry_list,
+                a_burn_on_a_stale_version_is_a_conflict_and_changes_nothing,
+                a_burn_of_lots_already_spent_only_forgets_their_date,
+                the_last_completed_sweep_never_moves_backwards,
+                receipts_are_listed_by_the_local_date_of_their_purchase,
+            }
         }
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __store_contract_cases {
-    ($factory:expr; $($case:ident),* $(,)?) => {
-        mod store_contract {
-            // The factory expression is written in the caller's module.
-            #[allow(unused_imports)]
-            use super::*;
-            $(
-                #[$crate::__private::tokio::test(
-                    flavor = "multi_thread",
-                    worker_threads = 4,
-                    crate = "::boomerang_store_contract::__private::tokio"
-                )]
-                async fn $case() {
-                    $crate::cases::$case($factory).await;
-                }
-            )*
+macro_rules! __contract_cases {
+    // One test per case of `$module` (a case module of this crate), each called with the
+    // arguments `$args` (the factory, and whatever else the cases take), in parentheses.
+    ($module:ident; $args:tt; $case:ident $(, $rest:ident)* $(,)?) => {
+        #[$crate::__private::tokio::test(
+            flavor = "multi_thread",
+            worker_threads = 4,
+            crate = "::boomerang_store_contract::__private::tokio"
+        )]
+        async fn $case() {
+            $crate::$module::$case $args.await;
         }
+        $crate::__contract_cases! { $module; $args; $($rest),* }
     };
+    ($module:ident; $args:tt;) => {};
 }

@@ -14,7 +14,7 @@ use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::ledger::EntryKind;
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest, Receipt, Refund};
 use boomerang_core::domain::triggers::{Episode, OutcomeKey, OutcomeStatus};
-use boomerang_core::ports::{MessageKey, Store};
+use boomerang_core::ports::{MessageKey, RefundKeys, Store};
 use boomerang_core::{Boomerang, Error};
 
 use crate::audit::{account_faults, LedgerRows, LedgerSums};
@@ -181,13 +181,13 @@ pub async fn refunds_racing_past_the_receipt_never_refund_more_than_it(factory: 
     assert_eq!(usize::try_from(now_receipt.refund.refunds).unwrap(), ok.len());
     for refund in &ok {
         let id = refund.refund_id.as_str();
-        let view = fx.store.refund_view(&refund.refund_id, &receipt.receipt_id, None).await.expect("view");
+        let view = fx.store.refund_view(RefundKeys::new(&refund.refund_id, &receipt.receipt_id, None)).await.expect("view");
         assert_eq!(view.refund.as_ref(), Some(refund), "refund {id} as answered");
         assert_eq!(sums.referenced(EntryKind::Clawback, id), refund.points_clawed_back, "refund {id} clawed back once");
         assert_eq!(sums.referenced(EntryKind::Restore, id), refund.points_restored, "refund {id} restored once");
     }
     for id in &failed {
-        let view = fx.store.refund_view(id, &receipt.receipt_id, None).await.expect("view");
+        let view = fx.store.refund_view(RefundKeys::new(id, &receipt.receipt_id, None)).await.expect("view");
         assert_eq!(view.refund, None, "refund {id} was refused, yet stored");
         assert_eq!(sums.any_referenced(id.as_str()), 0, "refund {id} was refused, yet moved points");
     }
@@ -198,18 +198,6 @@ pub async fn refunds_racing_past_the_receipt_never_refund_more_than_it(factory: 
     if contention == 0 {
         assert_eq!((ok.len(), refunded), (4, receipt.amount_minor), "without contention the receipt is refunded in full");
     }
-}
-
-/// The lapsed customers of the sweep cases: `c0..` bought 1,000.00 (50 points) on `last`.
-async fn lapsed_customers(shop: &Shop, count: usize, last: chrono::NaiveDate) -> Vec<String> {
-    let mut ids = Vec::new();
-    for i in 0..count {
-        let id = format!("c{i}");
-        shop.enroll(&id, None, None, noon(last)).await;
-        shop.buy(&id, &format!("first-{i}"), last).await;
-        ids.push(id);
-    }
-    ids
 }
 
 /// A sweep's answer under a race: done, or `contention` (allowed; it must have left nothing
@@ -225,7 +213,7 @@ pub async fn purchases_racing_the_sweeps_burn_and_gift_lose_no_point(factory: im
     let shop = Shop::open(factory, program("")).await;
     let rows = shop.ledger();
     let last = date("2026-09-01");
-    let ids = lapsed_customers(&shop, 4, last).await;
+    let ids = shop.regulars("c", "first-", 4, last).await;
     // Day 61: a lapsed_60 gift of 300, valid 30 days, so it burns on day 91, the day the
     // lapsed_90 gift is due.
     shop.sweep(date("2026-11-01")).await;
@@ -291,7 +279,7 @@ pub async fn two_sweeps_of_one_date_send_each_message_and_credit_each_gift_once(
     let shop = Shop::open(factory, program("")).await;
     let rows = shop.ledger();
     let last = date("2026-09-01");
-    let ids = lapsed_customers(&shop, 8, last).await;
+    let ids = shop.regulars("c", "first-", 8, last).await;
     let day = date("2026-11-01"); // day 61: lapsed_60 with a 300-point gift for everyone
 
     let (a, b) = (shop.app.clone().with_owner("sweep-a"), shop.app.clone().with_owner("sweep-b"));
@@ -333,9 +321,9 @@ macro_rules! racing_contract_tests {
         mod racing_contract {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__sweep_cases! {
+            $crate::__contract_cases! {
                 racing;
-                $factory;
+                ($factory);
                 tills_spending_from_one_balance_leave_what_their_answers_imply,
                 one_receipt_from_twenty_tills_applies_once_and_replays_the_same_body,
                 refunds_racing_past_the_receipt_never_refund_more_than_it,

@@ -148,12 +148,12 @@ pub async fn codes_are_unique_per_tenant_and_stable(factory: impl StoreFactory) 
     let mut squatter = boomerang_core::domain::customer::CustomerRecord::new(id("squatter"), noon(date(DAY)));
     squatter.referral.code = Some(taken.clone());
     squatter.version = 1;
-    shop.store.put_customer_with_code(&squatter, boomerang_core::ports::Expected::Absent, &taken).await.unwrap();
+    shop.store.put_customer_reserving_code(&squatter, boomerang_core::ports::Expected::Absent).await.unwrap();
     let mut clash = squatter.clone();
     clash.customer.customer_id = id("other");
     assert!(
         matches!(
-            shop.store.put_customer_with_code(&clash, boomerang_core::ports::Expected::Absent, &taken).await,
+            shop.store.put_customer_reserving_code(&clash, boomerang_core::ports::Expected::Absent).await,
             Err(boomerang_core::ports::StoreError::Duplicate)
         ),
         "a reserved code is refused by the store's own condition"
@@ -453,9 +453,9 @@ macro_rules! referral_contract_tests {
         mod referral_contract {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__sweep_cases! {
+            $crate::__contract_cases! {
                 referral_cases;
-                $factory;
+                ($factory);
                 every_referral_refusal_names_its_rule_and_writes_nothing,
                 codes_are_unique_per_tenant_and_stable,
                 the_friends_points_come_with_the_first_qualifying_purchase_only,

@@ -115,23 +115,11 @@ pub fn purchase_commit(
     amount_minor: u64,
     redeem_points: u64,
 ) -> PurchaseCommit {
-    purchase_commit_at(before, customer, receipt, amount_minor, redeem_points, PURCHASED_AT, now())
+    purchase_commit_in(&config(), before, customer, receipt, amount_minor, redeem_points, PURCHASED_AT, now())
 }
 
-/// The same, for a purchase made at `occurred_at` (local time) and recorded at `recorded_at`.
-pub fn purchase_commit_at(
-    before: Option<&CustomerRecord>,
-    customer: &str,
-    receipt: &str,
-    amount_minor: u64,
-    redeem_points: u64,
-    occurred_at: &str,
-    recorded_at: DateTime<Utc>,
-) -> PurchaseCommit {
-    purchase_commit_in(&config(), before, customer, receipt, amount_minor, redeem_points, occurred_at, recorded_at)
-}
-
-/// The same, under the program `cfg` (its zone decides the receipt's local date).
+/// The same, under the program `cfg` (its zone decides the receipt's local date), for a
+/// purchase made at `occurred_at` (local time) and recorded at `recorded_at`.
 #[allow(clippy::too_many_arguments)]
 pub fn purchase_commit_in(
     cfg: &ProgramConfig,

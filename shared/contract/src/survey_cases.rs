@@ -263,9 +263,9 @@ macro_rules! survey_contract_tests {
         mod survey_contract {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__sweep_cases! {
+            $crate::__contract_cases! {
                 survey_cases;
-                $factory;
+                ($factory);
                 a_stable_sample_of_the_days_purchasers_is_asked_once_and_spaced,
                 the_survey_message_obeys_consent_and_the_governor,
                 one_answer_per_survey_replaced_within_seven_days_then_closed,

@@ -108,6 +108,19 @@ impl Shop {
         self.app.purchase(&req, noon(day), Backdating::AnyAge).await.expect("purchase");
     }
 
+    /// `count` customers `{ids}0`, `{ids}1`…, each enrolled by email only and buying 1,000.00
+    /// once on `last` (receipts `{receipts}0`, `{receipts}1`…); their ids.
+    pub async fn regulars(&self, ids: &str, receipts: &str, count: usize, last: NaiveDate) -> Vec<String> {
+        let mut enrolled = Vec::new();
+        for i in 0..count {
+            let id = format!("{ids}{i}");
+            self.enroll(&id, None, None, noon(last)).await;
+            self.buy(&id, &format!("{receipts}{i}"), last).await;
+            enrolled.push(id);
+        }
+        enrolled
+    }
+
     /// The reader of this shop's ledger rows (the factory must give one).
     pub fn ledger(&self) -> Arc<dyn crate::audit::LedgerRows> {
         self._fixture.ledger_rows()
@@ -215,11 +228,7 @@ pub async fn holdout_customers_get_neither_gift_nor_message(factory: impl StoreF
     let config = ProgramConfig::from_toml_str("[triggers.lapsed_60]\nholdout_percent = 50").unwrap();
     let shop = Shop::open(factory, config).await;
     let last = date("2026-09-01");
-    for i in 0..20 {
-        let id = format!("h{i}");
-        shop.enroll(&id, None, None, noon(last)).await;
-        shop.buy(&id, &format!("r{i}"), last).await;
-    }
+    shop.regulars("h", "r", 20, last).await;
     let r = shop.sweep(date("2026-11-01")).await;
     let c = counts(&r, TriggerKind::Lapsed60);
     // The 2026 draw of a 50 % lapsed_60 holdout among h0..h19, worked out once by hand from
@@ -335,11 +344,7 @@ pub async fn points_expiring_warns_ten_days_before_with_the_points_and_date(fact
 pub async fn a_crash_after_some_decisions_credits_nothing_twice_on_the_rerun(factory: impl StoreFactory) {
     let shop = Shop::open(factory, program("")).await;
     let last = date("2026-09-01");
-    for i in 0..6 {
-        let id = format!("c{i}");
-        shop.enroll(&id, None, None, noon(last)).await;
-        shop.buy(&id, &format!("r{i}"), last).await;
-    }
+    shop.regulars("c", "r", 6, last).await;
     let day = date("2026-11-01");
     // A sweep process that dies after its third decision; the rerun is a new process.
     let dying = FaultyStore::crash_after(shop.store.clone(), Call::RecordOutcome, 3);
@@ -363,8 +368,7 @@ pub async fn a_crash_after_some_decisions_credits_nothing_twice_on_the_rerun(fac
 pub async fn a_send_cut_off_midway_is_recorded_unknown_and_never_resent(factory: impl StoreFactory) {
     let shop = Shop::open(factory, program("")).await;
     let last = date("2026-09-01");
-    shop.enroll("c1", None, None, noon(last)).await;
-    shop.buy("c1", "r1", last).await;
+    shop.regulars("c", "r", 1, last).await;
     let day = date("2026-11-01");
     // Decide without sending (as if the run died before its send phase), then mark the
     // decision as being sent, as a run cut off mid-send would leave it.
@@ -403,16 +407,15 @@ pub async fn a_run_catches_up_missed_days_each_as_of_its_own_date(factory: impl 
 pub async fn a_dry_run_writes_and_sends_nothing(factory: impl StoreFactory) {
     let shop = Shop::open(factory, program("")).await;
     let last = date("2026-09-01");
-    shop.enroll("c1", None, None, noon(last)).await;
-    shop.buy("c1", "r1", last).await;
+    shop.regulars("c", "r", 1, last).await;
     let day = date("2026-11-01");
     let r = shop.sweep_with(day, SweepOptions { dry_run: true, ..SweepOptions::default() }).await.unwrap();
     let c = counts(&r, TriggerKind::Lapsed60);
     assert_eq!((c.eligible, c.sent_email, c.points_credited), (1, 1, 300), "what would happen");
     assert_eq!(r.audience.len(), 1);
     assert!(shop.messenger.sent().is_empty());
-    assert_eq!(shop.balance("c1", day).await, 50);
-    assert!(shop.outcome("c1", TriggerKind::Lapsed60, Episode::Lapse(last)).await.is_none());
+    assert_eq!(shop.balance("c0", day).await, 50);
+    assert!(shop.outcome("c0", TriggerKind::Lapsed60, Episode::Lapse(last)).await.is_none());
     assert_eq!(shop.store.last_completed_sweep().await.unwrap(), None);
     // The real run afterwards does it all.
     let r = shop.sweep(day).await;
@@ -423,11 +426,7 @@ pub async fn the_trigger_report_joins_outcomes_and_purchases(factory: impl Store
     let config = ProgramConfig::from_toml_str("[triggers.lapsed_60]\nholdout_percent = 50").unwrap();
     let shop = Shop::open(factory, config).await;
     let last = date("2026-09-01");
-    for i in 0..12 {
-        let id = format!("r{i}");
-        shop.enroll(&id, None, None, noon(last)).await;
-        shop.buy(&id, &format!("first-{i}"), last).await;
-    }
+    shop.regulars("r", "first-", 12, last).await;
     let day = date("2026-11-01");
     shop.sweep(day).await;
     // Every customer buys again three days after the send: treated and held out alike.
@@ -456,9 +455,9 @@ macro_rules! sweep_contract_tests {
         mod sweep_contract {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__sweep_cases! {
+            $crate::__contract_cases! {
                 sweep_cases;
-                $factory;
+                ($factory);
                 a_lapse_is_messaged_on_the_31st_day_and_only_once,
                 a_new_purchase_starts_a_new_lapse_episode,
                 a_lapsed_60_gift_is_credited_exactly_once_with_its_message,
@@ -475,24 +474,5 @@ macro_rules! sweep_contract_tests {
                 the_trigger_report_joins_outcomes_and_purchases,
             }
         }
-    };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __sweep_cases {
-    // `$module` is the case module of this crate: the sweep's and the contact rules' cases
-    // share this one expansion.
-    ($module:ident; $factory:expr; $($case:ident),* $(,)?) => {
-        $(
-            #[$crate::__private::tokio::test(
-                flavor = "multi_thread",
-                worker_threads = 2,
-                crate = "::boomerang_store_contract::__private::tokio"
-            )]
-            async fn $case() {
-                $crate::$module::$case($factory).await;
-            }
-        )*
     };
 }

@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 
-use boomerang_core::domain::ids::{CustomerId, ReceiptId, RefundId};
+use boomerang_core::domain::ids::{CustomerId, ReceiptId};
 use boomerang_core::ports::{
-    CustomerReader, Expected, Guard, LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundView, StoreError,
+    CustomerReader, Expected, Guard, LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundKeys, RefundView, StoreError,
 };
 
 use crate::items::{self, key, n, s};
@@ -42,23 +42,18 @@ impl LedgerWriter for DynamoStore {
         self.transact(tx).await
     }
 
-    async fn refund_view(
-        &self,
-        refund: &RefundId,
-        receipt: &ReceiptId,
-        customer: Option<&CustomerId>,
-    ) -> Result<RefundView, StoreError> {
-        let (refund_pk, receipt_pk) = (refund_pk(refund.as_str()), receipt_pk(receipt.as_str()));
-        let guessed_pk = customer.map(|c| customer_pk(c.as_str()));
-        let mut keys = vec![key(refund_pk.as_str(), SOLE), key(receipt_pk.as_str(), SOLE)];
-        keys.extend(guessed_pk.as_deref().map(|pk| key(pk, SOLE)));
-        let mut found = self.batch_get(keys).await?;
+    async fn refund_view(&self, keys: RefundKeys<'_>) -> Result<RefundView, StoreError> {
+        let (refund_pk, receipt_pk) = (refund_pk(keys.refund.as_str()), receipt_pk(keys.receipt.as_str()));
+        let guessed_pk = keys.customer.map(|c| customer_pk(c.as_str()));
+        let mut items = vec![key(refund_pk.as_str(), SOLE), key(receipt_pk.as_str(), SOLE)];
+        items.extend(guessed_pk.as_deref().map(|pk| key(pk, SOLE)));
+        let mut found = self.batch_get(items).await?;
         let refund = take(&mut found, &refund_pk).as_ref().map(items::decode_refund).transpose()?;
         let receipt = take(&mut found, &receipt_pk).as_ref().map(items::decode_receipt).transpose()?;
         let guessed = guessed_pk.and_then(|pk| take(&mut found, &pk));
         // Only the receipt tells whose record it is: a right guess saves the second read.
         let customer = match &receipt {
-            Some(r) if customer == Some(&r.customer_id) => guessed.as_ref().map(items::decode_customer).transpose()?,
+            Some(r) if keys.customer == Some(&r.customer_id) => guessed.as_ref().map(items::decode_customer).transpose()?,
             Some(r) => self.customer(&r.customer_id).await?,
             None => None,
         };

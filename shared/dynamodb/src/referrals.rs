@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::referral::{ReferralCode, ReferralReward, RewardStatus};
-use boomerang_core::ports::{encode_json, Expected, Guard, ReferralStore, RewardCommit, StoreError};
+use boomerang_core::ports::{code_to_reserve, encode_json, Expected, Guard, ReferralStore, RewardCommit, StoreError};
 
 use crate::items::{self, item, key, s, Item};
 use crate::layout::{
@@ -44,12 +44,8 @@ impl ReferralStore for DynamoStore {
         CustomerId::parse(owner).map(Some).map_err(|e| StoreError::Corrupt(format!("a referral code item: {e}")))
     }
 
-    async fn put_customer_with_code(
-        &self,
-        record: &CustomerRecord,
-        expected: Expected,
-        code: &ReferralCode,
-    ) -> Result<(), StoreError> {
+    async fn put_customer_reserving_code(&self, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError> {
+        let code = code_to_reserve(record)?;
         let mut tx = Transaction::default();
         tx.put(
             &self.table,

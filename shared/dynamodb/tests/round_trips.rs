@@ -237,7 +237,7 @@ async fn the_sweeps_operations_take_a_fixed_number_of_requests() {
 
     // A birthday gift: the outcome, the record, the ledger item and the gift's marker.
     let decision = common::birthday_gift("anna", "2026-03-24", now());
-    let gift = common::gift_commit(&anna, &decision);
+    let gift = boomerang_store_contract::support::gift_commit(&anna, &decision);
     let gifted = gift.record.clone();
     store.record_outcome(&decision, Some(&gift)).await.expect("recorded with its gift");
     let m = take(&store);

@@ -248,7 +248,7 @@ async fn anna_bought_and_her_gift_is_decided() -> (Arc<DynamoStore>, CustomerRec
 #[tokio::test]
 async fn a_gift_writes_its_expiry_marker_and_a_ledger_item_named_after_its_decision() {
     let (store, anna, decision) = anna_bought_and_her_gift_is_decided().await;
-    store.record_outcome(&decision, Some(&common::gift_commit(&anna, &decision))).await.expect("the gift");
+    store.record_outcome(&decision, Some(&boomerang_store_contract::support::gift_commit(&anna, &decision))).await.expect("the gift");
 
     assert_eq!(customer_items(&store, "anna", "X#").await, vec!["X#2026-03-24", "X#2027-03-10"]);
     let ledger = customer_items(&store, "anna", "E#").await;
@@ -261,7 +261,7 @@ async fn a_gift_writes_its_expiry_marker_and_a_ledger_item_named_after_its_decis
     let anna = store.customer(&customer_id("anna")).await.expect("read").expect("the customer");
     let mut lapse = birthday_gift("anna", "2026-03-24");
     (lapse.key.trigger, lapse.key.episode) = (TriggerKind::Lapsed60, Episode::Lapse(date("2026-01-09")));
-    let gift = common::gift_commit(&anna, &lapse);
+    let gift = boomerang_store_contract::support::gift_commit(&anna, &lapse);
     assert!(markers::record_marker_dates(&gift).is_empty(), "the date is held already");
     store.record_outcome(&lapse, Some(&gift)).await.expect("the second gift");
     assert_eq!(customer_items(&store, "anna", "X#").await.len(), 2);
@@ -287,7 +287,7 @@ async fn an_outcome_is_filed_whole_under_its_sweep_date() {
 #[tokio::test]
 async fn a_burn_deletes_the_markers_of_its_dates_but_never_of_a_date_still_held() {
     let (store, anna, decision) = anna_bought_and_her_gift_is_decided().await;
-    let gift = common::gift_commit(&anna, &decision);
+    let gift = boomerang_store_contract::support::gift_commit(&anna, &decision);
     store.record_outcome(&decision, Some(&gift)).await.expect("the gift");
     assert_eq!(customer_items(&store, "anna", "X#").await, vec!["X#2026-03-24", "X#2027-03-10"]);
 

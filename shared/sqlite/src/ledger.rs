@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use chrono::Utc;
 use rusqlite::params;
 
-use boomerang_core::domain::ids::{CustomerId, ReceiptId, RefundId};
+use boomerang_core::domain::ids::{CustomerId, ReceiptId};
 use boomerang_core::ports::{
-    encode_json, Expected, Guard, LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundView, StoreError,
+    encode_json, Expected, Guard, LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundKeys, RefundView, StoreError,
 };
 
 use crate::rows::{
@@ -62,14 +62,9 @@ impl LedgerWriter for SqliteStore {
         .await
     }
 
-    async fn refund_view(
-        &self,
-        refund: &RefundId,
-        receipt: &ReceiptId,
-        _customer: Option<&CustomerId>,
-    ) -> Result<RefundView, StoreError> {
+    async fn refund_view(&self, keys: RefundKeys<'_>) -> Result<RefundView, StoreError> {
         // One transaction reads all three anyway: the guess saves nothing here.
-        let (refund, receipt) = (refund.as_str().to_owned(), receipt.as_str().to_owned());
+        let (refund, receipt) = (keys.refund.as_str().to_owned(), keys.receipt.as_str().to_owned());
         self.run(move |conn| {
             let tx = conn.transaction()?;
             let refund = read_refund(&tx, &refund)?;

@@ -8,7 +8,7 @@ use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::referral::{ReferralCode, ReferralReward, RewardStatus};
 use boomerang_core::ports::{
-    decode_json, encode_date, encode_json, Expected, Guard, ReferralStore, RewardCommit, StoreError,
+    code_to_reserve, decode_json, encode_date, encode_json, Expected, Guard, ReferralStore, RewardCommit, StoreError,
 };
 
 use crate::rows::{exists, read_json, refuse_unless, CustomerRow};
@@ -74,12 +74,8 @@ impl ReferralStore for SqliteStore {
         .await
     }
 
-    async fn put_customer_with_code(
-        &self,
-        record: &CustomerRecord,
-        expected: Expected,
-        code: &ReferralCode,
-    ) -> Result<(), StoreError> {
+    async fn put_customer_reserving_code(&self, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError> {
+        let code = code_to_reserve(record)?;
         let row = CustomerRow::encode(record, expected.next_version())?;
         let (code, owner) = (code.as_str().to_owned(), record.customer.customer_id.as_str().to_owned());
         self.run(move |conn| {

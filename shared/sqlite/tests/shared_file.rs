@@ -12,7 +12,7 @@ use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::{Currency, CustomerId, ReceiptId, RefundId, StoreId, TerminalName};
 use boomerang_core::ports::{
-    CustomerReader, CustomerWriter, Expected, LedgerWriter, PurchaseCommit, RefundCommit, SecretStore, StoreError,
+    CustomerReader, CustomerWriter, Expected, LedgerWriter, PurchaseCommit, RefundCommit, RefundKeys, SecretStore, StoreError,
     SweepStore,
 };
 use boomerang_core::{Boomerang, Error};
@@ -145,7 +145,7 @@ async fn data_survives_reopening() {
 
     let store = SqliteStore::open(&data_dir).expect("reopen");
     let app = app(&store, ProgramConfig::defaults());
-    let view = store.refund_view(&refund.refund_id, &receipt.receipt_id, None).await.expect("view");
+    let view = store.refund_view(RefundKeys::new(&refund.refund_id, &receipt.receipt_id, None)).await.expect("view");
     assert_eq!(view.refund, Some(refund), "the refund survived");
     assert_eq!(view.receipt.map(|r| (r.receipt_id, r.refund.refunds)), Some((receipt.receipt_id, 1)));
     assert_eq!(view.customer.map(|c| c.version), Some(2), "the customer survived");

@@ -1,6 +1,6 @@
 //! Purchases and refunds at the port: views, atomic commits and their conditions.
 
-use boomerang_core::ports::Store;
+use boomerang_core::ports::{RefundKeys, Store};
 
 use crate::support::{
     assert_store_error, create, customer_id, purchase_commit, purchased, receipt_id, refund_commit, refund_id, rich_record,
@@ -91,18 +91,18 @@ async fn with_purchase(store: &dyn Store) -> boomerang_core::ports::PurchaseComm
 pub async fn a_refund_view_shows_the_refund_its_receipt_and_its_customer(factory: impl StoreFactory) {
     let fx = factory.fresh().await;
     let store = fx.store.as_ref();
-    let empty = store.refund_view(&refund_id("f-1"), &receipt_id("r-1"), None).await.expect("view");
+    let empty = store.refund_view(RefundKeys::new(&refund_id("f-1"), &receipt_id("r-1"), None)).await.expect("view");
     assert_eq!((empty.refund, empty.receipt, empty.customer), (None, None, None), "a fresh store knows nothing");
 
     let p = with_purchase(store).await;
-    let before = store.refund_view(&refund_id("f-1"), &receipt_id("r-1"), None).await.expect("view");
+    let before = store.refund_view(RefundKeys::new(&refund_id("f-1"), &receipt_id("r-1"), None)).await.expect("view");
     assert_eq!(before.refund, None, "no refund yet");
     assert_eq!(before.receipt.as_ref(), Some(&p.receipt), "the receipt is shown");
     assert_eq!(before.customer.as_ref(), Some(&p.record), "the receipt's customer is shown");
 
     let refund = refund_commit(&p.record, &p.receipt, "f-1", 40_000);
     store.commit_refund(&refund).await.expect("the refund commits");
-    let after = store.refund_view(&refund_id("f-1"), &receipt_id("r-1"), None).await.expect("view");
+    let after = store.refund_view(RefundKeys::new(&refund_id("f-1"), &receipt_id("r-1"), None)).await.expect("view");
     assert_eq!(after.refund.as_ref(), Some(&refund.refund), "the refund is shown");
     assert_eq!(after.receipt.as_ref(), Some(&refund.receipt), "the receipt carries the refund progress");
     assert_eq!(after.receipt.map(|r| r.refund.refunds), Some(1), "one refund on the receipt");
@@ -111,11 +111,11 @@ pub async fn a_refund_view_shows_the_refund_its_receipt_and_its_customer(factory
     // A second, partial refund on top of the first.
     let second = refund_commit(&refund.record, &refund.receipt, "f-2", 10_000);
     store.commit_refund(&second).await.expect("a second refund commits");
-    let view = store.refund_view(&refund_id("f-2"), &receipt_id("r-1"), None).await.expect("view");
+    let view = store.refund_view(RefundKeys::new(&refund_id("f-2"), &receipt_id("r-1"), None)).await.expect("view");
     assert_eq!(view.refund, Some(second.refund), "the second refund is shown");
     assert_eq!(view.receipt.map(|r| r.refund.refunds), Some(2), "two refunds on the receipt");
 
-    let unknown = store.refund_view(&refund_id("f-1"), &receipt_id("r-unknown"), None).await.expect("view");
+    let unknown = store.refund_view(RefundKeys::new(&refund_id("f-1"), &receipt_id("r-unknown"), None)).await.expect("view");
     assert_eq!(unknown.refund, Some(refund.refund), "the refund is found by its id");
     assert_eq!((unknown.receipt, unknown.customer), (None, None), "an unknown receipt has no customer");
 }
@@ -127,12 +127,12 @@ pub async fn a_refund_view_reads_the_receipts_own_customer_whatever_the_guess(fa
     let boris = create(store, rich_record("boris")).await;
     for guess in [Some("anna"), Some("boris"), Some("nobody"), None] {
         let guess = guess.map(customer_id);
-        let view = store.refund_view(&refund_id("f-1"), &receipt_id("r-1"), guess.as_ref()).await.expect("view");
+        let view = store.refund_view(RefundKeys::new(&refund_id("f-1"), &receipt_id("r-1"), guess.as_ref())).await.expect("view");
         assert_eq!(view.receipt.as_ref(), Some(&p.receipt), "the receipt, guessing {guess:?}");
         assert_eq!(view.customer.as_ref(), Some(&p.record), "the receipt's customer, guessing {guess:?}");
     }
     let (f1, unknown_receipt) = (refund_id("f-1"), receipt_id("r-unknown"));
-    let unknown = store.refund_view(&f1, &unknown_receipt, Some(&boris.customer.customer_id)).await.expect("view");
+    let unknown = store.refund_view(RefundKeys::new(&f1, &unknown_receipt, Some(&boris.customer.customer_id))).await.expect("view");
     assert_eq!((unknown.receipt, unknown.customer), (None, None), "no receipt: no customer, even a guessed one");
 }
 
@@ -146,7 +146,7 @@ pub async fn a_reused_refund_id_is_a_duplicate_and_writes_nothing(factory: impl 
     // Current version and refund count: only the refund id is taken.
     let again = refund_commit(&first.record, &first.receipt, "f-1", 20_000);
     assert_store_error!(store.commit_refund(&again).await, Duplicate, "a second commit of refund f-1");
-    let view = store.refund_view(&refund_id("f-1"), &receipt_id("r-1"), None).await.expect("view");
+    let view = store.refund_view(RefundKeys::new(&refund_id("f-1"), &receipt_id("r-1"), None)).await.expect("view");
     assert_eq!(view.refund, Some(first.refund), "the refund is the first one");
     assert_eq!(view.receipt, Some(first.receipt), "the receipt is unchanged");
     assert_eq!(view.customer, Some(first.record), "the customer record is unchanged");
@@ -160,7 +160,7 @@ pub async fn a_refund_on_a_stale_customer_version_is_a_conflict_and_writes_nothi
 
     let stale = refund_commit(&p.record, &p.receipt, "f-1", 10_000);
     assert_store_error!(store.commit_refund(&stale).await, Conflict, "a refund at version 1 after 2");
-    let view = store.refund_view(&refund_id("f-1"), &receipt_id("r-1"), None).await.expect("view");
+    let view = store.refund_view(RefundKeys::new(&refund_id("f-1"), &receipt_id("r-1"), None)).await.expect("view");
     assert_eq!(view.refund, None, "no refund was written");
     assert_eq!(view.receipt, Some(p.receipt), "the receipt is unchanged");
     assert_eq!(view.customer, Some(later.record), "the customer record is unchanged");
@@ -177,7 +177,7 @@ pub async fn a_refund_of_a_receipt_refunded_meanwhile_is_a_conflict_and_writes_n
     let stale = refund_commit(&first.record, &p.receipt, "f-2", 60_000);
     assert_eq!(stale.expected_version, first.record.version, "the record version is current");
     assert_store_error!(store.commit_refund(&stale).await, Conflict, "a refund expecting 0 refunds after 1");
-    let view = store.refund_view(&refund_id("f-2"), &receipt_id("r-1"), None).await.expect("view");
+    let view = store.refund_view(RefundKeys::new(&refund_id("f-2"), &receipt_id("r-1"), None)).await.expect("view");
     assert_eq!(view.refund, None, "no refund was written");
     assert_eq!(view.receipt, Some(first.receipt), "the receipt is unchanged");
     assert_eq!(view.customer, Some(first.record), "the customer record is unchanged");

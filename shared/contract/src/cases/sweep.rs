@@ -11,7 +11,7 @@ use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeStatus};
 use boomerang_core::ports::{BurnCommit, Expected, Store};
 
 use crate::support::{
-    assert_store_error, create, customer_id, date, gift_commit, local, now, outcome, purchase_commit_at, utc, with_gift,
+    assert_store_error, create, customer_id, date, gift_commit, local, now, outcome, config, purchase_commit_in, utc, with_gift,
 };
 use crate::StoreFactory;
 
@@ -36,7 +36,7 @@ async fn bought_spending(
     let version = before.map_or(0, |r| r.version);
     let receipt = format!("{customer}-r{}", version + 1);
     let recorded_at = local(occurred_at).with_timezone(&chrono::Utc) + Duration::minutes(30);
-    let commit = purchase_commit_at(before, customer, &receipt, 100_000, redeem_points, occurred_at, recorded_at);
+    let commit = purchase_commit_in(&config(), before, customer, &receipt, 100_000, redeem_points, occurred_at, recorded_at);
     store.commit_purchase(&commit).await.expect("the purchase commits");
     commit.record
 }
@@ -107,7 +107,8 @@ pub async fn customers_are_found_by_the_local_date_of_their_last_purchase(factor
     bought(store, Some(&first), "moved-on", "2026-02-05T12:00:00+03:00").await;
     let first = bought(store, None, "backdated", "2026-02-05T12:00:00+03:00").await;
     // An offline till's receipt of 1 February, recorded after the one of the 5th.
-    let late = purchase_commit_at(
+    let late = purchase_commit_in(
+        &config(),
         Some(&first),
         "backdated",
         "backdated-r2",

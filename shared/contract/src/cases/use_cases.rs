@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{Duration, FixedOffset};
 
 use boomerang_core::{Boomerang, Error};
+use boomerang_core::ports::RefundKeys;
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::ReceiptId;
@@ -83,7 +84,7 @@ pub async fn a_replayed_refund_returns_the_recorded_refund(factory: impl StoreFa
 
     let after = record(&app, "anna").await;
     assert_eq!((after.version, after.account.balance(date("2026-03-10"))), (2, 30), "one purchase, one refund");
-    let view = app.store().refund_view(&refund_id("f-1"), &receipt.receipt_id, None).await.expect("view");
+    let view = app.store().refund_view(RefundKeys::new(&refund_id("f-1"), &receipt.receipt_id, None)).await.expect("view");
     assert_eq!(view.receipt.map(|r| r.refund.refunds), Some(1), "the receipt counts one refund");
 }
 
@@ -100,7 +101,7 @@ pub async fn a_refund_naming_another_customer_is_refused_and_changes_nothing(fac
     let result = app.refund(&wrong, now()).await;
     assert!(matches!(result, Err(Error::RefundCustomerMismatch)), "boris's name on anna's receipt: {result:?}");
     assert_eq!((record(&app, "anna").await, record(&app, "boris").await), before, "nobody changed");
-    let view = app.store().refund_view(&refund_id("f-1"), &receipt.receipt_id, None).await.expect("view");
+    let view = app.store().refund_view(RefundKeys::new(&refund_id("f-1"), &receipt.receipt_id, None)).await.expect("view");
     assert_eq!((view.refund, view.receipt.map(|r| r.refund.refunds)), (None, Some(0)), "no refund recorded");
 
     let mut right = refund_request("f-1", &receipt, 40_000);
@@ -255,7 +256,7 @@ pub async fn concurrent_refunds_never_refund_more_than_the_receipt(factory: impl
     }
     let won = ok.len() as u64;
     assert!((1..=5).contains(&won), "1 to 5 refunds of 200.00 fit in 1000.00, got {won}");
-    let view = app.store().refund_view(&refund_id("f-00"), &receipt.receipt_id, None).await.expect("view");
+    let view = app.store().refund_view(RefundKeys::new(&refund_id("f-00"), &receipt.receipt_id, None)).await.expect("view");
     let now_receipt = view.receipt.expect("the receipt");
     assert_eq!(now_receipt.refund.refunded_minor, 20_000 * won, "the receipt counts exactly the successes");
     assert_eq!(u64::from(now_receipt.refund.refunds), won);
@@ -265,7 +266,7 @@ pub async fn concurrent_refunds_never_refund_more_than_the_receipt(factory: impl
     assert_eq!(after.account.balance(today), 50 - clawed, "the balance lost exactly the clawed back points");
     assert!(after.account.is_balanced(), "the account identity holds");
     for id in &failed {
-        let view = app.store().refund_view(id, &receipt.receipt_id, None).await.expect("view");
+        let view = app.store().refund_view(RefundKeys::new(id, &receipt.receipt_id, None)).await.expect("view");
         assert_eq!(view.refund, None, "failed refund {id} was written");
     }
     if contention == 0 {

@@ -11,7 +11,7 @@ use boomerang_core::domain::ledger::EntryKind;
 use boomerang_core::domain::purchase::Receipt;
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::Boomerang;
-use boomerang_core::ports::MessageKey;
+use boomerang_core::ports::{MessageKey, RefundKeys};
 
 use crate::audit::{account_faults, LedgerSums};
 use super::plan::{MAX_BACK_DAYS, POPULATION};
@@ -79,7 +79,7 @@ pub async fn invariants(world: &World, seen: &mut Seen) -> Result<Vec<String>, S
     let mut refunded: BTreeMap<String, (u64, u32)> = BTreeMap::new();
     for req in &world.refunds {
         let id = req.refund_id.as_str();
-        let view = store.refund_view(&req.refund_id, &req.receipt_id, None).await.map_err(err)?;
+        let view = store.refund_view(RefundKeys::new(&req.refund_id, &req.receipt_id, None)).await.map_err(err)?;
         match (&view.refund, world.refunds_answered.get(&req.refund_id)) {
             (None, Some(_)) => v.push(format!("refund {id} was answered 2xx but is not stored")),
             (Some(f), Some(answer)) if f != answer => v.push(format!("refund {id} is stored unlike its answer")),

@@ -10,7 +10,7 @@ use crate::domain::referral;
 use crate::domain::purchase::{
     decide_purchase, decide_refund, Backdating, PurchaseRequest, Receipt, Refund, RefundRequest,
 };
-use crate::ports::{Expected, PurchaseCommit, RefundCommit, StoreError};
+use crate::ports::{Expected, PurchaseCommit, RefundCommit, RefundKeys, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurchaseOutcome {
@@ -84,7 +84,7 @@ impl Boomerang {
     /// POST /v1/refunds: idempotent on refund_id.
     pub async fn refund(&self, req: &RefundRequest, now: DateTime<Utc>) -> Result<RefundOutcome, Error> {
         read_decide_commit(self.backoff(), || async move {
-            let view = self.store().refund_view(&req.refund_id, &req.receipt_id, req.customer_id.as_ref()).await?;
+            let view = self.store().refund_view(RefundKeys::of(req)).await?;
             if let Some(refund) = view.refund {
                 return if refund.is_same_request(req) {
                     Ok(Attempt::Done(RefundOutcome { refund, replayed: true }))

@@ -65,7 +65,7 @@ impl Boomerang {
             }
             record.version = expected.next_version();
             let result = match &new_code {
-                Some(code) => store.put_customer_with_code(&record, expected, code).await,
+                Some(_) => store.put_customer_reserving_code(&record, expected).await,
                 None => store.put_customer(&record, expected).await,
             };
             if new_code.is_some() && matches!(result, Err(StoreError::Duplicate)) {

@@ -7,19 +7,15 @@
 //! sweep asks every day): the first withdrawal is the evidence kept. An unknown or erased
 //! customer is not an error: there is nothing to suppress.
 //!
-//! The use cases need only the customer record (one read, one conditional write), so they
-//! take the customer reader and writer ports (and how long to wait after a lost race);
-//! `Boomerang` delegates to them.
+//! The use cases need only the customer record: one read, one conditional write.
 
 use chrono::{DateTime, Utc};
 
 use crate::app::{Boomerang, Error};
 use crate::app::customers::{rewrite_customer, Rewrite, Rewritten};
-use crate::app::retry::Backoff;
 use crate::domain::customer::{ConsentSource, Customer};
 use crate::domain::ids::{CustomerId, Phone};
 use crate::domain::kinds::Channel;
-use crate::ports::{CustomerReader, CustomerWriter};
 
 /// What a bounce, complaint or opt-out did to the customer: safe to log (no contact data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,105 +86,64 @@ impl Feedback {
     }
 }
 
-/// SES reported `feedback` about mail to `address` at `at`: applied to the customer if their
-/// email still is `address`.
-pub async fn email_feedback<S>(
-    store: &S,
-    backoff: &dyn Backoff,
-    feedback: Feedback,
-    id: &CustomerId,
-    address: &str,
-    at: DateTime<Utc>,
-) -> Result<Suppression, Error>
-where
-    S: CustomerReader + CustomerWriter + ?Sized,
-{
-    let still_theirs =
-        |c: &Customer| c.email.as_ref().is_some_and(|email| same_address(email.as_str(), address));
-    suppress(store, backoff, id, still_theirs, at, |customer| feedback.apply(customer, at)).await
-}
-
-/// The SMS provider says `phone` opted out (the customer replied STOP), as learnt at `at`:
-/// the customer's withdrawal of SMS consent, recorded with the source `sms_opt_out`, if
-/// their phone still is `phone`. The sweep calls it when it finds an opted-out number; asking
-/// again changes nothing.
-pub async fn sms_opt_out<S>(
-    store: &S,
-    backoff: &dyn Backoff,
-    id: &CustomerId,
-    phone: &Phone,
-    at: DateTime<Utc>,
-) -> Result<Suppression, Error>
-where
-    S: CustomerReader + CustomerWriter + ?Sized,
-{
-    let still_theirs = |c: &Customer| c.phone.as_ref() == Some(phone);
-    suppress(store, backoff, id, still_theirs, at, |customer| {
-        customer.withdraw(Channel::Sms, at, &ConsentSource::SmsOptOut)
-    })
-    .await
-}
-
-/// Reads the record, checks the contact is still the customer's, applies `change` (false:
-/// nothing to change) and writes under the record's version, reading again on conflict.
-async fn suppress<S, M, F>(
-    store: &S,
-    backoff: &dyn Backoff,
-    id: &CustomerId,
-    still_theirs: M,
-    at: DateTime<Utc>,
-    change: F,
-) -> Result<Suppression, Error>
-where
-    S: CustomerReader + CustomerWriter + ?Sized,
-    M: Fn(&Customer) -> bool,
-    F: Fn(&mut Customer) -> bool,
-{
-    let rewritten = rewrite_customer(store, backoff, id, |current| {
-        let Some(mut record) = current else {
-            return Ok(Rewrite::Keep(Suppression::UnknownCustomer));
-        };
-        if record.customer.is_erased() {
-            return Ok(Rewrite::Keep(Suppression::Erased));
-        }
-        if !still_theirs(&record.customer) {
-            return Ok(Rewrite::Keep(Suppression::AddressChanged));
-        }
-        if !change(&mut record.customer) {
-            return Ok(Rewrite::Keep(Suppression::AlreadyApplied));
-        }
-        // A late event never moves `updated_at` back.
-        record.customer.updated_at = record.customer.updated_at.max(at);
-        Ok(Rewrite::Put(record, Suppression::Applied))
-    })
-    .await?;
-    Ok(match rewritten {
-        Rewritten::Written(_, outcome) | Rewritten::Kept(outcome) => outcome,
-    })
-}
-
 impl Boomerang {
-    /// SES reported `feedback` about mail to `address`; see [`email_feedback`].
-    pub async fn email_feedback(
-        &self,
-        feedback: Feedback,
-        id: &CustomerId,
-        address: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Suppression, Error> {
-        email_feedback(&**self.store(), self.backoff(), feedback, id, address, at).await
+    /// SES reported `feedback` about mail to `address` at `at`: applied to the customer if
+    /// their email still is `address`.
+    pub async fn email_feedback(&self, feedback: Feedback, id: &CustomerId, address: &str, at: DateTime<Utc>) -> Result<Suppression, Error> {
+        let still_theirs =
+            |c: &Customer| c.email.as_ref().is_some_and(|email| same_address(email.as_str(), address));
+        self.suppress(id, still_theirs, at, |customer| feedback.apply(customer, at)).await
     }
 
-    /// The SMS provider says `phone` opted out; see [`sms_opt_out`].
+    /// The SMS provider says `phone` opted out (the customer replied STOP), as learnt at `at`:
+    /// the customer's withdrawal of SMS consent, recorded with the source `sms_opt_out`, if
+    /// their phone still is `phone`. The sweep calls it when it finds an opted-out number;
+    /// asking again changes nothing.
     pub async fn sms_opt_out(&self, id: &CustomerId, phone: &Phone, at: DateTime<Utc>) -> Result<Suppression, Error> {
-        sms_opt_out(&**self.store(), self.backoff(), id, phone, at).await
+        let still_theirs = |c: &Customer| c.phone.as_ref() == Some(phone);
+        self.suppress(id, still_theirs, at, |customer| customer.withdraw(Channel::Sms, at, &ConsentSource::SmsOptOut)).await
+    }
+
+    /// Reads the record, checks the contact is still the customer's, applies `change` (false:
+    /// nothing to change) and writes under the record's version, reading again on conflict.
+    async fn suppress(
+        &self,
+        id: &CustomerId,
+        still_theirs: impl Fn(&Customer) -> bool,
+        at: DateTime<Utc>,
+        change: impl Fn(&mut Customer) -> bool,
+    ) -> Result<Suppression, Error> {
+        let rewritten = rewrite_customer(&**self.store(), self.backoff(), id, |current| {
+            let Some(mut record) = current else {
+                return Ok(Rewrite::Keep(Suppression::UnknownCustomer));
+            };
+            if record.customer.is_erased() {
+                return Ok(Rewrite::Keep(Suppression::Erased));
+            }
+            if !still_theirs(&record.customer) {
+                return Ok(Rewrite::Keep(Suppression::AddressChanged));
+            }
+            if !change(&mut record.customer) {
+                return Ok(Rewrite::Keep(Suppression::AlreadyApplied));
+            }
+            // A late event never moves `updated_at` back.
+            record.customer.updated_at = record.customer.updated_at.max(at);
+            Ok(Rewrite::Put(record, Suppression::Applied))
+        })
+        .await?;
+        Ok(match rewritten {
+            Rewritten::Written(_, outcome) | Rewritten::Kept(outcome) => outcome,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use crate::app::MAX_ATTEMPTS;
+    use std::sync::Arc;
+
     use crate::app::testing::{MemoryStore, NoBackoff};
+    use crate::domain::config::ProgramConfig;
     use crate::domain::customer::CustomerRecord;
     use crate::domain::ids::Email;
     use crate::domain::kinds::Channel;
@@ -202,6 +157,11 @@ mod tests {
 
     fn id(s: &str) -> CustomerId {
         CustomerId::parse(s).unwrap()
+    }
+
+    /// The application over `store` (sharing its records), retrying without waiting.
+    fn on(store: &MemoryStore) -> Boomerang {
+        Boomerang::new(Arc::new(store.clone()), Arc::new(ProgramConfig::defaults())).with_backoff(Arc::new(NoBackoff))
     }
 
     /// A store holding `id` with `email`, consented to email.
@@ -224,7 +184,7 @@ mod tests {
     #[tokio::test]
     async fn a_permanent_bounce_marks_the_address_undeliverable_once() {
         let store = store_with("c1", Some("anna@example.ru"));
-        let got = email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        let got = on(&store).email_feedback(Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
         assert_eq!(got, Suppression::Applied);
         let record = store.get("c1");
         assert_eq!(record.customer.email_undeliverable_at, Some(at(BOUNCED)));
@@ -234,7 +194,7 @@ mod tests {
         assert_eq!(choose_channel(&record.customer, false), Err(Unreachable::NoChannel));
 
         // The same event again, or a later bounce: the first time stays.
-        let again = email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "anna@example.ru", at("2026-11-25T00:00:00Z")).await.unwrap();
+        let again = on(&store).email_feedback(Feedback::Bounce, &id("c1"), "anna@example.ru", at("2026-11-25T00:00:00Z")).await.unwrap();
         assert_eq!(again, Suppression::AlreadyApplied);
         assert_eq!(store.get("c1"), record);
         assert_eq!(store.writes(), 1);
@@ -243,7 +203,7 @@ mod tests {
     #[tokio::test]
     async fn a_complaint_turns_email_consent_off_once() {
         let store = store_with("c1", Some("anna@example.ru"));
-        let got = email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        let got = on(&store).email_feedback(Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
         assert_eq!(got, Suppression::Applied);
         let record = store.get("c1");
         assert!(!record.customer.consent.email);
@@ -251,7 +211,7 @@ mod tests {
         assert_eq!((complaint.at, complaint.source), (at(BOUNCED), ConsentSource::Complaint));
         assert_eq!(record.customer.email_undeliverable_at, None, "the address still works");
         assert_eq!(choose_channel(&record.customer, false), Err(Unreachable::NoChannel));
-        let again = email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        let again = on(&store).email_feedback(Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
         assert_eq!(again, Suppression::AlreadyApplied);
         assert_eq!(store.writes(), 1);
     }
@@ -262,7 +222,7 @@ mod tests {
         let mut record = store.get("c1");
         record.customer.consent.email = false; // turned off at a till: not the customer's own no
         store.insert(record);
-        let got = email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        let got = on(&store).email_feedback(Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
         assert_eq!(got, Suppression::Applied);
         assert_eq!(store.get("c1").customer.withdrawal(Channel::Email).map(|w| w.source.clone()), Some(ConsentSource::Complaint));
     }
@@ -270,7 +230,7 @@ mod tests {
     #[tokio::test]
     async fn a_bounce_withdraws_no_consent_and_records_no_consent_change() {
         let store = store_with("c1", Some("anna@example.ru"));
-        email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        on(&store).email_feedback(Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
         let c = store.get("c1").customer;
         assert_eq!((c.consent.email, &c.consent_details.email), (true, &None));
         assert_eq!(c.withdrawal(Channel::Email), None);
@@ -294,14 +254,14 @@ mod tests {
     async fn an_sms_opt_out_is_the_customers_withdrawal_recorded_once() {
         let store = texting();
         let stop = at("2026-11-24T04:00:00Z");
-        let got = sms_opt_out(&store, &NoBackoff, &id("c1"), &phone("+79161234567"), stop).await.unwrap();
+        let got = on(&store).sms_opt_out(&id("c1"), &phone("+79161234567"), stop).await.unwrap();
         assert_eq!(got, Suppression::Applied);
         let c = store.get("c1").customer;
         let withdrawal = c.withdrawal(Channel::Sms).cloned().expect("withdrawn by the customer");
         assert_eq!((c.consent.sms, withdrawal.at, withdrawal.source), (false, stop, ConsentSource::SmsOptOut));
         assert_eq!(c.updated_at, stop);
         // The sweep asks again the next day: nothing changes, the first date stays.
-        let again = sms_opt_out(&store, &NoBackoff, &id("c1"), &phone("+79161234567"), at("2026-11-25T04:00:00Z")).await;
+        let again = on(&store).sms_opt_out(&id("c1"), &phone("+79161234567"), at("2026-11-25T04:00:00Z")).await;
         assert_eq!(again.unwrap(), Suppression::AlreadyApplied);
         assert_eq!(store.writes(), 1);
         assert_eq!(choose_channel(&store.get("c1").customer, false), Err(Unreachable::NoChannel));
@@ -320,7 +280,7 @@ mod tests {
             ("nobody", "+79161234567", Suppression::UnknownCustomer),
             ("gone", "+79161234567", Suppression::Erased),
         ] {
-            assert_eq!(sms_opt_out(&store, &NoBackoff, &id(who), &phone(number), stop).await.unwrap(), expected, "{who}");
+            assert_eq!(on(&store).sms_opt_out(&id(who), &phone(number), stop).await.unwrap(), expected, "{who}");
         }
         assert_eq!(store.writes(), 0);
         assert!(store.get("c1").customer.consent.sms);
@@ -329,7 +289,7 @@ mod tests {
     #[tokio::test]
     async fn the_address_is_compared_without_case() {
         let store = store_with("c1", Some("Anna.Petrova@Example.ru"));
-        let got = email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "anna.petrova@EXAMPLE.RU", at(BOUNCED)).await.unwrap();
+        let got = on(&store).email_feedback(Feedback::Bounce, &id("c1"), "anna.petrova@EXAMPLE.RU", at(BOUNCED)).await.unwrap();
         assert_eq!(got, Suppression::Applied);
         assert!(same_address("anna@example.ru", " \"Anna\" <ANNA@example.ru> "));
         assert!(!same_address("anna@example.ru", "anna@example.ru.evil"));
@@ -341,9 +301,9 @@ mod tests {
         let store = store_with("c1", Some("new@example.ru"));
         add(&store, "c2", None);
         for result in [
-            email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "old@example.ru", at(BOUNCED)).await,
-            email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("c1"), "old@example.ru", at(BOUNCED)).await,
-            email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c2"), "old@example.ru", at(BOUNCED)).await,
+            on(&store).email_feedback(Feedback::Bounce, &id("c1"), "old@example.ru", at(BOUNCED)).await,
+            on(&store).email_feedback(Feedback::Complaint, &id("c1"), "old@example.ru", at(BOUNCED)).await,
+            on(&store).email_feedback(Feedback::Bounce, &id("c2"), "old@example.ru", at(BOUNCED)).await,
         ] {
             assert_eq!(result.unwrap(), Suppression::AddressChanged);
         }
@@ -360,11 +320,11 @@ mod tests {
         erased.customer.erase(at("2026-06-01T00:00:00Z"));
         store.insert(erased.clone());
         assert_eq!(
-            email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap(),
+            on(&store).email_feedback(Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap(),
             Suppression::Erased
         );
         assert_eq!(
-            email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("nobody"), "anna@example.ru", at(BOUNCED)).await.unwrap(),
+            on(&store).email_feedback(Feedback::Complaint, &id("nobody"), "anna@example.ru", at(BOUNCED)).await.unwrap(),
             Suppression::UnknownCustomer
         );
         assert_eq!(store.get("c1"), erased);
@@ -375,7 +335,7 @@ mod tests {
     async fn a_concurrent_write_is_retried_and_kept() {
         let store = store_with("c1", Some("anna@example.ru"));
         store.lose_next_races(3);
-        let got = email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        let got = on(&store).email_feedback(Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
         assert_eq!(got, Suppression::Applied);
         let record = store.get("c1");
         assert_eq!(record.version, 5, "three racing writes, then ours");
@@ -387,10 +347,10 @@ mod tests {
     async fn endless_contention_and_an_unavailable_store_are_errors() {
         let store = store_with("c1", Some("anna@example.ru"));
         store.lose_next_races(MAX_ATTEMPTS);
-        let err = email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap_err();
+        let err = on(&store).email_feedback(Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap_err();
         assert!(matches!(err, Error::Contention), "{err:?}");
         store.set_unavailable(true);
-        let err = email_feedback(&store, &NoBackoff, Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap_err();
+        let err = on(&store).email_feedback(Feedback::Bounce, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap_err();
         assert!(matches!(err, Error::Store(StoreError::Unavailable(_))), "{err:?}");
     }
 
@@ -400,7 +360,7 @@ mod tests {
         let mut record = store.get("c1");
         record.customer.updated_at = at("2026-12-01T00:00:00Z");
         store.insert(record);
-        email_feedback(&store, &NoBackoff, Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
+        on(&store).email_feedback(Feedback::Complaint, &id("c1"), "anna@example.ru", at(BOUNCED)).await.unwrap();
         assert_eq!(store.get("c1").customer.updated_at, at("2026-12-01T00:00:00Z"));
     }
 }

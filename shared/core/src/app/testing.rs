@@ -14,7 +14,7 @@ use crate::app::retry::Backoff;
 use crate::domain::auth::ApiKeyRecord;
 use crate::domain::config::ProgramConfig;
 use crate::domain::customer::CustomerRecord;
-use crate::domain::ids::{CustomerId, ReceiptId, RefundId, TerminalName};
+use crate::domain::ids::{CustomerId, ReceiptId, TerminalName};
 use crate::domain::purchase::Receipt;
 use crate::domain::referral::{ReferralCode, ReferralReward, RewardStatus};
 use crate::domain::survey::alert::OwnerAlert;
@@ -144,7 +144,7 @@ impl LedgerWriter for MemoryStore {
         Ok(())
     }
 
-    async fn refund_view(&self, _: &RefundId, _: &ReceiptId, _: Option<&CustomerId>) -> Result<RefundView, StoreError> {
+    async fn refund_view(&self, _: RefundKeys<'_>) -> Result<RefundView, StoreError> {
         unimplemented!("{UNUSED}")
     }
 
@@ -241,12 +241,8 @@ impl ReferralStore for MemoryStore {
     async fn code_owner(&self, code: &ReferralCode) -> Result<Option<CustomerId>, StoreError> {
         Ok(self.state().codes.get(code).cloned())
     }
-    async fn put_customer_with_code(
-        &self,
-        record: &CustomerRecord,
-        expected: Expected,
-        code: &ReferralCode,
-    ) -> Result<(), StoreError> {
+    async fn put_customer_reserving_code(&self, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError> {
+        let code = code_to_reserve(record)?;
         let mut state = self.state();
         if state.codes.contains_key(code) {
             return Err(StoreError::Duplicate);

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::{CustomerId, ReceiptId, RefundId};
 use crate::domain::ledger::LedgerEntry;
-use crate::domain::purchase::{Receipt, Refund};
+use crate::domain::purchase::{Receipt, Refund, RefundRequest};
 use crate::domain::referral::ReferralReward;
 use super::{Expected, StoreError};
 
@@ -30,6 +30,26 @@ pub struct PurchaseCommit {
     /// A referred friend's first qualifying purchase: the referrer's pending reward, written
     /// only if none is stored for this friend (the friend's record, at `expected`, guards it).
     pub referral_reward: Option<ReferralReward>,
+}
+
+/// What a refund's view is read by: the refund's id, its receipt's, and the request's guess
+/// of the receipt's customer.
+#[derive(Debug, Clone, Copy)]
+pub struct RefundKeys<'a> {
+    pub refund: &'a RefundId,
+    pub receipt: &'a ReceiptId,
+    pub customer: Option<&'a CustomerId>,
+}
+
+impl<'a> RefundKeys<'a> {
+    pub fn new(refund: &'a RefundId, receipt: &'a ReceiptId, customer: Option<&'a CustomerId>) -> Self {
+        Self { refund, receipt, customer }
+    }
+
+    /// The keys of a refund request.
+    pub fn of(req: &'a RefundRequest) -> Self {
+        Self::new(&req.refund_id, &req.receipt_id, req.customer_id.as_ref())
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -60,15 +80,10 @@ pub trait LedgerWriter: Send + Sync {
     async fn purchase_view(&self, customer: &CustomerId, receipt: &ReceiptId) -> Result<PurchaseView, StoreError>;
     /// `Conflict` if the record moved, `Duplicate` if the receipt id is taken; nothing written then.
     async fn commit_purchase(&self, commit: &PurchaseCommit) -> Result<(), StoreError>;
-    /// The refund with this id, the receipt and the receipt's customer. `customer` is the
-    /// request's guess of that customer: a store may read it with the receipt, in the same
+    /// The refund with `keys.refund`, the receipt and the receipt's customer. `keys.customer`
+    /// is the request's guess of that customer: a store may read it with the receipt, in the same
     /// round trip, and must read the receipt's own customer when the guess is wrong or absent.
-    async fn refund_view(
-        &self,
-        refund: &RefundId,
-        receipt: &ReceiptId,
-        customer: Option<&CustomerId>,
-    ) -> Result<RefundView, StoreError>;
+    async fn refund_view(&self, keys: RefundKeys<'_>) -> Result<RefundView, StoreError>;
     /// `Conflict` if the record or receipt moved, `Duplicate` if the refund id is taken.
     async fn commit_refund(&self, commit: &RefundCommit) -> Result<(), StoreError>;
 }

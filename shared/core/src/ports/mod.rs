@@ -20,9 +20,9 @@ mod surveys;
 mod sweep;
 
 pub use customers::{CustomerReader, CustomerWriter, KeyStore, SecretStore, SECRET_LEN};
-pub use ledger::{LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundView};
+pub use ledger::{LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundKeys, RefundView};
 pub use messaging::{MessageKey, Messenger, OutgoingMessage, SendError};
-pub use referrals::{ReferralStore, RewardCommit};
+pub use referrals::{code_to_reserve, ReferralStore, RewardCommit};
 pub use reports::ReportStore;
 pub use surveys::SurveyStore;
 pub use sweep::{BurnCommit, RecordCommit, SweepStore};

@@ -21,15 +21,10 @@ pub struct RewardCommit {
 pub trait ReferralStore: Send + Sync {
     /// The customer a code is reserved for.
     async fn code_owner(&self, code: &ReferralCode) -> Result<Option<CustomerId>, StoreError>;
-    /// Writes `record` like `put_customer` and, in the same atomic write, reserves `code` for
-    /// it: `Duplicate` if the code is reserved already (for anyone), `Conflict` if the record
-    /// moved; nothing written then.
-    async fn put_customer_with_code(
-        &self,
-        record: &CustomerRecord,
-        expected: Expected,
-        code: &ReferralCode,
-    ) -> Result<(), StoreError>;
+    /// Writes `record` like `put_customer` and, in the same atomic write, reserves its code
+    /// (`record.referral.code`, see [`code_to_reserve`]) for it: `Duplicate` if the code is
+    /// reserved already (for anyone), `Conflict` if the record moved; nothing written then.
+    async fn put_customer_reserving_code(&self, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError>;
     /// The reward for this friend's first purchase, if any.
     async fn referral_reward(&self, friend: &CustomerId) -> Result<Option<ReferralReward>, StoreError>;
     /// The rewards due on this date, whatever their status (an index: it may lag a write of
@@ -40,4 +35,9 @@ pub trait ReferralStore: Send + Sync {
     async fn customers_referred_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError>;
     /// `Conflict` if the reward is no longer `from` or the referrer's record moved.
     async fn commit_reward(&self, commit: &RewardCommit, from: RewardStatus) -> Result<(), StoreError>;
+}
+
+/// The code a `put_customer_reserving_code` reserves: the record's own.
+pub fn code_to_reserve(record: &CustomerRecord) -> Result<&ReferralCode, StoreError> {
+    record.referral.code.as_ref().ok_or_else(|| StoreError::Corrupt("a code reservation for a record without a code".into()))
 }

@@ -6,13 +6,10 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use boomerang_core::domain::customer::CustomerRecord;
-use boomerang_core::domain::ids::CustomerId;
-use boomerang_core::domain::kinds::{Channel, TriggerKind};
-use boomerang_core::domain::ledger::LotKey;
-use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeKey, OutcomeStatus};
-use boomerang_core::ports::RecordCommit;
+use boomerang_core::domain::kinds::TriggerKind;
+use boomerang_core::domain::triggers::{Episode, Outcome};
 use boomerang_dynamodb::DynamoStore;
+use boomerang_store_contract::support;
 use chrono::{DateTime, Utc};
 
 const HOW_TO_START: &str =
@@ -65,40 +62,12 @@ pub async fn same_table(store: &DynamoStore) -> DynamoStore {
 /// A decision of the sweep of 2026-03-10, made at `decided_at`, pending a message by email,
 /// without a gift.
 pub fn outcome(customer: &str, trigger: TriggerKind, episode: Episode, decided_at: DateTime<Utc>) -> Outcome {
-    Outcome {
-        key: OutcomeKey { customer_id: CustomerId::parse(customer).expect("a customer id"), trigger, episode },
-        sweep_date: "2026-03-10".parse().expect("a date"),
-        status: OutcomeStatus::Pending,
-        channel: Some(Channel::Email),
-        unreachable: None,
-        gift_points: 0,
-        gift_expires_on: None,
-        expiring_points: 0,
-        decided_at,
-        sent_at: None,
-        error: None,
-        valid_until: None,
-        treated: true,
-        claim: None,
-    }
+    Outcome { decided_at, valid_until: None, ..support::outcome(customer, trigger, episode, "2026-03-10") }
 }
 
 /// The customer's 2026 birthday decision with a gift of 500 points valid until `expires_on`.
 pub fn birthday_gift(customer: &str, expires_on: &str, decided_at: DateTime<Utc>) -> Outcome {
-    Outcome {
-        gift_points: 500,
-        gift_expires_on: Some(expires_on.parse().expect("a date")),
-        ..outcome(customer, TriggerKind::Birthday, Episode::Birthday(2026), decided_at)
-    }
-}
-
-/// The gift the sweep would credit with `outcome`, on top of `before` as read.
-pub fn gift_commit(before: &CustomerRecord, outcome: &Outcome) -> RecordCommit {
-    let mut record = before.clone();
-    let lot = LotKey::gift(outcome.gift_expires_on.expect("a gift"), outcome.key.trigger);
-    let entries = record.account.gift(lot, outcome.gift_points, &outcome.key.reference());
-    record.version += 1;
-    RecordCommit { record, expected_version: before.version, entries, recorded_at: outcome.decided_at }
+    support::with_gift(outcome(customer, TriggerKind::Birthday, Episode::Birthday(2026), decided_at), 500, expires_on)
 }
 
 /// A table's ledger items (`E#…` under the customer's partition), read back by `Query`.
