@@ -93,6 +93,21 @@ impl TestApp {
         TestResponse { status, headers, body, text }
     }
 
+    /// Posts an HTML form's fields (`application/x-www-form-urlencoded`), with no key.
+    pub async fn post_form(&self, uri: &str, fields: &str) -> TestResponse {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(fields.to_owned()))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.expect("router is infallible");
+        let (status, headers) = (response.status(), response.headers().clone());
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        TestResponse { status, headers, body, text: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
     pub async fn get(&self, uri: &str) -> TestResponse {
         self.send(Method::GET, uri, Some(&self.key), None).await
     }

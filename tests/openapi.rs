@@ -35,6 +35,8 @@ use boomerang_core::domain::kinds::Channel;
 use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::ledger::PointsOverflow;
 use boomerang_core::domain::referral::RefusedReferral;
+use boomerang_core::domain::survey::token::TokenProblem;
+use boomerang_core::domain::survey::AnswerRefused;
 use boomerang_core::Error;
 use boomerang_core::ports::StoreError;
 use boomerang_store_contract::sweep_cases::{date, noon, RecordingMessenger};
@@ -53,11 +55,13 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/refunds", &["POST"]),
     ("/v1/reports/triggers", &["GET"]),
     ("/v1/reports/view", &["GET"]),
+    ("/v1/reports/word-of-mouth", &["GET"]),
+    ("/v1/survey", &["GET", "POST"]),
     ("/v1/unsubscribe", &["GET", "POST"]),
 ];
 
 /// Routes that take no key.
-const OPEN_ROUTES: &[&str] = &["/v1/unsubscribe", "/v1/reports/view"];
+const OPEN_ROUTES: &[&str] = &["/v1/unsubscribe", "/v1/reports/view", "/v1/survey"];
 
 const METHODS: [&str; 8] = ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "TRACE"];
 
@@ -84,7 +88,10 @@ const NOT_ROUTES: &[&str] = &[
     "/v1/reports/triggers/",
     "/v1/reports/trigger",
     "/v1/reports/view/",
+    "/v1/reports/word-of-mouth/",
     "/v1/unsubscribe/",
+    "/v1/survey/",
+    "/v1/surveys",
     "/v2/purchases",
 ];
 
@@ -535,6 +542,10 @@ fn every_core_error() -> Vec<Error> {
         Error::RefundBeforePurchase,
         Error::InvalidToken,
         Error::LinkExpired,
+        Error::SurveyLink(TokenProblem::Invalid),
+        Error::SurveyLink(TokenProblem::Expired(chrono::NaiveDate::MIN)),
+        Error::SurveyAnswer(AnswerRefused::Expired(chrono::NaiveDate::MIN)),
+        Error::SurveyAnswer(AnswerRefused::Closed(chrono::NaiveDate::MIN)),
         Error::Contention,
         Error::PointsOverflow(PointsOverflow),
         Error::Store(StoreError::Conflict),
@@ -565,6 +576,8 @@ fn every_core_error() -> Vec<Error> {
             | Error::RefundBeforePurchase
             | Error::InvalidToken
             | Error::LinkExpired
+            | Error::SurveyLink(_)
+            | Error::SurveyAnswer(_)
             | Error::Contention
             | Error::PointsOverflow(_)
             | Error::Store(StoreError::Conflict)
@@ -710,6 +723,8 @@ const UNSUBSCRIBE: &str = "/v1/unsubscribe";
 const REPORTS: &str = "/v1/reports/triggers";
 const REPORT_VIEW: &str = "/v1/reports/view";
 const REFERRALS: &str = "/v1/referrals/{code}";
+const SURVEY: &str = "/v1/survey";
+const WORD_OF_MOUTH: &str = "/v1/reports/word-of-mouth";
 
 struct Session {
     spec: Spec,
@@ -747,6 +762,17 @@ impl Session {
         body: Option<Vec<u8>>,
     ) -> TestResponse {
         let r = self.t.send(m.clone(), uri, key.as_deref(), body).await;
+        self.record(template, m, uri, r)
+    }
+
+    /// An HTML form's POST (no key), checked and recorded as `send` does.
+    async fn form(&mut self, template: &str, uri: &str, fields: &str) -> TestResponse {
+        let r = self.t.post_form(uri, fields).await;
+        self.record(template, Method::POST, uri, r)
+    }
+
+    /// Checks an answer against the document for its operation and records which outcome it was.
+    fn record(&mut self, template: &str, m: Method, uri: &str, r: TestResponse) -> TestResponse {
         let what = format!("{m} {uri} → {}", r.status);
         let response = self
             .spec
@@ -1100,8 +1126,67 @@ async fn a_session_through_every_documented_outcome_gets_only_documented_answers
     let r = s.without_key(REPORTS, get.clone(), october).await;
     assert_outcome(&r, StatusCode::UNAUTHORIZED, "unauthorized");
 
+    survey_outcomes(&mut s).await;
+
     let missed = s.missed();
     assert!(missed.is_empty(), "documented outcomes the session never reached: {missed:#?}");
+}
+
+/// `/v1/survey`, without a key: a customer in the default 20 % sample bought on the start
+/// day and was asked the next; their link's page and every answer and error.
+async fn survey_outcomes(s: &mut Session) {
+    let day = date("2026-11-24");
+    let who = (0..100)
+        .map(|n| format!("sv-{n}"))
+        .find(|id| boomerang_core::domain::survey::in_sample(&CustomerId::parse(id).unwrap(), day, 20))
+        .expect("someone in a 20 % sample of 100");
+    s.t.put(&format!("/v1/customers/{who}"), json!({"email": "sv@example.ru", "consent": {"email": true}})).await;
+    s.t.record_purchase(&format!("{who}-r"), &who, noon(day), 150_000, 0).await;
+    let messenger = RecordingMessenger::default();
+    let asked_at = noon(date("2026-11-25"));
+    s.t.clock.set(asked_at);
+    s.t.app.sweep(&messenger, date("2026-11-25"), asked_at, SweepOptions::default()).await.expect("sweep");
+    let sent = messenger.sent().into_iter().find(|m| m.key.customer_id.as_str() == who).expect("the survey message");
+    let token = sent.text.split_once("/v1/survey?token=").unwrap().1.split_whitespace().next().unwrap().to_owned();
+    let uri = format!("/v1/survey?token={token}");
+    let (get, post) = (Method::GET, Method::POST);
+    assert_outcome(&s.send(SURVEY, get.clone(), &uri, false, None).await, StatusCode::OK, "");
+    assert_outcome(&s.send(SURVEY, get.clone(), "/v1/survey", false, None).await, StatusCode::BAD_REQUEST, "invalid_token");
+    let r = s.send(SURVEY, post.clone(), &uri, false, Some(json!({"score": 6, "comment": "slow"}).to_string().into_bytes())).await;
+    assert_outcome(&r, StatusCode::OK, "");
+    assert_eq!(r.body["score"], 6);
+    assert_outcome(&s.form(SURVEY, &uri, "score=10").await, StatusCode::OK, "");
+    let bad = [
+        (format!("{uri}x"), br#"{"score": 5}"#.to_vec(), "invalid_token"),
+        (uri.clone(), br#"{"score": 11}"#.to_vec(), "invalid_field"),
+        (uri.clone(), b"{not json".to_vec(), "malformed_json"),
+        (uri.clone(), b"[5]".to_vec(), "invalid_body"),
+        (uri.clone(), b"{}".to_vec(), "missing_field"),
+        (uri.clone(), br#"{"score": 5, "stars": 5}"#.to_vec(), "unknown_field"),
+    ];
+    for (target, body, code) in bad {
+        assert_outcome(&s.send(SURVEY, post.clone(), &target, false, Some(body)).await, StatusCode::BAD_REQUEST, code);
+    }
+    let r = s.send(SURVEY, post.clone(), &uri, false, Some(vec![b' '; 70 * 1024])).await;
+    assert_outcome(&r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    s.t.clock.set(asked_at + chrono::Duration::days(8));
+    let r = s.send(SURVEY, post.clone(), &uri, false, Some(br#"{"score": 3}"#.to_vec())).await;
+    assert_outcome(&r, StatusCode::CONFLICT, "survey_closed");
+    s.t.clock.set(asked_at + chrono::Duration::days(31));
+    assert_outcome(&s.send(SURVEY, get, &uri, false, None).await, StatusCode::GONE, "survey_expired");
+    let r = s.send(SURVEY, post, &uri, false, Some(br#"{"score": 3}"#.to_vec())).await;
+    assert_outcome(&r, StatusCode::GONE, "survey_expired");
+
+    // GET /v1/reports/word-of-mouth: admin keys only, over the survey just answered.
+    let r = s.admin(WORD_OF_MOUTH, "/v1/reports/word-of-mouth?from=2026-11-01&to=2026-11-30").await;
+    assert_outcome(&r, StatusCode::OK, "");
+    assert_eq!((r.body["nps"]["total"]["answers"].clone(), r.body["nps"]["total"]["verdict"].clone()), (json!(1), json!("not enough data")));
+    let r = s.admin(WORD_OF_MOUTH, "/v1/reports/word-of-mouth?from=2026-11-30&to=2026-11-01").await;
+    assert_outcome(&r, StatusCode::BAD_REQUEST, "invalid_field");
+    let r = s.bare(WORD_OF_MOUTH, Method::GET, "/v1/reports/word-of-mouth").await;
+    assert_outcome(&r, StatusCode::FORBIDDEN, "forbidden");
+    let r = s.without_key(WORD_OF_MOUTH, Method::GET, "/v1/reports/word-of-mouth").await;
+    assert_outcome(&r, StatusCode::UNAUTHORIZED, "unauthorized");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1477,6 +1562,29 @@ fn request_examples(spec: &Spec) -> Vec<(String, String, String, Value)> {
     out
 }
 
+/// A survey recorded for `customer_id`'s purchase today (as the sweep would), and its link's token.
+async fn asked_survey_token(t: &TestApp, customer_id: &str) -> String {
+    use boomerang_core::domain::survey::{token::Ticket, Survey};
+    let id = CustomerId::parse(customer_id).unwrap();
+    let now = boomerang_api::Clock::now(&t.clock);
+    let receipt = format!("{customer_id}-surveyed");
+    t.record_purchase(&receipt, customer_id, now, 150_000, 0).await;
+    let today = t.app.today(now);
+    let store = t.app.store();
+    let receipts = store.receipts_of(&id, today, today).await.unwrap();
+    let bought = receipts.iter().find(|r| r.receipt_id.as_str() == receipt).expect("the purchase");
+    let survey = Survey::ask(bought, today, boomerang_core::domain::kinds::Locale::En, now);
+    let record = store.customer(&id).await.unwrap().expect("the customer");
+    let commit = boomerang_core::ports::RecordCommit {
+        expected_version: record.version,
+        record: boomerang_core::domain::customer::CustomerRecord { version: record.version + 1, ..record },
+        entries: Vec::new(),
+        recorded_at: now,
+    };
+    store.record_survey(&survey, &commit).await.unwrap();
+    t.app.survey_token(&Ticket { key: survey.key, issued_on: today }).await.unwrap()
+}
+
 #[tokio::test]
 async fn every_request_example_in_the_document_is_accepted_by_the_server() {
     let spec = spec();
@@ -1495,7 +1603,11 @@ async fn every_request_example_in_the_document_is_accepted_by_the_server() {
     }
     for (path, m, name, body) in examples {
         let uri = path.replace("{customer_id}", customer_id);
-        let uri = if path == UNSUBSCRIBE { format!("{uri}?token={token}") } else { uri };
+        let uri = match path.as_str() {
+            UNSUBSCRIBE => format!("{uri}?token={token}"),
+            SURVEY => format!("{uri}?token={}", asked_survey_token(&t, customer_id).await),
+            _ => uri,
+        };
         let bytes = match &body {
             Value::String(text) => text.clone().into_bytes(),
             other => other.to_string().into_bytes(),

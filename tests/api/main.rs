@@ -7,5 +7,6 @@ mod purchases;
 mod referrals;
 mod refunds;
 mod report_view;
+mod survey;
 mod reports;
 mod unsubscribe;

@@ -251,14 +251,23 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/customers/{customer_id}/consent"): "BalanceFunction",
     ("GET", "/v1/reports/triggers"): "BalanceFunction",
     ("GET", "/v1/reports/view"): "BalanceFunction",
+    ("GET", "/v1/reports/word-of-mouth"): "BalanceFunction",
     ("GET", "/v1/referrals/{code}"): "BalanceFunction",
     ("PUT", "/v1/customers/{customer_id}"): "CustomersFunction",
     ("DELETE", "/v1/customers/{customer_id}"): "CustomersFunction",
     ("GET", "/v1/unsubscribe"): "CustomersFunction",
     ("POST", "/v1/unsubscribe"): "CustomersFunction",
+    ("GET", "/v1/survey"): "CustomersFunction",
+    ("POST", "/v1/survey"): "CustomersFunction",
 }
-# Opened from an email: the signed token in the query is the credential.
-OPEN_ROUTES = {("GET", "/v1/unsubscribe"), ("POST", "/v1/unsubscribe"), ("GET", "/v1/reports/view")}
+# Opened from an email or a text: the signed token in the query is the credential.
+OPEN_ROUTES = {
+    ("GET", "/v1/unsubscribe"),
+    ("POST", "/v1/unsubscribe"),
+    ("GET", "/v1/reports/view"),
+    ("GET", "/v1/survey"),
+    ("POST", "/v1/survey"),
+}
 
 
 def routes() -> dict:
@@ -335,7 +344,9 @@ EXPECTED_TABLE_ACTIONS = {
     "PurchasesFunction": READ | {"dynamodb:PutItem"},
     # GetItem of a customer; Query of two indexes and of the day book for the trigger report.
     "BalanceFunction": {"dynamodb:GetItem", "dynamodb:Query"},
-    "CustomersFunction": {"dynamodb:GetItem", "dynamodb:PutItem"},
+    # Profiles and survey answers: GetItem, conditional PutItem; erasure Queries the customer's
+    # surveys (their SV# partition of the table, no index) to drop the comments.
+    "CustomersFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
     "AuthorizerFunction": {"dynamodb:GetItem"},
     # The sweep ports of the store: GetItem, conditional Puts, transactions with Deletes of
     # burned markers, BatchWriteItem for the markers beyond one transaction, index Queries;

@@ -45,6 +45,7 @@ async fn shop() -> Shop {
 struct FakeQueue {
     keys: Mutex<Vec<OutcomeKey>>,
     rewards: Mutex<Vec<CustomerId>>,
+    surveys: Mutex<Vec<boomerang_core::app::sweep::SurveyMessageKey>>,
     fail_next: AtomicBool,
 }
 
@@ -58,6 +59,8 @@ impl HandOff for FakeQueue {
             match job {
                 SendJob::Decision(key) => self.keys.lock().unwrap().push(key.clone()),
                 SendJob::ReferralReward { referral_reward } => self.rewards.lock().unwrap().push(referral_reward.clone()),
+                SendJob::SurveyMessage { survey_message } => self.surveys.lock().unwrap().push(survey_message.clone()),
+                SendJob::OwnerAlert { .. } => {}
                 SendJob::OwnerDigest { .. } => panic!("no program of these tests names an owner"),
             }
         }

@@ -2,6 +2,8 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use boomerang_core::domain::survey::token::TokenProblem;
+use boomerang_core::domain::survey::AnswerRefused;
 use boomerang_core::Error;
 use serde_json::json;
 
@@ -35,7 +37,11 @@ impl ApiError {
 fn status_of(e: &Error) -> StatusCode {
     use boomerang_core::ports::StoreError;
     match e {
-        Error::InvalidField { .. } | Error::InvalidToken => StatusCode::BAD_REQUEST,
+        Error::InvalidField { .. } | Error::InvalidToken | Error::SurveyLink(TokenProblem::Invalid) => {
+            StatusCode::BAD_REQUEST
+        }
+        Error::SurveyLink(TokenProblem::Expired(_)) | Error::SurveyAnswer(AnswerRefused::Expired(_)) => StatusCode::GONE,
+        Error::SurveyAnswer(AnswerRefused::Closed(_)) => StatusCode::CONFLICT,
         Error::Unauthorized => StatusCode::UNAUTHORIZED,
         Error::LinkExpired => StatusCode::GONE,
         Error::Forbidden => StatusCode::FORBIDDEN,

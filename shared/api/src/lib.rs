@@ -7,6 +7,7 @@ pub mod body;
 pub mod dto;
 pub mod error;
 pub mod pages;
+pub mod survey;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -111,9 +112,10 @@ pub enum RouteGroup {
     /// POST /v1/purchases, POST /v1/refunds.
     Purchases,
     /// GET /v1/customers/{id}, GET /v1/customers/{id}/balance, GET /v1/customers/{id}/consent,
-    /// GET /v1/referrals/{code}, GET /v1/reports/triggers, GET /v1/reports/view (read-only).
+    /// GET /v1/referrals/{code}, GET /v1/reports/triggers, /v1/reports/view and
+    /// /v1/reports/word-of-mouth (read-only).
     Balance,
-    /// PUT and DELETE /v1/customers/{id}, the unsubscribe route.
+    /// PUT and DELETE /v1/customers/{id}, the unsubscribe and survey links (no key).
     Customers,
 }
 
@@ -147,7 +149,8 @@ pub fn router_for(state: ApiState, group: RouteGroup) -> Router {
             .route("/v1/customers/{customer_id}/balance", get(get_balance))
             .route("/v1/customers/{customer_id}/consent", get(get_consent))
             .route("/v1/referrals/{code}", get(get_referral))
-            .route("/v1/reports/triggers", get(get_trigger_report));
+            .route("/v1/reports/triggers", get(get_trigger_report))
+            .route("/v1/reports/word-of-mouth", get(get_word_of_mouth_report));
     }
     if group.has(Purchases) {
         keyed = keyed.route("/v1/purchases", post(post_purchase)).route("/v1/refunds", post(post_refund));
@@ -155,7 +158,9 @@ pub fn router_for(state: ApiState, group: RouteGroup) -> Router {
     let keyed = keyed.route_layer(middleware::from_fn_with_state(state.clone(), require_key));
     let mut open = Router::new();
     if group.has(Customers) {
-        open = open.route("/v1/unsubscribe", get(unsubscribe_page).post(unsubscribe_one_click));
+        open = open
+            .route("/v1/unsubscribe", get(unsubscribe_page).post(unsubscribe_one_click))
+            .route("/v1/survey", get(survey::survey_page).post(survey::post_survey_answer));
     }
     if group.has(Balance) {
         open = open.route("/v1/reports/view", get(report_view_page));
@@ -324,28 +329,54 @@ fn query_date(name: &str, raw: Option<&str>) -> Result<Option<chrono::NaiveDate>
     .transpose()
 }
 
+/// The NPS and referrals sections of the report: admin keys only, as the trigger report.
+async fn get_word_of_mouth_report(
+    State(state): State<ApiState>,
+    principal: Option<axum::Extension<Principal>>,
+    query: Result<Query<PeriodQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    #[derive(serde::Serialize)]
+    struct Answer {
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        #[serde(flatten)]
+        sections: boomerang_core::app::WordOfMouth,
+    }
+    let (from, to) = admin_period(&state, principal, query).await?;
+    let sections = state.app.word_of_mouth_report(from, to).await?;
+    Ok(Json(Answer { from, to, sections }).into_response())
+}
+
+/// A report's period from its query, for admin keys only (a POS key gets 403 first).
+async fn admin_period(
+    state: &ApiState,
+    principal: Option<axum::Extension<Principal>>,
+    query: Result<Query<PeriodQuery>, QueryRejection>,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), ApiError> {
+    admin_only(principal)?;
+    let Query(q) = query.map_err(|_| ApiError::invalid("from", "the query must be from=YYYY-MM-DD&to=YYYY-MM-DD"))?;
+    let to = query_date("to", q.to.as_deref())?;
+    let from = query_date("from", q.from.as_deref())?;
+    Ok(state.app.report_period(from, to, state.clock.now()).await?)
+}
+
 /// The trigger report: admin keys only (a POS key gets 403).
 async fn get_trigger_report(
     State(state): State<ApiState>,
     principal: Option<axum::Extension<Principal>>,
     query: Result<Query<PeriodQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    admin_only(principal)?;
-    let Query(q) = query.map_err(|_| ApiError::invalid("from", "the query must be from=YYYY-MM-DD&to=YYYY-MM-DD"))?;
-    let now = state.clock.now();
-    let to = query_date("to", q.to.as_deref())?;
-    let from = query_date("from", q.from.as_deref())?;
-    let (from, to) = state.app.report_period(from, to, now).await?;
-    let report = state.app.trigger_report(from, to, now).await?;
+    let (from, to) = admin_period(&state, principal, query).await?;
+    let report = state.app.trigger_report(from, to, state.clock.now()).await?;
     Ok(Json(report).into_response())
 }
 
 #[derive(Deserialize)]
-struct TokenQuery {
+pub(crate) struct TokenQuery {
     token: Option<String>,
 }
 
-fn token_of(query: Result<Query<TokenQuery>, QueryRejection>) -> Result<String, ApiError> {
+pub(crate) fn token_of(query: Result<Query<TokenQuery>, QueryRejection>) -> Result<String, ApiError> {
     query
         .ok()
         .and_then(|Query(q)| q.token)
@@ -354,7 +385,7 @@ fn token_of(query: Result<Query<TokenQuery>, QueryRejection>) -> Result<String, 
 }
 
 /// An HTML page that no cache keeps (it answers one customer's link).
-fn html_page(page: String) -> Response {
+pub(crate) fn html_page(page: String) -> Response {
     let mut response = Html(page).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response

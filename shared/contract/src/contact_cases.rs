@@ -40,7 +40,7 @@ fn moscow(day: NaiveDate, hh: u32, mm: u32) -> DateTime<Utc> {
 /// and no holdout, plus `extra` top-level keys.
 fn only_expiry_warnings(extra: &str) -> boomerang_core::domain::config::ProgramConfig {
     let text = format!(
-        "{extra}\n[triggers.lapsed_30]\nenabled = false\n[triggers.lapsed_60]\nenabled = false\n\
+        "{extra}\n[survey]\nenabled = false\n[triggers.lapsed_30]\nenabled = false\n[triggers.lapsed_60]\nenabled = false\n\
          [triggers.lapsed_90]\nenabled = false\n[triggers.birthday]\nenabled = false\n\
          [triggers.points_expiring]\nholdout_percent = 0\n"
     );

@@ -15,6 +15,9 @@ use boomerang_core::domain::auth::ApiKeyRecord;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::{CustomerId, ReceiptId, TerminalName};
 use boomerang_core::domain::purchase::Receipt;
+use boomerang_core::domain::survey::alert::OwnerAlert;
+use boomerang_core::domain::survey::{SendStatus, Survey, SurveyKey};
+use boomerang_core::ports::SurveyStore;
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::ports::{
     BurnCommit, CustomerReader, CustomerWriter, Expected, KeyStore, LedgerWriter, PurchaseCommit,
@@ -57,6 +60,15 @@ pub enum Call {
     ReferralReward,
     RewardsDueOn,
     CommitReward,
+    CustomersReferredOn,
+    Survey,
+    SurveysOf,
+    RecordSurvey,
+    UpdateSurvey,
+    SurveysAskedOn,
+    SurveysAnsweredOn,
+    OwnerAlert,
+    PutOwnerAlert,
 }
 
 /// What happens to one call.
@@ -251,6 +263,37 @@ impl ReferralStore for FaultyStore {
     }
     async fn commit_reward(&self, commit: &RewardCommit, from: RewardStatus) -> Result<(), StoreError> {
         self.around(Call::CommitReward, Some(&commit.reward.referrer), self.inner.commit_reward(commit, from)).await
+    }
+    async fn customers_referred_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
+        self.around(Call::CustomersReferredOn, None, self.inner.customers_referred_on(date)).await
+    }
+}
+
+#[async_trait]
+impl SurveyStore for FaultyStore {
+    async fn survey(&self, key: &SurveyKey) -> Result<Option<Survey>, StoreError> {
+        self.around(Call::Survey, Some(&key.customer_id), self.inner.survey(key)).await
+    }
+    async fn surveys_of(&self, customer: &CustomerId) -> Result<Vec<Survey>, StoreError> {
+        self.around(Call::SurveysOf, Some(customer), self.inner.surveys_of(customer)).await
+    }
+    async fn record_survey(&self, survey: &Survey, record: &RecordCommit) -> Result<(), StoreError> {
+        self.around(Call::RecordSurvey, Some(&survey.key.customer_id), self.inner.record_survey(survey, record)).await
+    }
+    async fn update_survey(&self, survey: &Survey, record: Option<&RecordCommit>) -> Result<(), StoreError> {
+        self.around(Call::UpdateSurvey, Some(&survey.key.customer_id), self.inner.update_survey(survey, record)).await
+    }
+    async fn surveys_asked_on(&self, date: NaiveDate) -> Result<Vec<Survey>, StoreError> {
+        self.around(Call::SurveysAskedOn, None, self.inner.surveys_asked_on(date)).await
+    }
+    async fn surveys_answered_on(&self, date: NaiveDate) -> Result<Vec<Survey>, StoreError> {
+        self.around(Call::SurveysAnsweredOn, None, self.inner.surveys_answered_on(date)).await
+    }
+    async fn owner_alert(&self, date: NaiveDate) -> Result<Option<OwnerAlert>, StoreError> {
+        self.around(Call::OwnerAlert, None, self.inner.owner_alert(date)).await
+    }
+    async fn put_owner_alert(&self, alert: &OwnerAlert, from: Option<SendStatus>) -> Result<(), StoreError> {
+        self.around(Call::PutOwnerAlert, None, self.inner.put_owner_alert(alert, from)).await
     }
 }
 

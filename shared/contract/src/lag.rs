@@ -17,6 +17,8 @@ use boomerang_core::domain::auth::ApiKeyRecord;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::{CustomerId, ReceiptId, TerminalName};
 use boomerang_core::domain::purchase::Receipt;
+use boomerang_core::domain::survey::alert::OwnerAlert;
+use boomerang_core::domain::survey::{SendStatus, Survey, SurveyKey};
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::ports::{
     BurnCommit, CustomerReader, CustomerWriter, Expected, KeyStore, LedgerWriter, PurchaseCommit, PurchaseView,
@@ -269,6 +271,9 @@ impl boomerang_core::ports::ReferralStore for LaggingIndexes {
     ) -> Result<Option<boomerang_core::domain::referral::ReferralReward>, StoreError> {
         self.inner.referral_reward(friend).await
     }
+    async fn customers_referred_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
+        self.inner.customers_referred_on(date).await
+    }
     async fn rewards_due_on(
         &self,
         date: NaiveDate,
@@ -287,3 +292,45 @@ impl boomerang_core::ports::ReferralStore for LaggingIndexes {
 
 // The simulated programs name no owner, so no run reaches the digest (its own case covers it).
 pass_digest_store_through!(LaggingIndexes);
+/// Surveys go straight through: the sweep carries the surveys it decides in memory and reads
+/// the indexes only for earlier days' (see docs/dynamodb.md).
+#[async_trait]
+impl boomerang_core::ports::SurveyStore for LaggingIndexes {
+    async fn survey(&self, key: &SurveyKey) -> Result<Option<Survey>, StoreError> {
+        self.inner.survey(key).await
+    }
+    async fn surveys_of(&self, customer: &CustomerId) -> Result<Vec<Survey>, StoreError> {
+        self.inner.surveys_of(customer).await
+    }
+    async fn record_survey(&self, survey: &Survey, record: &boomerang_core::ports::RecordCommit) -> Result<(), StoreError> {
+        let before = self.before_customer(&survey.key.customer_id).await?;
+        self.inner.record_survey(survey, record).await?;
+        self.remember(vec![before]);
+        Ok(())
+    }
+    async fn update_survey(
+        &self,
+        survey: &Survey,
+        record: Option<&boomerang_core::ports::RecordCommit>,
+    ) -> Result<(), StoreError> {
+        let before = match record {
+            Some(_) => Some(self.before_customer(&survey.key.customer_id).await?),
+            None => None,
+        };
+        self.inner.update_survey(survey, record).await?;
+        self.remember(before.into_iter().collect());
+        Ok(())
+    }
+    async fn surveys_asked_on(&self, date: NaiveDate) -> Result<Vec<Survey>, StoreError> {
+        self.inner.surveys_asked_on(date).await
+    }
+    async fn surveys_answered_on(&self, date: NaiveDate) -> Result<Vec<Survey>, StoreError> {
+        self.inner.surveys_answered_on(date).await
+    }
+    async fn owner_alert(&self, date: NaiveDate) -> Result<Option<OwnerAlert>, StoreError> {
+        self.inner.owner_alert(date).await
+    }
+    async fn put_owner_alert(&self, alert: &OwnerAlert, from: Option<SendStatus>) -> Result<(), StoreError> {
+        self.inner.put_owner_alert(alert, from).await
+    }
+}

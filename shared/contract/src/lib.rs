@@ -65,6 +65,7 @@ pub mod legacy;
 pub mod racing;
 pub mod sim;
 pub mod referral_cases;
+pub mod survey_cases;
 pub mod sweep_cases;
 /// Builders of records and commits the cases share (the stores' own tests use them too).
 pub mod support;
@@ -124,6 +125,7 @@ macro_rules! contract_tests {
         $crate::store_contract_tests!($factory);
         $crate::sweep_contract_tests!($factory);
         $crate::referral_contract_tests!($factory);
+        $crate::survey_contract_tests!($factory);
         $crate::contact_contract_tests!($factory, $horizon);
         $crate::racing_contract_tests!($factory);
     };

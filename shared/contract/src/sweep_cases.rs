@@ -72,7 +72,7 @@ pub fn noon(day: NaiveDate) -> DateTime<Utc> {
 /// The program with no holdout (so every due customer is treated) unless a test says so.
 pub fn program(extra: &str) -> ProgramConfig {
     let text = format!(
-        "{extra}\n[triggers.lapsed_30]\nholdout_percent = 0\n[triggers.lapsed_60]\nholdout_percent = 0\n\
+        "{extra}\n[survey]\nenabled = false\n[triggers.lapsed_30]\nholdout_percent = 0\n[triggers.lapsed_60]\nholdout_percent = 0\n\
          [triggers.lapsed_90]\nholdout_percent = 0\n[triggers.birthday]\nholdout_percent = 0\n\
          [triggers.points_expiring]\nholdout_percent = 0\n"
     );

@@ -17,4 +17,4 @@ pub mod domain;
 pub mod ports;
 pub mod report;
 
-pub use app::{Boomerang, Error};
+pub use app::{Answered, Boomerang, Error, SurveyPage};

@@ -108,6 +108,11 @@ pub fn customer_item(record: &CustomerRecord, version: u64) -> Result<Item, Stor
         item.insert(BY_BIRTHDAY.pk.into(), s(birthday_pk(birthday, id)));
         item.insert(BY_BIRTHDAY.sk.into(), s(id));
     }
+    if let Some(referred) = &record.referral.referred_by {
+        let index = crate::layout::BY_REFERRED;
+        item.insert(index.pk.into(), s(crate::layout::referred_pk(referred.at.date_naive(), id)));
+        item.insert(index.sk.into(), s(id));
+    }
     Ok(item)
 }
 

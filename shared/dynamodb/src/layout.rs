@@ -75,8 +75,28 @@ pub const BY_SWEEP_DATE: Index = Index { name: "by_sweep_date", pk: "od_pk", sk:
 /// the index alone.
 pub const BY_REWARD_DUE: Index = Index { name: "by_reward_due", pk: "rd_pk", sk: "rd_sk", projected: Projected::All };
 
-pub const INDEXES: [Index; 6] =
-    [BY_LAST_PURCHASE, BY_BIRTHDAY, BY_EXPIRY, BY_CUSTOMER_PURCHASE, BY_SWEEP_DATE, BY_REWARD_DUE];
+/// Surveys by the sweep date that asked them, whole: the sweep's later sends and the NPS report.
+pub const BY_SURVEY_ASKED: Index = Index { name: "by_survey_asked", pk: "sa_pk", sk: "sa_sk", projected: Projected::All };
+/// Answered surveys by the local date of their first answer, whole (sparse: an unanswered
+/// survey has no key here): the owner's detractor alert and the promoters' invitations.
+pub const BY_SURVEY_ANSWERED: Index =
+    Index { name: "by_survey_answered", pk: "sn_pk", sk: "sn_sk", projected: Projected::All };
+
+/// Customers by the (UTC) date they enrolled with a referral code, keys only (sparse): the
+/// report's "enrolled with a code".
+pub const BY_REFERRED: Index = Index { name: "by_referred", pk: "rf_pk", sk: "rf_sk", projected: Projected::KeysOnly };
+
+pub const INDEXES: [Index; 9] = [
+    BY_LAST_PURCHASE,
+    BY_BIRTHDAY,
+    BY_EXPIRY,
+    BY_CUSTOMER_PURCHASE,
+    BY_SWEEP_DATE,
+    BY_REWARD_DUE,
+    BY_SURVEY_ASKED,
+    BY_SURVEY_ANSWERED,
+    BY_REFERRED,
+];
 
 /// A referral code item's owner (S): the customer the code is reserved for.
 pub const CODE_OWNER: &str = "c";
@@ -97,6 +117,37 @@ pub fn reward_due_pk(on: NaiveDate, friend: &str) -> String {
 }
 pub fn reward_due_pks(on: NaiveDate) -> Vec<String> {
     all_shards("RD", &encode_date(on))
+}
+
+/// A survey's revision (N), what `update_survey`'s condition tests; `rec` holds the survey.
+pub const SURVEY_REVISION: &str = "r";
+/// A customer's surveys: one partition, one item per purchase date asked about.
+pub fn survey_pk(customer: &str) -> String {
+    format!("SV#{customer}")
+}
+/// The owner's alert of a date, in the tenant's partition.
+pub fn owner_alert_sk(on: NaiveDate) -> String {
+    format!("ALERT#{}", encode_date(on))
+}
+/// Surveys shard by their customer.
+pub fn survey_asked_pk(on: NaiveDate, customer: &str) -> String {
+    sharded("SA", &encode_date(on), shard(customer))
+}
+pub fn survey_asked_pks(on: NaiveDate) -> Vec<String> {
+    all_shards("SA", &encode_date(on))
+}
+pub fn survey_answered_pk(on: NaiveDate, customer: &str) -> String {
+    sharded("SN", &encode_date(on), shard(customer))
+}
+pub fn survey_answered_pks(on: NaiveDate) -> Vec<String> {
+    all_shards("SN", &encode_date(on))
+}
+
+pub fn referred_pk(on: NaiveDate, customer: &str) -> String {
+    sharded("RF", &encode_date(on), shard(customer))
+}
+pub fn referred_pks(on: NaiveDate) -> Vec<String> {
+    all_shards("RF", &encode_date(on))
 }
 
 /// FNV-1a (32 bit): stable across builds and platforms, unlike `std`'s hasher.

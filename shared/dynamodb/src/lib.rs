@@ -38,6 +38,7 @@ mod metrics;
 mod program;
 mod referrals;
 mod reports;
+mod surveys;
 mod sweep;
 mod table;
 mod transaction;

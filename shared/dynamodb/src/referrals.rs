@@ -71,6 +71,10 @@ impl ReferralStore for DynamoStore {
         Ok(rewards)
     }
 
+    async fn customers_referred_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
+        self.indexed_customers(&crate::layout::BY_REFERRED, crate::layout::referred_pks(date)).await
+    }
+
     async fn commit_reward(&self, commit: &RewardCommit, from: RewardStatus) -> Result<(), StoreError> {
         let still = Condition { expression: "st = :from", values: vec![(":from", s(from.as_str()))] };
         let Some(referrer) = &commit.referrer else {

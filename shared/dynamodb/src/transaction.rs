@@ -99,6 +99,13 @@ impl Transaction {
         Ok(())
     }
 
+    /// The customer item of `record` at the version after `expected`, only if the stored one
+    /// is still as `expected` says (`Conflict` otherwise).
+    pub fn put_customer(&mut self, table: &str, record: &boomerang_core::domain::customer::CustomerRecord, expected: Expected) -> Result<(), StoreError> {
+        let item = crate::items::customer_item(record, expected.next_version())?;
+        self.put(table, item, Some((Condition::customer(expected), Guard::Unchanged)))
+    }
+
     pub fn len(&self) -> usize {
         self.writes.len()
     }

@@ -21,6 +21,7 @@ mod ledger;
 mod referrals;
 mod rows;
 mod schema;
+mod surveys;
 mod sweep;
 
 pub use schema::SCHEMA_VERSION;

@@ -109,6 +109,14 @@ impl ReferralStore for SqliteStore {
         .await
     }
 
+    async fn customers_referred_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
+        let on = encode_date(date);
+        self.run(move |conn| {
+            Ok(crate::rows::customer_ids(conn, "SELECT customer_id FROM customers WHERE referred_on = ?1 ORDER BY customer_id", &on)?)
+        })
+        .await
+    }
+
     async fn commit_reward(&self, commit: &RewardCommit, from: RewardStatus) -> Result<(), StoreError> {
         let reward = RewardRow::encode(&commit.reward)?;
         // A referrer's reward counts in the day book on the date it came due.

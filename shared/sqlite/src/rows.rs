@@ -56,6 +56,7 @@ pub(crate) struct CustomerRow {
     last_purchase_on: Option<String>,
     birthday_md: Option<String>,
     erased: bool,
+    referred_on: Option<String>,
     lots: Vec<(String, &'static str, u64)>,
 }
 
@@ -76,6 +77,7 @@ impl CustomerRow {
             last_purchase_on: record.account.last_purchase_on.map(encode_date),
             birthday_md: customer.birthday.map(|d| d.format("%m-%d").to_string()),
             erased: customer.is_erased(),
+            referred_on: record.referral.referred_by.as_ref().map(|r| encode_date(r.at.date_naive())),
             lots: record
                 .account
                 .lots
@@ -99,26 +101,27 @@ impl CustomerRow {
 
     /// Writes the row under `expected` and mirrors its lots; `Conflict` if the condition fails.
     pub fn write(&self, tx: &Transaction<'_>, expected: Expected) -> Result<(), Fail> {
-        let columns: [&dyn ToSql; 6] = [
+        let columns: [&dyn ToSql; 7] = [
             &self.customer_id,
             &self.version,
             &self.record,
             &self.last_purchase_on,
             &self.birthday_md,
             &self.erased,
+            &self.referred_on,
         ];
         let written = match expected {
             Expected::Absent => tx
                 .prepare_cached(
-                    "INSERT INTO customers (customer_id, version, record, last_purchase_on, birthday_md, erased) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (customer_id) DO NOTHING",
+                    "INSERT INTO customers (customer_id, version, record, last_purchase_on, birthday_md, erased, referred_on) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (customer_id) DO NOTHING",
                 )?
                 .execute(&columns)?,
             Expected::Version(current) => tx
                 .prepare_cached(
                     "UPDATE customers \
-                     SET version = ?2, record = ?3, last_purchase_on = ?4, birthday_md = ?5, erased = ?6 \
-                     WHERE customer_id = ?1 AND version = ?7",
+                     SET version = ?2, record = ?3, last_purchase_on = ?4, birthday_md = ?5, erased = ?6, \
+                     referred_on = ?7 WHERE customer_id = ?1 AND version = ?8",
                 )?
                 .execute(params_from_iter(columns.into_iter().chain([&current as &dyn ToSql])))?,
         };

@@ -126,7 +126,33 @@ const V4: &str = crate::book::SCHEMA;
 /// The owner's weekly digest, one row per sweep date that sends it.
 const V5: &str = crate::digest::SCHEMA;
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+/// NPS surveys (one per customer and purchase date, with its answer), found by the sweep date
+/// that asked them and the date they were first answered; the owner's alert, one per date;
+/// customers found by the (UTC) date they enrolled with a referral code, for the report.
+const V6: &str = "
+ALTER TABLE customers ADD COLUMN referred_on TEXT;
+CREATE INDEX customers_by_referred_on ON customers (referred_on);
+
+CREATE TABLE surveys (
+    customer_id  TEXT NOT NULL,
+    purchased_on TEXT NOT NULL,
+    asked_on     TEXT NOT NULL,
+    answered_on  TEXT,
+    revision     INTEGER NOT NULL,
+    body         TEXT NOT NULL,
+    PRIMARY KEY (customer_id, purchased_on)
+) STRICT;
+CREATE INDEX surveys_by_asked_on ON surveys (asked_on);
+CREATE INDEX surveys_by_answered_on ON surveys (answered_on);
+
+CREATE TABLE survey_alerts (
+    alert_date TEXT PRIMARY KEY NOT NULL,
+    status     TEXT NOT NULL,
+    body       TEXT NOT NULL
+) STRICT;
+";
+
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 fn user_version(conn: &Connection) -> Result<usize, Fail> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;

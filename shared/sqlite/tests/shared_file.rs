@@ -186,6 +186,8 @@ async fn a_version_1_file_is_migrated_to_the_sweep_tables_and_keeps_its_data() {
     conn.execute_batch(
         "DROP TABLE sweep_outcomes; DROP TABLE sweep_progress; DROP TABLE referral_codes; \
          DROP TABLE referral_rewards; DROP TABLE book_days; DROP TABLE book_expiring; DROP TABLE owner_digests; \
+         DROP TABLE surveys; DROP TABLE survey_alerts; \
+         DROP INDEX customers_by_referred_on; ALTER TABLE customers DROP COLUMN referred_on; \
          DROP INDEX receipts_by_customer_date; CREATE INDEX receipts_by_local_date ON receipts (local_date); \
          PRAGMA user_version = 1;",
     )

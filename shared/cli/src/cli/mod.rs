@@ -138,7 +138,7 @@ enum Command {
         /// Print the rows as JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// Also write the rows as CSV to this file, and the points and store sections beside it (FILE-points.csv, FILE-stores.csv).
+        /// Also write the rows as CSV to this file, and the other sections beside it (FILE-points.csv, FILE-stores.csv, FILE-nps.csv, FILE-referrals.csv).
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
         /// Also write a self-contained HTML page with the table and charts to this file.

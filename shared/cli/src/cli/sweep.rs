@@ -1,6 +1,6 @@
 //! `boomerang sweep`: the daily sweep, printed as a table or JSON.
 
-use boomerang_core::app::sweep::{RewardCounts, SweepOptions};
+use boomerang_core::app::sweep::{RewardCounts, SurveyCounts, SweepOptions};
 use boomerang_outbox::OutboxMessenger;
 use chrono::Utc;
 
@@ -32,7 +32,7 @@ pub(super) async fn sweep(
             .map(|(kind, c)| Ok((kind.as_str().to_owned(), serde_json::to_value(c)?)))
             .collect::<Result<_, serde_json::Error>>()?;
         let mut out = serde_json::json!({"date": date.to_string(), "dry_run": dry_run, "triggers": triggers,
-                                         "referral_rewards": report.referral_rewards});
+                                         "referral_rewards": report.referral_rewards, "surveys": report.surveys});
         if list {
             out["audience"] = serde_json::to_value(&report.audience)?;
         }
@@ -41,7 +41,8 @@ pub(super) async fn sweep(
     }
     let label = if dry_run { " (dry run: nothing written or sent)" } else { "" };
     let delivered = report.triggers.values().any(|c| c.sent_email + c.sent_sms + c.failed + c.unknown + c.expired + c.cancelled + c.suppressed > 0)
-        || !report.referral_rewards.is_empty();
+        || !report.referral_rewards.is_empty()
+        || !report.surveys.is_empty();
     if report.dates.is_empty() && !delivered {
         outln!("sweep {date}: already completed, nothing new");
         return Ok(());
@@ -80,6 +81,9 @@ pub(super) async fn sweep(
     if let Some(line) = rewards_line(&report.referral_rewards) {
         outln!("{line}");
     }
+    if let Some(line) = surveys_line(&report.surveys) {
+        outln!("{line}");
+    }
     if list {
         for line in &report.audience {
             outln!(
@@ -109,9 +113,29 @@ fn rewards_line(r: &RewardCounts) -> Option<String> {
     })
 }
 
+/// The NPS surveys a run asked and sent, in one line; `None` when it did nothing with them.
+fn surveys_line(s: &SurveyCounts) -> Option<String> {
+    (!s.is_empty()).then(|| {
+        format!(
+            "surveys: {} asked, {} email, {} SMS, {} failed, {} unknown, {} unreachable, {} capped; {} promoters invited, {} owner alerts",
+            s.asked, s.sent_email, s.sent_sms, s.failed, s.unknown, s.unreachable, s.capped, s.invites_sent, s.alerts_sent
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn surveys_get_one_line_when_a_run_did_anything_with_them() {
+        assert_eq!(surveys_line(&SurveyCounts::default()), None);
+        let s = SurveyCounts { asked: 3, sent_email: 2, unreachable: 1, invites_sent: 1, ..SurveyCounts::default() };
+        assert_eq!(
+            surveys_line(&s).as_deref(),
+            Some("surveys: 3 asked, 2 email, 0 SMS, 0 failed, 0 unknown, 1 unreachable, 0 capped; 1 promoters invited, 0 owner alerts")
+        );
+    }
 
     #[test]
     fn settled_rewards_get_one_line_and_none_settled_none() {

@@ -62,6 +62,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use boomerang_core::app::WordOfMouth;
 use boomerang_core::Boomerang;
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::ids::StoreId;
@@ -129,6 +130,18 @@ pub struct SimulateArgs {
     /// holdout_percent (e.g. 50 to measure the holdout rate with fewer customers).
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
     holdout_percent: Option<u8>,
+    /// Survey scores are drawn around this mean (0 to 10; sd 2, rounded): the report's NPS
+    /// should recover the NPS it implies. Without it the survey is off.
+    #[arg(long, value_parser = score_mean)]
+    nps_mean: Option<f64>,
+    /// The chance that a customer sent a survey link answers it (with --nps-mean).
+    #[arg(long, default_value_t = 0.3, value_parser = probability)]
+    survey_response: f64,
+    /// Half the customers joining during the simulated days come with a friend's referral
+    /// code; each makes a qualifying first purchase with this probability (the conversion
+    /// the report should recover). Without it nobody is referred.
+    #[arg(long, value_parser = probability)]
+    referral_rate: Option<f64>,
     /// Days of purchase history before the first sweep (0 to 730).
     #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(0..=730))]
     history_days: u32,
@@ -141,6 +154,15 @@ pub struct SimulateArgs {
     /// Also write the report as an HTML page labelled as a simulation to this file.
     #[arg(long)]
     html: Option<PathBuf>,
+}
+
+fn score_mean(s: &str) -> Result<f64, String> {
+    let m: f64 = s.parse().map_err(|e| format!("{s:?}: {e}"))?;
+    if (0.0..=10.0).contains(&m) {
+        Ok(m)
+    } else {
+        Err(format!("{s}: a mean score is from 0 to 10"))
+    }
 }
 
 fn probability(s: &str) -> Result<f64, String> {
@@ -183,6 +205,9 @@ pub async fn run(args: SimulateArgs, mut config: ProgramConfig, data_dir: Option
             trigger_mut(&mut config, kind).holdout_percent = percent;
         }
     }
+    // The survey runs only when its answers are modelled, so a run without --nps-mean is the
+    // triggers' model alone.
+    config.survey.enabled &= args.nps_mean.is_some();
     // Messages go nowhere: the send rate cap would only slow the simulation down.
     config.messaging.max_sends_per_second = 10_000;
     let max_window = TriggerKind::ALL.iter().map(|k| config.trigger(*k).attribution_days).max().unwrap_or(1).max(1);
@@ -237,6 +262,12 @@ pub async fn run(args: SimulateArgs, mut config: ProgramConfig, data_dir: Option
         tally: Tally::default(),
         overlap: Default::default(),
         stores: (1..=3).map(|k| StoreId::parse(&format!("sim-store-{k}")).expect("a valid store id")).collect(),
+        loop_model: LoopModel {
+            nps_mean: args.nps_mean,
+            survey_response: args.survey_response,
+            referral_rate: args.referral_rate,
+            answered: 0,
+        },
     };
     sim.generate(args.customers, first, start, last);
 
@@ -255,19 +286,24 @@ pub async fn run(args: SimulateArgs, mut config: ProgramConfig, data_dir: Option
         day += Duration::days(1);
     }
     let report = sim.app.trigger_report(start, report_to, sim.at(last, 23 * 60)).await.map_err(fail)?;
+    let word_of_mouth = sim.app.word_of_mouth_report(start, report_to).await.map_err(fail)?;
     eprintln!("simulate: {} days in {:.1} s", (last - first).num_days() + 1, clock.elapsed().as_secs_f64());
 
     let currency = cfg.currency.as_str().to_owned();
     if let Some(path) = &args.html {
-        let page = boomerang_core::report::html::to_html(&report, &cfg, true);
+        let mut page = boomerang_core::report::html::to_html(&report, &cfg, true);
+        if args.nps_mean.is_some() || args.referral_rate.is_some() {
+            let sections = word_of_mouth.nps.to_html() + &word_of_mouth.referrals.to_html();
+            page = page.replacen("</body>", &format!("{sections}</body>"), 1);
+        }
         std::fs::write(path, page).map_err(|e| fail(format!("{}: {e}", path.display())))?;
         eprintln!("wrote {}", path.display());
     }
     // The caller prints it (and stops quietly if nobody reads it any more).
     Ok(if args.json {
-        format!("{}\n", json(&report, &args, &sim, &place, report_to))
+        format!("{}\n", json(&report, &word_of_mouth, &args, &sim, &place, report_to))
     } else {
-        text(&report, &args, &sim, &place, report_to, &currency)
+        text(&report, &word_of_mouth, &args, &sim, &place, report_to, &currency)
     })
 }
 
@@ -298,13 +334,20 @@ fn inputs(args: &SimulateArgs, sim: &Sim) -> serde_json::Value {
         "response": response,
         "base_rate": args.base_rate,
         "holdout_percent": holdout,
+        "nps_mean": args.nps_mean,
+        "expected_nps": args.nps_mean.map(expected_nps),
+        "survey_response": args.survey_response,
+        "referral_rate": args.referral_rate,
     })
 }
 
-fn json(report: &Report, args: &SimulateArgs, sim: &Sim, place: &str, report_to: NaiveDate) -> String {
+fn json(report: &Report, sections: &WordOfMouth, args: &SimulateArgs, sim: &Sim, place: &str, report_to: NaiveDate) -> String {
     let mut value = serde_json::to_value(report).expect("a report always serializes");
     let t = &sim.tally;
     if let Some(object) = value.as_object_mut() {
+        if let serde_json::Value::Object(more) = serde_json::to_value(sections).expect("JSON") {
+            object.extend(more);
+        }
         object.insert("simulation".into(), true.into());
         object.insert("label".into(), LABEL.into());
         object.insert("inputs".into(), inputs(args, sim));
@@ -320,6 +363,7 @@ fn json(report: &Report, args: &SimulateArgs, sim: &Sim, place: &str, report_to:
                 "sent_sms": t.sent_sms,
                 "held_out": t.holdout,
                 "unreachable": t.unreachable,
+                "survey_answers": sim.loop_model.answered,
                 "overlaps": overlaps_json(sim),
             }),
         );
@@ -343,7 +387,15 @@ fn percent(p: f64) -> String {
     format!("{:.1}%", p * 100.0)
 }
 
-fn text(report: &Report, args: &SimulateArgs, sim: &Sim, place: &str, report_to: NaiveDate, currency: &str) -> String {
+fn text(
+    report: &Report,
+    sections: &WordOfMouth,
+    args: &SimulateArgs,
+    sim: &Sim,
+    place: &str,
+    report_to: NaiveDate,
+    currency: &str,
+) -> String {
     let rule = "=".repeat(LABEL.chars().count() + 8);
     let t = &sim.tally;
     let mut out = String::new();
@@ -402,6 +454,19 @@ fn text(report: &Report, args: &SimulateArgs, sim: &Sim, place: &str, report_to:
     }
     out.push('\n');
     out.push_str(&report.in_words(sim.app.config()));
+    if let Some(mean) = args.nps_mean {
+        out.push_str(&format!(
+            "\nSurvey model: scores around {mean} (sd {SCORE_SD}), an NPS of {:+.1}; {} of the links answered ({} answers).\n",
+            expected_nps(mean),
+            percent(args.survey_response),
+            sim.loop_model.answered
+        ));
+        out.push_str(&sections.nps.to_table());
+    }
+    if let Some(rate) = args.referral_rate {
+        out.push_str(&format!("\nReferral model: a referred friend converts with {}.\n", percent(rate)));
+        out.push_str(&sections.referrals.to_table());
+    }
     out.push_str(&format!("\n{rule}\n    {LABEL}: these figures come from a model, not from a shop.\n{rule}\n"));
     out
 }

@@ -19,15 +19,20 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
 use super::{fail, Failed};
 
-/// Records who got which trigger; no outbox, nothing leaves the process.
+/// Records who got which trigger, and the survey links sent; no outbox, nothing leaves the
+/// process.
 #[derive(Default)]
 pub(super) struct SimMessenger {
     pub(super) sent: Mutex<Vec<(CustomerId, TriggerKind, Channel)>>,
+    pub(super) surveys: Mutex<Vec<OutgoingMessage>>,
 }
 
 impl SimMessenger {
     fn take(&self) -> Vec<(CustomerId, TriggerKind, Channel)> {
         std::mem::take(&mut *self.sent.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+    fn take_surveys(&self) -> Vec<OutgoingMessage> {
+        std::mem::take(&mut *self.surveys.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -37,7 +42,11 @@ impl Messenger for SimMessenger {
         Ok(false)
     }
     async fn send(&self, message: &OutgoingMessage) -> Result<(), SendError> {
-        // The model's responses follow the triggers' messages; other kinds are not modelled.
+        // The model's responses follow the triggers' messages and the survey links; other
+        // kinds are not modelled.
+        if message.key.kind == MessageKind::Survey {
+            self.surveys.lock().unwrap_or_else(|e| e.into_inner()).push(message.clone());
+        }
         let MessageKind::Trigger(trigger) = message.key.kind else { return Ok(()) };
         let entry = (message.key.customer_id.clone(), trigger, message.channel);
         self.sent.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
@@ -91,6 +100,10 @@ pub(super) struct Person {
     window_until: NaiveDate,
     planned: Vec<Planned>,
     pub(super) windows: Vec<Window>,
+    /// A friend who enrolls with this customer's referral code (`--referral-rate`).
+    referrer: Option<usize>,
+    /// A referred friend's first purchase is yet to come (it must qualify).
+    first_pending: bool,
 }
 
 /// What happened, for the summary lines.
@@ -145,6 +158,41 @@ pub(super) struct Sim {
     pub(super) overlap: [[Overlap; 2]; 5],
     pub(super) currency: Currency,
     pub(super) stores: Vec<StoreId>,
+    /// The word-of-mouth model: `--nps-mean`, `--survey-response`, `--referral-rate`.
+    pub(super) loop_model: LoopModel,
+}
+
+/// How customers answer the survey and how referred friends convert.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct LoopModel {
+    /// Scores are a normal of this mean (sd 2) rounded to 0..10; `None`: surveys are off.
+    pub(super) nps_mean: Option<f64>,
+    /// The chance that a customer sent a survey link answers it.
+    pub(super) survey_response: f64,
+    /// The chance that a friend who enrolls with a code makes a qualifying first purchase;
+    /// `None`: nobody is referred.
+    pub(super) referral_rate: Option<f64>,
+    pub(super) answered: u64,
+}
+
+/// The spread of the simulated scores around `--nps-mean`.
+pub(super) const SCORE_SD: f64 = 2.0;
+/// The share of customers joining during the simulated days who come referred by a friend.
+pub(super) const REFERRED_SHARE: f64 = 0.5;
+
+/// The NPS the score model implies: P(score >= 9) - P(score <= 6), in points, for a normal
+/// of `mean` and `SCORE_SD` rounded to the nearest integer and clamped to 0..10.
+pub(super) fn expected_nps(mean: f64) -> f64 {
+    let cdf = |x: f64| 0.5 * (1.0 + erf((x - mean) / (SCORE_SD * std::f64::consts::SQRT_2)));
+    100.0 * ((1.0 - cdf(8.5)) - cdf(6.5))
+}
+
+/// Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7).
+fn erf(x: f64) -> f64 {
+    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
+    let poly = t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let y = 1.0 - poly * (-x * x).exp();
+    if x < 0.0 { -y } else { y }
 }
 
 pub(super) fn kind_index(kind: TriggerKind) -> usize {
@@ -207,7 +255,32 @@ impl Sim {
                 window_until: first,
                 planned: Vec::new(),
                 windows: Vec::new(),
+                referrer: None,
+                first_pending: false,
             });
+            if let Some(rate) = self.loop_model.referral_rate.filter(|_| joins_later && k > 0) {
+                self.refer(k as usize, rate);
+            }
+        }
+    }
+
+    /// Customer `k` (joining during the simulated days) comes referred by someone enrolled
+    /// before them with `REFERRED_SHARE`; a referred friend buys a qualifying first purchase
+    /// on the day they enroll with `rate`, else never buys.
+    fn refer(&mut self, k: usize, rate: f64) {
+        if !self.gen.chance(REFERRED_SHARE) {
+            return;
+        }
+        let day = self.people[k].enrol_day;
+        let Some(referrer) = (0..10).map(|_| self.gen.0.usize(0..k)).find(|j| self.people[*j].enrol_day < day) else {
+            return;
+        };
+        let converts = self.gen.chance(rate);
+        let friend = &mut self.people[k];
+        friend.referrer = Some(referrer);
+        friend.first_pending = converts;
+        if !converts {
+            friend.next_natural = None;
         }
     }
 
@@ -342,7 +415,13 @@ impl Sim {
         if response.is_some_and(|r| r.trigger == TriggerKind::Birthday) {
             amount *= 1.32; // the published case: birthday checks are about a third higher
         }
-        let amount_minor = ((amount / 100.0).round().max(1.0) as u64) * 100;
+        let mut amount_minor = ((amount / 100.0).round().max(1.0) as u64) * 100;
+        if p.first_pending {
+            // A converting friend's first purchase qualifies for the referral.
+            amount_minor = amount_minor.max(self.cfg.referral.min_purchase_minor);
+            self.people[i].first_pending = false;
+        }
+        let p = &self.people[i];
         let spend_chance = match response {
             Some(r) if r.gift => 0.7,
             Some(_) => 0.25,
@@ -389,6 +468,10 @@ impl Sim {
         for friend in &report.rewards_to_send {
             self.app.deliver_reward(messenger, friend, now).await.map_err(fail)?;
         }
+        for key in &report.surveys_to_send {
+            self.app.deliver_survey_message(messenger, key, now).await.map_err(fail)?;
+        }
+        self.answer_surveys(messenger, day).await?;
         // Who was measured today: sent (the messenger's record) or held out.
         let mut measured: BTreeMap<usize, Vec<(TriggerKind, bool)>> = BTreeMap::new();
         for (id, trigger, channel) in messenger.take() {
@@ -416,6 +499,25 @@ impl Sim {
         Ok(())
     }
 
+    /// Each survey link sent today is answered with `survey_response`, an hour later, with a
+    /// score drawn from the model.
+    async fn answer_surveys(&mut self, messenger: &SimMessenger, day: NaiveDate) -> Result<(), Failed> {
+        let Some(mean) = self.loop_model.nps_mean else { return Ok(()) };
+        for message in messenger.take_surveys() {
+            if !self.gen.chance(self.loop_model.survey_response) {
+                continue;
+            }
+            let Some((_, rest)) = message.text.split_once("/v1/survey?token=") else { continue };
+            let token = rest.split_whitespace().next().unwrap_or_default().to_owned();
+            let score = (mean + SCORE_SD * self.gen.normal()).round().clamp(0.0, 10.0) as i64;
+            let score = boomerang_core::domain::survey::Score::parse(score).map_err(fail)?;
+            let at = self.at(day, 11 * 60);
+            self.app.answer_survey(&token, score, None, at).await.map_err(fail)?;
+            self.loop_model.answered += 1;
+        }
+        Ok(())
+    }
+
     /// Enrolments and purchases of `day`, in time order.
     pub(super) async fn trade(&mut self, day: NaiveDate) -> Result<(), Failed> {
         let mut sales: Vec<(u32, usize, Option<Planned>)> = Vec::new();
@@ -429,7 +531,17 @@ impl Sim {
                 let minutes = 9 * 60 + self.gen.0.u32(0..60);
                 let at = self.at(day, minutes);
                 let id = self.people[i].id.clone();
-                self.app.enroll(&id, &patch, at).await.map_err(fail)?;
+                match self.people[i].referrer {
+                    Some(j) => {
+                        let referrer = self.app.customer(&self.people[j].id).await.map_err(fail)?;
+                        let code = referrer.referral.code;
+                        let editor = boomerang_core::domain::customer::ProfileEditor::admin();
+                        self.app.enroll_referred(&id, &patch, &editor, code.as_ref(), at).await.map_err(fail)?;
+                    }
+                    None => {
+                        self.app.enroll(&id, &patch, at).await.map_err(fail)?;
+                    }
+                }
             }
             let p = &mut self.people[i];
             let response = p.planned.iter().position(|r| r.day == day).map(|k| p.planned.remove(k));

@@ -36,9 +36,10 @@ pub const START: &str = "2026-01-05T06:00:00Z";
 /// The program of a run: the default one compressed in time (lapses after 2, 4 and 6 days,
 /// points valid 8 days, gifts 3 or 4, warnings 3 days before for small balances), so lapses,
 /// gifts, burns and warnings all come due within a run of days; no pacing to wait for; the
-/// seed's holdout.
+/// seed's holdout. The NPS survey is left out: the simulation judges the ledger, the triggers'
+/// and the referrals' messages; the survey's rules are the survey contract's.
 pub fn program(holdout_percent: u8) -> ProgramConfig {
-    let mut text = String::from("points_valid_days = 8\n[messaging]\nmax_sends_per_second = 10000\n");
+    let mut text = String::from("points_valid_days = 8\n[messaging]\nmax_sends_per_second = 10000\n[survey]\nenabled = false\n");
     for (trigger, extra) in [
         ("lapsed_30", "after_days = 2"),
         ("lapsed_60", "after_days = 4\ngift_valid_days = 4"),

@@ -141,8 +141,9 @@ impl Boomerang {
             record.customer.erase_by(now, source);
             Ok(())
         })
-        .await
-        .map(|_| ())
+        .await?;
+        // After the record: a rerun of an erasure cut off here still finds the comments.
+        self.erase_survey_comments(id).await
     }
 
     pub async fn unsubscribe_token(&self, id: &CustomerId) -> Result<String, Error> {

@@ -5,6 +5,8 @@ use crate::domain::purchase::{PurchaseRuleError, RefundRuleError};
 use crate::domain::kinds::Channel;
 use crate::domain::ledger::PointsOverflow;
 use crate::domain::referral::RefusedReferral;
+use crate::domain::survey::token::TokenProblem;
+use crate::domain::survey::AnswerRefused;
 use crate::ports::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,12 @@ pub enum Error {
     /// A report link signed by us, past its expiry.
     #[error("this report link has expired; the next weekly digest brings a fresh one")]
     LinkExpired,
+    /// A survey link that is not ours (400) or too old (410).
+    #[error(transparent)]
+    SurveyLink(#[from] TokenProblem),
+    /// An answer too late: the link expired (410) or the answer can no longer change (409).
+    #[error(transparent)]
+    SurveyAnswer(#[from] AnswerRefused),
     #[error("too many concurrent writes to this customer; retry")]
     Contention,
     /// The points would overflow a count of the customer's account: refused, never wrapped.
@@ -90,8 +98,10 @@ impl Error {
             Error::OccurredAtTooOld { .. } => "occurred_at_too_old",
             Error::RefundExceedsRemaining { .. } => "refund_exceeds_remaining",
             Error::RefundBeforePurchase => "refund_before_purchase",
-            Error::InvalidToken => "invalid_token",
+            Error::InvalidToken | Error::SurveyLink(TokenProblem::Invalid) => "invalid_token",
             Error::LinkExpired => "link_expired",
+            Error::SurveyLink(TokenProblem::Expired(_)) | Error::SurveyAnswer(AnswerRefused::Expired(_)) => "survey_expired",
+            Error::SurveyAnswer(AnswerRefused::Closed(_)) => "survey_closed",
             Error::Contention => "contention",
             Error::PointsOverflow(_) => "internal",
             Error::Store(StoreError::Corrupt(_)) => "internal",
@@ -115,7 +125,7 @@ impl Error {
             Error::UnknownStore { .. } => "store_id",
             Error::OccurredAtInFuture | Error::OccurredAtTooOld { .. } | Error::RefundBeforePurchase => "occurred_at",
             Error::RefundExceedsRemaining { .. } => "amount",
-            Error::InvalidToken | Error::LinkExpired => "token",
+            Error::InvalidToken | Error::LinkExpired | Error::SurveyLink(_) | Error::SurveyAnswer(AnswerRefused::Expired(_)) => "token",
             Error::InvalidReferral(_) => "referred_by",
             _ => return None,
         })

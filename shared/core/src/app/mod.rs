@@ -11,6 +11,8 @@ mod purchases;
 mod referrals;
 mod reports;
 mod retry;
+mod surveys;
+mod word_of_mouth;
 pub mod suppression;
 pub mod sweep;
 #[cfg(test)]
@@ -25,6 +27,8 @@ pub use error::Error;
 pub use purchases::{BalanceView, PurchaseOutcome, RefundOutcome};
 pub use reports::MAX_REPORT_DAYS;
 pub use retry::{Backoff, JitteredBackoff, MAX_ATTEMPTS};
+pub use surveys::{Answered, SurveyPage};
+pub use word_of_mouth::WordOfMouth;
 
 use crate::domain::config::ProgramConfig;
 use crate::ports::Store;
@@ -65,6 +69,11 @@ impl Boomerang {
     pub(crate) async fn secret(&self) -> Result<&[u8], Error> {
         let secret = self.secret.get_or_try_init(|| self.store.unsubscribe_secret()).await?;
         Ok(secret.as_slice())
+    }
+
+    /// The secret once `secret()` has read it (renderers that cannot wait).
+    pub(crate) fn loaded_secret(&self) -> Option<&[u8]> {
+        self.secret.get().map(Vec::as_slice)
     }
 
     pub fn config(&self) -> &ProgramConfig {

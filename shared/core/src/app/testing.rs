@@ -17,6 +17,8 @@ use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::{CustomerId, ReceiptId, TerminalName};
 use crate::domain::purchase::Receipt;
 use crate::domain::referral::{ReferralCode, ReferralReward, RewardStatus};
+use crate::domain::survey::alert::OwnerAlert;
+use crate::domain::survey::{SendStatus, Survey, SurveyKey};
 use crate::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use crate::ports::*;
 
@@ -262,6 +264,38 @@ impl ReferralStore for MemoryStore {
         unimplemented!("{UNUSED}")
     }
     async fn commit_reward(&self, _: &RewardCommit, _: RewardStatus) -> Result<(), StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn customers_referred_on(&self, _: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+}
+
+/// Surveys are the contract suite's; this store keeps none (an erasure finds none to clean).
+#[async_trait]
+impl SurveyStore for MemoryStore {
+    async fn survey(&self, _: &SurveyKey) -> Result<Option<Survey>, StoreError> {
+        Ok(None)
+    }
+    async fn surveys_of(&self, _: &CustomerId) -> Result<Vec<Survey>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn record_survey(&self, _: &Survey, _: &RecordCommit) -> Result<(), StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn update_survey(&self, _: &Survey, _: Option<&RecordCommit>) -> Result<(), StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn surveys_asked_on(&self, _: NaiveDate) -> Result<Vec<Survey>, StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn surveys_answered_on(&self, _: NaiveDate) -> Result<Vec<Survey>, StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn owner_alert(&self, _: NaiveDate) -> Result<Option<OwnerAlert>, StoreError> {
+        unimplemented!("{UNUSED}")
+    }
+    async fn put_owner_alert(&self, _: &OwnerAlert, _: Option<SendStatus>) -> Result<(), StoreError> {
         unimplemented!("{UNUSED}")
     }
 }

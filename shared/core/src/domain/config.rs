@@ -11,6 +11,7 @@ use crate::domain::contact::SendWindow;
 use crate::domain::ids::{Currency, Email, StoreId};
 use crate::domain::kinds::{Channel, Locale, MessageKind, TriggerKind};
 use crate::domain::referral::state::ReferralConfig;
+use crate::domain::survey::state::SurveyConfig;
 use crate::domain::template::{self, sms_segments};
 pub use crate::domain::template::Templates;
 use crate::domain::wording::format_date;
@@ -101,6 +102,7 @@ pub struct ProgramConfig {
     pub messaging: MessagingConfig,
     pub triggers: Triggers,
     pub referral: ReferralConfig,
+    pub survey: SurveyConfig,
     /// The shop's branches by `store_id` (optional). When any are listed, a receipt from a
     /// store not listed is refused, and reports name the stores.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -209,11 +211,14 @@ impl ProgramConfig {
         instant.with_timezone(&self.timezone).date_naive()
     }
 
-    /// A kind of message's templates per locale: a trigger's, or the referral reward's.
-    fn templates_of(&self, kind: MessageKind) -> &BTreeMap<Locale, Templates> {
+    /// A kind of message's templates per locale (the owner's alert has none: its text is fixed).
+    fn templates_of(&self, kind: MessageKind) -> Option<&BTreeMap<Locale, Templates>> {
         match kind {
-            MessageKind::Trigger(trigger) => &self.trigger(trigger).templates,
-            MessageKind::ReferralReward => &self.referral.templates,
+            MessageKind::Trigger(trigger) => Some(&self.trigger(trigger).templates),
+            MessageKind::ReferralReward => Some(&self.referral.templates),
+            MessageKind::Survey => Some(&self.survey.templates),
+            MessageKind::PromoterInvite => Some(&self.survey.invite_templates),
+            MessageKind::SurveyAlert => None,
         }
     }
 
@@ -222,12 +227,13 @@ impl ProgramConfig {
         match kind {
             MessageKind::Trigger(trigger) => self.trigger(trigger).gift_points,
             MessageKind::ReferralReward => self.referral.referrer_points,
+            _ => 0,
         }
     }
 
     /// Templates of a kind of message for a locale, falling back to the tenant's default locale.
     pub fn templates(&self, kind: MessageKind, locale: Locale) -> &Templates {
-        let templates = self.templates_of(kind);
+        let templates = self.templates_of(kind).expect("only customers' messages are rendered from templates");
         templates
             .get(&locale)
             .or_else(|| templates.get(&self.default_locale))
@@ -240,8 +246,11 @@ impl ProgramConfig {
         if self.gift_points_of(kind) > 0 || kind == MessageKind::ReferralReward {
             names.extend(["gift_points", "gift_expires_on"]);
         }
-        if kind == MessageKind::Trigger(TriggerKind::PointsExpiring) {
-            names.extend(["points", "expires_on"]);
+        match kind {
+            MessageKind::Trigger(TriggerKind::PointsExpiring) => names.extend(["points", "expires_on"]),
+            MessageKind::Survey => names.push("survey_url"),
+            MessageKind::PromoterInvite => names.push("referral_code"),
+            _ => {}
         }
         names
     }
@@ -298,6 +307,11 @@ impl ProgramConfig {
             return Err(err(format!("referral.{key}"), message));
         }
         self.validate_templates(MessageKind::ReferralReward, "referral")?;
+        if let Some((key, message)) = self.survey.problem(self.default_locale) {
+            return Err(err(format!("survey.{key}"), message));
+        }
+        self.validate_templates(MessageKind::Survey, "survey")?;
+        self.validate_templates(MessageKind::PromoterInvite, "survey")?;
         if self.stores.len() > MAX_STORES {
             return Err(err("stores", format!("lists {} stores; at most {MAX_STORES}", self.stores.len())));
         }
@@ -390,11 +404,12 @@ impl ProgramConfig {
     /// Every locale's templates of a kind of message, under `prefix` in error keys: present for
     /// the default locale, only known placeholders, and SMS within the segment limit.
     fn validate_templates(&self, kind: MessageKind, prefix: &str) -> Result<(), ConfigError> {
+        let table = if kind == MessageKind::PromoterInvite { "invite_templates" } else { "templates" };
         let key = |k: &str| format!("{prefix}.{k}");
-        let templates = self.templates_of(kind);
+        let Some(templates) = self.templates_of(kind) else { return Ok(()) };
         if !templates.contains_key(&self.default_locale) {
             return Err(err(
-                key("templates"),
+                key(table),
                 format!("needs templates for the default locale {}", self.default_locale.as_str()),
             ));
         }
@@ -402,7 +417,7 @@ impl ProgramConfig {
         let mut email_allowed = allowed.clone();
         email_allowed.push("unsubscribe_url");
         for (locale, templates) in templates {
-            let tkey = |field: &str| key(&format!("templates.{}.{field}", locale.as_str()));
+            let tkey = |field: &str| key(&format!("{table}.{}.{field}", locale.as_str()));
             for (field, text, names) in [
                 ("email_subject", &templates.email_subject, &allowed),
                 ("email_text", &templates.email_text, &email_allowed),
@@ -448,6 +463,8 @@ fn sample_vars(cfg: &ProgramConfig, kind: MessageKind, locale: Locale) -> BTreeM
         ("points", "1234".to_string()),
         ("expires_on", date),
         ("unsubscribe_url", format!("{}/v1/unsubscribe?token=sample", cfg.messaging.unsubscribe_base_url)),
+        ("survey_url", format!("{}/v1/survey?token={}", cfg.messaging.unsubscribe_base_url, "x".repeat(60))),
+        ("referral_code", "7K3M9Q".to_string()),
     ])
 }
 

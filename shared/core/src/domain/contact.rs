@@ -19,6 +19,9 @@ pub struct ContactState {
     pub last_message_on: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_expiry_warning_on: Option<NaiveDate>,
+    /// When the NPS survey last asked them (`survey.min_days_between` counts from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_survey_on: Option<NaiveDate>,
 }
 
 impl ContactState {

@@ -49,6 +49,11 @@ impl fmt::Display for DateError {
 
 /// A date written `YYYY-MM-DD`, exactly: four, two and two digits (`2026-1-5`, `24.11.2026`
 /// and `2026-11-24T00:00` are refused).
+/// Every date from `from` to `to`, both included (none when `from` is after `to`).
+pub fn dates(from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = NaiveDate> {
+    from.iter_days().take_while(move |d| *d <= to)
+}
+
 pub fn parse_date(text: &str) -> Result<NaiveDate, DateError> {
     let parts: Vec<&str> = text.split('-').collect();
     let shaped = parts.len() == 3

@@ -104,13 +104,18 @@ impl fmt::Display for TriggerKind {
 
 /// What a message is for: a trigger's (held out in part, one row of the trigger report), or one
 /// of the messages outside the triggers, which have no holdout and no trigger row: the
-/// referrer's reward (issue 14's survey and promoter invitation come next to it). Written as
-/// the trigger's name or `referral_reward`, in outbox files, SES tags and logs.
+/// referrer's reward, the NPS survey's link, the promoter's invitation to refer a friend, and
+/// the owner's daily detractor alert (not a marketing message: sent to the shop, not a
+/// customer). Written as the trigger's name or `referral_reward`, `survey`, `promoter_invite`,
+/// `survey_alert`, in outbox files, SES tags and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum MessageKind {
     Trigger(TriggerKind),
     ReferralReward,
+    Survey,
+    PromoterInvite,
+    SurveyAlert,
 }
 
 impl MessageKind {
@@ -118,7 +123,7 @@ impl MessageKind {
     pub fn trigger(self) -> Option<TriggerKind> {
         match self {
             MessageKind::Trigger(kind) => Some(kind),
-            MessageKind::ReferralReward => None,
+            _ => None,
         }
     }
 
@@ -126,11 +131,17 @@ impl MessageKind {
         match self {
             MessageKind::Trigger(kind) => kind.as_str(),
             MessageKind::ReferralReward => "referral_reward",
+            MessageKind::Survey => "survey",
+            MessageKind::PromoterInvite => "promoter_invite",
+            MessageKind::SurveyAlert => "survey_alert",
         }
     }
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "referral_reward" => Some(MessageKind::ReferralReward),
+            "survey" => Some(MessageKind::Survey),
+            "promoter_invite" => Some(MessageKind::PromoterInvite),
+            "survey_alert" => Some(MessageKind::SurveyAlert),
             _ => TriggerKind::parse(value).map(MessageKind::Trigger),
         }
     }

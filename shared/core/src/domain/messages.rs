@@ -39,7 +39,7 @@ pub fn render_outcome(
         _ => None,
     };
     let gift = Gift { points: outcome.gift_points, expires_on: outcome.gift_expires_on };
-    let facts = Facts { kind: outcome.key.trigger.into(), channel: outcome.channel?, gift, expiring };
+    let facts = Facts { kind: outcome.key.trigger.into(), channel: outcome.channel?, gift, expiring, link: None };
     Some(render_message(cfg, record, &facts, today, unsubscribe_url))
 }
 
@@ -53,7 +53,23 @@ pub fn render_reward(
     unsubscribe_url: &str,
 ) -> Rendered {
     let gift = Gift { points: reward.points, expires_on: reward.expires_on };
-    let facts = Facts { kind: MessageKind::ReferralReward, channel, gift, expiring: None };
+    let facts = Facts { kind: MessageKind::ReferralReward, channel, gift, expiring: None, link: None };
+    render_message(cfg, record, &facts, today, unsubscribe_url)
+}
+
+/// Renders a survey's message (`MessageKind::Survey`, with its `survey_url`) or a promoter's
+/// invitation (`MessageKind::PromoterInvite`, with their `referral_code`) on `channel`.
+pub fn render_survey_message(
+    cfg: &ProgramConfig,
+    record: &CustomerRecord,
+    kind: MessageKind,
+    link: (&'static str, String),
+    channel: Channel,
+    today: NaiveDate,
+    unsubscribe_url: &str,
+) -> Rendered {
+    let gift = Gift { points: 0, expires_on: None };
+    let facts = Facts { kind, channel, gift, expiring: None, link: Some(link) };
     render_message(cfg, record, &facts, today, unsubscribe_url)
 }
 
@@ -70,6 +86,8 @@ struct Facts {
     gift: Gift,
     /// A warning's points burning soon and the first date they burn.
     expiring: Option<(u64, NaiveDate)>,
+    /// A survey's link or a promoter's code: the placeholder and its value.
+    link: Option<(&'static str, String)>,
 }
 
 fn render_message(
@@ -82,7 +100,7 @@ fn render_message(
     let locale = record.customer.locale.unwrap_or(cfg.default_locale);
     let templates = cfg.templates(facts.kind, locale);
     let expiring = facts.expiring;
-    let vars: BTreeMap<&str, String> = BTreeMap::from([
+    let mut vars: BTreeMap<&str, String> = BTreeMap::from([
         ("name", record.customer.name.clone().unwrap_or_else(|| fallback_name(locale).to_string())),
         ("shop_name", cfg.shop_name.clone()),
         ("balance", record.account.balance(today).to_string()),
@@ -92,6 +110,7 @@ fn render_message(
         ("expires_on", expiring.map(|(_, first)| format_date(first, locale)).unwrap_or_default()),
         ("unsubscribe_url", unsubscribe_url.to_string()),
     ]);
+    vars.extend(facts.link.clone());
     // Templates were validated when the config loaded, so rendering cannot fail here.
     let r = |t: &str, e| render(t, &vars, e).unwrap_or_default();
     match facts.channel {

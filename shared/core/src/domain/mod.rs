@@ -16,6 +16,7 @@ pub mod messages;
 pub mod purchase;
 pub mod referral;
 pub mod report_link;
+pub mod survey;
 pub mod template;
 pub mod triggers;
 pub mod wording;

@@ -17,6 +17,7 @@ mod ledger;
 mod messaging;
 mod referrals;
 mod reports;
+mod surveys;
 mod sweep;
 
 pub use digest::{DigestRecord, DigestStatus, DigestStore};
@@ -25,6 +26,7 @@ pub use ledger::{LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, Refun
 pub use messaging::{Attachment, MessageKey, Messenger, OutgoingMessage, OwnerEmail, SendError};
 pub use referrals::{code_to_reserve, ReferralStore, RewardCommit};
 pub use reports::ReportStore;
+pub use surveys::SurveyStore;
 pub use sweep::{BurnCommit, RecordCommit, SweepStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +71,7 @@ impl Expected {
 
 /// Everything the API and the sweep need; each adapter implements all of it.
 pub trait Store:
-    CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore + ReportStore + ReferralStore + DigestStore
+    CustomerReader + CustomerWriter + LedgerWriter + KeyStore + SecretStore + SweepStore + ReportStore + ReferralStore + DigestStore + SurveyStore
 {
 }
 impl<T> Store for T where
@@ -82,6 +84,7 @@ impl<T> Store for T where
         + ReportStore
         + ReferralStore
         + DigestStore
+        + SurveyStore
 {
 }
 

@@ -30,6 +30,9 @@ pub trait ReferralStore: Send + Sync {
     /// The rewards due on this date, whatever their status (an index: it may lag a write of
     /// the last moments, never one of the hold before).
     async fn rewards_due_on(&self, date: NaiveDate) -> Result<Vec<ReferralReward>, StoreError>;
+    /// Customers who enrolled with a referral code on this date (UTC date of
+    /// `referred_by.at`; an index, for the report: it may lag a write of the last moments).
+    async fn customers_referred_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError>;
     /// `Conflict` if the reward is no longer `from` or the referrer's record moved.
     async fn commit_reward(&self, commit: &RewardCommit, from: RewardStatus) -> Result<(), StoreError>;
 }

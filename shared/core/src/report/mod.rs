@@ -101,6 +101,8 @@ mod fixtures;
 pub mod html;
 mod points;
 mod sections;
+pub mod nps;
+pub mod referrals;
 mod stats;
 mod stores;
 mod text;

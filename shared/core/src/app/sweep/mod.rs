@@ -8,11 +8,14 @@
 //! step, `deliver` the one protocol every message is sent by, `send` the triggers' decisions
 //! in it, `rewards` the referrers' rewards.
 
+mod alert;
 mod decide;
 mod deliver;
 mod rewards;
 mod send;
+mod surveys;
 
+pub use surveys::{SurveyCounts, SurveyMessageKey};
 pub use rewards::RewardCounts;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -89,6 +92,16 @@ pub struct SweepReport {
     /// Rewards left for a sender (`SendMode::Handoff`), by friend.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rewards_to_send: Vec<CustomerId>,
+    /// NPS surveys asked and sent, promoters invited, owner alerts (surveys.rs); left out of
+    /// the JSON when none were.
+    #[serde(skip_serializing_if = "SurveyCounts::is_empty")]
+    pub surveys: SurveyCounts,
+    /// Survey messages left for a sender (`SendMode::Handoff`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub surveys_to_send: Vec<SurveyMessageKey>,
+    /// Owner alerts left for a sender (`SendMode::Handoff`), by date.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts_to_send: Vec<NaiveDate>,
     /// The owner's weekly digest, on its day: sent (or not) here, or left for a sender.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_digest: Option<DigestOutcome>,
@@ -119,6 +132,10 @@ pub enum SendJob {
     ReferralReward { referral_reward: CustomerId },
     /// The owner's weekly digest recorded by the sweep of this date.
     OwnerDigest { owner_digest: NaiveDate },
+    /// A survey's link or a promoter's invitation (`{"survey_message": {"survey", "invite"}}`).
+    SurveyMessage { survey_message: SurveyMessageKey },
+    /// The owner's detractor alert of a date (`{"owner_alert": "YYYY-MM-DD"}`).
+    OwnerAlert { owner_alert: NaiveDate },
 }
 
 impl SendJob {
@@ -128,6 +145,9 @@ impl SendJob {
         match self {
             SendJob::Decision(key) => MessageKind::from(key.trigger).as_str(),
             SendJob::ReferralReward { .. } => MessageKind::ReferralReward.as_str(),
+            SendJob::SurveyMessage { survey_message } if survey_message.invite => MessageKind::PromoterInvite.as_str(),
+            SendJob::SurveyMessage { .. } => MessageKind::Survey.as_str(),
+            SendJob::OwnerAlert { .. } => MessageKind::SurveyAlert.as_str(),
             SendJob::OwnerDigest { .. } => "owner_digest",
         }
     }
@@ -138,8 +158,10 @@ impl SweepReport {
     pub fn jobs(&self) -> Vec<SendJob> {
         let decisions = self.to_send.iter().cloned().map(SendJob::Decision);
         let rewards = self.rewards_to_send.iter().cloned().map(|friend| SendJob::ReferralReward { referral_reward: friend });
+        let surveys = self.surveys_to_send.iter().cloned().map(|key| SendJob::SurveyMessage { survey_message: key });
+        let alerts = self.alerts_to_send.iter().map(|date| SendJob::OwnerAlert { owner_alert: *date });
         let digest = self.digest_to_send.map(|date| SendJob::OwnerDigest { owner_digest: date });
-        decisions.chain(rewards).chain(digest).collect()
+        decisions.chain(rewards).chain(surveys).chain(alerts).chain(digest).collect()
     }
 
     fn counts(&mut self, trigger: TriggerKind) -> &mut TriggerCounts {
@@ -222,6 +244,8 @@ impl Boomerang {
             SendJob::Decision(key) => self.deliver(messenger, key, now).await,
             SendJob::ReferralReward { referral_reward } => self.deliver_reward(messenger, referral_reward, now).await,
             SendJob::OwnerDigest { owner_digest } => self.deliver_owner_digest(messenger, *owner_digest, now).await,
+            SendJob::SurveyMessage { survey_message } => self.deliver_survey_message(messenger, survey_message, now).await,
+            SendJob::OwnerAlert { owner_alert } => self.deliver_owner_alert(messenger, *owner_alert, now).await,
         }
     }
 
@@ -258,6 +282,7 @@ impl Boomerang {
             report.triggers.insert(kind, TriggerCounts::default());
         }
         let mut decided = Vec::new();
+        let mut surveys = Vec::new();
         let mut dry = DryRun::default();
         let mut day = first.unwrap_or(date + Duration::days(1));
         while day <= date {
@@ -270,6 +295,7 @@ impl Boomerang {
                 let on = DecideOn { messenger, day, send_on, now };
                 self.decide_day(on, &options, &mut report, &mut decided, &mut dry).await?;
                 if !options.dry_run {
+                    surveys.extend(self.decide_surveys(day, now, &mut report).await?);
                     store.complete_sweep(day).await?;
                 }
             }
@@ -282,6 +308,8 @@ impl Boomerang {
             let mut pace = Pace::new(self.config().messaging.max_sends_per_second);
             self.send_decided(messenger, decided, since, now, options.send, &mut pace, &mut report).await?;
             self.send_rewards(messenger, since, now, options.send, &mut pace, &mut report).await?;
+            self.send_surveys(messenger, surveys, since, now, options.send, &mut pace, &mut report).await?;
+            self.alert_owner(messenger, date - Duration::days(1), now, options.send, &mut report).await?;
             // The owner's digest goes last: the week's messages are out by then.
             if self.record_weekly_digest(date, now).await? {
                 report.owner_digest = Some(match options.send {
