@@ -8,13 +8,14 @@
 //! the governor moves the reward's due date on, and outside the waking hours it waits.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::deliver::{Intent, Look, Pace, Settle, Stage};
 use super::{Delivery, SendMode, SweepReport};
 use crate::app::{Boomerang, Error};
 use crate::domain::customer::CustomerRecord;
+use crate::domain::date::dates;
 use crate::domain::ids::CustomerId;
 use crate::domain::kinds::{Channel, MessageKind};
 use crate::domain::messages::{render_reward, Rendered};
@@ -84,10 +85,8 @@ impl Boomerang {
     ) -> Result<(), Error> {
         let today = self.today(now);
         let mut due = Vec::new();
-        let mut day = since;
-        while day <= today {
+        for day in dates(since, today) {
             due.extend(self.store().rewards_due_on(day).await?);
-            day += Duration::days(1);
         }
         self.deliver_each(messenger, due, now, mode, pace, report).await
     }

@@ -5,12 +5,13 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::deliver::{Intent, Look, Pace, Settle, Stage};
 use super::{Delivery, SendMode, SweepReport};
 use crate::app::{Boomerang, Error};
 use crate::domain::config::ProgramConfig;
+use crate::domain::date::dates;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::kinds::{Channel, TriggerKind};
 use crate::domain::ledger::{add_days, LotKey};
@@ -50,14 +51,12 @@ impl Boomerang {
         let mine: BTreeSet<OutcomeKey> = decided.iter().map(|o| o.key.clone()).collect();
         let mut waiting: Vec<Outcome> = Vec::new();
         let today = self.today(now);
-        let mut day = since;
-        while day <= today {
+        for day in dates(since, today) {
             for outcome in self.store().outcomes_on(day).await? {
                 if !mine.contains(&outcome.key) {
                     waiting.push(outcome);
                 }
             }
-            day += Duration::days(1);
         }
         let all = decided.into_iter().chain(waiting).collect();
         self.deliver_each(messenger, all, now, mode, pace, report).await

@@ -23,7 +23,7 @@ use crate::domain::kinds::{Channel, MessageKind};
 use crate::domain::messages::{render_survey_message, Rendered};
 use crate::domain::purchase::Receipt;
 use crate::domain::survey::token::{survey_token, Ticket};
-use crate::domain::survey::{purchase_date_asked, sampled_receipts, spaced, Delivery as Progress, SendStatus, Survey, SurveyKey};
+use crate::domain::survey::{in_sample, purchase_date_asked, sampled_receipts, spaced, Delivery as Progress, SendStatus, Survey, SurveyKey};
 use crate::domain::triggers::{choose_channel, usable, Claim};
 use crate::ports::{MessageKey, Messenger, RecordCommit, StoreError};
 
@@ -130,8 +130,10 @@ impl Boomerang {
         }
         let bought_on = purchase_date_asked(cfg, day);
         let mut receipts = Vec::new();
-        for customer in self.store().customers_last_bought_on(bought_on).await? {
-            receipts.extend(self.store().receipts_of(&customer, bought_on, bought_on).await?);
+        // Sampled before the receipts are read: the sample is drawn by customer and date.
+        let purchasers = self.store().customers_last_bought_on(bought_on).await?;
+        for customer in purchasers.iter().filter(|c| in_sample(c, bought_on, cfg.sample_percent)) {
+            receipts.extend(self.store().receipts_of(customer, bought_on, bought_on).await?);
         }
         let mut decided = Vec::new();
         for receipt in sampled_receipts(cfg, &receipts) {
