@@ -31,6 +31,10 @@ MODELS = {
     "consent_evidence", "consent_record", "customer_body", "error", "error_code", "error_detail",
     "expiring_points", "locale", "messages_on_day", "profile_view", "purchase_body", "purchase_response",
     "referral_check", "refund_body", "refund_response", "report", "report_trigger", "trigger_row", "verdict",
+    # the owner's figures and the word-of-mouth report
+    "burning", "points_month", "points_summary", "store_row", "nps_group", "nps_row", "nps_section", "nps_verdict",
+    "referral_section", "top_referrer", "word_of_mouth_report", "survey_answer", "survey_answer_body",
+    "survey_answer_form",
 }
 
 
