@@ -48,7 +48,7 @@ macro_rules! pass_digest_store_through {
             async fn update_owner_digest(
                 &self,
                 record: &boomerang_core::ports::DigestRecord,
-                from: boomerang_core::ports::DigestStatus,
+                from: boomerang_core::domain::kinds::SendStatus,
             ) -> Result<(), boomerang_core::ports::StoreError> {
                 self.inner.update_owner_digest(record, from).await
             }

@@ -5,9 +5,9 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use crate::app::sweep::Delivery;
 use crate::app::{Boomerang, Error};
-use crate::domain::kinds::Channel;
+use crate::domain::kinds::{Channel, SendStatus};
 use crate::domain::report_link::{LinkRefused, ReportLink};
-use crate::ports::{Attachment, DigestRecord, DigestStatus, Messenger, OwnerEmail, SendError, StoreError};
+use crate::ports::{Attachment, DigestRecord, Messenger, OwnerEmail, SendError, StoreError};
 use crate::report::digest::{attachment_name, render, Digest, DigestInput};
 use crate::report::html::to_html;
 
@@ -135,12 +135,12 @@ impl Boomerang {
         };
         let store = self.store();
         if let Some(recorded) = store.owner_digest(sweep_date).await? {
-            return Ok(recorded.status == DigestStatus::Pending);
+            return Ok(recorded.status == SendStatus::Pending);
         }
         let digest = self.owner_digest(sweep_date - Duration::days(1), now).await?;
         let intent = DigestRecord {
             sweep_date,
-            status: DigestStatus::Pending,
+            status: SendStatus::Pending,
             email: digest.email(to.as_str(), &config.shop_name, now),
             claim: None,
             updated_at: now,
@@ -150,7 +150,7 @@ impl Boomerang {
             Ok(()) => Ok(true),
             // Another run recorded it first: its record stands.
             Err(StoreError::Duplicate) => {
-                Ok(store.owner_digest(sweep_date).await?.is_some_and(|r| r.status == DigestStatus::Pending))
+                Ok(store.owner_digest(sweep_date).await?.is_some_and(|r| r.status == SendStatus::Pending))
             }
             Err(e) => Err(e.into()),
         }
@@ -161,23 +161,23 @@ impl Boomerang {
     /// process has it or had it.
     pub async fn deliver_owner_digest(&self, messenger: &dyn Messenger, sweep_date: NaiveDate, now: DateTime<Utc>) -> Result<Delivery, Error> {
         let store = self.store();
-        let Some(recorded) = store.owner_digest(sweep_date).await?.filter(|r| r.status == DigestStatus::Pending) else {
+        let Some(recorded) = store.owner_digest(sweep_date).await?.filter(|r| r.status == SendStatus::Pending) else {
             return Ok(Delivery::Skipped);
         };
-        let sending = DigestRecord { status: DigestStatus::Sending, claim: Some(self.owner().to_owned()), updated_at: now, ..recorded };
-        match store.update_owner_digest(&sending, DigestStatus::Pending).await {
+        let sending = DigestRecord { status: SendStatus::Sending, claim: Some(self.owner().to_owned()), updated_at: now, ..recorded };
+        match store.update_owner_digest(&sending, SendStatus::Pending).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Ok(Delivery::Skipped),
             Err(e) => return Err(e.into()),
         }
         let (status, delivery, error) = match messenger.send_owner_email(&sending.email).await {
-            Ok(()) => (DigestStatus::Sent, Delivery::Sent(Channel::Email, 0), None),
-            Err(SendError::Unknown(e)) => (DigestStatus::Unknown, Delivery::Unknown, Some(e)),
+            Ok(()) => (SendStatus::Sent, Delivery::Sent(Channel::Email, 0), None),
+            Err(SendError::Unknown(e)) => (SendStatus::Unknown, Delivery::Unknown, Some(e)),
             // Certainly not sent; `boomerang digest --send` sends one by hand.
-            Err(SendError::Rejected(e) | SendError::Retryable(e)) => (DigestStatus::Failed, Delivery::Failed(0), Some(e)),
+            Err(SendError::Rejected(e) | SendError::Retryable(e)) => (SendStatus::Failed, Delivery::Failed(0), Some(e)),
         };
         let done = DigestRecord { status, error, updated_at: now, ..sending };
-        store.update_owner_digest(&done, DigestStatus::Sending).await?;
+        store.update_owner_digest(&done, SendStatus::Sending).await?;
         Ok(delivery)
     }
 }
