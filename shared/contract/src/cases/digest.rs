@@ -111,6 +111,30 @@ pub async fn the_sweep_of_the_digest_day_sends_the_owner_one_digest_however_ofte
     assert_eq!(inbox.owner_emails.lock().unwrap().len(), 2, "maybe sent: never re-sent");
 }
 
+pub async fn a_sweep_catching_up_after_a_missed_digest_day_sends_that_digest_once(factory: impl StoreFactory) {
+    use boomerang_core::app::sweep::{DigestOutcome, SweepOptions};
+    use crate::sweep_cases::{noon, RecordingMessenger};
+
+    let fx = factory.fresh().await;
+    let app = owner_app(&fx, "first");
+    let inbox = RecordingMessenger::default();
+    let sunday = date("2026-11-29");
+    app.sweep(&inbox, sunday, noon(sunday), SweepOptions::default()).await.expect("Sunday's sweep");
+    // No sweep on Monday, the digest day: Tuesday's run sweeps Monday too.
+    let tuesday = date("2026-12-01");
+    let report = app.sweep(&inbox, tuesday, noon(tuesday), SweepOptions::default()).await.expect("Tuesday's sweep");
+    assert_eq!(report.owner_digest, Some(DigestOutcome::Sent));
+    let sent = inbox.owner_emails.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].id.as_str(), "owner_digest.2026-11-29", "Monday's digest: the week to Sunday");
+    assert!(app.store().owner_digest(date("2026-11-30")).await.expect("read").is_some(), "recorded for Monday");
+
+    let wednesday = date("2026-12-02");
+    let report = app.sweep(&inbox, wednesday, noon(wednesday), SweepOptions::default()).await.expect("Wednesday's sweep");
+    assert_eq!(report.owner_digest, None, "not the digest day, and Monday's went out");
+    assert_eq!(inbox.owner_emails.lock().unwrap().len(), 1);
+}
+
 async fn tokio_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
     crate::__private::tokio::join!(a, b)
 }

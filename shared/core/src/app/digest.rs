@@ -5,6 +5,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use crate::app::sweep::Delivery;
 use crate::app::{Boomerang, Error};
+use crate::domain::date::dates;
 use crate::domain::kinds::{Channel, SendStatus};
 use crate::domain::report_link::{LinkRefused, ReportLink};
 use crate::ports::{Attachment, DigestRecord, Messenger, OwnerEmail, SendError, StoreError};
@@ -125,14 +126,24 @@ impl Boomerang {
         Ok(true)
     }
 
-    /// The sweep of `sweep_date`: when it is the owner's digest day and the program names
-    /// an owner, records the digest of the 7 days before (the email itself) unless one is
-    /// recorded for that date already. True when a digest of that date waits to be sent.
-    pub(crate) async fn record_weekly_digest(&self, sweep_date: NaiveDate, now: DateTime<Utc>) -> Result<bool, Error> {
+    /// A sweep of the dates `from..=to` (more than one when it catches up after an outage):
+    /// when the program names an owner and the owner's digest day is among them, records the
+    /// digest of the latest such date, covering the 7 days before it (the email itself), unless
+    /// one is recorded for that date already. The date of a digest that waits to be sent.
+    pub(crate) async fn record_weekly_digest(&self, from: NaiveDate, to: NaiveDate, now: DateTime<Utc>) -> Result<Option<NaiveDate>, Error> {
         let config = self.config();
-        let Some(to) = config.owner.digest_address().filter(|_| sweep_date.weekday() == config.owner.digest_weekday) else {
-            return Ok(false);
+        let Some(address) = config.owner.digest_address() else { return Ok(None) };
+        let Some(sweep_date) = dates(from, to).filter(|d| d.weekday() == config.owner.digest_weekday).last() else {
+            return Ok(None);
         };
+        let waiting = self.record_digest_of(sweep_date, address.as_str(), now).await?;
+        Ok(waiting.then_some(sweep_date))
+    }
+
+    /// Records the digest of `sweep_date` unless one is recorded already; true when it waits
+    /// to be sent.
+    async fn record_digest_of(&self, sweep_date: NaiveDate, to: &str, now: DateTime<Utc>) -> Result<bool, Error> {
+        let config = self.config();
         let store = self.store();
         if let Some(recorded) = store.owner_digest(sweep_date).await? {
             return Ok(recorded.status == SendStatus::Pending);
@@ -141,7 +152,7 @@ impl Boomerang {
         let intent = DigestRecord {
             sweep_date,
             status: SendStatus::Pending,
-            email: digest.email(to.as_str(), &config.shop_name, now),
+            email: digest.email(to, &config.shop_name, now),
             claim: None,
             updated_at: now,
             error: None,

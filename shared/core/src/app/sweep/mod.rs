@@ -314,13 +314,14 @@ impl Boomerang {
             self.send_surveys(&mut run, surveys, since).await?;
             self.alert_owner(messenger, date - Duration::days(1), now, options.send, &mut report).await?;
             // The owner's digest goes last: the week's messages are out by then.
-            if self.record_weekly_digest(date, now).await? {
+            // A run catching up finds the digest day among the dates it swept.
+            if let Some(digest_date) = self.record_weekly_digest(first.unwrap_or(date), date, now).await? {
                 report.owner_digest = Some(match options.send {
                     SendMode::Handoff => {
-                        report.digest_to_send = Some(date);
+                        report.digest_to_send = Some(digest_date);
                         DigestOutcome::HandedOff
                     }
-                    SendMode::Inline => match self.deliver_owner_digest(messenger, date, now).await? {
+                    SendMode::Inline => match self.deliver_owner_digest(messenger, digest_date, now).await? {
                         Delivery::Sent(..) => DigestOutcome::Sent,
                         Delivery::Failed(_) => DigestOutcome::Failed,
                         Delivery::Unknown => DigestOutcome::Unknown,
