@@ -55,16 +55,21 @@ fn errors_name_the_key() {
         ("[messaging]\nsms_max_segments = 0", "messaging.sms_max_segments"),
         ("points_valid_days = 0", "points_valid_days"),
     ];
-    for (text, key) in cases {
-        let e = ProgramConfig::from_toml_str(text).unwrap_err();
-        assert!(
-            e.key == key || e.key.starts_with(key) || e.message.contains(key),
-            "{text:?} gave {e} (wanted key {key})"
-        );
-    }
+    assert_refused_naming(&cases);
     let e = ProgramConfig::from_toml_str("earn_percent = ").unwrap_err();
     assert_eq!(e.key, "(syntax)");
     assert!(e.message.contains("line 1"), "{e}");
+}
+
+/// Each program text is refused with an error that names its key (or a key below it).
+fn assert_refused_naming(cases: &[(&str, &str)]) {
+    for (text, key) in cases {
+        let e = ProgramConfig::from_toml_str(text).unwrap_err();
+        assert!(
+            e.key == *key || e.key.starts_with(key) || e.message.contains(key),
+            "{text:?} gave {e} (wanted key {key})"
+        );
+    }
 }
 
 /// Rust's and serde's words, which someone editing a TOML file should never read.
@@ -190,10 +195,7 @@ fn settings_that_make_a_trigger_or_a_contact_rule_impossible_are_refused() {
         ("[messaging]\nsms_window = \"20:00-10:00\"", "messaging.sms_window"),
         ("[messaging]\nemail_window = \"8-21\"", "messaging.email_window"),
     ];
-    for (text, key) in cases {
-        let e = ProgramConfig::from_toml_str(text).unwrap_err();
-        assert!(e.key == key || e.message.contains(key), "{text:?} gave {e} (wanted key {key})");
-    }
+    assert_refused_naming(&cases);
     let c = ProgramConfig::defaults();
     assert_eq!(c.messaging.min_days_between_messages, 2);
     assert_eq!(c.send_window(Channel::Sms).to_string(), "10:00-20:00");
