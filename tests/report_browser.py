@@ -477,6 +477,7 @@ def check_digest(chromium, page, work, png_out):
     check(len(rows) == 6, f"the digest's table has {len(rows)} rows, not 5 triggers and the total: {rows}")
     for what, pattern in [
         ("the liability", r'data-digest="points">[^<]*\d'),
+        ("the word of mouth (NPS, referrals)", r'data-digest="word-of-mouth">[^<]*(survey|Net Promoter)[^<]*Tell a friend: \d'),
         ("the link to the report page", r'href="[^"]*/v1/reports/view\?token=[^"]+"'),
         ("the attached report's name", r"boomerang-report-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.html"),
     ]:

@@ -9,7 +9,7 @@ use crate::domain::date::dates;
 use crate::domain::kinds::{Channel, SendStatus};
 use crate::domain::report_link::{LinkRefused, ReportLink};
 use crate::ports::{Attachment, DigestRecord, Messenger, OwnerEmail, SendError, StoreError};
-use crate::report::digest::{attachment_name, render, Digest, DigestInput};
+use crate::report::digest::{attachment_name, render, Digest, DigestInput, WordOfMouthFigures, WORD_OF_MOUTH_DAYS};
 use crate::report::html::to_html;
 
 /// How many days a digest covers, ending on its last day.
@@ -75,6 +75,11 @@ impl Boomerang {
         let view_url = self.report_view_url(&link).await?;
         let config = self.config();
         let attachment_name = attachment_name(from, last_day);
+        let word_of_mouth = if config.survey.enabled || config.referral.enabled {
+            Some(self.word_of_mouth_report(last_day - Duration::days(WORD_OF_MOUTH_DAYS - 1), last_day).await?)
+        } else {
+            None
+        };
         let digest = render(DigestInput {
             config,
             report: &report,
@@ -82,6 +87,7 @@ impl Boomerang {
             // The last whole local day the link opens the page (it expires on the next one).
             link_valid_until: config.local_date(link.expires_at) - Duration::days(1),
             attachment_name: &attachment_name,
+            word_of_mouth: word_of_mouth.as_ref().map(|w| WordOfMouthFigures { nps: &w.nps.total, referrals: &w.referrals }),
         });
         let report_html = to_html(&report, config, false);
         Ok(OwnerDigest { from, to: last_day, digest, report_html, attachment_name, view_url })

@@ -14,9 +14,24 @@ use crate::domain::config::{weekday_word, ProgramConfig};
 use crate::domain::kinds::{Locale, TriggerKind};
 use crate::domain::template::html_escape as escape;
 use crate::domain::wording::format_date;
+use crate::domain::survey::nps::MIN_ANSWERS;
 use super::explain::weeks_to_an_answer;
+use super::nps::NpsRow;
+use super::referrals::ReferralSection;
 use super::text::{format_amount, signed};
 use super::{Report, StoreRow, TriggerRow, Verdict};
+
+/// Days of answers and referrals the digest tells of: a week of a small shop has too few
+/// answers for a score, four weeks usually have enough.
+pub const WORD_OF_MOUTH_DAYS: i64 = 28;
+
+/// The word-of-mouth loop over the last [`WORD_OF_MOUTH_DAYS`]: the NPS over every answer, and
+/// the referrals.
+#[derive(Debug, Clone, Copy)]
+pub struct WordOfMouthFigures<'a> {
+    pub nps: &'a NpsRow,
+    pub referrals: &'a ReferralSection,
+}
 
 /// What the digest is rendered from.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +44,8 @@ pub struct DigestInput<'a> {
     pub link_valid_until: NaiveDate,
     /// The name of the attached report file.
     pub attachment_name: &'a str,
+    /// `None` when the program runs neither the survey nor referrals.
+    pub word_of_mouth: Option<WordOfMouthFigures<'a>>,
 }
 
 /// The digest email's parts.
@@ -70,6 +87,10 @@ pub fn render(input: DigestInput<'_>) -> Digest {
     let _ = writeln!(text, "\n{points}");
     if let Some(stores) = &stores {
         let _ = writeln!(text, "\n{stores}");
+    }
+    let word_of_mouth = input.word_of_mouth.map(|figures| word_of_mouth_words(figures, locale));
+    if let Some(word_of_mouth) = &word_of_mouth {
+        let _ = writeln!(text, "\n{word_of_mouth}");
     }
     let _ = write!(
         text,
@@ -118,6 +139,14 @@ pub fn render(input: DigestInput<'_>) -> Digest {
     let _ = writeln!(html, "<h2 style=\"font-size:16px\">{}</h2>\n<p data-digest=\"points\">{}</p>", escape(w.points_title), escape(&points));
     if let Some(stores) = &stores {
         let _ = writeln!(html, "<h2 style=\"font-size:16px\">{}</h2>\n<p data-digest=\"stores\">{}</p>", escape(w.stores_title), escape(stores));
+    }
+    if let Some(word_of_mouth) = &word_of_mouth {
+        let _ = writeln!(
+            html,
+            "<h2 style=\"font-size:16px\">{}</h2>\n<p data-digest=\"word-of-mouth\">{}</p>",
+            escape(w.word_of_mouth_title),
+            escape(word_of_mouth)
+        );
     }
     let _ = write!(
         html,
@@ -294,6 +323,49 @@ fn stores_words(report: &Report, code: &str, locale: Locale) -> Option<String> {
     })
 }
 
+/// The NPS of the last four weeks (or why there is none yet) and the referrals, in words.
+fn word_of_mouth_words(figures: WordOfMouthFigures<'_>, locale: Locale) -> String {
+    let (n, r) = (figures.nps, figures.referrals);
+    let score = |v: Option<f64>| v.map_or_else(|| "?".to_owned(), |v| format!("{v:+.0}"));
+    let percent = |v: Option<f64>| v.map_or_else(|| "?".to_owned(), |v| format!("{v:.0}"));
+    let nps = match (locale, n.answers) {
+        (Locale::En, 0) => "Nobody answered the survey in the last 4 weeks.".to_owned(),
+        (Locale::Ru, 0) => "За последние 4 недели на опрос никто не ответил.".to_owned(),
+        (Locale::En, a) if a < MIN_ANSWERS => {
+            format!("Net Promoter Score of the last 4 weeks: not enough answers for a score yet ({a} of the {MIN_ANSWERS} needed).")
+        }
+        (Locale::Ru, a) if a < MIN_ANSWERS => {
+            format!("Индекс готовности рекомендовать (NPS) за 4 недели: ответов пока мало для оценки ({a} из {MIN_ANSWERS} нужных).")
+        }
+        (Locale::En, a) => format!(
+            "Net Promoter Score of the last 4 weeks: {} (95 % sure it lies between {} and {}), from {} answers: {} % would recommend the shop to a friend, {} % would not.",
+            score(n.nps), score(n.nps_ci_low), score(n.nps_ci_high), grouped(a, locale), percent(n.promoters_percent), percent(n.detractors_percent)
+        ),
+        (Locale::Ru, a) => format!(
+            "Индекс готовности рекомендовать (NPS) за 4 недели: {} (с уверенностью 95 % — от {} до {}), по {} {}: {} % порекомендуют вас другу, {} % — нет.",
+            score(n.nps), score(n.nps_ci_low), score(n.nps_ci_high), grouped(a, locale), ru_plural(a, "ответу", "ответам", "ответам"),
+            percent(n.promoters_percent), percent(n.detractors_percent)
+        ),
+    };
+    let referrals = match locale {
+        Locale::En => format!(
+            "Tell a friend: {} {} enrolled with a customer's code, {} made a first purchase; {} points went to the customers who brought them.",
+            grouped(r.enrolled_with_code, locale),
+            if r.enrolled_with_code == 1 { "friend" } else { "friends" },
+            grouped(r.converted, locale),
+            grouped(r.referrer_points_credited, locale)
+        ),
+        Locale::Ru => format!(
+            "Приведи друга: друзей, пришедших по коду покупателя, — {}, из них первую покупку сделали {}; приведшим их начислено {} {}.",
+            grouped(r.enrolled_with_code, locale),
+            grouped(r.converted, locale),
+            grouped(r.referrer_points_credited, locale),
+            ru_plural(r.referrer_points_credited, "балл", "балла", "баллов")
+        ),
+    };
+    format!("{nps} {referrals}")
+}
+
 /// A count with its digits grouped as the owner writes them: `12 345`, in English `12,345`.
 fn grouped(n: u64, locale: Locale) -> String {
     let separator = match locale {
@@ -335,6 +407,7 @@ struct Words {
     chart_title: &'static str,
     points_title: &'static str,
     stores_title: &'static str,
+    word_of_mouth_title: &'static str,
     locale: Locale,
 }
 
@@ -368,6 +441,7 @@ const EN: Words = Words {
     chart_title: "Messages sent and customers who came back",
     points_title: "Points",
     stores_title: "Stores",
+    word_of_mouth_title: "Word of mouth",
     locale: Locale::En,
 };
 
@@ -394,6 +468,7 @@ const RU: Words = Words {
     chart_title: "Отправлено сообщений и вернулось покупателей",
     points_title: "Баллы",
     stores_title: "Магазины",
+    word_of_mouth_title: "Сарафанное радио",
     locale: Locale::Ru,
 };
 

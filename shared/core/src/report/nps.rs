@@ -50,9 +50,9 @@ pub struct NpsSection {
 }
 
 #[derive(Default)]
-struct Tally {
-    sent: u64,
-    counts: NpsCounts,
+pub(crate) struct Tally {
+    pub(crate) sent: u64,
+    pub(crate) counts: NpsCounts,
 }
 
 impl Tally {
@@ -68,7 +68,7 @@ impl Tally {
         }
     }
 
-    fn row(&self, group: &'static str, key: String) -> NpsRow {
+    pub(crate) fn row(&self, group: &'static str, key: String) -> NpsRow {
         let score = self.counts.score();
         let answers = self.counts.answers();
         let interval = score.and_then(|s| s.interval);

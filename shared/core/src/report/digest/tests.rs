@@ -68,13 +68,39 @@ fn fixed_shop(locale: &str) -> (ProgramConfig, Report) {
     (cfg, report)
 }
 
+/// Four weeks of the fixed shop's word of mouth: 120 surveys sent, 41 answers (22 promoters,
+/// 11 passives, 8 detractors); 3 friends enrolled with a code, 2 bought, 600 points rewarded.
+fn word_of_mouth(promoters: u64, passives: u64, detractors: u64) -> (NpsRow, ReferralSection) {
+    use crate::domain::survey::nps::NpsCounts;
+    use crate::report::nps::Tally;
+    use crate::report::referrals::{referral_section, ReferralInput};
+    let nps = Tally { sent: 120, counts: NpsCounts { promoters, passives, detractors } }.row("total", "total".to_owned());
+    let none = std::collections::BTreeSet::new();
+    let mut referrals = referral_section(&ReferralInput {
+        point_value_minor: 100,
+        enrolled: &[],
+        rewards: &[],
+        receipts: &[],
+        referred_purchasers: &none,
+        surveys: &[],
+    });
+    (referrals.enrolled_with_code, referrals.converted, referrals.referrer_points_credited) = (3, 2, 600);
+    (nps, referrals)
+}
+
 fn digest_of(cfg: &ProgramConfig, report: &Report) -> Digest {
+    let (nps, referrals) = word_of_mouth(22, 11, 8);
+    digest_with(cfg, report, Some(WordOfMouthFigures { nps: &nps, referrals: &referrals }))
+}
+
+fn digest_with(cfg: &ProgramConfig, report: &Report, word_of_mouth: Option<WordOfMouthFigures<'_>>) -> Digest {
     render(DigestInput {
         config: cfg,
         report,
         view_url: "https://loyalty.romashka.example/v1/reports/view?token=sample",
         link_valid_until: d("2026-12-07"),
         attachment_name: &attachment_name(report.from, report.to),
+        word_of_mouth,
     })
 }
 
@@ -144,6 +170,28 @@ fn without_stores_the_digest_says_nothing_of_them_and_one_store_is_not_ranked() 
     report.stores.clear();
     let none = digest_of(&cfg, &report).text;
     assert!(!none.contains("магазин"), "{none}");
+}
+
+#[test]
+fn the_word_of_mouth_paragraph_gives_the_nps_with_its_interval_or_why_there_is_none_and_the_referrals() {
+    let (cfg, report) = fixed_shop("en");
+    let digest = digest_of(&cfg, &report);
+    let nps = "Net Promoter Score of the last 4 weeks: +34 (95 % sure it lies between +10 and +58), from 41 answers: 54 % would recommend the shop to a friend, 20 % would not.";
+    let referrals = "Tell a friend: 3 friends enrolled with a customer's code, 2 made a first purchase; 600 points went to the customers who brought them.";
+    for part in [nps, referrals] {
+        assert!(digest.text.contains(part) && digest.html.contains(&escape(part)), "{}", digest.text);
+    }
+    assert!(digest.html.contains("<p data-digest=\"word-of-mouth\">"));
+
+    let (few, referrals) = word_of_mouth(4, 2, 1);
+    let text = digest_with(&cfg, &report, Some(WordOfMouthFigures { nps: &few, referrals: &referrals })).text;
+    assert!(text.contains("not enough answers for a score yet (7 of the 30 needed)"), "{text}");
+    let (none, referrals) = word_of_mouth(0, 0, 0);
+    let text = digest_with(&cfg, &report, Some(WordOfMouthFigures { nps: &none, referrals: &referrals })).text;
+    assert!(text.contains("Nobody answered the survey in the last 4 weeks."), "{text}");
+    // A program with neither the survey nor referrals: nothing said of them.
+    let text = digest_with(&cfg, &report, None).text;
+    assert!(!text.contains("Net Promoter") && !text.contains("Tell a friend") && !text.contains("survey"), "{text}");
 }
 
 #[test]
