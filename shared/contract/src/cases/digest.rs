@@ -109,6 +109,22 @@ pub async fn the_sweep_of_the_digest_day_sends_the_owner_one_digest_however_ofte
     app.sweep(&inbox, third, noon(third), SweepOptions::default()).await.expect("again");
     assert_eq!(app.store().owner_digest(third).await.unwrap().unwrap().status, SendStatus::Unknown);
     assert_eq!(inbox.owner_emails.lock().unwrap().len(), 2, "maybe sent: never re-sent");
+
+    // Claimed by a sender that died mid-send: while its lease runs nobody touches it; after
+    // it, the next look records it unknown, and it is never sent.
+    let fourth = date("2026-12-21");
+    let handoff = SweepOptions { send: SendMode::Handoff, ..SweepOptions::default() };
+    app.sweep(&inbox, fourth, noon(fourth), handoff).await.expect("the fourth Monday");
+    let recorded = app.store().owner_digest(fourth).await.unwrap().unwrap();
+    let claimed = boomerang_core::ports::DigestRecord { status: SendStatus::Sending, claim: Some("gone".to_owned()), updated_at: noon(fourth), ..recorded };
+    app.store().update_owner_digest(&claimed, SendStatus::Pending).await.expect("the dead sender's claim");
+    let job = SendJob::OwnerDigest { owner_digest: fourth };
+    let early = other.deliver_job(&inbox, &job, noon(fourth) + Duration::minutes(5)).await.expect("within the lease");
+    assert_eq!(early, boomerang_core::app::sweep::Delivery::Skipped);
+    let late = other.deliver_job(&inbox, &job, noon(fourth) + Duration::minutes(20)).await.expect("after the lease");
+    assert_eq!(late, boomerang_core::app::sweep::Delivery::Unknown);
+    assert_eq!(app.store().owner_digest(fourth).await.unwrap().unwrap().status, SendStatus::Unknown);
+    assert_eq!(inbox.owner_emails.lock().unwrap().len(), 2, "never sent");
 }
 
 pub async fn a_sweep_catching_up_after_a_missed_digest_day_sends_that_digest_once(factory: impl StoreFactory) {

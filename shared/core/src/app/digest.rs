@@ -8,6 +8,7 @@ use crate::app::{Boomerang, Error};
 use crate::domain::date::dates;
 use crate::domain::kinds::{Channel, SendStatus};
 use crate::domain::report_link::{LinkRefused, ReportLink};
+use crate::domain::triggers::Claim;
 use crate::ports::{Attachment, DigestRecord, Messenger, OwnerEmail, SendError, StoreError};
 use crate::report::digest::{attachment_name, render, Digest, DigestInput, WordOfMouthFigures, WORD_OF_MOUTH_DAYS};
 use crate::report::html::to_html;
@@ -152,7 +153,8 @@ impl Boomerang {
         let config = self.config();
         let store = self.store();
         if let Some(recorded) = store.owner_digest(sweep_date).await? {
-            return Ok(recorded.status == SendStatus::Pending);
+            // A claimed one is looked at again: its sender may be gone.
+            return Ok(matches!(recorded.status, SendStatus::Pending | SendStatus::Sending));
         }
         let digest = self.owner_digest(sweep_date - Duration::days(1), now).await?;
         let intent = DigestRecord {
@@ -178,9 +180,21 @@ impl Boomerang {
     /// process has it or had it.
     pub async fn deliver_owner_digest(&self, messenger: &dyn Messenger, sweep_date: NaiveDate, now: DateTime<Utc>) -> Result<Delivery, Error> {
         let store = self.store();
-        let Some(recorded) = store.owner_digest(sweep_date).await?.filter(|r| r.status == SendStatus::Pending) else {
-            return Ok(Delivery::Skipped);
-        };
+        let Some(recorded) = store.owner_digest(sweep_date).await? else { return Ok(Delivery::Skipped) };
+        match recorded.status {
+            SendStatus::Pending => {}
+            // Its sender is gone (the lease ran out, or it was this process): maybe sent, so
+            // recorded `unknown` and never sent again.
+            SendStatus::Sending if Claim::abandoned(recorded.claim().as_ref(), self.owner(), now) => {
+                let unknown = DigestRecord { status: SendStatus::Unknown, updated_at: now, ..recorded };
+                return match store.update_owner_digest(&unknown, SendStatus::Sending).await {
+                    Ok(()) => Ok(Delivery::Unknown),
+                    Err(StoreError::Conflict) => Ok(Delivery::Skipped),
+                    Err(e) => Err(e.into()),
+                };
+            }
+            _ => return Ok(Delivery::Skipped),
+        }
         let sending = DigestRecord { status: SendStatus::Sending, claim: Some(self.owner().to_owned()), updated_at: now, ..recorded };
         match store.update_owner_digest(&sending, SendStatus::Pending).await {
             Ok(()) => {}

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{OwnerEmail, StoreError};
 use crate::domain::kinds::SendStatus;
+use crate::domain::triggers::Claim;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestRecord {
@@ -25,6 +26,14 @@ pub struct DigestRecord {
     /// The provider's words when the send failed (never an address).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl DigestRecord {
+    /// The sender's claim, dated by the record's last change (the claim itself).
+    pub fn claim(&self) -> Option<Claim> {
+        let at = (self.status == SendStatus::Sending).then_some(self.updated_at)?;
+        self.claim.clone().map(|owner| Claim { owner, at })
+    }
 }
 
 #[async_trait]
