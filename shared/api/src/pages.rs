@@ -55,11 +55,19 @@ fn words(locale: Locale) -> Words {
 }
 
 fn page(locale: Locale, shop: &str, body: &str) -> String {
-    let title = html_escape(&format!("{} — {shop}", words(locale).title));
+    page_frame(locale, words(locale).title, shop, "", body)
+}
+
+/// The frame of the small pages a message's link opens: in the customer's language, titled
+/// with the shop's name, sized for a phone, kept out of search engines, its `style` inline
+/// (nothing loaded from elsewhere).
+pub(crate) fn page_frame(locale: Locale, title: &str, shop: &str, style: &str, body: &str) -> String {
+    let title = html_escape(&format!("{title} — {shop}"));
+    let style = if style.is_empty() { String::new() } else { format!("<style>{style}</style>") };
     format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"robots\" content=\"noindex\"><title>{title}</title></head>\
+         <meta name=\"robots\" content=\"noindex\"><title>{title}</title>{style}</head>\
          <body><h1>{}</h1>{body}</body></html>",
         locale.as_str(),
         html_escape(shop)

@@ -169,15 +169,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margi
 textarea{width:100%;box-sizing:border-box;font:inherit}";
 
 fn page(locale: Locale, shop: &str, body: &str) -> String {
-    let title = html_escape(&format!("{} — {shop}", words(locale).title));
-    format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"robots\" content=\"noindex\"><title>{title}</title><style>{STYLE}</style></head>\
-         <body><h1>{}</h1>{body}</body></html>",
-        locale.as_str(),
-        html_escape(shop)
-    )
+    crate::pages::page_frame(locale, words(locale).title, shop, STYLE, body)
 }
 
 /// GET: the question, then one form: the comment and eleven submit buttons named `score`, so

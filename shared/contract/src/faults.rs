@@ -10,20 +10,21 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use boomerang_core::domain::kinds::SendStatus;
 use boomerang_core::domain::book::DayRow;
 use boomerang_core::domain::auth::ApiKeyRecord;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::{CustomerId, ReceiptId, TerminalName};
 use boomerang_core::domain::purchase::Receipt;
 use boomerang_core::domain::survey::alert::OwnerAlert;
-use boomerang_core::domain::survey::{SendStatus, Survey, SurveyKey};
+use boomerang_core::domain::survey::{Survey, SurveyKey};
 use boomerang_core::ports::SurveyStore;
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::ports::{
     BurnCommit, CustomerReader, CustomerWriter, Expected, KeyStore, LedgerWriter, PurchaseCommit,
     PurchaseView, RecordCommit, RefundCommit, RefundKeys, RefundView, ReportStore, SecretStore, Store, StoreError, SweepStore,
 };
-use boomerang_core::domain::referral::{ReferralCode, ReferralReward, RewardStatus};
+use boomerang_core::domain::referral::{ReferralCode, ReferralReward};
 use boomerang_core::ports::{ReferralStore, RewardCommit};
 
 /// A call of the store port, by method.
@@ -261,7 +262,7 @@ impl ReferralStore for FaultyStore {
     async fn rewards_due_on(&self, date: NaiveDate) -> Result<Vec<ReferralReward>, StoreError> {
         self.around(Call::RewardsDueOn, None, self.inner.rewards_due_on(date)).await
     }
-    async fn commit_reward(&self, commit: &RewardCommit, from: RewardStatus) -> Result<(), StoreError> {
+    async fn commit_reward(&self, commit: &RewardCommit, from: SendStatus) -> Result<(), StoreError> {
         self.around(Call::CommitReward, Some(&commit.reward.referrer), self.inner.commit_reward(commit, from)).await
     }
     async fn customers_referred_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {

@@ -12,13 +12,14 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
+use boomerang_core::domain::kinds::SendStatus;
 use boomerang_core::domain::book::DayRow;
 use boomerang_core::domain::auth::ApiKeyRecord;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::{CustomerId, ReceiptId, TerminalName};
 use boomerang_core::domain::purchase::Receipt;
 use boomerang_core::domain::survey::alert::OwnerAlert;
-use boomerang_core::domain::survey::{SendStatus, Survey, SurveyKey};
+use boomerang_core::domain::survey::{Survey, SurveyKey};
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use boomerang_core::ports::{
     BurnCommit, CustomerReader, CustomerWriter, Expected, KeyStore, LedgerWriter, PurchaseCommit, PurchaseView,
@@ -283,7 +284,7 @@ impl boomerang_core::ports::ReferralStore for LaggingIndexes {
     async fn commit_reward(
         &self,
         commit: &boomerang_core::ports::RewardCommit,
-        from: boomerang_core::domain::referral::RewardStatus,
+        from: boomerang_core::domain::kinds::SendStatus,
     ) -> Result<(), StoreError> {
         let before = vec![self.before_customer(&commit.reward.referrer).await?];
         self.remembering(before, self.inner.commit_reward(commit, from)).await

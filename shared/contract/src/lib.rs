@@ -48,7 +48,7 @@ macro_rules! pass_digest_store_through {
             async fn update_owner_digest(
                 &self,
                 record: &boomerang_core::ports::DigestRecord,
-                from: boomerang_core::ports::DigestStatus,
+                from: boomerang_core::domain::kinds::SendStatus,
             ) -> Result<(), boomerang_core::ports::StoreError> {
                 self.inner.update_owner_digest(record, from).await
             }
@@ -184,6 +184,7 @@ macro_rules! store_contract_tests {
                 a_customers_receipts_are_listed_by_the_local_date_of_their_purchase,
                 a_digest_link_opens_the_weeks_report_for_seven_days_and_no_altered_link_opens,
                 the_sweep_of_the_digest_day_sends_the_owner_one_digest_however_often_it_runs,
+                a_sweep_catching_up_after_a_missed_digest_day_sends_that_digest_once,
                 points_and_store_figures_follow_earn_spend_refunds_burns_and_gifts,
                 reports_from_the_book_equal_reports_from_every_raw_row,
             }

@@ -10,8 +10,8 @@ use boomerang_core::domain::customer::{ProfileEditor, ProfilePatch};
 use boomerang_core::domain::ids::{Currency, CustomerId, Email, Phone, ReceiptId, RefundId, StoreId};
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest, RefundRequest};
 use boomerang_core::app::sweep::{Delivery, RewardCounts, SendJob, SendMode, SweepOptions};
-use boomerang_core::domain::kinds::{Channel, MessageKind};
-use boomerang_core::domain::referral::{ReferralCode, RewardReason, RewardStatus};
+use boomerang_core::domain::kinds::{Channel, MessageKind, SendStatus};
+use boomerang_core::domain::referral::{ReferralCode, RewardReason};
 use boomerang_core::ports::{Expected, OutgoingMessage};
 use boomerang_core::{Boomerang, Error};
 use chrono::{Duration, NaiveDate};
@@ -87,7 +87,7 @@ async fn anna_refers_boris(shop: &Shop) -> String {
     code
 }
 
-async fn reward_status(shop: &Shop, friend: &str) -> Option<RewardStatus> {
+async fn reward_status(shop: &Shop, friend: &str) -> Option<SendStatus> {
     shop.store.referral_reward(&id(friend)).await.unwrap().map(|r| r.status)
 }
 
@@ -197,7 +197,7 @@ pub async fn the_friends_points_come_with_the_first_qualifying_purchase_only(fac
     buy(app, "boris", "b-3", 300_000, day).await; // 150 earned, no second referral bonus
     assert_eq!(shop.balance("boris", day).await, 49 + 50 + 200 + 150);
     let reward = shop.store.referral_reward(&id("boris")).await.unwrap().unwrap();
-    assert_eq!((reward.receipt_id.as_str(), reward.status, reward.points), ("b-2", RewardStatus::Pending, 300));
+    assert_eq!((reward.receipt_id.as_str(), reward.status, reward.points), ("b-2", SendStatus::Pending, 300));
     assert_eq!(reward.due_on, day + Duration::days(14));
     // A customer nobody referred gets nothing extra.
     buy(app, "anna", "a-1", 100_000, day).await;
@@ -230,7 +230,7 @@ pub async fn the_referrer_is_rewarded_once_after_the_hold_with_one_message(facto
     assert_eq!((counts.credited, counts.points_credited, counts.sent_email), (1, 300, 1));
     assert_eq!(shop.balance("anna", day + Duration::days(14)).await, 300);
     let reward = shop.store.referral_reward(&id("boris")).await.unwrap().unwrap();
-    assert_eq!((reward.status, reward.expires_on), (RewardStatus::Sent, Some(day + Duration::days(14 + 90))));
+    assert_eq!((reward.status, reward.expires_on), (SendStatus::Sent, Some(day + Duration::days(14 + 90))));
     assert_eq!((reward.channel, reward.sent_at), (Some(Channel::Email), Some(noon(day + Duration::days(14)))));
     let sent = reward_messages(&shop, "anna");
     assert_eq!(sent.len(), 1, "{sent:?}");
@@ -244,7 +244,7 @@ pub async fn the_referrer_is_rewarded_once_after_the_hold_with_one_message(facto
     // Reruns of the date, a later run and a sender's redelivery send and credit nothing more.
     shop.sweep(day + Duration::days(14)).await;
     shop.sweep(day + Duration::days(15)).await;
-    let again = shop.app.deliver_reward(&shop.messenger, &id("boris"), noon(day + Duration::days(15))).await.unwrap();
+    let again = shop.app.deliver_job(&shop.messenger, &SendJob::ReferralReward { referral_reward: id("boris") }, noon(day + Duration::days(15))).await.unwrap();
     assert_eq!(again, Delivery::Skipped);
     assert_eq!(shop.balance("anna", day + Duration::days(15)).await, 300);
     assert_eq!(reward_messages(&shop, "anna").len(), 1);
@@ -269,12 +269,12 @@ pub async fn a_crash_between_the_claim_and_the_send_neither_sends_twice_nor_cred
     });
     let lost_app = Boomerang::new(Arc::new(lost), config.clone()).with_owner("lost");
     assert!(lost_app.sweep(&shop.messenger, due, noon(due), Default::default()).await.is_err());
-    assert_eq!(reward_status(&shop, "boris").await, Some(RewardStatus::Sending));
+    assert_eq!(reward_status(&shop, "boris").await, Some(SendStatus::Sending));
     // Another process leaves Boris's claim alone and dies right after claiming Lev's.
     let crashed = FaultyStore::crash_after(shop.store.clone(), Call::CommitReward, 1);
     let crashed_app = Boomerang::new(Arc::new(crashed), config).with_owner("crashed");
     assert!(crashed_app.sweep(&shop.messenger, due, noon(due), Default::default()).await.is_err());
-    assert_eq!(reward_status(&shop, "lev").await, Some(RewardStatus::Sending));
+    assert_eq!(reward_status(&shop, "lev").await, Some(SendStatus::Sending));
     assert_eq!((shop.balance("anna", due).await, shop.balance("kira", due).await), (300, 300));
     // Within the lease a rerun leaves both alone; after it both end unknown, never sent.
     let within = shop.app.sweep(&shop.messenger, due, noon(due) + Duration::minutes(5), Default::default()).await.unwrap();
@@ -282,7 +282,7 @@ pub async fn a_crash_between_the_claim_and_the_send_neither_sends_twice_nor_cred
     let after = shop.app.sweep(&shop.messenger, due, noon(due) + Duration::minutes(20), Default::default()).await.unwrap();
     assert_eq!((after.referral_rewards.unknown, after.referral_rewards.credited), (2, 0));
     for (friend, referrer) in [("boris", "anna"), ("lev", "kira")] {
-        assert_eq!(reward_status(&shop, friend).await, Some(RewardStatus::Unknown));
+        assert_eq!(reward_status(&shop, friend).await, Some(SendStatus::Unknown));
         assert!(reward_messages(&shop, referrer).is_empty(), "never sent after its claim was lost");
         assert_eq!(shop.balance(referrer, due + Duration::days(1)).await, 300, "credited once, with the claim");
     }
@@ -322,15 +322,15 @@ pub async fn the_referrers_message_obeys_the_contact_rules(factory: impl StoreFa
     let r = app.sweep(&shop.messenger, due, night, Default::default()).await.unwrap();
     let c = r.referral_rewards;
     assert_eq!((c.credited, c.unreachable, c.postponed), (0, 2, 1), "{c:?}");
-    assert_eq!(reward_status(&shop, "lev").await, Some(RewardStatus::Unreachable));
-    assert_eq!(reward_status(&shop, "yan").await, Some(RewardStatus::Unreachable));
+    assert_eq!(reward_status(&shop, "lev").await, Some(SendStatus::Unreachable));
+    assert_eq!(reward_status(&shop, "yan").await, Some(SendStatus::Unreachable));
     let ivan = shop.store.customer(&id("ivan")).await.unwrap().unwrap();
     assert!(!ivan.customer.consent.sms, "his STOP is recorded as a withdrawal");
     let pavel = shop.store.referral_reward(&id("pavel")).await.unwrap().unwrap();
-    assert_eq!((pavel.status, pavel.due_on), (RewardStatus::Pending, due + Duration::days(1)));
+    assert_eq!((pavel.status, pavel.due_on), (SendStatus::Pending, due + Duration::days(1)));
     let moved = shop.store.rewards_due_on(due + Duration::days(1)).await.unwrap();
     assert!(moved.iter().any(|r| r.friend == id("pavel")), "filed under its new due date: {moved:?}");
-    assert_eq!(reward_status(&shop, "boris").await, Some(RewardStatus::Pending));
+    assert_eq!(reward_status(&shop, "boris").await, Some(SendStatus::Pending));
     assert_eq!(shop.balance("anna", due).await, 0);
     // The morning's run sends Anna's; the next day's, Oleg's. Kira's never comes.
     let morning = shop.sweep(due).await;
@@ -363,7 +363,7 @@ pub async fn a_handed_off_reward_is_sent_once_by_the_sender(factory: impl StoreF
     let jobs: Vec<SendJob> = serde_json::from_str(&body).unwrap();
     let first = shop.app.deliver_job(&shop.messenger, &jobs[0], noon(due)).await.unwrap();
     assert_eq!(first, Delivery::Sent(Channel::Email, 300));
-    let again = shop.app.deliver_reward(&shop.messenger, &id("boris"), noon(due)).await.unwrap();
+    let again = shop.app.deliver_job(&shop.messenger, &SendJob::ReferralReward { referral_reward: id("boris") }, noon(due)).await.unwrap();
     assert_eq!(again, Delivery::Skipped);
     assert_eq!((reward_messages(&shop, "anna").len(), shop.balance("anna", due).await), (1, 300));
 }
@@ -384,7 +384,7 @@ pub async fn a_full_refund_within_the_hold_cancels_the_reward(factory: impl Stor
     assert_eq!((report.referral_rewards.cancelled, report.referral_rewards.credited), (1, 1));
     assert_eq!(reward_messages(&shop, "anna").len(), 1, "one message, for the reward credited");
     let boris = shop.store.referral_reward(&id("boris")).await.unwrap().unwrap();
-    assert_eq!((boris.status, boris.reason), (RewardStatus::Cancelled, Some(RewardReason::Refunded)));
+    assert_eq!((boris.status, boris.reason), (SendStatus::Cancelled, Some(RewardReason::Refunded)));
     assert_eq!(shop.balance("anna", day + Duration::days(14)).await, 300, "only Vera's part-refunded purchase counts");
 }
 
@@ -412,7 +412,7 @@ pub async fn the_monthly_cap_records_the_rest_as_capped(factory: impl StoreFacto
         .into_iter()
         .flatten()
         .collect();
-    assert_eq!(statuses.iter().filter(|s| **s == RewardStatus::Capped).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == SendStatus::Capped).count(), 1, "{statuses:?}");
     // A new calendar month has room again.
     enroll(app, "f4", &ProfilePatch::default(), Some(&code)).await.unwrap();
     let december = date("2026-11-20");
@@ -440,9 +440,9 @@ pub async fn erasing_the_referrer_or_the_friend_behaves_sensibly(factory: impl S
     app.erase(&id("lev"), noon(day)).await.unwrap();
     shop.sweep(day + Duration::days(14)).await;
     let anna = shop.store.referral_reward(&id("boris")).await.unwrap().unwrap();
-    assert_eq!((anna.status, anna.reason), (RewardStatus::Cancelled, Some(RewardReason::ReferrerGone)));
+    assert_eq!((anna.status, anna.reason), (SendStatus::Cancelled, Some(RewardReason::ReferrerGone)));
     assert_eq!(shop.balance("anna", day + Duration::days(14)).await, 0);
-    assert_eq!(reward_status(&shop, "lev").await, Some(RewardStatus::Sent));
+    assert_eq!(reward_status(&shop, "lev").await, Some(SendStatus::Sent));
     assert_eq!(shop.balance("kira", day + Duration::days(14)).await, 300);
 }
 

@@ -5,8 +5,8 @@
 //! detractor alert at most once a day.
 
 use boomerang_core::domain::ids::CustomerId;
-use boomerang_core::domain::kinds::MessageKind;
-use boomerang_core::domain::survey::{in_sample, Score, SendStatus, SurveyKey};
+use boomerang_core::domain::kinds::{MessageKind, SendStatus};
+use boomerang_core::domain::survey::{in_sample, Score, SurveyKey};
 use boomerang_core::Error;
 use chrono::{Duration, NaiveDate};
 

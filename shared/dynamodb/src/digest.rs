@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use boomerang_core::ports::{encode_date, encode_json, DigestRecord, DigestStatus, DigestStore, StoreError};
+use boomerang_core::domain::kinds::SendStatus;
+use boomerang_core::ports::{encode_date, encode_json, DigestRecord, DigestStore, StoreError};
 
 use crate::DynamoStore;
 use crate::items::{item, key, record, s, Item};
@@ -37,7 +38,7 @@ impl DigestStore for DynamoStore {
         }
     }
 
-    async fn update_owner_digest(&self, digest: &DigestRecord, from: DigestStatus) -> Result<(), StoreError> {
+    async fn update_owner_digest(&self, digest: &DigestRecord, from: SendStatus) -> Result<(), StoreError> {
         let still = Condition { expression: "st = :from", values: vec![(":from", s(from.as_str()))] };
         match self.put_if(digest_item(digest)?, still).await? {
             true => Ok(()),

@@ -3,10 +3,11 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
+use boomerang_core::domain::kinds::SendStatus;
 use boomerang_core::domain::book::BookDelta;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::CustomerId;
-use boomerang_core::domain::referral::{ReferralCode, ReferralReward, RewardStatus};
+use boomerang_core::domain::referral::{ReferralCode, ReferralReward};
 use boomerang_core::ports::{code_to_reserve, encode_json, Expected, Guard, ReferralStore, RewardCommit, StoreError};
 
 use crate::items::{self, item, key, s, Item};
@@ -75,7 +76,7 @@ impl ReferralStore for DynamoStore {
         self.indexed_customers(&crate::layout::BY_REFERRED, crate::layout::referred_pks(date)).await
     }
 
-    async fn commit_reward(&self, commit: &RewardCommit, from: RewardStatus) -> Result<(), StoreError> {
+    async fn commit_reward(&self, commit: &RewardCommit, from: SendStatus) -> Result<(), StoreError> {
         let still = Condition { expression: "st = :from", values: vec![(":from", s(from.as_str()))] };
         let Some(referrer) = &commit.referrer else {
             return match self.put_if(reward_item(&commit.reward)?, still).await? {

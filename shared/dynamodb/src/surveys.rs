@@ -4,9 +4,10 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
+use boomerang_core::domain::kinds::SendStatus;
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::survey::alert::OwnerAlert;
-use boomerang_core::domain::survey::{SendStatus, Survey, SurveyKey};
+use boomerang_core::domain::survey::{Survey, SurveyKey};
 use boomerang_core::ports::{encode_date, encode_json, Expected, Guard, RecordCommit, StoreError, SurveyStore};
 
 use crate::items::{self, item, key, n, s, Item};

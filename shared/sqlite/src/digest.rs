@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::params;
 
-use boomerang_core::ports::{encode_date, encode_json, DigestRecord, DigestStatus, DigestStore, Guard, StoreError};
+use boomerang_core::domain::kinds::SendStatus;
+use boomerang_core::ports::{encode_date, encode_json, DigestRecord, DigestStore, Guard, StoreError};
 
 use crate::rows::{exists, read_json, refuse_unless};
 use crate::{write_tx, SqliteStore};
@@ -39,7 +40,7 @@ impl DigestStore for SqliteStore {
         .await
     }
 
-    async fn update_owner_digest(&self, record: &DigestRecord, from: DigestStatus) -> Result<(), StoreError> {
+    async fn update_owner_digest(&self, record: &DigestRecord, from: SendStatus) -> Result<(), StoreError> {
         let (on, status, body) = (encode_date(record.sweep_date), record.status.as_str(), encode_json(record, "owner digest")?);
         self.run(move |conn| {
             let updated = conn

@@ -4,9 +4,10 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use boomerang_core::domain::kinds::SendStatus;
 use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::domain::ids::CustomerId;
-use boomerang_core::domain::referral::{ReferralCode, ReferralReward, RewardStatus};
+use boomerang_core::domain::referral::{ReferralCode, ReferralReward};
 use boomerang_core::ports::{
     code_to_reserve, decode_json, encode_date, encode_json, Expected, Guard, ReferralStore, RewardCommit, StoreError,
 };
@@ -39,7 +40,7 @@ impl RewardRow {
     }
 
     /// True when the friend's reward is no longer at `from`.
-    fn moved(&self, tx: &Transaction<'_>, from: RewardStatus) -> Result<bool, Fail> {
+    fn moved(&self, tx: &Transaction<'_>, from: SendStatus) -> Result<bool, Fail> {
         Ok(!tx
             .prepare_cached("SELECT 1 FROM referral_rewards WHERE friend_id = ?1 AND status = ?2")?
             .exists(params![self.0[0], from.as_str()])?)
@@ -117,21 +118,14 @@ impl ReferralStore for SqliteStore {
         .await
     }
 
-    async fn commit_reward(&self, commit: &RewardCommit, from: RewardStatus) -> Result<(), StoreError> {
+    async fn commit_reward(&self, commit: &RewardCommit, from: SendStatus) -> Result<(), StoreError> {
         let reward = RewardRow::encode(&commit.reward)?;
         // A referrer's reward counts in the day book on the date it came due.
         let referrer = commit.referrer.as_ref().map(|r| RecordRows::encode(r, commit.reward.due_on)).transpose()?;
         self.run(move |conn| {
             let tx = write_tx(conn)?;
-            let referrer_moved = match &referrer {
-                Some((expected, customer, _)) => customer.moved(&tx, *expected)?,
-                None => false,
-            };
-            refuse_unless([(reward.moved(&tx, from)?, Guard::Unchanged), (referrer_moved, Guard::Unchanged)])?;
-            if let Some((expected, customer, entries)) = &referrer {
-                customer.write(&tx, *expected)?;
-                entries.insert(&tx)?;
-            }
+            refuse_unless([(reward.moved(&tx, from)?, Guard::Unchanged), (RecordRows::moved(referrer.as_ref(), &tx)?, Guard::Unchanged)])?;
+            RecordRows::write(referrer.as_ref(), &tx)?;
             reward.update(&tx)?;
             Ok(tx.commit()?)
         })

@@ -4,9 +4,10 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, Transaction};
 
+use boomerang_core::domain::kinds::SendStatus;
 use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::domain::survey::alert::OwnerAlert;
-use boomerang_core::domain::survey::{SendStatus, Survey, SurveyKey};
+use boomerang_core::domain::survey::{Survey, SurveyKey};
 use boomerang_core::ports::{decode_json, encode_date, encode_json, Guard, RecordCommit, StoreError, SurveyStore};
 
 use crate::rows::{exists, read_json, refuse_unless};
@@ -92,11 +93,11 @@ impl SurveyStore for SqliteStore {
     async fn record_survey(&self, survey: &Survey, record: &RecordCommit) -> Result<(), StoreError> {
         let row = SurveyRow::encode(survey)?;
         // A survey's commits credit nothing: the book's date is never used.
-        let (expected, customer, _) = RecordRows::encode(record, record.recorded_at.date_naive())?;
+        let record = RecordRows::encode(record, record.recorded_at.date_naive())?;
         self.run(move |conn| {
             let tx = write_tx(conn)?;
-            refuse_unless([(row.taken(&tx)?, Guard::NewId), (customer.moved(&tx, expected)?, Guard::Unchanged)])?;
-            customer.write(&tx, expected)?;
+            refuse_unless([(row.taken(&tx)?, Guard::NewId), (RecordRows::moved(Some(&record), &tx)?, Guard::Unchanged)])?;
+            RecordRows::write(Some(&record), &tx)?;
             row.upsert(&tx)?;
             Ok(tx.commit()?)
         })
@@ -108,15 +109,8 @@ impl SurveyStore for SqliteStore {
         let record = record.map(|r| RecordRows::encode(r, r.recorded_at.date_naive())).transpose()?;
         self.run(move |conn| {
             let tx = write_tx(conn)?;
-            let record_moved = match &record {
-                Some((expected, customer, _)) => customer.moved(&tx, *expected)?,
-                None => false,
-            };
-            refuse_unless([(row.moved(&tx)?, Guard::Unchanged), (record_moved, Guard::Unchanged)])?;
-            if let Some((expected, customer, entries)) = &record {
-                customer.write(&tx, *expected)?;
-                entries.insert(&tx)?;
-            }
+            refuse_unless([(row.moved(&tx)?, Guard::Unchanged), (RecordRows::moved(record.as_ref(), &tx)?, Guard::Unchanged)])?;
+            RecordRows::write(record.as_ref(), &tx)?;
             row.upsert(&tx)?;
             Ok(tx.commit()?)
         })

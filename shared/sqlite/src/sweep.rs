@@ -64,15 +64,8 @@ impl SweepStore for SqliteStore {
                     "SELECT 1 FROM sweep_outcomes WHERE customer_id = ?1 AND \"trigger\" = ?2 AND episode = ?3",
                 )?
                 .exists(params![row.customer_id, row.trigger, row.episode])?;
-            let gift_moved = match &gift {
-                Some((expected, customer, _)) => customer.moved(&tx, *expected)?,
-                None => false,
-            };
-            refuse_unless([(taken, Guard::NewId), (gift_moved, Guard::Unchanged)])?;
-            if let Some((expected, customer, entries)) = &gift {
-                customer.write(&tx, *expected)?;
-                entries.insert(&tx)?;
-            }
+            refuse_unless([(taken, Guard::NewId), (RecordRows::moved(gift.as_ref(), &tx)?, Guard::Unchanged)])?;
+            RecordRows::write(gift.as_ref(), &tx)?;
             tx.prepare_cached(
                 "INSERT INTO sweep_outcomes (customer_id, \"trigger\", episode, sweep_date, status, body) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -85,7 +78,7 @@ impl SweepStore for SqliteStore {
 
     async fn claim_outcome(&self, outcome: &Outcome, record: &RecordCommit) -> Result<(), StoreError> {
         let row = OutcomeRow::encode(outcome)?;
-        let (expected, customer, entries) = RecordRows::encode(record, outcome.sweep_date)?;
+        let record = RecordRows::encode(record, outcome.sweep_date)?;
         let pending = OutcomeStatus::Pending.as_str();
         self.run(move |conn| {
             let tx = write_tx(conn)?;
@@ -95,9 +88,8 @@ impl SweepStore for SqliteStore {
                      WHERE customer_id = ?1 AND \"trigger\" = ?2 AND episode = ?3 AND status = ?4",
                 )?
                 .exists(params![row.customer_id, row.trigger, row.episode, pending])?;
-            refuse_unless([(!still_pending, Guard::Unchanged), (customer.moved(&tx, expected)?, Guard::Unchanged)])?;
-            customer.write(&tx, expected)?;
-            entries.insert(&tx)?;
+            refuse_unless([(!still_pending, Guard::Unchanged), (RecordRows::moved(Some(&record), &tx)?, Guard::Unchanged)])?;
+            RecordRows::write(Some(&record), &tx)?;
             update_row(&tx, &row, pending)?;
             Ok(tx.commit()?)
         })
@@ -204,17 +196,37 @@ impl ReportStore for SqliteStore {
     }
 }
 
-/// The customer record written with an outcome, and its ledger entries, as rows.
-pub(crate) struct RecordRows;
+/// The customer record written with an outcome, a reward or a survey's claim, and its ledger
+/// entries, as rows.
+pub(crate) struct RecordRows {
+    expected: Expected,
+    customer: CustomerRow,
+    entries: EntryRows,
+}
 
 impl RecordRows {
     /// `on`: the date the credit counts on in the day book.
-    pub(crate) fn encode(commit: &RecordCommit, on: NaiveDate) -> Result<(Expected, CustomerRow, EntryRows), StoreError> {
+    pub(crate) fn encode(commit: &RecordCommit, on: NaiveDate) -> Result<Self, StoreError> {
         let expected = Expected::Version(commit.expected_version);
         let customer = CustomerRow::encode(&commit.record, expected.next_version())?;
         let entries = EntryRows::encode(&commit.record.customer.customer_id, commit.recorded_at, &commit.entries)
             .with_book(BookDelta::credit(on, &commit.entries));
-        Ok((expected, customer, entries))
+        Ok(Self { expected, customer, entries })
+    }
+
+    /// True when the stored record is no longer the one the commit was made from; `false`
+    /// when the commit carries no record.
+    pub(crate) fn moved(rows: Option<&Self>, tx: &Transaction<'_>) -> Result<bool, Fail> {
+        rows.map_or(Ok(false), |r| r.customer.moved(tx, r.expected))
+    }
+
+    /// Writes the record and its entries, if the commit carries one.
+    pub(crate) fn write(rows: Option<&Self>, tx: &Transaction<'_>) -> Result<(), Fail> {
+        if let Some(r) = rows {
+            r.customer.write(tx, r.expected)?;
+            r.entries.insert(tx)?;
+        }
+        Ok(())
     }
 }
 

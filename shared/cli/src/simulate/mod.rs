@@ -157,20 +157,19 @@ pub struct SimulateArgs {
 }
 
 fn score_mean(s: &str) -> Result<f64, String> {
-    let m: f64 = s.parse().map_err(|e| format!("{s:?}: {e}"))?;
-    if (0.0..=10.0).contains(&m) {
-        Ok(m)
-    } else {
-        Err(format!("{s}: a mean score is from 0 to 10"))
-    }
+    number_within(s, 0.0..=10.0, "a mean score")
 }
 
 fn probability(s: &str) -> Result<f64, String> {
-    let p: f64 = s.parse().map_err(|e| format!("{s:?}: {e}"))?;
-    if (0.0..=1.0).contains(&p) {
-        Ok(p)
+    number_within(s, 0.0..=1.0, "a probability")
+}
+
+fn number_within(s: &str, range: std::ops::RangeInclusive<f64>, what: &str) -> Result<f64, String> {
+    let n: f64 = s.parse().map_err(|e| format!("{s:?}: {e}"))?;
+    if range.contains(&n) {
+        Ok(n)
     } else {
-        Err(format!("{s}: a probability is from 0 to 1"))
+        Err(format!("{s}: {what} is from {} to {}", range.start(), range.end()))
     }
 }
 

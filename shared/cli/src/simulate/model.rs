@@ -462,14 +462,9 @@ impl Sim {
         let now = self.at(day, 10 * 60);
         let options = SweepOptions { send: SendMode::Handoff, ..SweepOptions::default() };
         let report = self.app.sweep(messenger, day, now, options).await.map_err(fail)?;
-        for key in &report.to_send {
-            self.app.deliver(messenger, key, now).await.map_err(fail)?;
-        }
-        for friend in &report.rewards_to_send {
-            self.app.deliver_reward(messenger, friend, now).await.map_err(fail)?;
-        }
-        for key in &report.surveys_to_send {
-            self.app.deliver_survey_message(messenger, key, now).await.map_err(fail)?;
+        // What a sender would do with the jobs handed over.
+        for job in report.jobs() {
+            self.app.deliver_job(messenger, &job, now).await.map_err(fail)?;
         }
         self.answer_surveys(messenger, day).await?;
         // Who was measured today: sent (the messenger's record) or held out.

@@ -60,7 +60,7 @@ fn owner_app(fx: &crate::Fixture, owner: &str) -> Boomerang {
 
 pub async fn the_sweep_of_the_digest_day_sends_the_owner_one_digest_however_often_it_runs(factory: impl StoreFactory) {
     use boomerang_core::app::sweep::{DigestOutcome, SendJob, SendMode, SweepOptions};
-    use boomerang_core::ports::DigestStatus;
+    use boomerang_core::domain::kinds::SendStatus;
     use crate::sweep_cases::{noon, RecordingMessenger};
 
     let fx = factory.fresh().await;
@@ -78,7 +78,7 @@ pub async fn the_sweep_of_the_digest_day_sends_the_owner_one_digest_however_ofte
     assert_eq!((sent[0].to.as_str(), sent[0].id.as_str()), ("owner@shop.example", "owner_digest.2026-11-29"));
     assert!(sent[0].text.contains("23 Nov 2026 – 29 Nov 2026") && sent[0].attachment.content.contains("<svg"), "the week before, report attached");
     let recorded = app.store().owner_digest(monday).await.expect("read").expect("recorded");
-    assert_eq!((recorded.status, recorded.claim.as_deref()), (DigestStatus::Sent, Some("first")));
+    assert_eq!((recorded.status, recorded.claim.as_deref()), (SendStatus::Sent, Some("first")));
 
     // The same day swept again, by this process or another: nothing more is sent.
     let again = app.sweep(&inbox, monday, noon(monday), SweepOptions::default()).await.expect("again");
@@ -94,7 +94,7 @@ pub async fn the_sweep_of_the_digest_day_sends_the_owner_one_digest_however_ofte
     let report = app.sweep(&inbox, next, noon(next), handoff).await.expect("the next Monday");
     assert_eq!((report.owner_digest, report.digest_to_send), (Some(DigestOutcome::HandedOff), Some(next)));
     let job = report.jobs().into_iter().find(|j| matches!(j, SendJob::OwnerDigest { .. })).expect("a job for the sender");
-    assert_eq!(app.store().owner_digest(next).await.unwrap().unwrap().status, DigestStatus::Pending);
+    assert_eq!(app.store().owner_digest(next).await.unwrap().unwrap().status, SendStatus::Pending);
     let (first, second) = tokio_join(other.deliver_job(&inbox, &job, noon(next)), app.deliver_job(&inbox, &job, noon(next))).await;
     let deliveries = [first.expect("delivery"), second.expect("delivery")];
     assert_eq!(deliveries.iter().filter(|d| matches!(d, boomerang_core::app::sweep::Delivery::Sent(..))).count(), 1, "{deliveries:?}");
@@ -107,8 +107,32 @@ pub async fn the_sweep_of_the_digest_day_sends_the_owner_one_digest_however_ofte
     assert_eq!(report.owner_digest, Some(DigestOutcome::Unknown));
     inbox.reject.lock().unwrap().clear();
     app.sweep(&inbox, third, noon(third), SweepOptions::default()).await.expect("again");
-    assert_eq!(app.store().owner_digest(third).await.unwrap().unwrap().status, DigestStatus::Unknown);
+    assert_eq!(app.store().owner_digest(third).await.unwrap().unwrap().status, SendStatus::Unknown);
     assert_eq!(inbox.owner_emails.lock().unwrap().len(), 2, "maybe sent: never re-sent");
+}
+
+pub async fn a_sweep_catching_up_after_a_missed_digest_day_sends_that_digest_once(factory: impl StoreFactory) {
+    use boomerang_core::app::sweep::{DigestOutcome, SweepOptions};
+    use crate::sweep_cases::{noon, RecordingMessenger};
+
+    let fx = factory.fresh().await;
+    let app = owner_app(&fx, "first");
+    let inbox = RecordingMessenger::default();
+    let sunday = date("2026-11-29");
+    app.sweep(&inbox, sunday, noon(sunday), SweepOptions::default()).await.expect("Sunday's sweep");
+    // No sweep on Monday, the digest day: Tuesday's run sweeps Monday too.
+    let tuesday = date("2026-12-01");
+    let report = app.sweep(&inbox, tuesday, noon(tuesday), SweepOptions::default()).await.expect("Tuesday's sweep");
+    assert_eq!(report.owner_digest, Some(DigestOutcome::Sent));
+    let sent = inbox.owner_emails.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].id.as_str(), "owner_digest.2026-11-29", "Monday's digest: the week to Sunday");
+    assert!(app.store().owner_digest(date("2026-11-30")).await.expect("read").is_some(), "recorded for Monday");
+
+    let wednesday = date("2026-12-02");
+    let report = app.sweep(&inbox, wednesday, noon(wednesday), SweepOptions::default()).await.expect("Wednesday's sweep");
+    assert_eq!(report.owner_digest, None, "not the digest day, and Monday's went out");
+    assert_eq!(inbox.owner_emails.lock().unwrap().len(), 1);
 }
 
 async fn tokio_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Duration;
 
 use boomerang_core::domain::ids::CustomerId;
-use boomerang_core::domain::kinds::{Channel, MessageKind, TriggerKind};
-use boomerang_core::domain::survey::{SendStatus, Survey, SurveyKey};
+use boomerang_core::domain::kinds::{Channel, MessageKind, SendStatus, TriggerKind};
+use boomerang_core::domain::survey::{Survey, SurveyKey};
 use boomerang_core::domain::ledger::EntryKind;
 use boomerang_core::domain::purchase::Receipt;
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};

@@ -5,9 +5,10 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use crate::app::sweep::Delivery;
 use crate::app::{Boomerang, Error};
-use crate::domain::kinds::Channel;
+use crate::domain::date::dates;
+use crate::domain::kinds::{Channel, SendStatus};
 use crate::domain::report_link::{LinkRefused, ReportLink};
-use crate::ports::{Attachment, DigestRecord, DigestStatus, Messenger, OwnerEmail, SendError, StoreError};
+use crate::ports::{Attachment, DigestRecord, Messenger, OwnerEmail, SendError, StoreError};
 use crate::report::digest::{attachment_name, render, Digest, DigestInput};
 use crate::report::html::to_html;
 
@@ -128,23 +129,33 @@ impl Boomerang {
         Ok(true)
     }
 
-    /// The sweep of `sweep_date`: when it is the owner's digest day and the program names
-    /// an owner, records the digest of the 7 days before (the email itself) unless one is
-    /// recorded for that date already. True when a digest of that date waits to be sent.
-    pub(crate) async fn record_weekly_digest(&self, sweep_date: NaiveDate, now: DateTime<Utc>) -> Result<bool, Error> {
+    /// A sweep of the dates `from..=to` (more than one when it catches up after an outage):
+    /// when the program names an owner and the owner's digest day is among them, records the
+    /// digest of the latest such date, covering the 7 days before it (the email itself), unless
+    /// one is recorded for that date already. The date of a digest that waits to be sent.
+    pub(crate) async fn record_weekly_digest(&self, from: NaiveDate, to: NaiveDate, now: DateTime<Utc>) -> Result<Option<NaiveDate>, Error> {
         let config = self.config();
-        let Some(to) = config.owner.digest_address().filter(|_| sweep_date.weekday() == config.owner.digest_weekday) else {
-            return Ok(false);
+        let Some(address) = config.owner.digest_address() else { return Ok(None) };
+        let Some(sweep_date) = dates(from, to).filter(|d| d.weekday() == config.owner.digest_weekday).last() else {
+            return Ok(None);
         };
+        let waiting = self.record_digest_of(sweep_date, address.as_str(), now).await?;
+        Ok(waiting.then_some(sweep_date))
+    }
+
+    /// Records the digest of `sweep_date` unless one is recorded already; true when it waits
+    /// to be sent.
+    async fn record_digest_of(&self, sweep_date: NaiveDate, to: &str, now: DateTime<Utc>) -> Result<bool, Error> {
+        let config = self.config();
         let store = self.store();
         if let Some(recorded) = store.owner_digest(sweep_date).await? {
-            return Ok(recorded.status == DigestStatus::Pending);
+            return Ok(recorded.status == SendStatus::Pending);
         }
         let digest = self.owner_digest(sweep_date - Duration::days(1), now).await?;
         let intent = DigestRecord {
             sweep_date,
-            status: DigestStatus::Pending,
-            email: digest.email(to.as_str(), &config.shop_name, now),
+            status: SendStatus::Pending,
+            email: digest.email(to, &config.shop_name, now),
             claim: None,
             updated_at: now,
             error: None,
@@ -153,7 +164,7 @@ impl Boomerang {
             Ok(()) => Ok(true),
             // Another run recorded it first: its record stands.
             Err(StoreError::Duplicate) => {
-                Ok(store.owner_digest(sweep_date).await?.is_some_and(|r| r.status == DigestStatus::Pending))
+                Ok(store.owner_digest(sweep_date).await?.is_some_and(|r| r.status == SendStatus::Pending))
             }
             Err(e) => Err(e.into()),
         }
@@ -164,23 +175,23 @@ impl Boomerang {
     /// process has it or had it.
     pub async fn deliver_owner_digest(&self, messenger: &dyn Messenger, sweep_date: NaiveDate, now: DateTime<Utc>) -> Result<Delivery, Error> {
         let store = self.store();
-        let Some(recorded) = store.owner_digest(sweep_date).await?.filter(|r| r.status == DigestStatus::Pending) else {
+        let Some(recorded) = store.owner_digest(sweep_date).await?.filter(|r| r.status == SendStatus::Pending) else {
             return Ok(Delivery::Skipped);
         };
-        let sending = DigestRecord { status: DigestStatus::Sending, claim: Some(self.owner().to_owned()), updated_at: now, ..recorded };
-        match store.update_owner_digest(&sending, DigestStatus::Pending).await {
+        let sending = DigestRecord { status: SendStatus::Sending, claim: Some(self.owner().to_owned()), updated_at: now, ..recorded };
+        match store.update_owner_digest(&sending, SendStatus::Pending).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Ok(Delivery::Skipped),
             Err(e) => return Err(e.into()),
         }
         let (status, delivery, error) = match messenger.send_owner_email(&sending.email).await {
-            Ok(()) => (DigestStatus::Sent, Delivery::Sent(Channel::Email, 0), None),
-            Err(SendError::Unknown(e)) => (DigestStatus::Unknown, Delivery::Unknown, Some(e)),
+            Ok(()) => (SendStatus::Sent, Delivery::Sent(Channel::Email, 0), None),
+            Err(SendError::Unknown(e)) => (SendStatus::Unknown, Delivery::Unknown, Some(e)),
             // Certainly not sent; `boomerang digest --send` sends one by hand.
-            Err(SendError::Rejected(e) | SendError::Retryable(e)) => (DigestStatus::Failed, Delivery::Failed(0), Some(e)),
+            Err(SendError::Rejected(e) | SendError::Retryable(e)) => (SendStatus::Failed, Delivery::Failed(0), Some(e)),
         };
         let done = DigestRecord { status, error, updated_at: now, ..sending };
-        store.update_owner_digest(&done, DigestStatus::Sending).await?;
+        store.update_owner_digest(&done, SendStatus::Sending).await?;
         Ok(delivery)
     }
 }

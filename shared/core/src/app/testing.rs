@@ -11,14 +11,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::app::Boomerang;
 use crate::app::retry::Backoff;
+use crate::domain::kinds::SendStatus;
 use crate::domain::auth::ApiKeyRecord;
 use crate::domain::config::ProgramConfig;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::{CustomerId, ReceiptId, TerminalName};
 use crate::domain::purchase::Receipt;
-use crate::domain::referral::{ReferralCode, ReferralReward, RewardStatus};
+use crate::domain::referral::{ReferralCode, ReferralReward};
 use crate::domain::survey::alert::OwnerAlert;
-use crate::domain::survey::{SendStatus, Survey, SurveyKey};
+use crate::domain::survey::{Survey, SurveyKey};
 use crate::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
 use crate::ports::*;
 
@@ -263,7 +264,7 @@ impl ReferralStore for MemoryStore {
     async fn rewards_due_on(&self, _: NaiveDate) -> Result<Vec<ReferralReward>, StoreError> {
         unimplemented!("{UNUSED}")
     }
-    async fn commit_reward(&self, _: &RewardCommit, _: RewardStatus) -> Result<(), StoreError> {
+    async fn commit_reward(&self, _: &RewardCommit, _: SendStatus) -> Result<(), StoreError> {
         unimplemented!("{UNUSED}")
     }
     async fn customers_referred_on(&self, _: NaiveDate) -> Result<Vec<CustomerId>, StoreError> {
@@ -309,7 +310,7 @@ impl DigestStore for MemoryStore {
     async fn record_owner_digest(&self, _: &DigestRecord) -> Result<(), StoreError> {
         unimplemented!("{UNUSED}")
     }
-    async fn update_owner_digest(&self, _: &DigestRecord, _: DigestStatus) -> Result<(), StoreError> {
+    async fn update_owner_digest(&self, _: &DigestRecord, _: SendStatus) -> Result<(), StoreError> {
         unimplemented!("{UNUSED}")
     }
 }

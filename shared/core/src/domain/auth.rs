@@ -42,28 +42,44 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// The tenant's signature of `payload` for one `purpose` (its own prefix, so a token made
 /// for one purpose never passes for another).
-pub(crate) fn mac(secret: &[u8], purpose: &[u8], payload: &str) -> HmacSha256 {
+pub(crate) fn mac(secret: &[u8], purpose: &[u8], payload: &[u8]) -> HmacSha256 {
     let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
     mac.update(purpose);
-    mac.update(payload.as_bytes());
+    mac.update(payload);
     mac
+}
+
+/// Bytes of a full signature.
+pub(crate) const FULL_TAG: usize = 32;
+
+/// A token the links carry, so that their pages need no key: `base64url(payload)` and
+/// `base64url(tag)` joined by a dot, the tag the tenant's signature of the payload for
+/// `purpose`, its first `tag_bytes` (shorter for a link that goes into an SMS).
+pub(crate) fn signed_token(secret: &[u8], purpose: &[u8], payload: &str, tag_bytes: usize) -> String {
+    let tag = mac(secret, purpose, payload.as_bytes()).finalize().into_bytes();
+    format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(&tag[..tag_bytes]))
+}
+
+/// The payload of a token made by [`signed_token`] with the same secret, purpose and length,
+/// if it is intact.
+pub(crate) fn token_payload(secret: &[u8], purpose: &[u8], token: &str, tag_bytes: usize) -> Option<String> {
+    let (payload_part, tag_part) = token.split_once('.')?;
+    let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(payload_part).ok()?).ok()?;
+    let tag = URL_SAFE_NO_PAD.decode(tag_part).ok().filter(|t| t.len() == tag_bytes)?;
+    mac(secret, purpose, payload.as_bytes()).verify_truncated_left(&tag).ok()?;
+    Some(payload)
 }
 
 const UNSUBSCRIBE: &[u8] = b"unsubscribe:v1:";
 
 /// A token naming the customer, signed with the tenant's secret: the link needs no key.
 pub fn unsubscribe_token(secret: &[u8], customer: &CustomerId) -> String {
-    let tag = mac(secret, UNSUBSCRIBE, customer.as_str()).finalize().into_bytes();
-    format!("{}.{}", URL_SAFE_NO_PAD.encode(customer.as_str()), URL_SAFE_NO_PAD.encode(tag))
+    signed_token(secret, UNSUBSCRIBE, customer.as_str(), FULL_TAG)
 }
 
 /// The customer a token names, if its signature is right.
 pub fn verify_unsubscribe_token(secret: &[u8], token: &str) -> Option<CustomerId> {
-    let (id_part, tag_part) = token.split_once('.')?;
-    let id = String::from_utf8(URL_SAFE_NO_PAD.decode(id_part).ok()?).ok()?;
-    let tag = URL_SAFE_NO_PAD.decode(tag_part).ok()?;
-    mac(secret, UNSUBSCRIBE, &id).verify_slice(&tag).ok()?;
-    CustomerId::parse(&id).ok()
+    CustomerId::parse(&token_payload(secret, UNSUBSCRIBE, token, FULL_TAG)?).ok()
 }
 
 #[cfg(test)]

@@ -189,3 +189,43 @@ impl Channel {
     }
 }
 
+/// Where a message the sweep sends on its own stands (a survey's link, a promoter's
+/// invitation, a referrer's reward, the owner's alert). `Pending` until the contact rules let
+/// it go; then `Sending` (claimed by a sender, in the write that credits a reward's points) →
+/// `Sent`/`Failed`, or `Unknown` when a send was cut off (never sent again). Settled without a
+/// message: `Unreachable` (no channel the customer consented to; a reward is not credited),
+/// `Capped` (a reward over the monthly cap; a survey the governor or the waking hours kept
+/// back until it no longer made sense) or `Cancelled` (a reward whose reason went away).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendStatus {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+    Unknown,
+    Unreachable,
+    Capped,
+    Cancelled,
+}
+
+impl SendStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendStatus::Pending => "pending",
+            SendStatus::Sending => "sending",
+            SendStatus::Sent => "sent",
+            SendStatus::Failed => "failed",
+            SendStatus::Unknown => "unknown",
+            SendStatus::Unreachable => "unreachable",
+            SendStatus::Capped => "capped",
+            SendStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// True once a reward's points are in the referrer's account (they came with the claim to
+    /// send).
+    pub fn is_credited(self) -> bool {
+        matches!(self, SendStatus::Sending | SendStatus::Sent | SendStatus::Failed | SendStatus::Unknown)
+    }
+}

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::{CustomerId, ReceiptId};
-use crate::domain::kinds::Channel;
+use crate::domain::kinds::{Channel, SendStatus};
 use crate::domain::triggers::{choose_channel, Claim};
 use crate::domain::ledger::{add_days, LedgerEntry, LotKey, LotSource};
 use crate::domain::purchase::Receipt;
@@ -40,7 +40,6 @@ pub enum RefusedReferral {
     #[error("this customer was already referred with the code {0}; the referral never changes")]
     AlreadyReferred(ReferralCode),
 }
-
 
 /// Checks a `referred_by` of a PUT against the customer as the PUT leaves them (`friend`) and
 /// the code's owner as stored (`referrer`, `None` when no customer has the code). `Ok(None)`:
@@ -79,46 +78,6 @@ pub fn check_referral(
     Ok(Some(ReferredBy { code: code.clone(), referrer: r.customer_id.clone(), at: now, first_purchase: None }))
 }
 
-/// Where a referrer's reward stands. `Pending` until its due date and until the contact
-/// rules let its message go (the governor moves its due date on, the waking hours hold it);
-/// then, like a trigger's gift, it is credited only with its message: `Sending` (credited,
-/// in the write that claims the send) → `Sent`/`Failed`, or `Unknown` when a send was cut
-/// off (never sent again). Settled without points: `Unreachable` (no channel the referrer
-/// consented to, so no message and no credit), `Capped` (the monthly cap) or `Cancelled`
-/// (see `RewardReason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RewardStatus {
-    Pending,
-    Sending,
-    Sent,
-    Failed,
-    Unknown,
-    Unreachable,
-    Capped,
-    Cancelled,
-}
-
-impl RewardStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RewardStatus::Pending => "pending",
-            RewardStatus::Sending => "sending",
-            RewardStatus::Sent => "sent",
-            RewardStatus::Failed => "failed",
-            RewardStatus::Unknown => "unknown",
-            RewardStatus::Unreachable => "unreachable",
-            RewardStatus::Capped => "capped",
-            RewardStatus::Cancelled => "cancelled",
-        }
-    }
-
-    /// True once the points are in the referrer's account (they came with the claim to send).
-    pub fn is_credited(self) -> bool {
-        matches!(self, RewardStatus::Sending | RewardStatus::Sent | RewardStatus::Failed | RewardStatus::Unknown)
-    }
-}
-
 /// Why a reward was cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -141,7 +100,7 @@ pub struct ReferralReward {
     /// due over its last few days and a reward due earlier would not be among them.
     pub due_on: NaiveDate,
     pub points: u64,
-    pub status: RewardStatus,
+    pub status: SendStatus,
     #[serde(default)]
     pub reason: Option<RewardReason>,
     /// When the sweep settled it.
@@ -213,7 +172,7 @@ pub fn friend_bonus(
         purchased_on: receipt.local_date,
         due_on,
         points: cfg.referrer_points,
-        status: RewardStatus::Pending,
+        status: SendStatus::Pending,
         reason: None,
         settled_at: None,
         expires_on: None,
@@ -256,7 +215,7 @@ pub fn settle(
     referrer: Option<&CustomerRecord>,
     today: NaiveDate,
 ) -> RewardStep {
-    if reward.status != RewardStatus::Pending || reward.due_on > today {
+    if reward.status != SendStatus::Pending || reward.due_on > today {
         return RewardStep::Wait;
     }
     let refunded_on = friend
@@ -516,7 +475,7 @@ mod tests {
         let mut anna = record("anna");
         let (_, expires_on) = credit_reward(&cfg, &mut anna, &reward, d("2026-11-17")).unwrap();
         assert_eq!((expires_on, anna.contact.last_message_on), (d("2027-02-15"), Some(d("2026-11-17"))));
-        assert!([RewardStatus::Sending, RewardStatus::Sent, RewardStatus::Failed, RewardStatus::Unknown].iter().all(|s| s.is_credited()));
-        assert!(![RewardStatus::Pending, RewardStatus::Unreachable, RewardStatus::Capped, RewardStatus::Cancelled].iter().any(|s| s.is_credited()));
+        assert!([SendStatus::Sending, SendStatus::Sent, SendStatus::Failed, SendStatus::Unknown].iter().all(|s| s.is_credited()));
+        assert!(![SendStatus::Pending, SendStatus::Unreachable, SendStatus::Capped, SendStatus::Cancelled].iter().any(|s| s.is_credited()));
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::ids::{CustomerId, InvalidValue, ReceiptId, StoreId};
-use crate::domain::kinds::{Channel, Locale};
+use crate::domain::kinds::{Channel, Locale, SendStatus};
 use crate::domain::purchase::Receipt;
 use crate::domain::triggers::Claim;
 
@@ -73,36 +73,6 @@ pub fn sampled_receipts<'a>(cfg: &SurveyConfig, receipts: &'a [Receipt]) -> Vec<
         }
     }
     firsts.into_values().filter(|r| in_sample(&r.customer_id, r.local_date, cfg.sample_percent)).collect()
-}
-
-/// Where a survey's message stands: as a trigger's, `Pending` → `Sending` → `Sent`/`Failed`,
-/// or `Unknown` for a send cut off (never sent again). `Unreachable`: no channel the customer
-/// consented to; `Capped`: the governor or the waking hours kept it from going while it still
-/// made sense.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SendStatus {
-    Pending,
-    Sending,
-    Sent,
-    Failed,
-    Unknown,
-    Unreachable,
-    Capped,
-}
-
-impl SendStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SendStatus::Pending => "pending",
-            SendStatus::Sending => "sending",
-            SendStatus::Sent => "sent",
-            SendStatus::Failed => "failed",
-            SendStatus::Unknown => "unknown",
-            SendStatus::Unreachable => "unreachable",
-            SendStatus::Capped => "capped",
-        }
-    }
 }
 
 /// One message's progress (the survey link, or the promoter's invitation).

@@ -7,38 +7,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{OwnerEmail, StoreError};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DigestStatus {
-    /// Recorded, not sent yet (or certainly not sent: safe to try again).
-    Pending,
-    /// Claimed by a sender; never claimed again.
-    Sending,
-    Sent,
-    /// The provider refused it for good.
-    Failed,
-    /// Cut off mid-send: maybe sent, never re-sent.
-    Unknown,
-}
-
-impl DigestStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DigestStatus::Pending => "pending",
-            DigestStatus::Sending => "sending",
-            DigestStatus::Sent => "sent",
-            DigestStatus::Failed => "failed",
-            DigestStatus::Unknown => "unknown",
-        }
-    }
-}
+use crate::domain::kinds::SendStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestRecord {
     /// The sweep date that sends it (the digest covers the 7 days before).
     pub sweep_date: NaiveDate,
-    pub status: DigestStatus,
+    /// Pending, then sending (claimed: never claimed again), then sent, failed (refused for
+    /// good) or unknown (cut off mid-send: maybe sent, never re-sent).
+    pub status: SendStatus,
     /// The email as it was made when the intent was recorded.
     pub email: OwnerEmail,
     /// The process that claimed the send.
@@ -59,5 +36,5 @@ pub trait DigestStore: Send + Sync {
     async fn record_owner_digest(&self, record: &DigestRecord) -> Result<(), StoreError>;
     /// Stores `record` (same sweep date) only if the stored status is still `from`
     /// (`Conflict` otherwise).
-    async fn update_owner_digest(&self, record: &DigestRecord, from: DigestStatus) -> Result<(), StoreError>;
+    async fn update_owner_digest(&self, record: &DigestRecord, from: SendStatus) -> Result<(), StoreError>;
 }

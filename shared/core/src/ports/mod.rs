@@ -20,7 +20,7 @@ mod reports;
 mod surveys;
 mod sweep;
 
-pub use digest::{DigestRecord, DigestStatus, DigestStore};
+pub use digest::{DigestRecord, DigestStore};
 pub use customers::{CustomerReader, CustomerWriter, KeyStore, SecretStore, SECRET_LEN};
 pub use ledger::{LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundKeys, RefundView};
 pub use messaging::{Attachment, MessageKey, Messenger, OutgoingMessage, OwnerEmail, SendError};

@@ -3,9 +3,10 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
+use crate::domain::kinds::SendStatus;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::CustomerId;
-use crate::domain::referral::{ReferralCode, ReferralReward, RewardStatus};
+use crate::domain::referral::{ReferralCode, ReferralReward};
 use super::{Expected, RecordCommit, StoreError};
 
 /// A reward settled by the sweep: the reward (its new status) only if the stored one is still
@@ -34,7 +35,7 @@ pub trait ReferralStore: Send + Sync {
     /// `referred_by.at`; an index, for the report: it may lag a write of the last moments).
     async fn customers_referred_on(&self, date: NaiveDate) -> Result<Vec<CustomerId>, StoreError>;
     /// `Conflict` if the reward is no longer `from` or the referrer's record moved.
-    async fn commit_reward(&self, commit: &RewardCommit, from: RewardStatus) -> Result<(), StoreError>;
+    async fn commit_reward(&self, commit: &RewardCommit, from: SendStatus) -> Result<(), StoreError>;
 }
 
 /// The code a `put_customer_reserving_code` reserves: the record's own.

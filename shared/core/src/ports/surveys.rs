@@ -3,9 +3,10 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
+use crate::domain::kinds::SendStatus;
 use crate::domain::ids::CustomerId;
 use crate::domain::survey::alert::OwnerAlert;
-use crate::domain::survey::{SendStatus, Survey, SurveyKey};
+use crate::domain::survey::{Survey, SurveyKey};
 use super::{RecordCommit, StoreError};
 
 #[async_trait]

@@ -10,8 +10,9 @@ use std::fmt::Write;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::domain::kinds::SendStatus;
 use crate::domain::survey::nps::{NpsCounts, MIN_ANSWERS};
-use crate::domain::survey::{SendStatus, Survey};
+use crate::domain::survey::Survey;
 use crate::domain::template::html_escape as escape;
 use super::export::csv_field;
 

@@ -10,12 +10,13 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::domain::kinds::SendStatus;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::CustomerId;
 use crate::domain::ledger::LotSource;
 use crate::domain::purchase::Receipt;
-use crate::domain::referral::{ReferralReward, RewardStatus};
-use crate::domain::survey::{SendStatus, Survey};
+use crate::domain::referral::ReferralReward;
+use crate::domain::survey::Survey;
 use crate::domain::template::html_escape as escape;
 
 /// How many referrers the section names.
@@ -89,7 +90,7 @@ pub fn referral_section(input: &ReferralInput<'_>) -> ReferralSection {
     top.sort_by(|a, b| b.converted.cmp(&a.converted).then_with(|| a.customer_id.cmp(&b.customer_id)));
     top.truncate(TOP_REFERRERS);
     let credited: Vec<&ReferralReward> = input.rewards.iter().filter(|r| r.status.is_credited()).collect();
-    let pending = input.rewards.iter().filter(|r| matches!(r.status, RewardStatus::Pending)).count() as u64;
+    let pending = input.rewards.iter().filter(|r| matches!(r.status, SendStatus::Pending)).count() as u64;
     // Never below zero: a period before the book counted it may hold refunds alone.
     let referred_revenue = u64::try_from(input.referred_revenue_minor).unwrap_or(0);
     let redeemed: u64 = input

@@ -10,9 +10,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{Delivery, SendMode, SweepReport};
 use crate::app::{Boomerang, Error};
 use crate::domain::ids::CustomerId;
-use crate::domain::kinds::{Channel, MessageKind};
+use crate::domain::kinds::{Channel, MessageKind, SendStatus};
 use crate::domain::survey::alert::{detractors_of, render_alert, OwnerAlert};
-use crate::domain::survey::{Delivery as Progress, SendStatus};
+use crate::domain::survey::{Delivery as Progress};
 use crate::domain::triggers::Claim;
 use crate::ports::{MessageKey, Messenger, OutgoingMessage, SendError, StoreError};
 

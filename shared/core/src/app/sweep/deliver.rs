@@ -69,16 +69,60 @@ pub(crate) enum Look<I> {
     Send(CustomerRecord, Channel),
 }
 
+/// The protocol's own bookkeeping in a message's record: where it stands, who claimed it, and
+/// how it ended.
+pub(crate) trait Tracked: Sized {
+    type Status;
+    fn stage(&self) -> Stage;
+    fn claim(&self) -> Option<&Claim>;
+    /// The record moved to one of the protocol's own ends, at `now`.
+    fn settled(self, end: Settle, now: DateTime<Utc>) -> Self;
+    /// The status a record stored at `stage` has.
+    fn status_at(stage: Stage) -> Self::Status;
+}
+
+/// `Tracked` for a record that keeps the protocol's fields itself (`status`, `claim`, `error`,
+/// `sent_at`), its status enum having the protocol's `Pending`, `Sending`, `Sent`, `Failed` and
+/// `Unknown` among its own.
+macro_rules! tracked_by_fields {
+    ($record:ty, $status:ident) => {
+        impl $crate::app::sweep::deliver::Tracked for $record {
+            type Status = $status;
+
+            fn stage(&self) -> Stage {
+                match self.status {
+                    $status::Pending => Stage::Pending,
+                    $status::Sending => Stage::Sending,
+                    _ => Stage::Settled,
+                }
+            }
+
+            fn claim(&self) -> Option<&Claim> {
+                self.claim.as_ref()
+            }
+
+            fn settled(self, end: Settle, now: DateTime<Utc>) -> Self {
+                match end {
+                    Settle::Unknown(error) => Self { status: $status::Unknown, error: error.or(self.error.clone()), ..self },
+                    Settle::Failed(error) => Self { status: $status::Failed, error: Some(error), ..self },
+                    Settle::Sent => Self { status: $status::Sent, error: None, sent_at: Some(now), ..self },
+                }
+            }
+
+            fn status_at(stage: Stage) -> $status {
+                if stage == Stage::Sending { $status::Sending } else { $status::Pending }
+            }
+        }
+    };
+}
+pub(super) use tracked_by_fields;
+
 /// A message recorded before it is sent: what the protocol needs to know of it.
 #[async_trait]
-pub(crate) trait Intent: Clone + Send + Sync + Sized {
+pub(crate) trait Intent: Tracked + Clone + Send + Sync {
     type Key: Sync + ?Sized;
 
     async fn load(app: &Boomerang, key: &Self::Key) -> Result<Option<Self>, Error>;
-    fn stage(&self) -> Stage;
-    fn claim(&self) -> Option<&Claim>;
-    /// The intent moved to one of the protocol's own ends, at `now`.
-    fn settled(self, end: Settle, now: DateTime<Utc>) -> Self;
     /// Stores the intent only if the stored one is still at `from` (`Conflict` otherwise).
     async fn store_moved(&self, app: &Boomerang, from: Stage) -> Result<(), StoreError>;
     /// The intent's own rules before the claim.
@@ -99,6 +143,16 @@ pub(crate) trait Intent: Clone + Send + Sync + Sized {
     fn render(&self, app: &Boomerang, record: &CustomerRecord, channel: Channel, now: DateTime<Utc>, unsubscribe_url: &str) -> Option<Rendered>;
     /// Counts how it went in the sweep's report: `None` when it was handed to a sender.
     fn tally(&self, report: &mut SweepReport, delivery: Option<Delivery>);
+}
+
+/// The sweep's send step: the messenger, its time, whether it sends or hands over, its pace
+/// and the report it tells.
+pub(super) struct SendRun<'a> {
+    pub messenger: &'a dyn Messenger,
+    pub now: DateTime<Utc>,
+    pub mode: SendMode,
+    pub pace: Pace,
+    pub report: &'a mut SweepReport,
 }
 
 /// Paces sends to at most `per_second`.
@@ -128,29 +182,21 @@ enum Before<I> {
 impl Boomerang {
     /// Sends (or, in `Handoff` mode, hands over to a sender) each intent still waiting, paced,
     /// and tells the report how each went.
-    pub(super) async fn deliver_each<I: Intent>(
-        &self,
-        messenger: &dyn Messenger,
-        intents: Vec<I>,
-        now: DateTime<Utc>,
-        mode: SendMode,
-        pace: &mut Pace,
-        report: &mut SweepReport,
-    ) -> Result<(), Error> {
+    pub(super) async fn deliver_each<I: Intent>(&self, run: &mut SendRun<'_>, intents: Vec<I>) -> Result<(), Error> {
         for intent in intents {
             let stage = intent.stage();
             if stage == Stage::Settled {
                 continue;
             }
-            if mode == SendMode::Handoff && stage == Stage::Pending {
-                intent.tally(report, None);
+            if run.mode == SendMode::Handoff && stage == Stage::Pending {
+                intent.tally(run.report, None);
                 continue;
             }
             if stage == Stage::Pending {
-                pace.wait().await;
+                run.pace.wait().await;
             }
-            let delivery = self.deliver_intent::<I>(messenger, intent.key(), now).await?;
-            intent.tally(report, Some(delivery));
+            let delivery = self.deliver_intent::<I>(run.messenger, intent.key(), run.now).await?;
+            intent.tally(run.report, Some(delivery));
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ mod send;
 mod surveys;
 
 pub use surveys::{SurveyCounts, SurveyMessageKey};
+use surveys::SurveyMessage;
 pub use rewards::RewardCounts;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,7 +27,9 @@ use serde::{Deserialize, Serialize};
 use crate::app::retry::{committed, read_decide_commit, Attempt};
 use crate::app::{Boomerang, Error};
 use crate::domain::customer::CustomerRecord;
+use crate::domain::date::dates;
 use crate::domain::ids::CustomerId;
+use crate::domain::referral::ReferralReward;
 use crate::domain::kinds::{Channel, MessageKind, TriggerKind};
 use crate::domain::triggers::{
     birthday_targets, birthdays_falling_on, expiry_targets, lapse_last_purchases, OutcomeKey, OutcomeStatus,
@@ -34,7 +37,7 @@ use crate::domain::triggers::{
 use crate::ports::{BurnCommit, Messenger, StoreError};
 
 use decide::{DecideOn, DryRun};
-use deliver::Pace;
+use deliver::{Pace, SendRun};
 use send::still_sensible_days;
 
 /// How many days back a run decides triggers for missed sweeps (the date itself included).
@@ -238,13 +241,14 @@ pub enum Delivery {
 }
 
 impl Boomerang {
-    /// Sends one job a sender was handed, at most once (see `deliver`, `deliver_reward`).
+    /// Sends one job a sender was handed, at most once (the protocol of `deliver.rs`; the
+    /// owner's messages have their own).
     pub async fn deliver_job(&self, messenger: &dyn Messenger, job: &SendJob, now: DateTime<Utc>) -> Result<Delivery, Error> {
         match job {
             SendJob::Decision(key) => self.deliver(messenger, key, now).await,
-            SendJob::ReferralReward { referral_reward } => self.deliver_reward(messenger, referral_reward, now).await,
+            SendJob::ReferralReward { referral_reward } => self.deliver_intent::<ReferralReward>(messenger, referral_reward, now).await,
             SendJob::OwnerDigest { owner_digest } => self.deliver_owner_digest(messenger, *owner_digest, now).await,
-            SendJob::SurveyMessage { survey_message } => self.deliver_survey_message(messenger, survey_message, now).await,
+            SendJob::SurveyMessage { survey_message } => self.deliver_intent::<SurveyMessage>(messenger, survey_message, now).await,
             SendJob::OwnerAlert { owner_alert } => self.deliver_owner_alert(messenger, *owner_alert, now).await,
         }
     }
@@ -284,8 +288,7 @@ impl Boomerang {
         let mut decided = Vec::new();
         let mut surveys = Vec::new();
         let mut dry = DryRun::default();
-        let mut day = first.unwrap_or(date + Duration::days(1));
-        while day <= date {
+        for day in dates(first.unwrap_or(date + Duration::days(1)), date) {
             if !options.dry_run {
                 report.points_burned += self.burn(day, now).await?;
             }
@@ -299,25 +302,26 @@ impl Boomerang {
                     store.complete_sweep(day).await?;
                 }
             }
-            day += Duration::days(1);
         }
         if !options.dry_run {
             // Decisions still waiting from before this run: the days they were decided on, as
             // far back as such a decision can still make sense (further after an outage).
             let since = first.unwrap_or(today).min(today) - Duration::days(still_sensible_days(self.config()));
-            let mut pace = Pace::new(self.config().messaging.max_sends_per_second);
-            self.send_decided(messenger, decided, since, now, options.send, &mut pace, &mut report).await?;
-            self.send_rewards(messenger, since, now, options.send, &mut pace, &mut report).await?;
-            self.send_surveys(messenger, surveys, since, now, options.send, &mut pace, &mut report).await?;
+            let pace = Pace::new(self.config().messaging.max_sends_per_second);
+            let mut run = SendRun { messenger, now, mode: options.send, pace, report: &mut report };
+            self.send_decided(&mut run, decided, since).await?;
+            self.send_rewards(&mut run, since).await?;
+            self.send_surveys(&mut run, surveys, since).await?;
             self.alert_owner(messenger, date - Duration::days(1), now, options.send, &mut report).await?;
             // The owner's digest goes last: the week's messages are out by then.
-            if self.record_weekly_digest(date, now).await? {
+            // A run catching up finds the digest day among the dates it swept.
+            if let Some(digest_date) = self.record_weekly_digest(first.unwrap_or(date), date, now).await? {
                 report.owner_digest = Some(match options.send {
                     SendMode::Handoff => {
-                        report.digest_to_send = Some(date);
+                        report.digest_to_send = Some(digest_date);
                         DigestOutcome::HandedOff
                     }
-                    SendMode::Inline => match self.deliver_owner_digest(messenger, date, now).await? {
+                    SendMode::Inline => match self.deliver_owner_digest(messenger, digest_date, now).await? {
                         Delivery::Sent(..) => DigestOutcome::Sent,
                         Delivery::Failed(_) => DigestOutcome::Failed,
                         Delivery::Unknown => DigestOutcome::Unknown,

@@ -11,15 +11,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::deliver::{Intent, Look, Pace, Settle, Stage};
-use super::{Delivery, SendMode, SweepReport};
+use super::deliver::{tracked_by_fields, Intent, Look, SendRun, Settle, Stage, Tracked};
+use super::{Delivery, SweepReport};
 use crate::app::{Boomerang, Error};
 use crate::domain::customer::CustomerRecord;
 use crate::domain::date::dates;
 use crate::domain::ids::CustomerId;
-use crate::domain::kinds::{Channel, MessageKind};
+use crate::domain::kinds::{Channel, MessageKind, SendStatus};
 use crate::domain::messages::{render_reward, Rendered};
-use crate::domain::referral::{credit_reward, reward_contact, settle, ReferralReward, RewardContact, RewardStatus, RewardStep};
+use crate::domain::referral::{credit_reward, reward_contact, settle, ReferralReward, RewardContact, RewardStep};
 use crate::domain::triggers::Claim;
 use crate::ports::{MessageKey, Messenger, RecordCommit, RewardCommit, StoreError};
 
@@ -74,30 +74,18 @@ impl RewardCounts {
 impl Boomerang {
     /// Sends (or hands over) the rewards due from `since` to today that are still waiting:
     /// read by due date (O(rewards due)), each read again before anything is done with it.
-    pub(super) async fn send_rewards(
-        &self,
-        messenger: &dyn Messenger,
-        since: NaiveDate,
-        now: DateTime<Utc>,
-        mode: SendMode,
-        pace: &mut Pace,
-        report: &mut SweepReport,
-    ) -> Result<(), Error> {
-        let today = self.today(now);
+    pub(super) async fn send_rewards(&self, run: &mut SendRun<'_>, since: NaiveDate) -> Result<(), Error> {
+        let today = self.today(run.now);
         let mut due = Vec::new();
         for day in dates(since, today) {
             due.extend(self.store().rewards_due_on(day).await?);
         }
-        self.deliver_each(messenger, due, now, mode, pace, report).await
+        self.deliver_each(run, due).await
     }
 
-    /// Settles and tells the reward for `friend`'s first purchase at most once (the protocol
-    /// of `deliver.rs`): cancelled, capped, unreachable, postponed, deferred, or claimed with
-    /// the points, then sent.
-    pub async fn deliver_reward(&self, messenger: &dyn Messenger, friend: &CustomerId, now: DateTime<Utc>) -> Result<Delivery, Error> {
-        self.deliver_intent::<ReferralReward>(messenger, friend, now).await
-    }
 }
+
+tracked_by_fields!(ReferralReward, SendStatus);
 
 #[async_trait]
 impl Intent for ReferralReward {
@@ -111,29 +99,8 @@ impl Intent for ReferralReward {
         &self.friend
     }
 
-    fn stage(&self) -> Stage {
-        match self.status {
-            RewardStatus::Pending => Stage::Pending,
-            RewardStatus::Sending => Stage::Sending,
-            _ => Stage::Settled,
-        }
-    }
-
-    fn claim(&self) -> Option<&Claim> {
-        self.claim.as_ref()
-    }
-
-    fn settled(self, end: Settle, now: DateTime<Utc>) -> Self {
-        match end {
-            Settle::Unknown(error) => ReferralReward { status: RewardStatus::Unknown, error: error.or(self.error.clone()), ..self },
-            Settle::Failed(error) => ReferralReward { status: RewardStatus::Failed, error: Some(error), ..self },
-            Settle::Sent => ReferralReward { status: RewardStatus::Sent, error: None, sent_at: Some(now), ..self },
-        }
-    }
-
     async fn store_moved(&self, app: &Boomerang, from: Stage) -> Result<(), StoreError> {
-        let from = if from == Stage::Sending { RewardStatus::Sending } else { RewardStatus::Pending };
-        app.store().commit_reward(&RewardCommit { reward: self.clone(), referrer: None }, from).await
+        app.store().commit_reward(&RewardCommit { reward: self.clone(), referrer: None }, Self::status_at(from)).await
     }
 
     /// Before the claim: the reward's own rules (the hold, a refund, the monthly cap), then the
@@ -146,10 +113,10 @@ impl Intent for ReferralReward {
         let record = match (settle(&cfg.referral, self, friend_record.as_ref(), referrer.as_ref(), today), referrer) {
             (RewardStep::Wait, _) | (RewardStep::Credit, None) => return Ok(Look::Leave(Delivery::Skipped)),
             (RewardStep::Cancel(reason), _) => {
-                let cancelled = ReferralReward { reason: Some(reason), ..settled(RewardStatus::Cancelled) };
+                let cancelled = ReferralReward { reason: Some(reason), ..settled(SendStatus::Cancelled) };
                 return Ok(Look::End(cancelled, Delivery::Cancelled));
             }
-            (RewardStep::Cap, _) => return Ok(Look::End(settled(RewardStatus::Capped), Delivery::Capped)),
+            (RewardStep::Cap, _) => return Ok(Look::End(settled(SendStatus::Capped), Delivery::Capped)),
             (RewardStep::Credit, Some(record)) => record,
         };
         let min_days = cfg.messaging.min_days_between_messages;
@@ -161,7 +128,7 @@ impl Intent for ReferralReward {
             return Ok(Look::Again);
         }
         Ok(match reward_contact(&record, today, min_days, opted_out) {
-            RewardContact::Unreachable => Look::End(settled(RewardStatus::Unreachable), Delivery::Unreachable),
+            RewardContact::Unreachable => Look::End(settled(SendStatus::Unreachable), Delivery::Unreachable),
             RewardContact::NotBefore(date) => Look::End(ReferralReward { due_on: date, ..self.clone() }, Delivery::Postponed(date)),
             RewardContact::Tell(channel) => Look::Send(record, channel),
         })
@@ -180,7 +147,7 @@ impl Intent for ReferralReward {
         let (entries, expires_on) = credit_reward(&app.config().referral, &mut record, &self, app.today(now))?;
         record.version = expected_version + 1;
         let sending = ReferralReward {
-            status: RewardStatus::Sending,
+            status: SendStatus::Sending,
             settled_at: Some(now),
             expires_on: Some(expires_on),
             channel: Some(channel),
@@ -192,7 +159,7 @@ impl Intent for ReferralReward {
 
     async fn store_claim(&self, app: &Boomerang, record: &RecordCommit) -> Result<(), StoreError> {
         let commit = RewardCommit { reward: self.clone(), referrer: Some(record.clone()) };
-        app.store().commit_reward(&commit, RewardStatus::Pending).await
+        app.store().commit_reward(&commit, SendStatus::Pending).await
     }
 
     fn credited(&self) -> u64 {

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::deliver::{Intent, Look, Pace, Settle, Stage};
-use super::{Delivery, SendMode, SweepReport};
+use super::deliver::{tracked_by_fields, Intent, Look, SendRun, Settle, Stage, Tracked};
+use super::{Delivery, SweepReport};
 use crate::app::{Boomerang, Error};
 use crate::domain::config::ProgramConfig;
 use crate::domain::date::dates;
@@ -38,19 +38,10 @@ impl Boomerang {
     /// by a run that failed); those were written by earlier runs, so the date index that
     /// lists them has long caught up. Only days whose decisions can still make sense are
     /// read. A claim found abandoned is recorded `unknown`.
-    pub(super) async fn send_decided(
-        &self,
-        messenger: &dyn Messenger,
-        decided: Vec<Outcome>,
-        since: NaiveDate,
-        now: DateTime<Utc>,
-        mode: SendMode,
-        pace: &mut Pace,
-        report: &mut SweepReport,
-    ) -> Result<(), Error> {
+    pub(super) async fn send_decided(&self, run: &mut SendRun<'_>, decided: Vec<Outcome>, since: NaiveDate) -> Result<(), Error> {
         let mine: BTreeSet<OutcomeKey> = decided.iter().map(|o| o.key.clone()).collect();
         let mut waiting: Vec<Outcome> = Vec::new();
-        let today = self.today(now);
+        let today = self.today(run.now);
         for day in dates(since, today) {
             for outcome in self.store().outcomes_on(day).await? {
                 if !mine.contains(&outcome.key) {
@@ -59,7 +50,7 @@ impl Boomerang {
             }
         }
         let all = decided.into_iter().chain(waiting).collect();
-        self.deliver_each(messenger, all, now, mode, pace, report).await
+        self.deliver_each(run, all).await
     }
 
     /// Sends one decided message at most once (the protocol of `deliver.rs`). The second look
@@ -69,6 +60,8 @@ impl Boomerang {
         self.deliver_intent::<Outcome>(messenger, key, now).await
     }
 }
+
+tracked_by_fields!(Outcome, OutcomeStatus);
 
 #[async_trait]
 impl Intent for Outcome {
@@ -82,29 +75,8 @@ impl Intent for Outcome {
         &self.key
     }
 
-    fn stage(&self) -> Stage {
-        match self.status {
-            OutcomeStatus::Pending => Stage::Pending,
-            OutcomeStatus::Sending => Stage::Sending,
-            _ => Stage::Settled,
-        }
-    }
-
-    fn claim(&self) -> Option<&Claim> {
-        self.claim.as_ref()
-    }
-
-    fn settled(self, end: Settle, now: DateTime<Utc>) -> Self {
-        match end {
-            Settle::Unknown(error) => Outcome { status: OutcomeStatus::Unknown, error: error.or(self.error.clone()), ..self },
-            Settle::Failed(error) => Outcome { status: OutcomeStatus::Failed, error: Some(error), ..self },
-            Settle::Sent => Outcome { status: OutcomeStatus::Sent, error: None, sent_at: Some(now), ..self },
-        }
-    }
-
     async fn store_moved(&self, app: &Boomerang, from: Stage) -> Result<(), StoreError> {
-        let from = if from == Stage::Sending { OutcomeStatus::Sending } else { OutcomeStatus::Pending };
-        app.store().update_outcome(self, from).await
+        app.store().update_outcome(self, Self::status_at(from)).await
     }
 
     async fn look(&self, app: &Boomerang, messenger: &dyn Messenger, now: DateTime<Utc>) -> Result<Look<Self>, Error> {

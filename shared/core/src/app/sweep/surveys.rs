@@ -13,17 +13,17 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::deliver::{Intent, Look, Pace, Settle, Stage};
-use super::{Delivery, SendMode, SweepReport};
+use super::deliver::{tracked_by_fields, Intent, Look, SendRun, Settle, Stage, Tracked};
+use super::{Delivery, SweepReport};
 use crate::app::retry::{committed, read_decide_commit};
 use crate::app::{Boomerang, Error};
 use crate::domain::customer::CustomerRecord;
 use crate::domain::date::dates;
-use crate::domain::kinds::{Channel, MessageKind};
+use crate::domain::kinds::{Channel, MessageKind, SendStatus};
 use crate::domain::messages::{render_survey_message, Rendered};
 use crate::domain::purchase::Receipt;
 use crate::domain::survey::token::{survey_token, Ticket};
-use crate::domain::survey::{in_sample, purchase_date_asked, sampled_receipts, spaced, Delivery as Progress, SendStatus, Survey, SurveyKey};
+use crate::domain::survey::{in_sample, purchase_date_asked, sampled_receipts, spaced, Delivery as Progress, Survey, SurveyKey};
 use crate::domain::triggers::{choose_channel, usable, Claim};
 use crate::ports::{MessageKey, Messenger, RecordCommit, StoreError};
 
@@ -113,8 +113,28 @@ impl SurveyMessage {
     }
 }
 
-fn status_of(stage: Stage) -> SendStatus {
-    if stage == Stage::Sending { SendStatus::Sending } else { SendStatus::Pending }
+tracked_by_fields!(Progress, SendStatus);
+
+/// A survey's message is tracked by its own progress in the survey's record.
+impl Tracked for SurveyMessage {
+    type Status = SendStatus;
+
+    fn stage(&self) -> Stage {
+        self.progress().map_or(Stage::Settled, Tracked::stage)
+    }
+
+    fn claim(&self) -> Option<&Claim> {
+        self.progress().and_then(Tracked::claim)
+    }
+
+    fn settled(self, end: Settle, now: DateTime<Utc>) -> Self {
+        let progress = self.progress().cloned().unwrap_or_else(Progress::pending);
+        self.with_progress(progress.settled(end, now))
+    }
+
+    fn status_at(stage: Stage) -> SendStatus {
+        Progress::status_at(stage)
+    }
 }
 
 impl Boomerang {
@@ -170,36 +190,23 @@ impl Boomerang {
 
     /// Sends (or hands over) the surveys asked from `since` to today still waiting, this
     /// run's first (carried in memory), and the promoters' invitations of the last days.
-    pub(super) async fn send_surveys(
-        &self,
-        messenger: &dyn Messenger,
-        decided: Vec<Survey>,
-        since: NaiveDate,
-        now: DateTime<Utc>,
-        mode: SendMode,
-        pace: &mut Pace,
-        report: &mut SweepReport,
-    ) -> Result<(), Error> {
-        let today = self.today(now);
+    pub(super) async fn send_surveys(&self, run: &mut SendRun<'_>, decided: Vec<Survey>, since: NaiveDate) -> Result<(), Error> {
+        let today = self.today(run.now);
         let mut surveys: BTreeMap<SurveyKey, Survey> = BTreeMap::new();
         for day in dates(since.min(today - Duration::days(SURVEY_SEND_DAYS)), today) {
             surveys.extend(self.store().surveys_asked_on(day).await?.into_iter().map(|s| (s.key.clone(), s)));
         }
         surveys.extend(decided.into_iter().map(|s| (s.key.clone(), s)));
         let links = surveys.into_values().map(|s| SurveyMessage::of(s, false)).collect();
-        self.deliver_each(messenger, links, now, mode, pace, report).await?;
+        self.deliver_each(run, links).await?;
         let mut invites = Vec::new();
         for day in dates(today - Duration::days(INVITE_SEND_DAYS), today) {
             let answered = self.store().surveys_answered_on(day).await?;
             invites.extend(answered.into_iter().filter(|s| s.invite.is_some()).map(|s| SurveyMessage::of(s, true)));
         }
-        self.deliver_each(messenger, invites, now, mode, pace, report).await
+        self.deliver_each(run, invites).await
     }
 
-    /// Sends one survey message a sender was handed, at most once.
-    pub async fn deliver_survey_message(&self, messenger: &dyn Messenger, key: &SurveyMessageKey, now: DateTime<Utc>) -> Result<Delivery, Error> {
-        self.deliver_intent::<SurveyMessage>(messenger, key, now).await
-    }
 }
 
 #[async_trait]
@@ -215,28 +222,6 @@ impl Intent for SurveyMessage {
         &self.key
     }
 
-    fn stage(&self) -> Stage {
-        match self.progress().map(|p| p.status) {
-            Some(SendStatus::Pending) => Stage::Pending,
-            Some(SendStatus::Sending) => Stage::Sending,
-            _ => Stage::Settled,
-        }
-    }
-
-    fn claim(&self) -> Option<&Claim> {
-        self.progress().and_then(|p| p.claim.as_ref())
-    }
-
-    fn settled(self, end: Settle, now: DateTime<Utc>) -> Self {
-        let progress = self.progress().cloned().unwrap_or_else(Progress::pending);
-        let progress = match end {
-            Settle::Unknown(error) => Progress { status: SendStatus::Unknown, error: error.or(progress.error.clone()), ..progress },
-            Settle::Failed(error) => Progress { status: SendStatus::Failed, error: Some(error), ..progress },
-            Settle::Sent => Progress { status: SendStatus::Sent, error: None, sent_at: Some(now), ..progress },
-        };
-        self.with_progress(progress)
-    }
-
     /// The survey's revision guards every write; an answer recorded meanwhile moves it without
     /// touching this message, so the move is laid onto the survey as it is now, while this
     /// message is still at `from`.
@@ -249,7 +234,7 @@ impl Intent for SurveyMessage {
             }
             let Some(current) = app.store().survey(&self.key.survey).await? else { return Err(StoreError::Conflict) };
             let mine = Self { key: self.key.clone(), survey: current };
-            if mine.progress().map(|p| p.status) != Some(status_of(from)) {
+            if mine.progress().map(|p| p.status) != Some(Self::status_at(from)) {
                 return Err(StoreError::Conflict);
             }
             let progress = self.progress().cloned().unwrap_or_else(Progress::pending);

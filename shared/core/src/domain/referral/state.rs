@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
+use crate::domain::auth::mac;
 use crate::domain::ids::{CustomerId, InvalidValue, ReceiptId};
 use crate::domain::kinds::Locale;
 use crate::domain::template::Templates;
@@ -54,11 +54,8 @@ impl ReferralCode {
     /// taken): an HMAC of the tenant secret and the customer id, so the same customer always
     /// gets the same candidates and nobody can guess another's code from their id.
     pub fn derive(secret: &[u8], customer: &CustomerId, attempt: u32) -> Self {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-        mac.update(b"referral:v1:");
-        mac.update(&attempt.to_be_bytes());
-        mac.update(customer.as_str().as_bytes());
-        let digest = mac.finalize().into_bytes();
+        let payload = [&attempt.to_be_bytes()[..], customer.as_str().as_bytes()].concat();
+        let digest = mac(secret, b"referral:v1:", &payload).finalize().into_bytes();
         let bits = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
         let code = (0..CODE_LEN).map(|i| ALPHABET[((bits >> (59 - 5 * i)) & 31) as usize] as char).collect();
         Self(code)

@@ -2,13 +2,10 @@
 //! secret (as the unsubscribe link is), so the page needs no key and nobody can answer
 //! another customer's survey.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::NaiveDate;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use super::{SurveyKey, LINK_VALID_DAYS};
+use crate::domain::auth::{signed_token, token_payload};
 use crate::domain::ids::CustomerId;
 
 /// What a token says: the survey and the date its link was sent.
@@ -27,12 +24,8 @@ pub enum TokenProblem {
     Expired(NaiveDate),
 }
 
-fn mac(secret: &[u8], payload: &str) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(b"survey:v1:");
-    mac.update(payload.as_bytes());
-    mac
-}
+/// The signature's purpose: no other token's signature passes as a survey link's.
+const SURVEY: &[u8] = b"survey:v1:";
 
 /// `<customer>|<purchase date YYYYMMDD>|<days from it to the issue date>` (a customer id has
 /// no `|`): short, since the link goes into an SMS.
@@ -46,9 +39,7 @@ const TAG_BYTES: usize = 16;
 
 /// The link's token.
 pub fn survey_token(secret: &[u8], ticket: &Ticket) -> String {
-    let payload = payload(ticket);
-    let tag = mac(secret, &payload).finalize().into_bytes();
-    format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(&tag[..TAG_BYTES]))
+    signed_token(secret, SURVEY, &payload(ticket), TAG_BYTES)
 }
 
 /// The survey a token names, if its signature is right and it has not expired by `today`.
@@ -62,10 +53,7 @@ pub fn read_survey_token(secret: &[u8], token: &str, today: NaiveDate) -> Result
 }
 
 fn verify(secret: &[u8], token: &str) -> Option<Ticket> {
-    let (payload_part, tag_part) = token.trim().split_once('.')?;
-    let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(payload_part).ok()?).ok()?;
-    let tag = URL_SAFE_NO_PAD.decode(tag_part).ok().filter(|t| t.len() == TAG_BYTES)?;
-    mac(secret, &payload).verify_truncated_left(&tag).ok()?;
+    let payload = token_payload(secret, SURVEY, token.trim(), TAG_BYTES)?;
     let mut parts = payload.split('|');
     let customer_id = CustomerId::parse(parts.next()?).ok()?;
     let purchased_on = NaiveDate::parse_from_str(parts.next()?, "%Y%m%d").ok()?;
@@ -75,6 +63,9 @@ fn verify(secret: &[u8], token: &str) -> Option<Ticket> {
 
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
     use super::*;
 
     fn ticket() -> Ticket {
