@@ -71,7 +71,6 @@ impl Boomerang {
     pub async fn owner_digest(&self, last_day: NaiveDate, now: DateTime<Utc>) -> Result<OwnerDigest, Error> {
         let from = last_day - Duration::days(DIGEST_DAYS - 1);
         let report = self.trigger_report(from, last_day, now).await?;
-        let word_of_mouth = self.word_of_mouth_report(from, last_day).await?;
         let link = ReportLink::new(from, last_day, now);
         let view_url = self.report_view_url(&link).await?;
         let config = self.config();
@@ -79,8 +78,6 @@ impl Boomerang {
         let digest = render(DigestInput {
             config,
             report: &report,
-            nps: &word_of_mouth.nps.total,
-            referrals: &word_of_mouth.referrals,
             view_url: &view_url,
             // The last whole local day the link opens the page (it expires on the next one).
             link_valid_until: config.local_date(link.expires_at) - Duration::days(1),

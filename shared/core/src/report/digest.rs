@@ -1,8 +1,7 @@
 //! The owner's weekly digest: one email in plain words, in the owner's language, of what last
 //! week's triggers did (messages sent, customers who came back, the net after every cost,
-//! the verdict), the week's NPS and referrals in one line each, with the full report attached
-//! and a signed link to the same page. Pure: the week's reports and the link come in;
-//! subject, text and HTML go out.
+//! the verdict), with the full report attached and a signed link to the same page. Pure: the
+//! week's report and the link come in; subject, text and HTML go out.
 //!
 //! Not a marketing message: it goes to the owner, so it carries no unsubscribe link (the owner
 //! stops it by removing `owner.email` from the program).
@@ -13,13 +12,10 @@ use chrono::{NaiveDate, Weekday};
 
 use crate::domain::config::{weekday_word, ProgramConfig};
 use crate::domain::kinds::{Locale, TriggerKind};
-use crate::domain::survey::nps::MIN_ANSWERS;
 use crate::domain::template::html_escape as escape;
 use crate::domain::wording::format_date;
 use super::explain::weeks_to_an_answer;
 use super::text::{format_amount, signed};
-use super::nps::NpsRow;
-use super::referrals::ReferralSection;
 use super::{Report, StoreRow, TriggerRow, Verdict};
 
 /// What the digest is rendered from.
@@ -28,9 +24,6 @@ pub struct DigestInput<'a> {
     pub config: &'a ProgramConfig,
     /// The report of the week the digest is about.
     pub report: &'a Report,
-    /// The same week's NPS (all stores) and referrals.
-    pub nps: &'a NpsRow,
-    pub referrals: &'a ReferralSection,
     /// The signed link to the report page, and the last day it opens.
     pub view_url: &'a str,
     pub link_valid_until: NaiveDate,
@@ -74,13 +67,10 @@ pub fn render(input: DigestInput<'_>) -> Digest {
     }
     let points = points_words(report, code, locale);
     let stores = stores_words(report, code, locale);
-    let nps = nps_words(config, input.nps, locale);
-    let referrals = referral_words(config, input.referrals, locale);
     let _ = writeln!(text, "\n{points}");
     if let Some(stores) = &stores {
         let _ = writeln!(text, "\n{stores}");
     }
-    let _ = writeln!(text, "\n{nps}\n{referrals}");
     let _ = write!(
         text,
         "\n{}\n\n{} {}:\n{}\n\n{}\n",
@@ -129,13 +119,6 @@ pub fn render(input: DigestInput<'_>) -> Digest {
     if let Some(stores) = &stores {
         let _ = writeln!(html, "<h2 style=\"font-size:16px\">{}</h2>\n<p data-digest=\"stores\">{}</p>", escape(w.stores_title), escape(stores));
     }
-    let _ = writeln!(
-        html,
-        "<h2 style=\"font-size:16px\">{}</h2>\n<p data-digest=\"nps\">{}</p>\n<p data-digest=\"referrals\">{}</p>",
-        escape(w.word_of_mouth_title),
-        escape(&nps),
-        escape(&referrals)
-    );
     let _ = write!(
         html,
         "<p>{}</p>\n<p><a href=\"{}\" style=\"{BUTTON}\">{}</a></p>\n\
@@ -287,46 +270,6 @@ fn points_words(report: &Report, code: &str, locale: Locale) -> String {
     }
 }
 
-/// The week's NPS over every store: the score and its answers, or why there is none.
-fn nps_words(config: &ProgramConfig, nps: &NpsRow, locale: Locale) -> String {
-    let answers = grouped(nps.answers, locale);
-    match (locale, nps.nps.filter(|_| nps.answers >= MIN_ANSWERS)) {
-        (Locale::En, _) if !config.survey.enabled => "NPS: the survey is switched off (survey.enabled).".to_owned(),
-        (Locale::Ru, _) if !config.survey.enabled => "NPS: опрос выключен (survey.enabled).".to_owned(),
-        (Locale::En, Some(score)) => format!("NPS {score:.0} from {answers} {}.", if nps.answers == 1 { "answer" } else { "answers" }),
-        (Locale::Ru, Some(score)) => format!("NPS {score:.0} по {answers} {}.", ru_plural(nps.answers, "ответу", "ответам", "ответам")),
-        (Locale::En, None) => format!(
-            "NPS: not enough data ({answers} {} of the {MIN_ANSWERS} a score needs).",
-            if nps.answers == 1 { "answer" } else { "answers" }
-        ),
-        (Locale::Ru, None) => format!(
-            "NPS: пока мало данных ({answers} {} из {MIN_ANSWERS} нужных для оценки).",
-            ru_plural(nps.answers, "ответ", "ответа", "ответов")
-        ),
-    }
-}
-
-/// The week's referrals: friends who enrolled with a code, how many of them bought, and the
-/// referral points credited for them (the friends' and their referrers').
-fn referral_words(config: &ProgramConfig, r: &ReferralSection, locale: Locale) -> String {
-    let points = r.friend_points_credited.saturating_add(r.referrer_points_credited);
-    let (enrolled, converted, rewarded) = (grouped(r.enrolled_with_code, locale), grouped(r.converted, locale), grouped(points, locale));
-    match locale {
-        Locale::En if !config.referral.enabled => "Referrals: switched off (referral.enabled).".to_owned(),
-        Locale::Ru if !config.referral.enabled => "Рекомендации: выключены (referral.enabled).".to_owned(),
-        Locale::En => format!(
-            "Referrals: {enrolled} {} enrolled with a code, {converted} made a first purchase, {rewarded} {} rewarded.",
-            if r.enrolled_with_code == 1 { "friend" } else { "friends" },
-            if points == 1 { "point" } else { "points" }
-        ),
-        Locale::Ru => format!(
-            "Рекомендации: {enrolled} {} пришли с кодом, {converted} сделали первую покупку, начислено {rewarded} {}.",
-            ru_plural(r.enrolled_with_code, "друг", "друга", "друзей"),
-            ru_plural(points, "балл", "балла", "баллов")
-        ),
-    }
-}
-
 /// The best and the weakest store of the week by revenue; `None` without stores.
 fn stores_words(report: &Report, code: &str, locale: Locale) -> Option<String> {
     let by_revenue = |a: &&StoreRow, b: &&StoreRow| a.revenue_minor.cmp(&b.revenue_minor).then(b.store_id.cmp(&a.store_id));
@@ -392,7 +335,6 @@ struct Words {
     chart_title: &'static str,
     points_title: &'static str,
     stores_title: &'static str,
-    word_of_mouth_title: &'static str,
     locale: Locale,
 }
 
@@ -426,7 +368,6 @@ const EN: Words = Words {
     chart_title: "Messages sent and customers who came back",
     points_title: "Points",
     stores_title: "Stores",
-    word_of_mouth_title: "Word of mouth",
     locale: Locale::En,
 };
 
@@ -453,7 +394,6 @@ const RU: Words = Words {
     chart_title: "Отправлено сообщений и вернулось покупателей",
     points_title: "Баллы",
     stores_title: "Магазины",
-    word_of_mouth_title: "Сарафанное радио",
     locale: Locale::Ru,
 };
 

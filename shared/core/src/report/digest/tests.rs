@@ -13,8 +13,6 @@ use crate::domain::book::{BookRead, DayFigures, DayRow};
 use crate::domain::ids::StoreId;
 use crate::domain::triggers::OutcomeStatus;
 use crate::report::fixtures::*;
-use crate::report::nps::NpsRow;
-use crate::report::referrals::ReferralSection;
 use crate::report::{compute, ReportInput};
 use super::*;
 
@@ -70,60 +68,10 @@ fn fixed_shop(locale: &str) -> (ProgramConfig, Report) {
     (cfg, report)
 }
 
-/// The week's word of mouth: 41 answers (20 promoters, 10 passives, 11 detractors), 3
-/// friends enrolled with a code, 2 of them bought (200 points each), one referrer rewarded.
-fn word_of_mouth() -> (NpsRow, ReferralSection) {
-    let (promoters, passives, detractors) = (20, 10, 11);
-    let answers = promoters + passives + detractors;
-    let share = |n: u64| Some(100.0 * n as f64 / answers as f64);
-    let nps = NpsRow {
-        group: "total",
-        key: "total".into(),
-        sent: 60,
-        answers,
-        response_rate: Some(answers as f64 / 60.0),
-        promoters,
-        passives,
-        detractors,
-        promoters_percent: share(promoters),
-        passives_percent: share(passives),
-        detractors_percent: share(detractors),
-        nps: Some(100.0 * (promoters as f64 - detractors as f64) / answers as f64),
-        nps_ci_low: Some(-5.0),
-        nps_ci_high: Some(49.0),
-        verdict: "ok",
-    };
-    let referrals = ReferralSection {
-        enrolled_with_code: 3,
-        converted: 2,
-        conversion_rate: Some(2.0 / 3.0),
-        friend_points_credited: 400,
-        rewards_credited: 1,
-        rewards_pending: 1,
-        rewards_not_credited: 0,
-        referrer_points_credited: 300,
-        referred_revenue_minor: 500_000,
-        referral_points_redeemed: 0,
-        referral_points_cost_minor: 0,
-        net_minor: 500_000,
-        top_referrers: Vec::new(),
-        promoters_invited: 4,
-        invited_who_referred: 1,
-    };
-    (nps, referrals)
-}
-
 fn digest_of(cfg: &ProgramConfig, report: &Report) -> Digest {
-    let (nps, referrals) = word_of_mouth();
-    digest_with(cfg, report, &nps, &referrals)
-}
-
-fn digest_with(cfg: &ProgramConfig, report: &Report, nps: &NpsRow, referrals: &ReferralSection) -> Digest {
     render(DigestInput {
         config: cfg,
         report,
-        nps,
-        referrals,
         view_url: "https://loyalty.romashka.example/v1/reports/view?token=sample",
         link_valid_until: d("2026-12-07"),
         attachment_name: &attachment_name(report.from, report.to),
@@ -196,22 +144,6 @@ fn without_stores_the_digest_says_nothing_of_them_and_one_store_is_not_ranked() 
     report.stores.clear();
     let none = digest_of(&cfg, &report).text;
     assert!(!none.contains("магазин"), "{none}");
-}
-
-#[test]
-fn the_weeks_nps_and_referrals_have_one_line_each_or_say_why_not() {
-    let (cfg, report) = fixed_shop("en");
-    let (mut nps, referrals) = word_of_mouth();
-    let digest = digest_with(&cfg, &report, &nps, &referrals);
-    let lines = "NPS 22 from 41 answers.\nReferrals: 3 friends enrolled with a code, 2 made a first purchase, 700 points rewarded.";
-    assert!(digest.text.contains(lines), "{}", digest.text);
-    assert!(digest.html.contains("<p data-digest=\"nps\">NPS 22 from 41 answers.</p>"), "{}", digest.html);
-    (nps.answers, nps.nps) = (12, Some(50.0));
-    let few = digest_with(&cfg, &report, &nps, &referrals).text;
-    assert!(few.contains("NPS: not enough data (12 answers of the 30 a score needs)."), "{few}");
-    let off = ProgramConfig::from_toml_str("[owner]\nlocale = \"en\"\n[survey]\nenabled = false\n[referral]\nenabled = false").unwrap();
-    let off = digest_with(&off, &report, &nps, &referrals).text;
-    assert!(off.contains("NPS: the survey is switched off") && off.contains("Referrals: switched off"), "{off}");
 }
 
 #[test]
