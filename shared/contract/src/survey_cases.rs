@@ -152,8 +152,10 @@ pub async fn one_answer_per_survey_replaced_within_seven_days_then_closed(factor
     assert_eq!((answer.score.value(), answer.comment, answer.answered_on), (9, None, day + Duration::days(2)));
     let late = app.answer_survey(&token, score(10), None, at + Duration::days(8)).await.unwrap_err();
     assert!(matches!(late, Error::SurveyAnswer(_)) && late.code() == "survey_closed", "{late:?}");
-    let answered_on = shop.store.surveys_answered_on(day + Duration::days(2)).await.unwrap();
-    assert_eq!(answered_on.len(), 1, "listed under the first answer's date");
+    let first_day = shop.store.surveys_answered_on(day + Duration::days(2)).await.unwrap();
+    assert!(first_day.is_empty(), "no longer listed under the replaced answer's date: {first_day:?}");
+    let replacing_day = shop.store.surveys_answered_on(day + Duration::days(8)).await.unwrap();
+    assert_eq!(replacing_day.len(), 1, "listed under the replacing answer's date");
 }
 
 pub async fn expired_and_invalid_links_are_refused(factory: impl StoreFactory) {
@@ -247,13 +249,20 @@ pub async fn the_owner_gets_one_detractor_alert_per_day(factory: impl StoreFacto
     let handoff = boomerang_core::app::sweep::SweepOptions { send: boomerang_core::app::sweep::SendMode::Handoff, ..Default::default() };
     let gleb = tokens_to(&shop, "gleb").pop().unwrap();
     shop.app.answer_survey(&gleb, score(0), Some("worse".into()), noon(later)).await.unwrap();
+    // Boris replaces his 10 with a detractor's answer: listed on the day he gave it.
+    let boris = tokens_to(&shop, "boris").pop().unwrap();
+    let replaced = shop.app.answer_survey(&boris, score(4), Some("changed my mind".into()), noon(later)).await.unwrap();
+    assert!(replaced.replaced);
     let report = shop.sweep_with(later + Duration::days(1), handoff).await.unwrap();
     assert_eq!(report.alerts_to_send, vec![later]);
     let job = report.jobs().into_iter().find(|j| matches!(j, boomerang_core::app::sweep::SendJob::OwnerAlert { .. })).unwrap();
     for _ in 0..2 {
         shop.app.deliver_job(&shop.messenger, &job, noon(later + Duration::days(1))).await.unwrap();
     }
-    assert_eq!(alerts(&shop).len(), 2, "the second day's alert, once");
+    let sent = alerts(&shop);
+    assert_eq!(sent.len(), 2, "the second day's alert, once");
+    assert!(sent[1].text.contains("worse") && sent[1].text.contains("changed my mind"), "{}", sent[1].text);
+    assert_eq!(shop.store.owner_alert(later).await.unwrap().unwrap().answers, 2, "the replacing detractor answer counts on its day");
 }
 
 /// Expands to one test per survey case, each given `$factory`.

@@ -78,7 +78,7 @@ impl DynamoStore {
             for item in self.query_all(query).await? {
                 let sk = string(&item, SK)?;
                 let store = sk.split_once('#').map(|(_, s)| s).unwrap_or("");
-                let mut values = [0i64; 9];
+                let mut values = [0i64; DayFigures::NAMES.len()];
                 for (slot, name) in values.iter_mut().zip(DayFigures::NAMES) {
                     *slot = number(&item, name)?;
                 }

@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 
-use boomerang_core::domain::book::BookDelta;
 use boomerang_core::domain::ids::{CustomerId, ReceiptId};
 use boomerang_core::ports::{
     CustomerReader, Expected, Guard, LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundKeys, RefundView, StoreError,
@@ -36,7 +35,7 @@ impl LedgerWriter for DynamoStore {
         tx.put(&self.table, items::receipt_item(receipt)?, Some((Condition::absent(), Guard::NewId)))?;
         let (customer, id) = (&commit.record.customer.customer_id, receipt.receipt_id.as_str());
         let new_dates = markers::purchase_marker_dates(commit);
-        let book = BookDelta::purchase(receipt, &commit.entries);
+        let book = commit.book();
         self.add_ledger(&mut tx, customer, receipt.recorded_at, id, &commit.entries, new_dates, &book)?;
         if let Some(reward) = &commit.referral_reward {
             crate::referrals::add_new_reward(self, &mut tx, reward)?;
@@ -80,7 +79,7 @@ impl LedgerWriter for DynamoStore {
         )?;
         let (customer, id) = (&commit.record.customer.customer_id, refund.refund_id.as_str());
         let new_dates = markers::refund_marker_dates(commit);
-        let book = BookDelta::refund(commit.on, &commit.receipt, refund, &commit.entries);
+        let book = commit.book();
         self.add_ledger(&mut tx, customer, refund.recorded_at, id, &commit.entries, new_dates, &book)?;
         self.transact(tx).await
     }

@@ -33,7 +33,7 @@ fn survey_item(survey: &Survey) -> Result<Item, StoreError> {
         ],
     );
     if let Some(answer) = &survey.answer {
-        found.insert(BY_SURVEY_ANSWERED.pk.to_owned(), s(survey_answered_pk(answer.answered_on, customer)));
+        found.insert(BY_SURVEY_ANSWERED.pk.to_owned(), s(survey_answered_pk(answer.listed_on(), customer)));
         found.insert(BY_SURVEY_ANSWERED.sk.to_owned(), s(index_sk));
     }
     Ok(found)

@@ -3,7 +3,7 @@
 //! that moves them, so reports read them instead of every receipt.
 
 use chrono::NaiveDate;
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, params_from_iter, Connection, ToSql, Transaction};
 
 use boomerang_core::domain::book::{BookDelta, DayFigures, DayRow};
 use boomerang_core::ports::{decode_date, encode_date};
@@ -12,6 +12,12 @@ use crate::Fail;
 
 /// Movements of no store are filed under the empty store id (a real one is never empty).
 const NO_STORE: &str = "";
+
+/// The referred customers' share of each day's revenue (migration V7; a file migrated from
+/// an earlier version counts it from the upgrade on, like the book itself).
+pub(crate) const REFERRED_REVENUE: &str = "
+ALTER TABLE book_days ADD COLUMN referred_revenue_minor INTEGER NOT NULL DEFAULT 0;
+";
 
 /// The book's tables (migration V4).
 pub(crate) const SCHEMA: &str = "
@@ -51,20 +57,11 @@ pub(crate) fn apply(tx: &Transaction<'_>, delta: &BookDelta) -> Result<(), Fail>
     );
     let mut upsert = tx.prepare_cached(&sql)?;
     for ((date, store), figures) in &delta.days {
-        let v = figures.values();
-        upsert.execute(params![
-            encode_date(*date),
-            store.as_deref().unwrap_or(NO_STORE),
-            v[0],
-            v[1],
-            v[2],
-            v[3],
-            v[4],
-            v[5],
-            v[6],
-            v[7],
-            v[8]
-        ])?;
+        let date = encode_date(*date);
+        let store: &dyn ToSql = &store.as_deref().unwrap_or(NO_STORE);
+        let values = figures.values();
+        let counters = values.iter().map(|v| v as &dyn ToSql);
+        upsert.execute(params_from_iter([&date as &dyn ToSql, store].into_iter().chain(counters)))?;
     }
     let mut expiring = tx.prepare_cached(
         "INSERT INTO book_expiring (expires_on, points) VALUES (?1, ?2) \
@@ -84,7 +81,7 @@ pub(crate) fn day_figures(conn: &Connection, from: NaiveDate, to: NaiveDate) -> 
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map([encode_date(from), encode_date(to)], |row| {
-            let mut v = [0i64; 9];
+            let mut v = [0i64; DayFigures::NAMES.len()];
             for (i, slot) in v.iter_mut().enumerate() {
                 *slot = row.get(i + 2)?;
             }

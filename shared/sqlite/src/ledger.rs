@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use chrono::Utc;
 use rusqlite::params;
 
-use boomerang_core::domain::book::BookDelta;
 use boomerang_core::domain::ids::{CustomerId, ReceiptId};
 use boomerang_core::ports::{
     encode_json, Expected, Guard, LedgerWriter, PurchaseCommit, PurchaseView, RefundCommit, RefundKeys, RefundView, StoreError,
@@ -33,7 +32,7 @@ impl LedgerWriter for SqliteStore {
         let customer = CustomerRow::encode(&commit.record, expected.next_version())?;
         let receipt = ReceiptRow::encode(&commit.receipt)?;
         let entries = EntryRows::encode(&commit.receipt.customer_id, commit.receipt.recorded_at, &commit.entries)
-            .with_book(BookDelta::purchase(&commit.receipt, &commit.entries));
+            .with_book(commit.book());
         let reward = commit.referral_reward.as_ref().map(RewardRow::encode).transpose()?;
         self.run(move |conn| {
             let tx = write_tx(conn)?;
@@ -92,7 +91,7 @@ impl LedgerWriter for SqliteStore {
             encode_json(refund, "refund")?,
         );
         let entries = EntryRows::encode(&refund.customer_id, refund.recorded_at, &commit.entries)
-            .with_book(BookDelta::refund(commit.on, &commit.receipt, refund, &commit.entries));
+            .with_book(commit.book());
         self.run(move |conn| {
             let tx = write_tx(conn)?;
             let (refund_id, occurred_at_utc, refund_body) = refund_row;

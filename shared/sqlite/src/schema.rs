@@ -152,7 +152,10 @@ CREATE TABLE survey_alerts (
 ) STRICT;
 ";
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+/// The day book's referred revenue (see `book`).
+const V7: &str = crate::book::REFERRED_REVENUE;
+
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 fn user_version(conn: &Connection) -> Result<usize, Fail> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;

@@ -14,7 +14,8 @@ use crate::rows::{exists, read_json, refuse_unless};
 use crate::sweep::RecordRows;
 use crate::{write_tx, Fail, SqliteStore};
 
-/// A survey as its row: customer, purchase date, asked date, answered date, revision, JSON.
+/// A survey as its row: customer, purchase date, asked date, the date it is listed under as
+/// answered (`Answer::listed_on`), revision, JSON.
 struct SurveyRow {
     customer: String,
     purchased_on: String,
@@ -30,7 +31,7 @@ impl SurveyRow {
             customer: survey.key.customer_id.as_str().to_owned(),
             purchased_on: encode_date(survey.key.purchased_on),
             asked_on: encode_date(survey.asked_on),
-            answered_on: survey.answer.as_ref().map(|a| encode_date(a.answered_on)),
+            answered_on: survey.answer.as_ref().map(|a| encode_date(a.listed_on())),
             revision: i64::try_from(survey.revision).map_err(|_| StoreError::Corrupt("survey revision".into()))?,
             body: encode_json(survey, "survey")?,
         })

@@ -7,5 +7,5 @@ mod common;
 use boomerang_store_contract::sim::{main as simulate, Bounds};
 
 fn main() {
-    simulate(common::fresh_store, Bounds { seeds: 300, ops: 60, shrink_runs: 400 });
+    simulate(common::fresh_store, Bounds { seeds: 250, ops: 60, shrink_runs: 400 });
 }

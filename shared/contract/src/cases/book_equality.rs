@@ -1,8 +1,8 @@
 //! Reports from the day book and per-outcome reads equal reports from every raw row: a
 //! seeded shop of two months (purchases at three stores, points spent, receipts uploaded days
 //! late, refunds partial and full, some after the period, trigger outcomes with and without
-//! gifts), reported once through the store's report reads and once by computing over every
-//! receipt of every customer.
+//! gifts, friends who enrolled with a referral code before the period), reported once through
+//! the store's report reads and once by computing over every receipt of every customer.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,6 +12,8 @@ use chrono::{Duration, NaiveDate};
 use boomerang_core::Boomerang;
 use boomerang_core::domain::book::{BookRead, DayFigures, DayRow};
 use boomerang_core::domain::config::ProgramConfig;
+use boomerang_core::domain::customer::{ProfileEditor, ProfilePatch};
+use boomerang_core::domain::referral::ReferralCode;
 use boomerang_core::domain::ids::StoreId;
 use boomerang_core::domain::kinds::{Channel, TriggerKind};
 use boomerang_core::domain::purchase::{Backdating, Receipt};
@@ -33,6 +35,9 @@ impl Seeded {
 
 const CUSTOMERS: u64 = 16;
 const STORES: [&str; 3] = ["s-a", "s-b", "s-c"];
+/// Friends who enroll with `REFERRER`'s code on the first day, before any purchase.
+const FRIENDS: [&str; 4] = ["c-0", "c-1", "c-2", "c-3"];
+const REFERRER: &str = "c-15";
 
 /// A receipt waiting to be uploaded, or a refund waiting to be made, on a given day.
 enum Later {
@@ -63,6 +68,14 @@ pub async fn reports_from_the_book_equal_reports_from_every_raw_row(factory: imp
     let (first, from, to, last) = (date("2026-03-20"), date("2026-04-01"), date("2026-04-30"), date("2026-05-20"));
     let mut later: BTreeMap<NaiveDate, Vec<Later>> = BTreeMap::new();
     let mut next_id = 0;
+    let admin = ProfileEditor::admin();
+    let patch = ProfilePatch::default();
+    let enrolled_at = utc(&format!("{first}T08:00:00Z"));
+    let referrer = app.enroll_referred(&customer_id(REFERRER), &patch, &admin, None, enrolled_at).await.expect("the referrer");
+    let code: ReferralCode = referrer.record.referral.code.expect("a code");
+    for friend in FRIENDS {
+        app.enroll_referred(&customer_id(friend), &patch, &admin, Some(&code), enrolled_at).await.expect("a friend");
+    }
     let mut day = first;
     while day <= last {
         // The sweep of the day decides first (at 06:00 UTC), for a few customers.
@@ -120,8 +133,16 @@ pub async fn reports_from_the_book_equal_reports_from_every_raw_row(factory: imp
         day += Duration::days(1);
     }
 
+    // A referred friend's purchase of the period refunded in part after it.
+    let friend_receipts = store.receipts_of(&customer_id(FRIENDS[0]), from, to).await.expect("receipts");
+    let refunded = friend_receipts.iter().find(|r| r.refund.refunded_minor == 0).expect("a friend's purchase in the period");
+    let mut req = refund_request("f-friend", refunded, refunded.amount_minor / 2);
+    req.occurred_at = local(&format!("{last}T15:00:00+03:00"));
+    app.refund(&req, utc(&format!("{last}T12:30:00Z"))).await.expect("a friend's refund");
+
     let now = utc(&format!("{last}T20:00:00Z"));
     let via_store = app.trigger_report(from, to, now).await.expect("the report");
+    let word_of_mouth = app.word_of_mouth_report(from, to).await.expect("the word-of-mouth report");
 
     // The same report over every raw row: every outcome of the period, every receipt of every
     // customer, and the book's receipt figures rebuilt from those receipts.
@@ -152,7 +173,25 @@ pub async fn reports_from_the_book_equal_reports_from_every_raw_row(factory: imp
     assert_eq!(months(&via_store), months(&raw), "points earned and spent in the period's month");
     let gifted: u64 = outcomes.iter().filter(|o| o.gift_points > 0).map(|o| o.gift_points).sum();
     assert!(gifted > 0);
-    assert_eq!(via_store.points.months[0].gifted, gifted, "the gifts of April, on their sweep dates");
+    let friends_points: u64 = receipts.iter().filter(|r| (from..=to).contains(&r.local_date)).map(|r| r.referral_points).sum();
+    assert_eq!(
+        via_store.points.months[0].gifted,
+        gifted + friends_points,
+        "the gifts of April, on their sweep dates, and the friends' referral points"
+    );
+
+    // Every referred customer's purchases dated in the period, refunds (whenever made)
+    // subtracted, though none of them enrolled in it.
+    let referred: u64 = receipts
+        .iter()
+        .filter(|r| FRIENDS.contains(&r.customer_id.as_str()) && (from..=to).contains(&r.local_date))
+        .map(|r| r.refundable_minor())
+        .sum();
+    let others: u64 = raw.all_revenue_minor - referred;
+    assert!(referred > 0 && others > 0, "referred and other customers bought in the period");
+    assert!(receipts.iter().any(|r| r.receipt_id.as_str() == refunded.receipt_id.as_str() && r.refund.refunded_minor > 0));
+    assert_eq!(word_of_mouth.referrals.enrolled_with_code, 0, "the friends enrolled before the period");
+    assert_eq!(word_of_mouth.referrals.referred_revenue_minor, referred, "the revenue of referred customers, from the book");
 }
 
 /// Buys for `customer` at `store`: made on `made_on`, recorded on `recorded_on`, spending some

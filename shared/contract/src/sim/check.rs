@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Duration;
 
 use boomerang_core::domain::ids::CustomerId;
-use boomerang_core::domain::kinds::{Channel, TriggerKind};
+use boomerang_core::domain::kinds::{Channel, MessageKind, SendStatus, TriggerKind};
+use boomerang_core::domain::survey::{Survey, SurveyKey};
 use boomerang_core::domain::ledger::EntryKind;
 use boomerang_core::domain::purchase::Receipt;
 use boomerang_core::domain::triggers::{Outcome, OutcomeKey, OutcomeStatus};
@@ -15,6 +16,7 @@ use boomerang_core::ports::{MessageKey, RefundKeys};
 
 use crate::audit::{account_faults, LedgerSums};
 use super::plan::{MAX_BACK_DAYS, POPULATION};
+use super::messenger::Delivered;
 use super::world::{same_receipt, World};
 
 /// What a run's end state holds: proof that the checks had something to judge.
@@ -23,6 +25,10 @@ pub struct Seen {
     /// Decisions by final status.
     pub decisions: BTreeMap<OutcomeStatus, usize>,
     pub gift_points: u64,
+    /// Surveys asked, answers stored, survey messages (links, invitations, alerts) delivered.
+    pub surveys: usize,
+    pub answers: usize,
+    pub survey_messages: usize,
     /// Each decision as it ended, for the trace.
     pub ended: Vec<String>,
 }
@@ -140,7 +146,7 @@ pub async fn invariants(world: &World, seen: &mut Seen) -> Result<Vec<String>, S
             v.push(format!("{} is recorded sent, but no provider answered that it went", name(&o.key)));
         }
     }
-    for d in &delivered {
+    for d in delivered.iter().filter(|d| !is_survey_message(d.key.kind)) {
         match by_message.get(&d.key) {
             None => v.push(format!("{} went out without a decision", message_name(&d.key))),
             Some(o) => {
@@ -166,8 +172,101 @@ pub async fn invariants(world: &World, seen: &mut Seen) -> Result<Vec<String>, S
         }
     }
 
+    v.extend(survey_faults(world, &delivered, seen).await?);
     v.extend(report_faults(world, &outcomes, &stored_receipts, &sums).await?);
     Ok(v)
+}
+
+fn is_survey_message(kind: MessageKind) -> bool {
+    matches!(kind, MessageKind::Survey | MessageKind::PromoterInvite | MessageKind::SurveyAlert)
+}
+
+/// Surveys: at most one per customer in `min_days_between` days; each listed once by the
+/// date it was asked and the date of its latest answer, as it reads by its key; its link and
+/// its invitation recorded sent only when a provider said so, and delivered only while claimed
+/// or settled, on the channel recorded; its answer one the customer gave (the last answered
+/// 2xx or one given since), without a comment once the customer was erased; the owner's alert
+/// delivered only for a date that has one recorded. (At most one send of each: the attempts
+/// check above counts every message key.)
+async fn survey_faults(world: &World, delivered: &[Delivered], seen: &mut Seen) -> Result<Vec<String>, String> {
+    let store = &world.inner;
+    let err = |e: boomerang_core::ports::StoreError| format!("the store failed during the checks: {e}");
+    let min_days = i64::from(world.config.survey.min_days_between);
+    let mut v = Vec::new();
+    let mut surveys: BTreeMap<MessageKey, (Option<Channel>, SendStatus)> = BTreeMap::new();
+    for who in 0..POPULATION {
+        let id = CustomerId::parse(&format!("c{who}")).expect("a valid id");
+        let mut mine = store.surveys_of(&id).await.map_err(err)?;
+        mine.sort_by_key(|s| s.asked_on);
+        for pair in mine.windows(2) {
+            if pair[1].asked_on < pair[0].asked_on + Duration::days(min_days) {
+                v.push(format!("{id} was asked on {} and again on {}", pair[0].asked_on, pair[1].asked_on));
+            }
+        }
+        for s in &mine {
+            seen.surveys += 1;
+            let listed = |found: Vec<Survey>| found.into_iter().filter(|f| f.key == s.key).collect::<Vec<_>>();
+            if listed(store.surveys_asked_on(s.asked_on).await.map_err(err)?) != vec![s.clone()] {
+                v.push(format!("the survey {} is not listed once, as it reads, on the date it was asked", s.key));
+            }
+            for (invite, progress) in [(false, Some(&s.delivery)), (true, s.invite.as_ref())] {
+                let Some(p) = progress else { continue };
+                let key = survey_message_key(&s.key, invite);
+                if p.status == SendStatus::Sent && !delivered.iter().any(|d| d.key == key && d.answered) {
+                    v.push(format!("{} is recorded sent, but no provider answered that it went", message_name(&key)));
+                }
+                surveys.insert(key, (p.channel, p.status));
+            }
+            let given = world.answers.get(&s.key).map(Vec::as_slice).unwrap_or_default();
+            let Some(answer) = &s.answer else {
+                if world.answered_ok.contains(&s.key) {
+                    v.push(format!("the survey {} was answered 2xx but holds no answer", s.key));
+                }
+                continue;
+            };
+            seen.answers += 1;
+            if listed(store.surveys_answered_on(answer.listed_on()).await.map_err(err)?) != vec![s.clone()] {
+                v.push(format!("the survey {} is not listed once, as it reads, on the date of its latest answer", s.key));
+            }
+            let erased = world.erased.contains(&id);
+            if erased && answer.comment.is_some() {
+                v.push(format!("the survey {} keeps a comment of an erased customer", s.key));
+            }
+            let held = (answer.score.value(), answer.comment.clone());
+            if !given.iter().any(|(score, comment)| (*score, if erased { None } else { comment.clone() }) == held) {
+                v.push(format!("the survey {} holds {held:?}, which the customer did not give last: {given:?}", s.key));
+            }
+        }
+    }
+    for d in delivered.iter().filter(|d| is_survey_message(d.key.kind)) {
+        seen.survey_messages += 1;
+        if d.key.kind == MessageKind::SurveyAlert {
+            let date = d.key.episode.parse().map_err(|_| format!("an alert's episode {} is not a date", d.key.episode))?;
+            if store.owner_alert(date).await.map_err(err)?.is_none() {
+                v.push(format!("the owner's alert of {date} went out without a record"));
+            }
+            continue;
+        }
+        match surveys.get(&d.key) {
+            None => v.push(format!("{} went out without a survey", message_name(&d.key))),
+            Some((channel, status)) => {
+                if !matches!(status, SendStatus::Sending | SendStatus::Sent | SendStatus::Unknown) {
+                    v.push(format!("{} went out, but it is recorded {status:?}", message_name(&d.key)));
+                }
+                if *channel != Some(d.channel) {
+                    v.push(format!("{} went by {:?}, recorded for {channel:?}", message_name(&d.key), d.channel));
+                }
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// The message key of a survey's link or invitation, as the sweep sends it.
+fn survey_message_key(key: &SurveyKey, invite: bool) -> MessageKey {
+    let kind = if invite { MessageKind::PromoterInvite } else { MessageKind::Survey };
+    let episode = format!("{}{}", key.purchased_on, if invite { ":invite" } else { "" });
+    MessageKey { kind, customer_id: key.customer_id.clone(), episode }
 }
 
 fn name(key: &OutcomeKey) -> String {

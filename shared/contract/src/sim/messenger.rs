@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::ids::Phone;
-use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::kinds::{Channel, MessageKind};
 use boomerang_core::ports::{MessageKey, Messenger, OutgoingMessage, SendError, Store};
 
 use super::world::{Schedule, SendFault, Step};
@@ -46,6 +46,13 @@ impl SimMessenger {
         let key = &message.key;
         let mut faults = Vec::new();
         let what = format!("the {} message of {} ({})", key.kind, key.customer_id.as_str(), key.episode);
+        // The owner's alert goes to the owner, at any hour, with no consent to ask.
+        if key.kind == MessageKind::SurveyAlert {
+            return match self.config.survey.owner_alert_email.as_deref() == Some(message.to.as_str()) {
+                true => Vec::new(),
+                false => vec![format!("{what} went to an address that is not the owner's")],
+            };
+        }
         let record = match self.store.customer(&key.customer_id).await {
             Ok(record) => record,
             Err(e) => return vec![format!("{what}: the customer could not be read: {e}")],

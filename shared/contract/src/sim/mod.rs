@@ -72,6 +72,10 @@ pub struct Figures {
     pub decisions: std::collections::BTreeMap<boomerang_core::domain::triggers::OutcomeStatus, usize>,
     pub messages: usize,
     pub gift_points: u64,
+    /// Surveys asked, answers stored, survey messages delivered (links, invitations, alerts).
+    pub surveys: usize,
+    pub answers: usize,
+    pub survey_messages: usize,
 }
 
 impl Figures {
@@ -84,6 +88,9 @@ impl Figures {
         }
         self.messages += o.messages;
         self.gift_points += o.gift_points;
+        self.surveys += o.surveys;
+        self.answers += o.answers;
+        self.survey_messages += o.survey_messages;
     }
 }
 
@@ -108,6 +115,9 @@ pub async fn run(factory: &impl StoreFactory, weather: Weather, ops: &[Op]) -> R
         decisions: seen.decisions.clone(),
         messages: world.messenger.delivered.lock().expect("lock").len(),
         gift_points: seen.gift_points,
+        surveys: seen.surveys,
+        answers: seen.answers,
+        survey_messages: seen.survey_messages,
     };
     let mut log = world.log;
     log.extend(seen.ended.iter().map(|line| format!("at the end: {line}")));
@@ -288,7 +298,8 @@ where
     let decisions: Vec<String> = f.decisions.iter().map(|(s, n)| format!("{n} {}", s.as_str())).collect();
     println!(
         "simulation: {seeds} seeds from {}, {} operations checked ({} under injected faults, {} crashes), \
-         decisions: {}; {} messages, {} gift points; {} failed{}; {:.1} s, {:.1} seeds/s",
+         decisions: {}; {} messages, {} gift points; surveys: {} asked, {} answered, {} survey messages; \
+         {} failed{}; {:.1} s, {:.1} seeds/s",
         choice.first,
         f.ops,
         f.faulted,
@@ -296,6 +307,9 @@ where
         if decisions.is_empty() { "none".into() } else { decisions.join(", ") },
         f.messages,
         f.gift_points,
+        f.surveys,
+        f.answers,
+        f.survey_messages,
         failed.len(),
         if failed.is_empty() { String::new() } else { format!(" (seeds {failed:?})") },
         secs,

@@ -34,6 +34,9 @@ pub enum Action {
     Deliver { nth: u16 },
     /// SES reports a bounce or a complaint about the customer's address (or a past one).
     Feedback { who: u8, complaint: bool, past_address: bool },
+    /// The customer of the `nth` survey link delivered so far opens it and answers `score`,
+    /// with a comment or not (a second answer replaces the first within 7 days).
+    Answer { nth: u16, score: u8, comment: bool },
     /// The customer texts STOP: the SMS provider lists the number as opted out.
     SmsStop { who: u8 },
     /// The customer clicks the one-click unsubscribe link.
@@ -121,6 +124,7 @@ fn action(rng: &mut Rng) -> Action {
         64..=65 => Action::SmsStop { who },
         66..=67 => Action::Unsubscribe { who },
         68..=71 => enroll(rng, who),
+        72..=75 => Action::Answer { nth: rng.u16(..), score: rng.u8(..=10), comment: rng.bool() },
         // Mostly hours, some days, now and then more than the sweep catches up: a run spans
         // weeks and the run's program is compressed, so lapses, gifts and burns come due.
         _ => Action::Advance {

@@ -19,7 +19,10 @@ use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::ProfilePatch;
 use boomerang_core::domain::ids::{Currency, CustomerId, Email, Phone, ReceiptId, RefundId, StoreId};
 use boomerang_core::domain::kinds::Channel;
+use boomerang_core::domain::kinds::MessageKind;
 use boomerang_core::domain::purchase::{Backdating, PurchaseRequest, Receipt, Refund, RefundRequest};
+use boomerang_core::domain::survey::token::Ticket;
+use boomerang_core::domain::survey::{Score, SurveyKey};
 use boomerang_core::domain::triggers::OutcomeKey;
 use boomerang_core::ports::{Store, StoreError};
 use boomerang_core::{Boomerang, Error};
@@ -36,10 +39,14 @@ pub const START: &str = "2026-01-05T06:00:00Z";
 /// The program of a run: the default one compressed in time (lapses after 2, 4 and 6 days,
 /// points valid 8 days, gifts 3 or 4, warnings 3 days before for small balances), so lapses,
 /// gifts, burns and warnings all come due within a run of days; no pacing to wait for; the
-/// seed's holdout. The NPS survey is left out: the simulation judges the ledger, the triggers'
-/// and the referrals' messages; the survey's rules are the survey contract's.
+/// seed's holdout. The NPS survey asks every purchaser the day after (at most once in 3 days)
+/// and the owner is alerted of detractors, so surveys, answers, invitations and alerts meet
+/// the same crashes and reruns.
 pub fn program(holdout_percent: u8) -> ProgramConfig {
-    let mut text = String::from("points_valid_days = 8\n[messaging]\nmax_sends_per_second = 10000\n[survey]\nenabled = false\n");
+    let mut text = String::from(
+        "points_valid_days = 8\n[messaging]\nmax_sends_per_second = 10000\n\
+         [survey]\nsample_percent = 100\nmin_days_between = 3\nowner_alert_email = \"owner@example.ru\"\n",
+    );
     for (trigger, extra) in [
         ("lapsed_30", "after_days = 2"),
         ("lapsed_60", "after_days = 4\ngift_valid_days = 4"),
@@ -255,6 +262,13 @@ pub struct World {
     /// The first 2xx answer to each.
     pub receipts_answered: BTreeMap<ReceiptId, Receipt>,
     pub refunds_answered: BTreeMap<RefundId, Refund>,
+    /// Every answer each survey was given, from its last 2xx on (that one first): what it may
+    /// hold (an answer whose 2xx was lost may be stored too).
+    pub answers: BTreeMap<SurveyKey, Vec<(u8, Option<String>)>>,
+    /// The surveys an answer was answered 2xx for.
+    pub answered_ok: std::collections::BTreeSet<SurveyKey>,
+    /// The customers an erasure was answered 2xx for.
+    pub erased: std::collections::BTreeSet<CustomerId>,
     /// Every address a customer was given.
     emails: BTreeMap<u8, Vec<String>>,
     pub violations: Vec<String>,
@@ -307,6 +321,9 @@ impl World {
             refunds: Vec::new(),
             receipts_answered: BTreeMap::new(),
             refunds_answered: BTreeMap::new(),
+            answers: BTreeMap::new(),
+            answered_ok: Default::default(),
+            erased: Default::default(),
             emails: BTreeMap::new(),
             violations: Vec::new(),
             log: Vec::new(),
@@ -376,7 +393,8 @@ impl World {
             | Error::OccurredAtTooOld { .. }
             | Error::CustomerNotFound
             | Error::CustomerErased
-            | Error::ConsentWithdrawn(_) => true,
+            | Error::ConsentWithdrawn(_)
+            | Error::SurveyAnswer(_) => true,
             Error::Store(StoreError::Unavailable(_)) | Error::Contention => injected,
             _ => false,
         };
@@ -443,7 +461,12 @@ impl World {
                 Some(req) => self.refund(&req).await,
                 None => Ok(()),
             },
-            Action::Erase { who } => self.app.erase(&customer(who), now).await,
+            Action::Erase { who } => {
+                self.app.erase(&customer(who), now).await?;
+                self.erased.insert(customer(who));
+                Ok(())
+            }
+            Action::Answer { nth, score, comment } => self.answer(nth, score, comment).await,
             Action::Sweep { back_days, handoff } => {
                 let date = self.today() - Duration::days(i64::from(back_days));
                 let send = if handoff { SendMode::Handoff } else { SendMode::Inline };
@@ -514,6 +537,31 @@ impl World {
                 self.refunds_answered.insert(id.clone(), outcome.refund);
             }
         }
+        Ok(())
+    }
+
+    /// The customer opens the `nth` survey link delivered and answers.
+    async fn answer(&mut self, nth: u16, score: u8, comment: bool) -> Result<(), Error> {
+        let links: Vec<SurveyKey> = locked(&self.messenger.delivered)
+            .iter()
+            .filter(|d| d.key.kind == MessageKind::Survey)
+            .filter_map(|d| Some(SurveyKey { customer_id: d.key.customer_id.clone(), purchased_on: d.key.episode.parse().ok()? }))
+            .collect();
+        let Some(key) = pick(&links, nth).cloned() else { return Ok(()) };
+        // The link as the message carried it (its date is the survey's, which never changes).
+        let Some(asked) = self.inner.survey(&key).await? else { return Ok(()) };
+        let calm = Boomerang::new(self.inner.clone(), self.config.clone());
+        let token = calm.survey_token(&Ticket { key: key.clone(), issued_on: asked.asked_on }).await?;
+        let comment = comment.then(|| format!("comment {}", self.log.len()));
+        let given = self.answers.entry(key.clone()).or_default();
+        given.push((score, comment.clone()));
+        let score = Score::parse(score.into()).expect("a score from 0 to 10");
+        self.app.answer_survey(&token, score, comment, self.now).await?;
+        // Answered: from now on the survey holds this answer or a later one.
+        let given = self.answers.entry(key.clone()).or_default();
+        let last = given.pop().expect("the answer just given");
+        *given = vec![last];
+        self.answered_ok.insert(key);
         Ok(())
     }
 

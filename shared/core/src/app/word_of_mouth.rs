@@ -21,8 +21,8 @@ pub struct WordOfMouth {
 impl Boomerang {
     /// The sections for `[from, to]`: the surveys asked on each date, the customers who
     /// enrolled with a code on each date (their records, rewards and receipts in the period).
-    /// Reads are per day and per customer concerned: never the whole table. So "referred
-    /// customers" are the friends who enrolled with a code in the period.
+    /// Reads are per day and per customer concerned: never the whole table. The revenue of
+    /// referred customers is every referred customer's, from the day book (one read per day).
     pub async fn word_of_mouth_report(&self, from: NaiveDate, to: NaiveDate) -> Result<WordOfMouth, Error> {
         if from > to {
             return Err(Error::invalid("from", "from must not be after to"));
@@ -53,19 +53,19 @@ impl Boomerang {
             }
             enrolled.push(record);
         }
-        // The referred customers' purchases: those of the friends who enrolled with a code in
-        // the period (one read per friend), so the cost follows the period's enrollments.
+        // The friends' own purchases (one read per friend): their referral points.
         let mut receipts = Vec::new();
         for record in &enrolled {
             receipts.extend(store.receipts_of(&record.customer.customer_id, from, to).await?);
         }
-        let referred_purchasers: BTreeSet<_> = receipts.iter().map(|r| r.customer_id.clone()).collect();
+        let referred_revenue_minor =
+            store.day_figures(from, to).await?.iter().map(|row| row.figures.referred_revenue_minor).sum();
         let input = ReferralInput {
             point_value_minor: self.config().point_value_minor,
             enrolled: &enrolled,
             rewards: &rewards,
             receipts: &receipts,
-            referred_purchasers: &referred_purchasers,
+            referred_revenue_minor,
             surveys: &surveys,
         };
         Ok(WordOfMouth { nps: nps_section(&surveys, from, to), referrals: referral_section(&input) })

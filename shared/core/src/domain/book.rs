@@ -45,15 +45,29 @@ pub struct DayFigures {
     /// Points a refund owed back that had already been spent (never taken).
     pub written_off: i64,
     pub expired: i64,
+    /// The part of `revenue_minor` bought by customers who enrolled with a referral code
+    /// (`referred_by`, set before their first purchase and never changed, so a refund
+    /// subtracts from it exactly what the purchase added).
+    pub referred_revenue_minor: i64,
 }
 
 impl DayFigures {
     /// The counters' names, in the order [`DayFigures::values`] gives them: the stores'
     /// column and attribute names.
-    pub const NAMES: [&'static str; 9] =
-        ["receipts", "revenue_minor", "earned", "gifted", "restored", "redeemed", "clawed_back", "written_off", "expired"];
+    pub const NAMES: [&'static str; 10] = [
+        "receipts",
+        "revenue_minor",
+        "earned",
+        "gifted",
+        "restored",
+        "redeemed",
+        "clawed_back",
+        "written_off",
+        "expired",
+        "referred_revenue_minor",
+    ];
 
-    pub fn values(&self) -> [i64; 9] {
+    pub fn values(&self) -> [i64; 10] {
         [
             self.receipts,
             self.revenue_minor,
@@ -64,12 +78,14 @@ impl DayFigures {
             self.clawed_back,
             self.written_off,
             self.expired,
+            self.referred_revenue_minor,
         ]
     }
 
-    pub fn from_values(v: [i64; 9]) -> Self {
-        let [receipts, revenue_minor, earned, gifted, restored, redeemed, clawed_back, written_off, expired] = v;
-        Self { receipts, revenue_minor, earned, gifted, restored, redeemed, clawed_back, written_off, expired }
+    pub fn from_values(v: [i64; 10]) -> Self {
+        let [receipts, revenue_minor, earned, gifted, restored, redeemed, clawed_back, written_off, expired, referred_revenue_minor] =
+            v;
+        Self { receipts, revenue_minor, earned, gifted, restored, redeemed, clawed_back, written_off, expired, referred_revenue_minor }
     }
 
     pub fn add(&mut self, other: &DayFigures) {
@@ -153,25 +169,33 @@ impl BookDelta {
         self.expiring.retain(|_, p| *p != 0);
     }
 
-    /// A purchase: the receipt and its entries (earned, redeemed, a friend's referral points).
-    pub fn purchase(receipt: &Receipt, entries: &[LedgerEntry]) -> Self {
+    /// A purchase: the receipt and its entries (earned, redeemed, a friend's referral points);
+    /// `referred` when the buyer enrolled with a referral code.
+    pub fn purchase(receipt: &Receipt, entries: &[LedgerEntry], referred: bool) -> Self {
         let mut book = Self::default();
         let store = Some(receipt.store_id.as_str());
         let day = book.day(receipt.local_date, store);
         day.receipts = 1;
         day.revenue_minor = signed(receipt.amount_minor);
+        if referred {
+            day.referred_revenue_minor = day.revenue_minor;
+        }
         book.entries(receipt.local_date, store, entries);
         book
     }
 
-    /// A refund dated `on` (its local date); `after` is the receipt as the refund leaves it.
-    pub fn refund(on: NaiveDate, after: &Receipt, refund: &Refund, entries: &[LedgerEntry]) -> Self {
+    /// A refund dated `on` (its local date); `after` is the receipt as the refund leaves it;
+    /// `referred` when its buyer enrolled with a referral code.
+    pub fn refund(on: NaiveDate, after: &Receipt, refund: &Refund, entries: &[LedgerEntry], referred: bool) -> Self {
         let mut book = Self::default();
         let store = Some(after.store_id.as_str());
         let in_full = |refunded: u64| after.amount_minor > 0 && refunded >= after.amount_minor;
         let before = after.refund.refunded_minor.saturating_sub(refund.amount_minor);
         let day = book.day(after.local_date, store);
         day.revenue_minor = -signed(refund.amount_minor);
+        if referred {
+            day.referred_revenue_minor = day.revenue_minor;
+        }
         if in_full(after.refund.refunded_minor) && !in_full(before) {
             day.receipts = -1;
         }
@@ -231,6 +255,34 @@ mod tests {
         let burn = BookDelta::burn(&[entry(EntryKind::Expire, 120, gift)]);
         assert_eq!(burn.days[&(d("2026-12-15"), None)].expired, 120, "dated by the lot");
         assert!(burn.expiring.is_empty(), "a burn leaves what the date held: it is what burned");
+    }
+
+    #[test]
+    fn a_referred_customers_purchase_and_refund_move_the_referred_revenue_with_the_revenue() {
+        use crate::report::fixtures::receipt;
+        let bought = receipt("r-1", "c-1", "2026-04-03", 50_000);
+        let key = (d("2026-04-03"), Some(bought.store_id.as_str().to_owned()));
+        let referred = BookDelta::purchase(&bought, &[], true);
+        assert_eq!((referred.days[&key].revenue_minor, referred.days[&key].referred_revenue_minor), (50_000, 50_000));
+        assert_eq!(BookDelta::purchase(&bought, &[], false).days[&key].referred_revenue_minor, 0, "not referred");
+        let mut after = bought.clone();
+        after.refund.refunded_minor = 20_000;
+        let refund = crate::domain::purchase::Refund {
+            refund_id: crate::domain::ids::RefundId::parse("f-1").unwrap(),
+            receipt_id: bought.receipt_id.clone(),
+            customer_id: bought.customer_id.clone(),
+            amount_minor: 20_000,
+            occurred_at: bought.occurred_at,
+            points_clawed_back: 0,
+            points_restored: 0,
+            points_written_off: 0,
+            balance_after: 0,
+            recorded_at: bought.recorded_at,
+        };
+        // Refunded weeks later: off the purchase's day, like the revenue.
+        let refunded = BookDelta::refund(d("2026-05-20"), &after, &refund, &[], true);
+        assert_eq!((refunded.days[&key].revenue_minor, refunded.days[&key].referred_revenue_minor), (-20_000, -20_000));
+        assert_eq!(BookDelta::refund(d("2026-05-20"), &after, &refund, &[], false).days[&key].referred_revenue_minor, 0);
     }
 
     #[test]

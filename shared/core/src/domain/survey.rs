@@ -162,12 +162,24 @@ pub struct Answer {
     /// Personal data: erased with the customer, never logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    /// The first answer's instant and local date: the replacement window and the day of the
-    /// owner's detractor alert count from it.
+    /// The first answer's instant and local date: the replacement window (and a promoter's
+    /// invitation) count from it.
     pub first_at: DateTime<Utc>,
     pub answered_on: NaiveDate,
     /// The latest answer's instant.
     pub at: DateTime<Utc>,
+    /// The local date of the latest answer when it replaced an earlier one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_on: Option<NaiveDate>,
+}
+
+impl Answer {
+    /// The date the survey is listed under as answered (`surveys_answered_on`, the owner's
+    /// detractor alert): the latest answer's, so a replacing detractor answer is reported on
+    /// the day it was given.
+    pub fn listed_on(&self) -> NaiveDate {
+        self.replaced_on.unwrap_or(self.answered_on)
+    }
 }
 
 /// A survey: the intent to ask (written by the sweep), its message, and its answer.
@@ -256,7 +268,8 @@ pub fn answer(
         None => (now, today),
     };
     let mut next = survey.next();
-    next.answer = Some(Answer { score, comment, first_at, answered_on, at: now });
+    let replaced_on = survey.answer.is_some().then_some(today);
+    next.answer = Some(Answer { score, comment, first_at, answered_on, at: now, replaced_on });
     let promoter = score.group() == NpsGroup::Promoter && invite_promoters;
     next.invite = match (&survey.invite, promoter) {
         (None, true) => Some(Delivery::pending()),

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
+use crate::domain::book::BookDelta;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::{CustomerId, ReceiptId, RefundId};
 use crate::domain::ledger::LedgerEntry;
@@ -31,6 +32,13 @@ pub struct PurchaseCommit {
     /// A referred friend's first qualifying purchase: the referrer's pending reward, written
     /// only if none is stored for this friend (the friend's record, at `expected`, guards it).
     pub referral_reward: Option<ReferralReward>,
+}
+
+impl PurchaseCommit {
+    /// What the commit adds to the day book, in the same transaction.
+    pub fn book(&self) -> BookDelta {
+        BookDelta::purchase(&self.receipt, &self.entries, self.record.referral.referred_by.is_some())
+    }
 }
 
 /// What a refund's view is read by: the refund's id, its receipt's, and the request's guess
@@ -74,6 +82,13 @@ pub struct RefundCommit {
     /// The refund's local date (the tenant's time zone): its points movements count on it in
     /// the day book.
     pub on: NaiveDate,
+}
+
+impl RefundCommit {
+    /// What the commit adds to the day book, in the same transaction.
+    pub fn book(&self) -> BookDelta {
+        BookDelta::refund(self.on, &self.receipt, &self.refund, &self.entries, self.record.referral.referred_by.is_some())
+    }
 }
 
 /// Purchases and refunds.

@@ -25,7 +25,8 @@ pub trait SurveyStore: Send + Sync {
     async fn update_survey(&self, survey: &Survey, record: Option<&RecordCommit>) -> Result<(), StoreError>;
     /// The surveys a sweep asked on this date (an index: it may lag a write of the last moments).
     async fn surveys_asked_on(&self, date: NaiveDate) -> Result<Vec<Survey>, StoreError>;
-    /// The surveys first answered on this local date (an index, as above).
+    /// The surveys whose latest answer was given on this local date (`Answer::listed_on`; an
+    /// index, as above).
     async fn surveys_answered_on(&self, date: NaiveDate) -> Result<Vec<Survey>, StoreError>;
     async fn owner_alert(&self, date: NaiveDate) -> Result<Option<OwnerAlert>, StoreError>;
     /// Stores the alert of its date: a new one when `from` is `None` (`Duplicate` if the date

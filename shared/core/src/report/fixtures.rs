@@ -82,7 +82,7 @@ pub fn run(cfg: &ProgramConfig, from: &str, to: &str, today: &str, outcomes: &[O
 pub fn book_of(receipts: &[Receipt]) -> BookRead {
     let mut days: BTreeMap<(NaiveDate, Option<String>), DayFigures> = BTreeMap::new();
     for r in receipts {
-        let mut delta = BookDelta::purchase(r, &[]).days;
+        let mut delta = BookDelta::purchase(r, &[], false).days;
         if r.refund.refunded_minor > 0 {
             let refund = Refund {
                 refund_id: RefundId::parse("f").unwrap(),
@@ -96,7 +96,7 @@ pub fn book_of(receipts: &[Receipt]) -> BookRead {
                 balance_after: 0,
                 recorded_at: r.recorded_at,
             };
-            for (key, f) in BookDelta::refund(r.local_date, r, &refund, &[]).days {
+            for (key, f) in BookDelta::refund(r.local_date, r, &refund, &[], false).days {
                 delta.entry(key).or_default().add(&f);
             }
         }

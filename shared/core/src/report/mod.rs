@@ -97,7 +97,7 @@ pub mod digest;
 mod explain;
 mod export;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 pub mod html;
 mod points;
 mod sections;

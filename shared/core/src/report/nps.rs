@@ -288,6 +288,7 @@ mod tests {
             first_at: "2026-01-03T00:00:00Z".parse().unwrap(),
             answered_on: s.asked_on,
             at: "2026-01-03T00:00:00Z".parse().unwrap(),
+            replaced_on: None,
         });
         s
     }

@@ -1,6 +1,7 @@
 //! The report's referrals section: friends who enrolled with a code in the period, how many
 //! made their first qualifying purchase (converted), the referrers' rewards for them, what
-//! referred customers spent in the period and what the referral points they redeemed cost,
+//! every referred customer (whenever they enrolled) spent in the period, from the day book,
+//! and what the referral points the period's friends redeemed cost,
 //! the top referrers (customer ids only), and how the survey's promoter invitations did.
 //! Pure: the caller loads the records and receipts the period needs through date-keyed reads.
 
@@ -28,10 +29,11 @@ pub struct ReferralInput<'a> {
     pub enrolled: &'a [CustomerRecord],
     /// The referrers' rewards for the converted among them.
     pub rewards: &'a [ReferralReward],
-    /// Every receipt dated in the period.
+    /// The receipts dated in the period of the friends in `enrolled`.
     pub receipts: &'a [Receipt],
-    /// The purchasers of those receipts who were referred (whenever they enrolled).
-    pub referred_purchasers: &'a BTreeSet<CustomerId>,
+    /// The day book's referred revenue summed over the period's dates: every purchase dated
+    /// in the period by a customer with `referred_by`, refunds (whenever made) subtracted.
+    pub referred_revenue_minor: i64,
     /// The surveys asked in the period (for the promoters' invitations).
     pub surveys: &'a [Survey],
 }
@@ -54,9 +56,11 @@ pub struct ReferralSection {
     /// Cancelled (a full refund within the hold, the referrer gone), capped or unreachable.
     pub rewards_not_credited: u64,
     pub referrer_points_credited: u64,
-    /// Purchases in the period of customers who were referred, refunds subtracted.
+    /// Purchases dated in the period by every customer who enrolled with a referral code
+    /// (whenever they enrolled), refunds subtracted: counted like the report's revenue.
     pub referred_revenue_minor: u64,
-    /// Referral points (the friends' and the referrers') spent on receipts in the period.
+    /// Referral points spent on the receipts in the period of the friends who enrolled with a
+    /// code in the period.
     pub referral_points_redeemed: u64,
     pub referral_points_cost_minor: u64,
     /// referred_revenue_minor − referral_points_cost_minor.
@@ -87,12 +91,8 @@ pub fn referral_section(input: &ReferralInput<'_>) -> ReferralSection {
     top.truncate(TOP_REFERRERS);
     let credited: Vec<&ReferralReward> = input.rewards.iter().filter(|r| r.status.is_credited()).collect();
     let pending = input.rewards.iter().filter(|r| matches!(r.status, SendStatus::Pending)).count() as u64;
-    let referred_revenue: u64 = input
-        .receipts
-        .iter()
-        .filter(|r| input.referred_purchasers.contains(&r.customer_id))
-        .map(|r| r.refundable_minor())
-        .sum();
+    // Never below zero: a period before the book counted it may hold refunds alone.
+    let referred_revenue = u64::try_from(input.referred_revenue_minor).unwrap_or(0);
     let redeemed: u64 = input
         .receipts
         .iter()
@@ -173,7 +173,7 @@ impl ReferralSection {
         );
         let _ = writeln!(
             out,
-            "  revenue of referred customers {:.2}, referral points redeemed {} (cost {:.2}), net {:.2}",
+            "  revenue of all referred customers {:.2}, referral points redeemed {} (cost {:.2}), net {:.2}",
             self.referred_revenue_minor as f64 / 100.0,
             self.referral_points_redeemed,
             self.referral_points_cost_minor as f64 / 100.0,

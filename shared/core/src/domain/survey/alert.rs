@@ -29,7 +29,7 @@ pub struct OwnerAlert {
 pub fn detractors_of(answered: &[Survey], date: NaiveDate) -> Vec<&Survey> {
     let mut list: Vec<&Survey> = answered
         .iter()
-        .filter(|s| s.answer.as_ref().is_some_and(|a| a.answered_on == date && a.score.group() == NpsGroup::Detractor))
+        .filter(|s| s.answer.as_ref().is_some_and(|a| a.listed_on() == date && a.score.group() == NpsGroup::Detractor))
         .collect();
     list.sort_by(|a, b| a.key.cmp(&b.key));
     list
@@ -73,7 +73,7 @@ mod tests {
         let mut s: Survey = serde_json::from_str(&json).unwrap();
         let at = "2026-11-03T09:00:00Z".parse().unwrap();
         let comment = Some(format!("comment {n}"));
-        s.answer = Some(Answer { score: Score::parse(score.into()).unwrap(), comment, first_at: at, answered_on: on.parse().unwrap(), at });
+        s.answer = Some(Answer { score: Score::parse(score.into()).unwrap(), comment, first_at: at, answered_on: on.parse().unwrap(), at, replaced_on: None });
         s
     }
 

@@ -47,8 +47,10 @@ fn a_first_answer_is_recorded_a_second_within_seven_days_replaces_it_and_later_o
     let a = first.answer.clone().unwrap();
     assert_eq!((a.score.value(), a.comment.as_deref(), a.answered_on), (6, Some("slow"), d("2026-11-03")));
     assert_eq!(first.invite, None, "a detractor is not invited");
+    assert_eq!(a.listed_on(), d("2026-11-03"), "listed on the day it was given");
     let second = answer(&first, Score::parse(9).unwrap(), None, true, at("2026-11-10T09:59:00Z"), d("2026-11-10")).unwrap();
     let b = second.answer.clone().unwrap();
+    assert_eq!(b.listed_on(), d("2026-11-10"), "a replacing answer is listed on its own day");
     assert_eq!((b.score.value(), b.comment, b.answered_on, b.first_at), (9, None, d("2026-11-03"), a.first_at));
     assert_eq!(second.invite.as_ref().map(|i| i.status), Some(SendStatus::Pending), "a promoter is invited once");
     let back = answer(&second, Score::parse(8).unwrap(), None, true, at("2026-11-10T10:00:00Z"), d("2026-11-10")).unwrap();
