@@ -75,13 +75,12 @@ fn word_of_mouth(promoters: u64, passives: u64, detractors: u64) -> (NpsRow, Ref
     use crate::report::nps::Tally;
     use crate::report::referrals::{referral_section, ReferralInput};
     let nps = Tally { sent: 120, counts: NpsCounts { promoters, passives, detractors } }.row("total", "total".to_owned());
-    let none = std::collections::BTreeSet::new();
     let mut referrals = referral_section(&ReferralInput {
         point_value_minor: 100,
         enrolled: &[],
         rewards: &[],
         receipts: &[],
-        referred_purchasers: &none,
+        referred_revenue_minor: 0,
         surveys: &[],
     });
     (referrals.enrolled_with_code, referrals.converted, referrals.referrer_points_credited) = (3, 2, 600);
