@@ -117,15 +117,14 @@ fn index_entry_size(item: &serde_json::Map<String, serde_json::Value>, index: &I
 }
 
 /// The write units a `TransactWriteItems` body costs: each item twice its kilobytes (a
-/// transaction writes in two phases), plus, for every put item that carries the partition key
-/// of one of `indexes`, one write per kilobyte of what that index copies of it (its keys and
-/// projected attributes: a purchase's ledger entries on its receipt item are not in
-/// `by_customer_purchase`). An update is sized by its key and the attributes it sets (a
-/// counter item holds little else; a refund's update of a receipt leaves the purchase's
-/// entries, a few hundred bytes, which DynamoDB bills too but the request does not show).
-/// What the request alone cannot tell is left out: an index key that moves (a customer's last
-/// purchase date, once a day) costs a delete of the old index entry too, and an update that
-/// changes an indexed item also writes its index entry.
+/// transaction writes in two phases), plus, for every item written that carries the partition
+/// key of one of `indexes` (a put's item, an update's key and what it sets), one write per
+/// kilobyte of what that index copies of it (its keys and projected attributes: a purchase's
+/// ledger entries on its receipt item are not in `by_customer_purchase`). An update is sized by
+/// its key and the attributes it sets; DynamoDB bills the whole item, which is the same units
+/// while it stays under 1 KB (a counter item; a receipt with its entries, whose refund update
+/// leaves the entries). What the request alone cannot tell, for an item not just read, is left
+/// out: an index key that moves costs a delete of the old entry too.
 ///
 /// A put conditioned on the version of an item in `read` (`v = :v`) replaces that item: each
 /// keys-only index entry then costs what changes, nothing when it stays (a second purchase of
@@ -137,14 +136,14 @@ fn write_units(body: &[u8], indexes: &[Index], read: &ReadItems) -> u64 {
     let mut total = 0;
     for write in items.iter().filter_map(serde_json::Value::as_object) {
         let (size, item) = if let Some(put) = write.get("Put").and_then(|p| p.get("Item")).and_then(|i| i.as_object()) {
-            (item_size(put), Some(put))
+            (item_size(put), Some(put.clone()))
         } else if let Some(update) = write.get("Update").and_then(serde_json::Value::as_object) {
             let key = update.get("Key").and_then(|k| k.as_object()).map_or(0, item_size);
             let names = update.get("ExpressionAttributeNames").and_then(|n| n.as_object());
             let values = update.get("ExpressionAttributeValues").and_then(|v| v.as_object());
             let set: u64 = names.map_or(0, |n| n.values().map(|v| v.as_str().map_or(0, str::len) as u64).sum())
                 + values.map_or(0, |v| v.values().map(value_size).sum());
-            (key + set, None)
+            (key + set, Some(updated_attributes(update)))
         } else if let Some(delete) = write.get("Delete").and_then(|d| d.get("Key")).and_then(|k| k.as_object()) {
             (item_size(delete), None)
         } else {
@@ -152,6 +151,7 @@ fn write_units(body: &[u8], indexes: &[Index], read: &ReadItems) -> u64 {
         };
         total += 2 * units(size);
         let Some(item) = item else { continue };
+        let item = &item;
         let replaced = write.get("Put").and_then(|put| replaced_item(put, item, read));
         for index in indexes {
             let entry = || units(index_entry_size(item, index));
@@ -168,6 +168,21 @@ fn write_units(body: &[u8], indexes: &[Index], read: &ReadItems) -> u64 {
         }
     }
     total
+}
+
+/// What an update writes, as an item: its key and each attribute it sets or adds (`#x` named,
+/// `:x` valued, as `Transaction` builds them). An update that sets an index's key (a refund's
+/// receipt: `cp_*` with `rec`) rewrites that index's entry.
+fn updated_attributes(update: &serde_json::Map<String, serde_json::Value>) -> serde_json::Map<String, serde_json::Value> {
+    let mut item = update.get("Key").and_then(|k| k.as_object()).cloned().unwrap_or_default();
+    let values = update.get("ExpressionAttributeValues").and_then(|v| v.as_object());
+    for (placeholder, name) in update.get("ExpressionAttributeNames").and_then(|n| n.as_object()).into_iter().flatten() {
+        let value = placeholder.strip_prefix('#').and_then(|p| values?.get(&format!(":{p}")));
+        if let (Some(name), Some(value)) = (name.as_str(), value) {
+            item.insert(name.to_owned(), value.clone());
+        }
+    }
+    item
 }
 
 /// The item a put replaces, when its condition is the version of an item read (`v = :v`).
@@ -269,6 +284,10 @@ mod tests {
             {"Delete": {"TableName": "t", "Key": {"pk": {"S": "C#anna"}, "sk": {"S": "X#2026-01-01"}}}}
         ]});
         let include = Index { name: "i", pk: "cp_pk", sk: "cp_sk", projected: Projected::Include(&["rec"]) };
+        let refund = serde_json::json!({"TransactItems": [{"Update": {"TableName": "t", "Key": {"pk": {"S": "R#1"}, "sk": {"S": "#"}},
+            "UpdateExpression": "SET #s0 = :s0, #s1 = :s1", "ExpressionAttributeNames": {"#s0": "rec", "#s1": "cp_pk"},
+            "ExpressionAttributeValues": {":s0": {"S": "r"}, ":s1": {"S": "CP#anna"}, ":n": {"N": "0"}}}}]});
+        assert_eq!(write_units(refund.to_string().as_bytes(), &[include], &ReadItems::new()), 2 + 1, "the update rewrites its entry");
         let keys_only = Index { name: "k", pk: "lp_pk", sk: "lp_sk", projected: Projected::KeysOnly };
         // 2 KB customer ×2 + its keys-only entry; the receipt with its entries is 2 KB ×2, but
         // its index entry (keys and `rec`, not `entries`) 1 KB; update ×2; delete ×2.

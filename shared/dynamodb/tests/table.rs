@@ -197,6 +197,16 @@ async fn a_purchase_keeps_its_ledger_entries_on_its_receipt_item_through_a_refun
     };
     app.refund(&refund, now()).await.expect("a refund");
     let (after, receipt) = receipt_entries().await;
+    // The write-unit model sizes the refund's update by what it sets; DynamoDB bills the whole
+    // item, the same unit while the receipt with its entries stays under 1 KB.
+    let key = items::key(layout::receipt_pk("r-1"), layout::SOLE);
+    let stored = store.client().get_item().table_name(store.table()).set_key(Some(key)).send().await;
+    let stored = stored.expect("a read").item.expect("the receipt item");
+    let size: usize = stored
+        .iter()
+        .map(|(name, v)| name.len() + v.as_s().map(String::len).unwrap_or_else(|_| v.as_n().map_or(0, String::len)))
+        .sum();
+    assert!(size < 1024, "a refunded receipt with its entries is {size} bytes");
     assert_eq!(after, entries, "the purchase's entries stay on the receipt");
     assert_eq!((receipt.refund.refunds, receipt.refund.refunded_minor), (1, 40_000), "the receipt is the refunded one");
     let listed = index_items(&store, BY_CUSTOMER_PURCHASE, &cp).await;
