@@ -247,8 +247,8 @@ impl ReportStore for LaggingIndexes {
     async fn day_figures(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DayRow>, StoreError> {
         self.inner.day_figures(from, to).await
     }
-    async fn points_expiring(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
-        self.inner.points_expiring(from, to).await
+    async fn points_expiring(&self, from: NaiveDate, to: NaiveDate, moved: (NaiveDate, NaiveDate)) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
+        self.inner.points_expiring(from, to, moved).await
     }
 }
 

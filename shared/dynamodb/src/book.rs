@@ -3,8 +3,13 @@
 //!
 //! * A day's counters: `pk = BK#<date>`, `sk = <shard>#<store>` (the store id empty for
 //!   gifts and burns), one numeric attribute per counter. A report reads a day with one Query.
-//! * Points per lot expiry date: `pk = BX#<YYYY-MM>` (the month of the expiry date),
-//!   `sk = <date>#<shard>`, attribute `points`. A report reads a month with one Query.
+//! * Points per lot expiry date, on the day item of the movements' date: one attribute
+//!   `x<expires_on>` per lot date a commit credits or spends (a purchase's earned lot, the lots
+//!   it spends from), so a commit adds to one book item, not two. A report reads the days a
+//!   lot expiring after the period may have moved on (the longest validity back).
+//! * Points per lot expiry date as tables of an earlier build kept them, still read (never
+//!   written): `pk = BX#<YYYY-MM>` (the month of the expiry date), `sk = <date>#<shard>`,
+//!   attribute `points`, one Query per month.
 //!
 //! The shard is the customer's (`layout::shard`): all of one customer's commits touch the
 //! same items, while different customers' purchases of the same day and store spread over
@@ -24,8 +29,14 @@ use crate::layout::{shard, PK, SK};
 use crate::transaction::Transaction;
 use crate::DynamoStore;
 
-/// The attribute of an expiry date's points.
+/// The attribute of an expiry date's points on an item of an earlier build (`BX#`).
 const POINTS: &str = "points";
+/// The prefix of a day item's points per lot expiry date: `x<YYYY-MM-DD>`.
+const EXPIRING: &str = "x";
+
+pub fn expiring_attribute(date: NaiveDate) -> String {
+    format!("{EXPIRING}{}", encode_date(date))
+}
 
 pub fn day_pk(date: NaiveDate) -> String {
     format!("BK#{}", encode_date(date))
@@ -40,16 +51,24 @@ pub fn expiring_sk(date: NaiveDate, shard: u32) -> String {
     format!("{}#{shard}", encode_date(date))
 }
 
-/// Adds a commit's delta to the transaction: one `ADD` update per item it changes.
+/// Adds a commit's delta to the transaction: one `ADD` update per day item it changes, the
+/// points per lot expiry date on the item of the day they moved on (`delta.expiring_dated`).
+/// Another counter of a day joins its `ADD` as one more attribute.
 pub(crate) fn add_book(tx: &mut Transaction, table: &str, customer: &str, delta: &BookDelta) -> Result<(), StoreError> {
+    debug_assert!(delta.expiring.is_empty() || delta.expiring_dated.is_some(), "expiry points without their day");
     let shard = shard(customer);
-    for ((date, store), figures) in &delta.days {
-        let counters: Vec<(&str, i64)> =
-            DayFigures::NAMES.iter().copied().zip(figures.values()).filter(|(_, v)| *v != 0).collect();
-        tx.add(table, key(day_pk(*date), day_sk(shard, store.as_deref())), &counters)?;
+    let mut days: BTreeMap<&(NaiveDate, Option<String>), Vec<(String, i64)>> = BTreeMap::new();
+    for (day, figures) in &delta.days {
+        let counters = DayFigures::NAMES.iter().zip(figures.values()).filter(|(_, v)| *v != 0);
+        days.entry(day).or_default().extend(counters.map(|(name, v)| ((*name).to_owned(), v)));
     }
-    for (date, points) in &delta.expiring {
-        tx.add(table, key(expiring_pk(*date), expiring_sk(*date, shard)), &[(POINTS, *points)])?;
+    if let Some(day) = &delta.expiring_dated {
+        let points = delta.expiring.iter().map(|(date, points)| (expiring_attribute(*date), *points));
+        days.entry(day).or_default().extend(points);
+    }
+    for ((date, store), amounts) in days {
+        let amounts: Vec<(&str, i64)> = amounts.iter().map(|(name, v)| (name.as_str(), *v)).collect();
+        tx.add(table, key(day_pk(*date), day_sk(shard, store.as_deref())), &amounts)?;
     }
     Ok(())
 }
@@ -63,19 +82,24 @@ fn number(item: &Item, name: &str) -> Result<i64, StoreError> {
 }
 
 impl DynamoStore {
+    /// A day's items: every store and shard, one Query (+ pages).
+    async fn day_items(&self, date: NaiveDate) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(day_pk(date)));
+        self.query_all(query).await
+    }
+
     /// One Query per day; shards of a store summed.
     pub(crate) async fn book_days(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DayRow>, StoreError> {
         let mut rows = Vec::new();
         for date in from.iter_days().take_while(|d| *d <= to) {
-            let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", s(day_pk(date)));
             let mut stores: BTreeMap<Option<String>, DayFigures> = BTreeMap::new();
-            for item in self.query_all(query).await? {
+            for item in self.day_items(date).await? {
                 let sk = string(&item, SK)?;
                 let store = sk.split_once('#').map(|(_, s)| s).unwrap_or("");
                 let mut values = [0i64; DayFigures::NAMES.len()];
@@ -92,9 +116,26 @@ impl DynamoStore {
         Ok(rows)
     }
 
-    /// One Query per month of expiry dates; shards of a date summed.
-    pub(crate) async fn book_expiring(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
+    /// The points per lot expiry date in `[from, to]`: from the day items of the days `moved`
+    /// (one Query each), plus what tables of an earlier build hold in `BX#` items (one Query
+    /// per month of expiry dates); shards and stores summed.
+    pub(crate) async fn book_expiring(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        (first_moved, last_moved): (NaiveDate, NaiveDate),
+    ) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
         let mut by_date: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+        for day in first_moved.iter_days().take_while(|d| *d <= last_moved) {
+            for item in self.day_items(day).await? {
+                for (name, _) in item.iter().filter(|(name, _)| name.starts_with(EXPIRING)) {
+                    let date = decode_date(&name[EXPIRING.len()..], "book expiry date")?;
+                    if from <= date && date <= to {
+                        *by_date.entry(date).or_default() += number(&item, name)?;
+                    }
+                }
+            }
+        }
         let mut month = NaiveDate::from_ymd_opt(from.year(), from.month(), 1).expect("a first of month");
         while month <= to {
             let query = self

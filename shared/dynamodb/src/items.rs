@@ -125,17 +125,44 @@ pub fn decode_customer(item: &Item) -> Result<CustomerRecord, StoreError> {
 
 pub fn receipt_item(receipt: &Receipt) -> Result<Item, StoreError> {
     let id = receipt.receipt_id.as_str();
-    Ok(item(
-        receipt_pk(id),
-        SOLE,
-        [
-            (RECORD, s(encode_json(receipt, "receipt")?)),
-            (RECEIPT_CUSTOMER, s(receipt.customer_id.as_str())),
-            (RECEIPT_REFUNDS, n(receipt.refund.refunds)),
-            (BY_CUSTOMER_PURCHASE.pk, s(customer_purchase_pk(receipt.customer_id.as_str()))),
-            (BY_CUSTOMER_PURCHASE.sk, s(customer_purchase_sk(receipt.local_date, id))),
-        ],
-    ))
+    let mut item = key(receipt_pk(id), SOLE);
+    item.insert(RECEIPT_CUSTOMER.into(), s(receipt.customer_id.as_str()));
+    item.extend(receipt_attributes(receipt)?.into_iter().map(|(name, value)| (name.to_owned(), value)));
+    Ok(item)
+}
+
+/// The attributes of a receipt item that follow the receipt (all but its key, its customer
+/// and a purchase's entries): what a refund sets again. The index keys never change (same
+/// customer, local date and id), so the receipt keeps its one place in `by_customer_purchase`;
+/// they are set again so that a receipt of a build before that index gains them.
+pub fn receipt_attributes(receipt: &Receipt) -> Result<Vec<(&'static str, AttributeValue)>, StoreError> {
+    let id = receipt.receipt_id.as_str();
+    Ok(vec![
+        (RECORD, s(encode_json(receipt, "receipt")?)),
+        (RECEIPT_REFUNDS, n(receipt.refund.refunds)),
+        (BY_CUSTOMER_PURCHASE.pk, s(customer_purchase_pk(receipt.customer_id.as_str()))),
+        (BY_CUSTOMER_PURCHASE.sk, s(customer_purchase_sk(receipt.local_date, id))),
+    ])
+}
+
+/// A purchase's receipt item with the purchase's ledger entries folded in (`entries`, not
+/// projected into `by_customer_purchase`): one item per purchase instead of a receipt and a
+/// ledger item. A refund updates `rec` and `n` in place, so the entries stay.
+pub fn purchase_item(receipt: &Receipt, entries: &[LedgerEntry]) -> Result<Item, StoreError> {
+    let mut item = receipt_item(receipt)?;
+    if !entries.is_empty() {
+        item.insert(ENTRIES.into(), s(encode_json(&entries, "ledger entries")?));
+    }
+    Ok(item)
+}
+
+/// The ledger entries an item holds (`entries`): a ledger item's, or a purchase's on its
+/// receipt item; none on a receipt written before purchases carried them.
+pub fn entries_of(item: &Item) -> Result<Vec<LedgerEntry>, StoreError> {
+    match item.get(ENTRIES) {
+        None => Ok(Vec::new()),
+        Some(_) => decode_json(string(item, ENTRIES)?, &describe(item)),
+    }
 }
 
 pub fn decode_receipt(item: &Item) -> Result<Receipt, StoreError> {

@@ -16,7 +16,7 @@ pub const RECORD: &str = "rec";
 /// A receipt's customer id (S) and refund count (N).
 pub const RECEIPT_CUSTOMER: &str = "c";
 pub const RECEIPT_REFUNDS: &str = "n";
-/// A ledger item's entries, as a JSON list (S).
+/// Ledger entries, as a JSON list (S): of a ledger item, or of a purchase on its receipt item.
 pub const ENTRIES: &str = "entries";
 /// A terminal lock's live key hash (S) and the listing item's sort key (S).
 pub const LIVE_HASH: &str = "h";

@@ -32,11 +32,13 @@ impl LedgerWriter for DynamoStore {
             items::customer_item(&commit.record, commit.expected.next_version())?,
             Some((Condition::customer(commit.expected), Guard::Unchanged)),
         )?;
-        tx.put(&self.table, items::receipt_item(receipt)?, Some((Condition::absent(), Guard::NewId)))?;
-        let (customer, id) = (&commit.record.customer.customer_id, receipt.receipt_id.as_str());
+        // The receipt item carries the purchase's ledger entries: no ledger item of its own.
+        let receipt_item = items::purchase_item(receipt, &commit.entries)?;
+        tx.put(&self.table, receipt_item, Some((Condition::absent(), Guard::NewId)))?;
+        let customer = &commit.record.customer.customer_id;
         let new_dates = markers::purchase_marker_dates(commit);
         let book = commit.book();
-        self.add_ledger(&mut tx, customer, receipt.recorded_at, id, &commit.entries, new_dates, &book)?;
+        self.add_book_and_markers(&mut tx, customer, new_dates, &book)?;
         if let Some(reward) = &commit.referral_reward {
             crate::referrals::add_new_reward(self, &mut tx, reward)?;
         }
@@ -71,7 +73,9 @@ impl LedgerWriter for DynamoStore {
             expression: "n = :n AND c = :c",
             values: vec![(":n", n(commit.expected_refunds)), (":c", s(receipt.customer_id.as_str()))],
         };
-        tx.put(&self.table, items::receipt_item(receipt)?, Some((receipt_moved, Guard::Unchanged)))?;
+        // Set in place: the receipt item keeps its purchase's ledger entries.
+        let receipt_key = key(receipt_pk(receipt.receipt_id.as_str()), SOLE);
+        tx.set(&self.table, receipt_key, items::receipt_attributes(receipt)?, (receipt_moved, Guard::Unchanged))?;
         tx.put(
             &self.table,
             items::customer_item(&commit.record, expected.next_version())?,

@@ -133,6 +133,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
+        self.counter.remember(out.item.iter());
         Ok(out.item)
     }
 
@@ -154,7 +155,10 @@ impl DynamoStore {
                     pending = rest.keys;
                     tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
                 }
-                _ => return Ok(found),
+                _ => {
+                    self.counter.remember(found.iter());
+                    return Ok(found);
+                }
             }
         }
         Err(StoreError::Unavailable(
@@ -282,11 +286,23 @@ impl DynamoStore {
         new_dates: BTreeSet<NaiveDate>,
         book: &BookDelta,
     ) -> Result<(), StoreError> {
+        if !entries.is_empty() {
+            tx.put(&self.table, items::ledger_item(customer.as_str(), recorded_at, reference, entries)?, None)?;
+        }
+        self.add_book_and_markers(tx, customer, new_dates, book)
+    }
+
+    /// Adds what the operation adds to the day book and the expiry markers of the dates it
+    /// brings in (a purchase's entries are on its receipt item instead of a ledger item).
+    fn add_book_and_markers(
+        &self,
+        tx: &mut Transaction,
+        customer: &CustomerId,
+        new_dates: BTreeSet<NaiveDate>,
+        book: &BookDelta,
+    ) -> Result<(), StoreError> {
         let customer = customer.as_str();
         book::add_book(tx, &self.table, customer, book)?;
-        if !entries.is_empty() {
-            tx.put(&self.table, items::ledger_item(customer, recorded_at, reference, entries)?, None)?;
-        }
         // Only the dates the commit brings in (see `markers`), to keep transactions small.
         for date in new_dates {
             tx.put(&self.table, markers::expiry_item(customer, date), None)?;

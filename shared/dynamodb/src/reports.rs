@@ -40,7 +40,7 @@ impl ReportStore for DynamoStore {
         self.book_days(from, to).await
     }
 
-    async fn points_expiring(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
-        self.book_expiring(from, to).await
+    async fn points_expiring(&self, from: NaiveDate, to: NaiveDate, moved: (NaiveDate, NaiveDate)) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
+        self.book_expiring(from, to, moved).await
     }
 }

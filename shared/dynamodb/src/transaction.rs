@@ -99,6 +99,34 @@ impl Transaction {
         Ok(())
     }
 
+    /// Sets attributes of an existing item in place under `condition`, leaving its other
+    /// attributes as they are (a refund's receipt keeps its purchase's ledger entries).
+    pub fn set(
+        &mut self,
+        table: &str,
+        key: Item,
+        values: Vec<(&str, AttributeValue)>,
+        condition: (Condition, Guard),
+    ) -> Result<(), StoreError> {
+        let (expression, condition_values, role) = condition_parts(Some(condition));
+        let mut all_values = condition_values.unwrap_or_default();
+        let mut update = Update::builder().table_name(table).set_key(Some(key)).set_condition_expression(expression);
+        let mut assignments = Vec::new();
+        for (i, (name, value)) in values.into_iter().enumerate() {
+            assignments.push(format!("#s{i} = :s{i}"));
+            update = update.expression_attribute_names(format!("#s{i}"), name);
+            all_values.insert(format!(":s{i}"), value);
+        }
+        let write = update
+            .update_expression(format!("SET {}", assignments.join(", ")))
+            .set_expression_attribute_values(Some(all_values))
+            .build()
+            .map_err(unavailable)?;
+        self.writes.push(TransactWriteItem::builder().update(write).build());
+        self.roles.push(role);
+        Ok(())
+    }
+
     /// The customer item of `record` at the version after `expected`, only if the stored one
     /// is still as `expected` says (`Conflict` otherwise).
     pub fn put_customer(&mut self, table: &str, record: &boomerang_core::domain::customer::CustomerRecord, expected: Expected) -> Result<(), StoreError> {

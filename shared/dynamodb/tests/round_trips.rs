@@ -418,7 +418,7 @@ async fn a_purchase_of_a_daily_shopper_writes_at_most_a_year_of_lot_dates() {
     assert!(lots <= valid_days + 1, "one lot per live date: {lots} lots for {valid_days} valid days");
     let bytes = m.write_bytes("TransactWriteItems");
     eprintln!("a daily shopper's purchase: {bytes} bytes written, {lots} live lots");
-    // ~2 KB of receipt, ledger item and record, plus ~20 bytes per live date.
+    // ~2 KB of receipt (with its entries), record and day item, plus ~20 bytes per live date.
     assert!(bytes <= 2_400 + 24 * (valid_days as u64 + 1), "a purchase wrote {bytes} bytes for {lots} lots");
 }
 

@@ -163,7 +163,55 @@ async fn an_expiry_marker_is_written_once_per_new_date() {
     }
     // r-1 and r-2 earn into the same lot: one marker; r-3 a lot five days earlier: another.
     assert_eq!(customer_items(&store, "anna", "X#").await, vec!["X#2027-03-05", "X#2027-03-10"]);
-    assert_eq!(customer_items(&store, "anna", "E#").await.len(), 3, "one ledger item per purchase");
+    assert!(customer_items(&store, "anna", "E#").await.is_empty(), "a purchase writes no ledger item of its own");
+}
+
+/// A purchase's ledger entries are on its receipt item, outside `by_customer_purchase`; a
+/// refund sets the receipt again in place and leaves them.
+#[tokio::test]
+async fn a_purchase_keeps_its_ledger_entries_on_its_receipt_item_through_a_refund() {
+    use boomerang_core::domain::ids::RefundId;
+    use boomerang_core::domain::ledger::EntryKind;
+    use boomerang_core::domain::purchase::RefundRequest;
+    let store = Arc::new(common::fresh_store().await);
+    let app = Boomerang::new(store.clone(), Arc::new(ProgramConfig::defaults()));
+    app.purchase(&purchase("anna", "r-1", "2026-03-10T11:30:00+03:00"), now(), Backdating::Limited).await.expect("a purchase");
+    let receipt_entries = || async {
+        let key = items::key(layout::receipt_pk("r-1"), layout::SOLE);
+        let found = store.client().get_item().table_name(store.table()).set_key(Some(key)).consistent_read(true).send().await;
+        let item = found.expect("a read").item.expect("the receipt item");
+        (items::entries_of(&item).expect("entries"), items::decode_receipt(&item).expect("a receipt"))
+    };
+    let (entries, _) = receipt_entries().await;
+    assert_eq!(entries.iter().map(|e| (e.kind, e.points)).collect::<Vec<_>>(), vec![(EntryKind::Earn, 50)]);
+    let cp = layout::customer_purchase_pk("anna");
+    let listed = index_items(&store, BY_CUSTOMER_PURCHASE, &cp).await;
+    assert!(listed.len() == 1 && !listed[0].contains_key(layout::ENTRIES), "the entries are not copied to the index");
+
+    let refund = RefundRequest {
+        customer_id: Some(CustomerId::parse("anna").expect("an id")),
+        refund_id: RefundId::parse("f-1").expect("a refund id"),
+        receipt_id: ReceiptId::parse("r-1").expect("a receipt id"),
+        amount_minor: 40_000,
+        occurred_at: DateTime::<FixedOffset>::parse_from_rfc3339("2026-03-10T12:00:00+03:00").expect("an instant"),
+    };
+    app.refund(&refund, now()).await.expect("a refund");
+    let (after, receipt) = receipt_entries().await;
+    // The write-unit model sizes the refund's update by what it sets; DynamoDB bills the whole
+    // item, the same unit while the receipt with its entries stays under 1 KB.
+    let key = items::key(layout::receipt_pk("r-1"), layout::SOLE);
+    let stored = store.client().get_item().table_name(store.table()).set_key(Some(key)).send().await;
+    let stored = stored.expect("a read").item.expect("the receipt item");
+    let size: usize = stored
+        .iter()
+        .map(|(name, v)| name.len() + v.as_s().map(String::len).unwrap_or_else(|_| v.as_n().map_or(0, String::len)))
+        .sum();
+    assert!(size < 1024, "a refunded receipt with its entries is {size} bytes");
+    assert_eq!(after, entries, "the purchase's entries stay on the receipt");
+    assert_eq!((receipt.refund.refunds, receipt.refund.refunded_minor), (1, 40_000), "the receipt is the refunded one");
+    let listed = index_items(&store, BY_CUSTOMER_PURCHASE, &cp).await;
+    assert_eq!(listed.len(), 1, "one place in the index");
+    assert_eq!(items::decode_receipt(&listed[0]).expect("a receipt"), receipt, "the index holds the refunded receipt");
 }
 
 #[tokio::test]

@@ -191,7 +191,7 @@ impl ReportStore for SqliteStore {
         self.run(move |conn| crate::book::day_figures(conn, from, to)).await
     }
 
-    async fn points_expiring(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
+    async fn points_expiring(&self, from: NaiveDate, to: NaiveDate, _: (NaiveDate, NaiveDate)) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
         self.run(move |conn| crate::book::points_expiring(conn, from, to)).await
     }
 }

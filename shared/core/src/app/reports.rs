@@ -116,7 +116,9 @@ impl Boomerang {
             .unwrap_or(0);
         let store = self.store();
         let days = store.day_figures(from, last_day).await?;
-        let expiring = store.points_expiring(to + Duration::days(1), add_days(last_day, longest)).await?;
+        // A lot expiring after `to` was credited at most `longest` days before its date.
+        let first_moved = to + Duration::days(1) - Duration::days(longest.into());
+        let expiring = store.points_expiring(to + Duration::days(1), add_days(last_day, longest), (first_moved, last_day)).await?;
         Ok(BookRead { days, expiring })
     }
 }

@@ -200,7 +200,7 @@ impl ReportStore for MemoryStore {
     async fn day_figures(&self, _: NaiveDate, _: NaiveDate) -> Result<Vec<crate::domain::book::DayRow>, StoreError> {
         unimplemented!("{UNUSED}")
     }
-    async fn points_expiring(&self, _: NaiveDate, _: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
+    async fn points_expiring(&self, _: NaiveDate, _: NaiveDate, _: (NaiveDate, NaiveDate)) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
         unimplemented!("{UNUSED}")
     }
 }

@@ -133,6 +133,9 @@ pub struct DayRow {
 pub struct BookDelta {
     pub days: BTreeMap<(NaiveDate, Option<String>), DayFigures>,
     pub expiring: BTreeMap<NaiveDate, i64>,
+    /// The (date, store) every change of `expiring` is dated on (one per commit): a store may
+    /// keep the expiry-date points on that day's record (DynamoDB does, to write one item).
+    pub expiring_dated: Option<(NaiveDate, Option<String>)>,
 }
 
 /// A count or an amount as a signed delta (never above `i64::MAX`).
@@ -161,6 +164,9 @@ impl BookDelta {
             }
         }
         self.prune();
+        if !self.expiring.is_empty() {
+            self.expiring_dated = Some((date, store.map(str::to_owned)));
+        }
     }
 
     /// Drops records the commit leaves unchanged.
@@ -255,6 +261,8 @@ mod tests {
         let burn = BookDelta::burn(&[entry(EntryKind::Expire, 120, gift)]);
         assert_eq!(burn.days[&(d("2026-12-15"), None)].expired, 120, "dated by the lot");
         assert!(burn.expiring.is_empty(), "a burn leaves what the date held: it is what burned");
+        assert_eq!(book.expiring_dated, Some((d("2026-12-01"), None)), "the gift's points moved on its date");
+        assert_eq!(burn.expiring_dated, None);
     }
 
     #[test]

@@ -20,6 +20,12 @@ pub trait ReportStore: Send + Sync {
     /// store, summed over the store's shards; days with nothing recorded are left out.
     async fn day_figures(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DayRow>, StoreError>;
     /// The book's points per lot expiry date, for expiry dates in `[from, to]`, non-zero only,
-    /// in date order.
-    async fn points_expiring(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, StoreError>;
+    /// in date order. Every movement of those points is dated in `moved` (first, last day): a
+    /// store that keeps them on the day of the movement reads those days.
+    async fn points_expiring(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        moved: (NaiveDate, NaiveDate),
+    ) -> Result<Vec<(NaiveDate, i64)>, StoreError>;
 }

@@ -105,9 +105,43 @@ impl boomerang_store_contract::audit::LedgerRows for DynamoLedger {
             }
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
-                return Ok(entries);
+                break;
             }
         }
+        // A purchase's entries are on its receipt item: the customer's receipts, listed by
+        // `by_customer_purchase` (moto updates it with the write), each read whole.
+        let index = boomerang_dynamodb::layout::BY_CUSTOMER_PURCHASE;
+        let listed = self
+            .0
+            .client()
+            .query()
+            .table_name(self.0.table())
+            .index_name(index.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", index.pk)
+            .expression_attribute_values(":pk", s(boomerang_dynamodb::layout::customer_purchase_pk(customer.as_str())))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        for key in listed {
+            let key = [boomerang_dynamodb::layout::PK, boomerang_dynamodb::layout::SK].map(|k| (k.to_owned(), key[k].clone()));
+            let found = self
+                .0
+                .client()
+                .get_item()
+                .table_name(self.0.table())
+                .consistent_read(true)
+                .set_key(Some(key.into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            let item = found.item().ok_or("a listed receipt is missing")?;
+            entries.extend(boomerang_dynamodb::items::entries_of(item).map_err(|e| e.to_string())?);
+        }
+        Ok(entries)
     }
 }
 
