@@ -19,6 +19,11 @@ pub(crate) const REFERRED_REVENUE: &str = "
 ALTER TABLE book_days ADD COLUMN referred_revenue_minor INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// Referral points spent each day (migration V8; counted from the upgrade on).
+pub(crate) const REFERRAL_REDEEMED: &str = "
+ALTER TABLE book_days ADD COLUMN referral_redeemed INTEGER NOT NULL DEFAULT 0;
+";
+
 /// The book's tables (migration V4).
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE book_days (

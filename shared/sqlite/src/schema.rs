@@ -154,8 +154,9 @@ CREATE TABLE survey_alerts (
 
 /// The day book's referred revenue (see `book`).
 const V7: &str = crate::book::REFERRED_REVENUE;
+const V8: &str = crate::book::REFERRAL_REDEEMED;
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 fn user_version(conn: &Connection) -> Result<usize, Fail> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;

@@ -15,6 +15,7 @@ use boomerang_core::domain::config::ProgramConfig;
 use boomerang_core::domain::customer::{ProfileEditor, ProfilePatch};
 use boomerang_core::domain::referral::ReferralCode;
 use boomerang_core::domain::ids::StoreId;
+use boomerang_core::domain::ledger::LotSource;
 use boomerang_core::domain::kinds::{Channel, TriggerKind};
 use boomerang_core::domain::purchase::{Backdating, Receipt};
 use boomerang_core::domain::triggers::{Episode, OutcomeStatus};
@@ -192,6 +193,18 @@ pub async fn reports_from_the_book_equal_reports_from_every_raw_row(factory: imp
     assert!(receipts.iter().any(|r| r.receipt_id.as_str() == refunded.receipt_id.as_str() && r.refund.refunded_minor > 0));
     assert_eq!(word_of_mouth.referrals.enrolled_with_code, 0, "the friends enrolled before the period");
     assert_eq!(word_of_mouth.referrals.referred_revenue_minor, referred, "the revenue of referred customers, from the book");
+
+    // Referral points spent on receipts dated in the period, whoever enrolled when.
+    let referral_spent: u64 = receipts
+        .iter()
+        .filter(|r| (from..=to).contains(&r.local_date))
+        .flat_map(|r| r.redeemed_from.iter())
+        .filter(|(lot, _)| lot.source == LotSource::Referral)
+        .map(|(_, points)| *points)
+        .sum();
+    assert!(referral_spent > 0, "friends spent referral points in the period");
+    assert_eq!(word_of_mouth.referrals.referral_points_redeemed, referral_spent, "referral points redeemed, from the book");
+    assert_eq!(word_of_mouth.referrals.referral_points_cost_minor, referral_spent * app.config().point_value_minor);
 }
 
 /// Buys for `customer` at `store`: made on `made_on`, recorded on `recorded_on`, spending some

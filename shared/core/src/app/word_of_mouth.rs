@@ -7,6 +7,7 @@ use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
 use crate::app::{Boomerang, Error};
+use crate::domain::book::DayFigures;
 use crate::domain::date::dates;
 use crate::report::nps::{nps_section, NpsSection};
 use crate::report::referrals::{referral_section, ReferralInput, ReferralSection};
@@ -58,14 +59,17 @@ impl Boomerang {
         for record in &enrolled {
             receipts.extend(store.receipts_of(&record.customer.customer_id, from, to).await?);
         }
-        let referred_revenue_minor =
-            store.day_figures(from, to).await?.iter().map(|row| row.figures.referred_revenue_minor).sum();
+        let mut book = DayFigures::default();
+        for row in store.day_figures(from, to).await? {
+            book.add(&row.figures);
+        }
         let input = ReferralInput {
             point_value_minor: self.config().point_value_minor,
             enrolled: &enrolled,
             rewards: &rewards,
             receipts: &receipts,
-            referred_revenue_minor,
+            referred_revenue_minor: book.referred_revenue_minor,
+            referral_redeemed: book.referral_redeemed,
             surveys: &surveys,
         };
         Ok(WordOfMouth { nps: nps_section(&surveys, from, to), referrals: referral_section(&input) })

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ledger::{EntryKind, LedgerEntry};
+use crate::domain::ledger::{EntryKind, LedgerEntry, LotSource};
 use crate::domain::purchase::{Receipt, Refund};
 
 /// Counters of one local date at one store (or of no store). Signed: a refund subtracts.
@@ -49,12 +49,15 @@ pub struct DayFigures {
     /// (`referred_by`, set before their first purchase and never changed, so a refund
     /// subtracts from it exactly what the purchase added).
     pub referred_revenue_minor: i64,
+    /// Referral points (a friend's first-purchase points, a referrer's reward) spent on the
+    /// day's receipts: the part of `redeemed` taken from referral lots.
+    pub referral_redeemed: i64,
 }
 
 impl DayFigures {
     /// The counters' names, in the order [`DayFigures::values`] gives them: the stores'
     /// column and attribute names.
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 11] = [
         "receipts",
         "revenue_minor",
         "earned",
@@ -65,9 +68,10 @@ impl DayFigures {
         "written_off",
         "expired",
         "referred_revenue_minor",
+        "referral_redeemed",
     ];
 
-    pub fn values(&self) -> [i64; 10] {
+    pub fn values(&self) -> [i64; 11] {
         [
             self.receipts,
             self.revenue_minor,
@@ -79,13 +83,26 @@ impl DayFigures {
             self.written_off,
             self.expired,
             self.referred_revenue_minor,
+            self.referral_redeemed,
         ]
     }
 
-    pub fn from_values(v: [i64; 10]) -> Self {
-        let [receipts, revenue_minor, earned, gifted, restored, redeemed, clawed_back, written_off, expired, referred_revenue_minor] =
+    pub fn from_values(v: [i64; 11]) -> Self {
+        let [receipts, revenue_minor, earned, gifted, restored, redeemed, clawed_back, written_off, expired, referred_revenue_minor, referral_redeemed] =
             v;
-        Self { receipts, revenue_minor, earned, gifted, restored, redeemed, clawed_back, written_off, expired, referred_revenue_minor }
+        Self {
+            receipts,
+            revenue_minor,
+            earned,
+            gifted,
+            restored,
+            redeemed,
+            clawed_back,
+            written_off,
+            expired,
+            referred_revenue_minor,
+            referral_redeemed,
+        }
     }
 
     pub fn add(&mut self, other: &DayFigures) {
@@ -153,7 +170,11 @@ impl BookDelta {
         for e in entries {
             let p = signed(e.points);
             let on = if e.kind == EntryKind::Expire { e.lot.expires_on } else { date };
-            self.day(on, store).count(e.kind, p);
+            let day = self.day(on, store);
+            day.count(e.kind, p);
+            if e.kind == EntryKind::Redeem && e.lot.source == LotSource::Referral {
+                day.referral_redeemed = day.referral_redeemed.saturating_add(p);
+            }
             let sign = match e.kind {
                 EntryKind::Earn | EntryKind::Gift | EntryKind::Restore => 1,
                 EntryKind::Redeem | EntryKind::Clawback => -1,
@@ -291,6 +312,23 @@ mod tests {
         let refunded = BookDelta::refund(d("2026-05-20"), &after, &refund, &[], true);
         assert_eq!((refunded.days[&key].revenue_minor, refunded.days[&key].referred_revenue_minor), (-20_000, -20_000));
         assert_eq!(BookDelta::refund(d("2026-05-20"), &after, &refund, &[], false).days[&key].referred_revenue_minor, 0);
+    }
+
+    #[test]
+    fn points_spent_from_a_referral_lot_count_as_referral_points_redeemed() {
+        use crate::report::fixtures::receipt;
+        let bought = receipt("r-1", "c-1", "2026-04-03", 50_000);
+        let key = (d("2026-04-03"), Some(bought.store_id.as_str().to_owned()));
+        let referral = LotKey { expires_on: d("2026-06-01"), source: crate::domain::ledger::LotSource::Referral };
+        let spent = [
+            entry(EntryKind::Redeem, 150, referral),
+            entry(EntryKind::Redeem, 40, LotKey::earned(d("2027-04-03"))),
+            entry(EntryKind::Earn, 25, LotKey::earned(d("2027-04-03"))),
+        ];
+        let day = &BookDelta::purchase(&bought, &spent, false).days[&key];
+        assert_eq!((day.redeemed, day.referral_redeemed), (190, 150));
+        let credited = BookDelta::credit(d("2026-04-03"), &[entry(EntryKind::Gift, 200, referral)]);
+        assert_eq!(credited.days[&(d("2026-04-03"), None)].referral_redeemed, 0, "a credit is not a spend");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The report's referrals section: friends who enrolled with a code in the period, how many
 //! made their first qualifying purchase (converted), the referrers' rewards for them, what
-//! every referred customer (whenever they enrolled) spent in the period, from the day book,
-//! and what the referral points the period's friends redeemed cost,
+//! every referred customer (whenever they enrolled) spent in the period and the referral
+//! points spent on the period's receipts (both from the day book), and what those cost,
 //! the top referrers (customer ids only), and how the survey's promoter invitations did.
 //! Pure: the caller loads the records and receipts the period needs through date-keyed reads.
 
@@ -13,7 +13,6 @@ use serde::Serialize;
 use crate::domain::kinds::SendStatus;
 use crate::domain::customer::CustomerRecord;
 use crate::domain::ids::CustomerId;
-use crate::domain::ledger::LotSource;
 use crate::domain::purchase::Receipt;
 use crate::domain::referral::ReferralReward;
 use crate::domain::survey::Survey;
@@ -34,6 +33,9 @@ pub struct ReferralInput<'a> {
     /// The day book's referred revenue summed over the period's dates: every purchase dated
     /// in the period by a customer with `referred_by`, refunds (whenever made) subtracted.
     pub referred_revenue_minor: i64,
+    /// The day book's referral points spent on receipts dated in the period (anyone's: a
+    /// friend's first-purchase points, a referrer's reward).
+    pub referral_redeemed: i64,
     /// The surveys asked in the period (for the promoters' invitations).
     pub surveys: &'a [Survey],
 }
@@ -59,8 +61,8 @@ pub struct ReferralSection {
     /// Purchases dated in the period by every customer who enrolled with a referral code
     /// (whenever they enrolled), refunds subtracted: counted like the report's revenue.
     pub referred_revenue_minor: u64,
-    /// Referral points spent on the receipts in the period of the friends who enrolled with a
-    /// code in the period.
+    /// Referral points (friends' and referrers') spent on receipts dated in the period, by
+    /// anyone: from the day book.
     pub referral_points_redeemed: u64,
     pub referral_points_cost_minor: u64,
     /// referred_revenue_minor − referral_points_cost_minor.
@@ -93,13 +95,7 @@ pub fn referral_section(input: &ReferralInput<'_>) -> ReferralSection {
     let pending = input.rewards.iter().filter(|r| matches!(r.status, SendStatus::Pending)).count() as u64;
     // Never below zero: a period before the book counted it may hold refunds alone.
     let referred_revenue = u64::try_from(input.referred_revenue_minor).unwrap_or(0);
-    let redeemed: u64 = input
-        .receipts
-        .iter()
-        .flat_map(|r| r.redeemed_from.iter())
-        .filter(|(lot, _)| lot.source == LotSource::Referral)
-        .map(|(_, points)| *points)
-        .sum();
+    let redeemed = u64::try_from(input.referral_redeemed).unwrap_or(0);
     let cost = redeemed.saturating_mul(input.point_value_minor);
     let referrers: BTreeSet<&CustomerId> =
         input.enrolled.iter().filter_map(|r| r.referral.referred_by.as_ref().map(|b| &b.referrer)).collect();

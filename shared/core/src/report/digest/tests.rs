@@ -81,6 +81,7 @@ fn word_of_mouth(promoters: u64, passives: u64, detractors: u64) -> (NpsRow, Ref
         rewards: &[],
         receipts: &[],
         referred_revenue_minor: 0,
+        referral_redeemed: 0,
         surveys: &[],
     });
     (referrals.enrolled_with_code, referrals.converted, referrals.referrer_points_credited) = (3, 2, 600);
