@@ -12,7 +12,7 @@ use boomerang_core::domain::ids::Phone;
 use boomerang_core::domain::kinds::{Channel, MessageKind};
 use boomerang_core::ports::{MessageKey, Messenger, OutgoingMessage, SendError, Store};
 
-use super::world::{Schedule, SendFault, Step};
+use super::schedule::{Schedule, SendFault, Step};
 #[derive(Debug, Clone)]
 pub struct Delivered {
     pub key: MessageKey,

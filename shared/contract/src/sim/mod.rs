@@ -22,6 +22,7 @@
 
 mod check;
 mod plan;
+mod schedule;
 mod messenger;
 mod world;
 
