@@ -22,6 +22,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Datelike, NaiveDate};
 
 use boomerang_core::domain::book::{BookDelta, DayFigures, DayRow};
+use boomerang_core::domain::date::dates;
 use boomerang_core::ports::{decode_date, encode_date, StoreError};
 
 use crate::items::{key, s, string, Item};
@@ -97,7 +98,7 @@ impl DynamoStore {
     /// One Query per day; shards of a store summed.
     pub(crate) async fn book_days(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DayRow>, StoreError> {
         let mut rows = Vec::new();
-        for date in from.iter_days().take_while(|d| *d <= to) {
+        for date in dates(from, to) {
             let mut stores: BTreeMap<Option<String>, DayFigures> = BTreeMap::new();
             for item in self.day_items(date).await? {
                 let sk = string(&item, SK)?;
@@ -126,7 +127,7 @@ impl DynamoStore {
         (first_moved, last_moved): (NaiveDate, NaiveDate),
     ) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
         let mut by_date: BTreeMap<NaiveDate, i64> = BTreeMap::new();
-        for day in first_moved.iter_days().take_while(|d| *d <= last_moved) {
+        for day in dates(first_moved, last_moved) {
             for item in self.day_items(day).await? {
                 for (name, _) in item.iter().filter(|(name, _)| name.starts_with(EXPIRING)) {
                     let date = decode_date(&name[EXPIRING.len()..], "book expiry date")?;

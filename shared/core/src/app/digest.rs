@@ -152,9 +152,10 @@ impl Boomerang {
     async fn record_digest_of(&self, sweep_date: NaiveDate, to: &str, now: DateTime<Utc>) -> Result<bool, Error> {
         let config = self.config();
         let store = self.store();
+        // A claimed one is looked at again: its sender may be gone.
+        let waits = |r: &DigestRecord| matches!(r.status, SendStatus::Pending | SendStatus::Sending);
         if let Some(recorded) = store.owner_digest(sweep_date).await? {
-            // A claimed one is looked at again: its sender may be gone.
-            return Ok(matches!(recorded.status, SendStatus::Pending | SendStatus::Sending));
+            return Ok(waits(&recorded));
         }
         let digest = self.owner_digest(sweep_date - Duration::days(1), now).await?;
         let intent = DigestRecord {
@@ -169,7 +170,7 @@ impl Boomerang {
             Ok(()) => Ok(true),
             // Another run recorded it first: its record stands.
             Err(StoreError::Duplicate) => {
-                Ok(store.owner_digest(sweep_date).await?.is_some_and(|r| r.status == SendStatus::Pending))
+                Ok(store.owner_digest(sweep_date).await?.is_some_and(|r| waits(&r)))
             }
             Err(e) => Err(e.into()),
         }

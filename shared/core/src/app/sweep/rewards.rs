@@ -82,7 +82,6 @@ impl Boomerang {
         }
         self.deliver_each(run, due).await
     }
-
 }
 
 tracked_by_fields!(ReferralReward, SendStatus);

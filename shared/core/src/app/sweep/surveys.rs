@@ -206,7 +206,6 @@ impl Boomerang {
         }
         self.deliver_each(run, invites).await
     }
-
 }
 
 #[async_trait]
