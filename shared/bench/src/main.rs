@@ -127,7 +127,7 @@ fn lapse_outcome(customer: &str, sweep_date: chrono::NaiveDate, held_out: bool) 
 /// period (bulk-loaded, spread over 2,000 customers) and the same 600 outcomes (20 a day,
 /// each customer's receipts in their windows read once per customer).
 async fn report_requests(receipts: usize) -> Result<RequestMetrics, Box<dyn std::error::Error>> {
-    let store = Arc::new(DynamoStore::from_env(&format!("bench-report-{}-{receipts}", std::process::id())).await?);
+    let store = Arc::new(DynamoStore::measured_from_env(&format!("bench-report-{}-{receipts}", std::process::id())).await?);
     store.create_table().await?;
     let config = ProgramConfig::defaults();
     let (from, to): (chrono::NaiveDate, chrono::NaiveDate) = ("2026-10-01".parse()?, "2026-10-30".parse()?);
@@ -179,7 +179,7 @@ fn base_customer(id: &str, last: chrono::NaiveDate) -> CustomerRecord {
 /// The requests of a sweep of 2026-11-01 over a fresh table of `size` customers, 50 of whom
 /// lapsed 31 days before (the others bought 1 to 25 days before: due for nothing).
 async fn sweep_requests(size: usize) -> Result<(RequestMetrics, u64), Box<dyn std::error::Error>> {
-    let store = Arc::new(DynamoStore::from_env(&format!("bench-sweep-{}-{size}", std::process::id())).await?);
+    let store = Arc::new(DynamoStore::measured_from_env(&format!("bench-sweep-{}-{size}", std::process::id())).await?);
     store.create_table().await?;
     let day: chrono::NaiveDate = "2026-11-01".parse()?;
     let mut base = Vec::with_capacity(size);
@@ -404,7 +404,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let history: usize = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(10_000);
     let table = format!("bench-{}", std::process::id());
-    let store = Arc::new(DynamoStore::from_env(&table).await?);
+    let store = Arc::new(DynamoStore::measured_from_env(&table).await?);
     store.create_table().await?;
     let config = ProgramConfig::defaults();
     let app = Boomerang::new(store.clone(), Arc::new(config.clone()));

@@ -25,8 +25,8 @@ use boomerang_core::domain::book::{BookDelta, DayFigures, DayRow};
 use boomerang_core::domain::date::dates;
 use boomerang_core::ports::{decode_date, encode_date, StoreError};
 
-use crate::items::{key, s, string, Item};
-use crate::layout::{shard, PK, SK};
+use crate::items::{key, string, Item};
+use crate::layout::{shard, SK};
 use crate::transaction::Transaction;
 use crate::DynamoStore;
 
@@ -85,14 +85,7 @@ fn number(item: &Item, name: &str) -> Result<i64, StoreError> {
 impl DynamoStore {
     /// A day's items: every store and shard, one Query (+ pages).
     async fn day_items(&self, date: NaiveDate) -> Result<Vec<Item>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(day_pk(date)));
-        self.query_all(query).await
+        self.query_all(self.partition_query(None, day_pk(date), None)).await
     }
 
     /// One Query per day; shards of a store summed.
@@ -139,17 +132,9 @@ impl DynamoStore {
         }
         let mut month = NaiveDate::from_ymd_opt(from.year(), from.month(), 1).expect("a first of month");
         while month <= to {
-            let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(expiring_pk(month)))
-                .expression_attribute_values(":from", s(encode_date(from)))
-                // `~` sorts after every shard suffix of the last date.
-                .expression_attribute_values(":to", s(format!("{}~", encode_date(to))));
+            // `~` sorts after every shard suffix of the last date.
+            let between = (encode_date(from), format!("{}~", encode_date(to)));
+            let query = self.partition_query(None, expiring_pk(month), Some(between));
             for item in self.query_all(query).await? {
                 let sk = string(&item, SK)?;
                 let date = decode_date(sk.split_once('#').map_or(sk, |(d, _)| d), "book expiry date")?;

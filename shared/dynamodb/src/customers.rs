@@ -56,13 +56,7 @@ impl KeyStore for DynamoStore {
     }
 
     async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(layout::KEYS_PK))
-            .consistent_read(true);
+        let query = self.partition_query(None, layout::KEYS_PK.to_owned(), None);
         self.query_all(query).await?.iter().map(items::decode_key).collect()
     }
 

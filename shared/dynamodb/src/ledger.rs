@@ -27,11 +27,7 @@ impl LedgerWriter for DynamoStore {
     async fn commit_purchase(&self, commit: &PurchaseCommit) -> Result<(), StoreError> {
         let receipt = &commit.receipt;
         let mut tx = Transaction::default();
-        tx.put(
-            &self.table,
-            items::customer_item(&commit.record, commit.expected.next_version())?,
-            Some((Condition::customer(commit.expected), Guard::Unchanged)),
-        )?;
+        tx.put_customer(&self.table, &commit.record, commit.expected)?;
         // The receipt item carries the purchase's ledger entries: no ledger item of its own.
         let receipt_item = items::purchase_item(receipt, &commit.entries)?;
         tx.put(&self.table, receipt_item, Some((Condition::absent(), Guard::NewId)))?;
@@ -76,11 +72,7 @@ impl LedgerWriter for DynamoStore {
         // Set in place: the receipt item keeps its purchase's ledger entries.
         let receipt_key = key(receipt_pk(receipt.receipt_id.as_str()), SOLE);
         tx.set(&self.table, receipt_key, items::receipt_attributes(receipt)?, (receipt_moved, Guard::Unchanged))?;
-        tx.put(
-            &self.table,
-            items::customer_item(&commit.record, expected.next_version())?,
-            Some((Condition::customer(expected), Guard::Unchanged)),
-        )?;
+        tx.put_customer(&self.table, &commit.record, expected)?;
         let (customer, id) = (&commit.record.customer.customer_id, refund.refund_id.as_str());
         let new_dates = markers::refund_marker_dates(commit);
         let book = commit.book();

@@ -45,7 +45,7 @@ mod transaction;
 
 use errors::{transaction_error, unavailable};
 use items::{s, Item};
-use layout::Index;
+use layout::{Index, PK, SK};
 use transaction::{Condition, Transaction};
 
 /// What to do on a machine without AWS credentials (the SDK's chain: environment, profile,
@@ -68,41 +68,33 @@ const BATCH_WRITE_ITEMS: usize = 25;
 pub struct DynamoStore {
     client: Client,
     table: String,
-    counter: metrics::RequestCounter,
+    /// Only in a store made to be measured (tests, `scripts/bench`): counting parses every
+    /// transaction's body and remembers the items read, work production has no use for.
+    counter: Option<metrics::RequestCounter>,
 }
 
 impl DynamoStore {
     /// A store over `table` with the given client configuration (endpoint, region,
-    /// credentials, retries), plus the request counter behind [`DynamoStore::metrics`].
+    /// credentials, retries).
     pub fn new(config: aws_sdk_dynamodb::Config, table: impl Into<String>) -> Self {
-        let counter = metrics::RequestCounter::default();
-        let config = config.to_builder().interceptor(counter.clone()).build();
-        Self { client: Client::from_conf(config), table: table.into(), counter }
+        Self { client: Client::from_conf(config), table: table.into(), counter: None }
     }
 
-    /// A store configured like every AWS tool: region, credentials and `AWS_ENDPOINT_URL`
-    /// from the environment (on Lambda, the function's role). TLS is rustls.
+    /// Like [`DynamoStore::new`], plus the request counter behind [`DynamoStore::metrics`].
+    pub fn measured(config: aws_sdk_dynamodb::Config, table: impl Into<String>) -> Self {
+        let counter = metrics::RequestCounter::default();
+        let config = config.to_builder().interceptor(counter.clone()).build();
+        Self { client: Client::from_conf(config), table: table.into(), counter: Some(counter) }
+    }
+
+    /// A store configured from the environment, like every AWS tool (see `sdk_config_from_env`).
     pub async fn from_env(table: &str) -> Result<Self, StoreError> {
-        let http =
-            aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
-        let sdk = aws_config::defaults(BehaviorVersion::latest()).http_client(http).load().await;
-        // Credentials are looked up now, once, so that a machine without any says so in one
-        // line instead of failing every request later.
-        let credentials = match sdk.credentials_provider() {
-            Some(provider) => provider.provide_credentials().await.map(|_| ()),
-            None => Err(CredentialsError::not_loaded_no_source()),
-        };
-        let region = sdk.region().is_some();
-        match credentials {
-            Ok(()) if region => Ok(Self::new(aws_sdk_dynamodb::Config::from(&sdk), table)),
-            Ok(()) => Err(StoreError::Unavailable(NO_REGION.into())),
-            Err(e @ CredentialsError::InvalidConfiguration(_)) => {
-                let why = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default();
-                Err(StoreError::Unavailable(format!("the AWS profile configuration is not valid: {why}").into()))
-            }
-            Err(_) if region => Err(StoreError::Unavailable(NO_CREDENTIALS.into())),
-            Err(_) => Err(StoreError::Unavailable(format!("{NO_CREDENTIALS}; {NO_REGION}").into())),
-        }
+        Ok(Self::new(sdk_config_from_env().await?, table))
+    }
+
+    /// [`DynamoStore::from_env`], measured (see [`DynamoStore::measured`]).
+    pub async fn measured_from_env(table: &str) -> Result<Self, StoreError> {
+        Ok(Self::measured(sdk_config_from_env().await?, table))
     }
 
     pub fn table(&self) -> &str {
@@ -114,13 +106,23 @@ impl DynamoStore {
         &self.client
     }
 
-    /// What this store (and its clones) sent since it was made or last reset.
+    /// What this store (and its clones) sent since it was made or last reset; nothing for a
+    /// store that is not [`measured`](DynamoStore::measured).
     pub fn metrics(&self) -> RequestMetrics {
-        self.counter.snapshot()
+        self.counter.as_ref().map(metrics::RequestCounter::snapshot).unwrap_or_default()
     }
 
     pub fn reset_metrics(&self) {
-        self.counter.reset();
+        if let Some(counter) = &self.counter {
+            counter.reset();
+        }
+    }
+
+    /// Tells the counter, if any, what was read (write units depend on the items replaced).
+    fn remember_read<'a>(&self, items: impl IntoIterator<Item = &'a Item>) {
+        if let Some(counter) = &self.counter {
+            counter.remember(items);
+        }
     }
 
     async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
@@ -133,7 +135,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        self.counter.remember(out.item.iter());
+        self.remember_read(out.item.iter());
         Ok(out.item)
     }
 
@@ -156,7 +158,7 @@ impl DynamoStore {
                     tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
                 }
                 _ => {
-                    self.counter.remember(found.iter());
+                    self.remember_read(found.iter());
                     return Ok(found);
                 }
             }
@@ -198,21 +200,36 @@ impl DynamoStore {
         }
     }
 
+    /// A `Query` of one partition: of the table (strongly consistent) or, with `index`, of a
+    /// global index (eventually consistent, the only kind DynamoDB offers there: an entry may
+    /// lag its item's write a little); with `between`, only sort keys in that range.
+    fn partition_query(&self, index: Option<&Index>, pk: String, between: Option<(String, String)>) -> QueryFluentBuilder {
+        let (pk_name, sk_name) = index.map_or((PK, SK), |i| (i.pk, i.sk));
+        let condition = if between.is_some() { "#pk = :pk AND #sk BETWEEN :from AND :to" } else { "#pk = :pk" };
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(|i| i.name.to_owned()))
+            .consistent_read(index.is_none())
+            .key_condition_expression(condition)
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_values(":pk", s(pk));
+        match between {
+            Some((from, to)) => query
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":from", s(from))
+                .expression_attribute_values(":to", s(to)),
+            None => query,
+        }
+    }
+
     /// Every entry of `index` under each of the partition keys `pks` (a value's shards): one
-    /// `Query` per key and page. Index reads are eventually consistent (DynamoDB offers no
-    /// other kind on a global index): an entry may lag its item's write a little.
+    /// `Query` per key and page.
     async fn query_index(&self, index: &Index, pks: Vec<String>) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::new();
         for pk in pks {
-            let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index.name)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", index.pk)
-                .expression_attribute_values(":pk", s(pk));
-            found.extend(self.query_all(query).await?);
+            found.extend(self.query_all(self.partition_query(Some(index), pk, None)).await?);
         }
         Ok(found)
     }
@@ -329,3 +346,26 @@ fn take(found: &mut Vec<Item>, pk: &str) -> Option<Item> {
     Some(found.swap_remove(at))
 }
 
+/// The client configuration every AWS tool would use: region, credentials and
+/// `AWS_ENDPOINT_URL` from the environment (on Lambda, the function's role); TLS is rustls.
+async fn sdk_config_from_env() -> Result<aws_sdk_dynamodb::Config, StoreError> {
+    let http = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).http_client(http).load().await;
+    // Credentials are looked up now, once, so that a machine without any says so in one
+    // line instead of failing every request later.
+    let credentials = match sdk.credentials_provider() {
+        Some(provider) => provider.provide_credentials().await.map(|_| ()),
+        None => Err(CredentialsError::not_loaded_no_source()),
+    };
+    let region = sdk.region().is_some();
+    match credentials {
+        Ok(()) if region => Ok(aws_sdk_dynamodb::Config::from(&sdk)),
+        Ok(()) => Err(StoreError::Unavailable(NO_REGION.into())),
+        Err(e @ CredentialsError::InvalidConfiguration(_)) => {
+            let why = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default();
+            Err(StoreError::Unavailable(format!("the AWS profile configuration is not valid: {why}").into()))
+        }
+        Err(_) if region => Err(StoreError::Unavailable(NO_CREDENTIALS.into())),
+        Err(_) => Err(StoreError::Unavailable(format!("{NO_CREDENTIALS}; {NO_REGION}").into())),
+    }
+}

@@ -49,11 +49,7 @@ impl ReferralStore for DynamoStore {
     async fn put_customer_reserving_code(&self, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError> {
         let code = code_to_reserve(record)?;
         let mut tx = Transaction::default();
-        tx.put(
-            &self.table,
-            items::customer_item(record, expected.next_version())?,
-            Some((Condition::customer(expected), Guard::Unchanged)),
-        )?;
+        tx.put_customer(&self.table, record, expected)?;
         let reservation =
             item(referral_code_pk(code.as_str()), SOLE, [(CODE_OWNER, s(record.customer.customer_id.as_str()))]);
         tx.put(&self.table, reservation, Some((Condition::absent(), Guard::NewId)))?;
@@ -86,12 +82,7 @@ impl ReferralStore for DynamoStore {
         };
         let mut tx = Transaction::default();
         tx.put(&self.table, reward_item(&commit.reward)?, Some((still, Guard::Unchanged)))?;
-        let expected = Expected::Version(referrer.expected_version);
-        tx.put(
-            &self.table,
-            items::customer_item(&referrer.record, expected.next_version())?,
-            Some((Condition::customer(expected), Guard::Unchanged)),
-        )?;
+        tx.put_customer(&self.table, &referrer.record, Expected::Version(referrer.expected_version))?;
         let new_dates = crate::markers::record_marker_dates(referrer);
         let customer = &referrer.record.customer.customer_id;
         // Keyed by the reward's reference (one per friend): never written twice.

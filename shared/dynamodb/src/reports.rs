@@ -10,7 +10,7 @@ use boomerang_core::domain::ids::CustomerId;
 use boomerang_core::ports::{encode_date, ReportStore, StoreError};
 
 use crate::DynamoStore;
-use crate::items::{self, s};
+use crate::items;
 use crate::layout;
 
 #[async_trait]
@@ -19,19 +19,10 @@ impl ReportStore for DynamoStore {
         // `by_customer_purchase` projects the receipt itself (`rec`), and a refund puts the
         // whole receipt item again with the same index keys, so the index holds each receipt
         // once, with its refunds so far (as of the index's lag), and no item needs reading.
-        let index = &layout::BY_CUSTOMER_PURCHASE;
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index.name)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-            .expression_attribute_names("#pk", index.pk)
-            .expression_attribute_names("#sk", index.sk)
-            .expression_attribute_values(":pk", s(layout::customer_purchase_pk(customer.as_str())))
-            .expression_attribute_values(":from", s(encode_date(from)))
-            // `~` sorts after every receipt id of the last date.
-            .expression_attribute_values(":to", s(format!("{}#~", encode_date(to))));
+        let pk = layout::customer_purchase_pk(customer.as_str());
+        // `~` sorts after every receipt id of the last date.
+        let between = (encode_date(from), format!("{}#~", encode_date(to)));
+        let query = self.partition_query(Some(&layout::BY_CUSTOMER_PURCHASE), pk, Some(between));
         let found = self.query_all(query).await?;
         found.iter().map(items::decode_receipt).collect()
     }

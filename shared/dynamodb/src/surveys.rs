@@ -13,7 +13,7 @@ use boomerang_core::ports::{encode_date, encode_json, Expected, Guard, RecordCom
 use crate::items::{self, item, key, n, s, Item};
 use crate::layout::{
     owner_alert_sk, survey_answered_pk, survey_answered_pks, survey_asked_pk, survey_asked_pks, survey_pk,
-    BY_SURVEY_ANSWERED, BY_SURVEY_ASKED, OUTCOME_STATUS, PK, RECORD, SURVEY_REVISION, TENANT_PK,
+    BY_SURVEY_ANSWERED, BY_SURVEY_ASKED, OUTCOME_STATUS, RECORD, SURVEY_REVISION, TENANT_PK,
 };
 use crate::transaction::{Condition, Transaction};
 use crate::DynamoStore;
@@ -80,14 +80,7 @@ impl SurveyStore for DynamoStore {
     }
 
     async fn surveys_of(&self, customer: &CustomerId) -> Result<Vec<Survey>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(survey_pk(customer.as_str())));
+        let query = self.partition_query(None, survey_pk(customer.as_str()), None);
         sorted(&self.query_all(query).await?)
     }
 

@@ -22,12 +22,7 @@ impl DynamoStore {
     /// Adds the customer record written with an outcome (under its version) and, with a gift,
     /// its ledger item and the marker of the gift's expiry date.
     fn add_record(&self, tx: &mut Transaction, outcome: &Outcome, record: &RecordCommit) -> Result<(), StoreError> {
-        let expected = Expected::Version(record.expected_version);
-        tx.put(
-            &self.table,
-            items::customer_item(&record.record, expected.next_version())?,
-            Some((Condition::customer(expected), Guard::Unchanged)),
-        )?;
+        tx.put_customer(&self.table, &record.record, Expected::Version(record.expected_version))?;
         // The ledger item is keyed by the decision's own reference: a gift can never be
         // written twice, and the key says which decision it came from.
         let reference = outcome.key.reference();
@@ -99,14 +94,9 @@ impl SweepStore for DynamoStore {
     }
 
     async fn commit_burn(&self, burn: &BurnCommit) -> Result<(), StoreError> {
-        let expected = Expected::Version(burn.expected_version);
         let customer = &burn.record.customer.customer_id;
         let mut tx = Transaction::default();
-        tx.put(
-            &self.table,
-            items::customer_item(&burn.record, expected.next_version())?,
-            Some((Condition::customer(expected), Guard::Unchanged)),
-        )?;
+        tx.put_customer(&self.table, &burn.record, Expected::Version(burn.expected_version))?;
         // The port gives a burn no instant of its own: it is recorded when the store writes it.
         // The ledger item is still keyed by the burn's reference (`burn:<date>`).
         let reference = burn.entries.first().map_or("burn", |e| e.reference.as_str());

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
+use boomerang_core::domain::customer::CustomerRecord;
 use boomerang_core::ports::{Expected, Guard, StoreError};
 
 use crate::errors::unavailable;
@@ -129,7 +130,7 @@ impl Transaction {
 
     /// The customer item of `record` at the version after `expected`, only if the stored one
     /// is still as `expected` says (`Conflict` otherwise).
-    pub fn put_customer(&mut self, table: &str, record: &boomerang_core::domain::customer::CustomerRecord, expected: Expected) -> Result<(), StoreError> {
+    pub fn put_customer(&mut self, table: &str, record: &CustomerRecord, expected: Expected) -> Result<(), StoreError> {
         let item = crate::items::customer_item(record, expected.next_version())?;
         self.put(table, item, Some((Condition::customer(expected), Guard::Unchanged)))
     }

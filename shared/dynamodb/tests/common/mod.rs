@@ -41,7 +41,7 @@ pub fn unique_table(prefix: &str) -> String {
 /// A store over a new, empty table, with its request counters at zero.
 pub async fn fresh_store() -> DynamoStore {
     let url = endpoint();
-    let store = DynamoStore::from_env(&unique_table("boomerang-test"))
+    let store = DynamoStore::measured_from_env(&unique_table("boomerang-test"))
         .await
         .unwrap_or_else(|e| panic!("cannot configure the DynamoDB client ({e:?}); {HOW_TO_START}"));
     store
@@ -54,7 +54,7 @@ pub async fn fresh_store() -> DynamoStore {
 
 /// A second store (another Lambda instance, say) on the same table: its own client and counters.
 pub async fn same_table(store: &DynamoStore) -> DynamoStore {
-    DynamoStore::from_env(store.table())
+    DynamoStore::measured_from_env(store.table())
         .await
         .unwrap_or_else(|e| panic!("cannot configure the DynamoDB client ({e:?})"))
 }
