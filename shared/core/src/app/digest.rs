@@ -1,15 +1,17 @@
 //! The owner's weekly digest and the report page its link opens, as use cases: the week's
 //! report (read like any report), the signed link, the email with the page attached.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use crate::app::sweep::Delivery;
+use crate::app::owner_mail::OwnerMail;
 use crate::app::{Boomerang, Error};
 use crate::domain::date::dates;
-use crate::domain::kinds::{Channel, SendStatus};
+use crate::domain::kinds::SendStatus;
 use crate::domain::report_link::{LinkRefused, ReportLink};
 use crate::domain::triggers::Claim;
-use crate::ports::{Attachment, DigestRecord, Messenger, OwnerEmail, SendError, StoreError};
+use crate::ports::{Attachment, DigestRecord, Messenger, OwnerEmail, StoreError};
 use crate::report::digest::{attachment_name, render, Digest, DigestInput, WordOfMouthFigures, WORD_OF_MOUTH_DAYS};
 use crate::report::html::to_html;
 
@@ -176,41 +178,32 @@ impl Boomerang {
         }
     }
 
-    /// Sends the digest recorded for `sweep_date` at most once: claims it (`pending` to
-    /// `sending`), sends, records the outcome. `Skipped` when there is none, or another
-    /// process has it or had it.
+    /// Sends the digest recorded for `sweep_date` at most once (see `owner_mail`). `Skipped`
+    /// when there is none, or another process has it or had it.
     pub async fn deliver_owner_digest(&self, messenger: &dyn Messenger, sweep_date: NaiveDate, now: DateTime<Utc>) -> Result<Delivery, Error> {
-        let store = self.store();
-        let Some(recorded) = store.owner_digest(sweep_date).await? else { return Ok(Delivery::Skipped) };
-        match recorded.status {
-            SendStatus::Pending => {}
-            // Its sender is gone (the lease ran out, or it was this process): maybe sent, so
-            // recorded `unknown` and never sent again.
-            SendStatus::Sending if Claim::abandoned(recorded.claim().as_ref(), self.owner(), now) => {
-                let unknown = DigestRecord { status: SendStatus::Unknown, updated_at: now, ..recorded };
-                return match store.update_owner_digest(&unknown, SendStatus::Sending).await {
-                    Ok(()) => Ok(Delivery::Unknown),
-                    Err(StoreError::Conflict) => Ok(Delivery::Skipped),
-                    Err(e) => Err(e.into()),
-                };
-            }
-            _ => return Ok(Delivery::Skipped),
-        }
-        let sending = DigestRecord { status: SendStatus::Sending, claim: Some(self.owner().to_owned()), updated_at: now, ..recorded };
-        match store.update_owner_digest(&sending, SendStatus::Pending).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict) => return Ok(Delivery::Skipped),
-            Err(e) => return Err(e.into()),
-        }
-        let (status, delivery, error) = match messenger.send_owner_email(&sending.email).await {
-            Ok(()) => (SendStatus::Sent, Delivery::Sent(Channel::Email, 0), None),
-            Err(SendError::Unknown(e)) => (SendStatus::Unknown, Delivery::Unknown, Some(e)),
-            // Certainly not sent; `boomerang digest --send` sends one by hand.
-            Err(SendError::Rejected(e) | SendError::Retryable(e)) => (SendStatus::Failed, Delivery::Failed(0), Some(e)),
-        };
-        let done = DigestRecord { status, error, updated_at: now, ..sending };
-        store.update_owner_digest(&done, SendStatus::Sending).await?;
-        Ok(delivery)
+        let Some(recorded) = self.store().owner_digest(sweep_date).await? else { return Ok(Delivery::Skipped) };
+        let send = async |digest: &DigestRecord| messenger.send_owner_email(&digest.email).await;
+        self.deliver_owner_mail(recorded, now, Some(send)).await
+    }
+}
+
+#[async_trait]
+impl OwnerMail for DigestRecord {
+    fn status(&self) -> SendStatus {
+        self.status
+    }
+
+    fn sender(&self) -> Option<Claim> {
+        self.claim()
+    }
+
+    fn moved(&self, status: SendStatus, owner: &str, error: Option<String>, now: DateTime<Utc>) -> Self {
+        let claim = if status == SendStatus::Sending { Some(owner.to_owned()) } else { self.claim.clone() };
+        DigestRecord { status, claim, error, updated_at: now, ..self.clone() }
+    }
+
+    async fn store(&self, app: &Boomerang, from: SendStatus) -> Result<(), StoreError> {
+        app.store().update_owner_digest(self, from).await
     }
 }
 

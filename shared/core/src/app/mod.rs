@@ -7,6 +7,7 @@ mod customers;
 pub mod digest;
 mod error;
 pub mod import;
+mod owner_mail;
 mod purchases;
 mod referrals;
 mod reports;

@@ -5,16 +5,18 @@
 //! claimed like any intent, so a rerun (or a second sweep, or the AWS sender it is handed to)
 //! never sends the day's alert twice.
 
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Delivery, SendMode, SweepReport};
+use crate::app::owner_mail::OwnerMail;
 use crate::app::{Boomerang, Error};
 use crate::domain::ids::CustomerId;
 use crate::domain::kinds::{Channel, MessageKind, SendStatus};
 use crate::domain::survey::alert::{detractors_of, render_alert, OwnerAlert};
-use crate::domain::survey::{Delivery as Progress};
+use crate::domain::survey::Delivery as Progress;
 use crate::domain::triggers::Claim;
-use crate::ports::{MessageKey, Messenger, OutgoingMessage, SendError, StoreError};
+use crate::ports::{MessageKey, Messenger, OutgoingMessage, StoreError};
 
 /// The recipient id an alert's message key names: the shop's owner, not a customer.
 pub const OWNER: &str = "owner";
@@ -60,77 +62,64 @@ impl Boomerang {
         Ok(())
     }
 
-    /// Sends the owner's alert of `date` at most once: claimed (`pending → sending`), sent,
-    /// then `sent`, `failed` or `unknown` (a claim found abandoned), its text dropped.
+    /// Sends the owner's alert of `date` at most once (see `owner_mail`); its text is dropped
+    /// once the send ends.
     pub async fn deliver_owner_alert(&self, messenger: &dyn Messenger, date: NaiveDate, now: DateTime<Utc>) -> Result<Delivery, Error> {
-        let (cfg, store) = (self.config(), self.store());
-        let Some(alert) = store.owner_alert(date).await? else { return Ok(Delivery::Skipped) };
-        let moved = |status, alert: &OwnerAlert| OwnerAlert {
-            delivery: Progress { status, ..alert.delivery.clone() },
-            message: None,
-            ..alert.clone()
+        let cfg = self.config();
+        let Some(alert) = self.store().owner_alert(date).await? else { return Ok(Delivery::Skipped) };
+        let message = match (cfg.survey.owner_alert_email.clone(), alert.message.clone()) {
+            (Some(to), Some((subject, text))) => Some(OutgoingMessage {
+                key: MessageKey {
+                    kind: MessageKind::SurveyAlert,
+                    customer_id: CustomerId::parse(OWNER).expect("a valid id"),
+                    episode: date.to_string(),
+                },
+                channel: Channel::Email,
+                to,
+                from_name: cfg.shop_name.clone(),
+                subject: Some(subject),
+                text,
+                html: None,
+                unsubscribe_url: None,
+                created_at: now,
+            }),
+            _ => None,
         };
-        match alert.delivery.status {
-            SendStatus::Pending => {}
-            SendStatus::Sending if Claim::abandoned(alert.delivery.claim.as_ref(), self.owner(), now) => {
-                let unknown = moved(SendStatus::Unknown, &alert);
-                ignore_lost(store.put_owner_alert(&unknown, Some(SendStatus::Sending)).await)?;
-                return Ok(Delivery::Unknown);
-            }
-            _ => return Ok(Delivery::Skipped),
-        }
-        let (Some(to), Some((subject, text))) = (cfg.survey.owner_alert_email.clone(), alert.message.clone()) else {
-            return Ok(Delivery::Skipped);
-        };
-        let mut sending = alert.clone();
-        sending.delivery = Progress {
-            status: SendStatus::Sending,
-            channel: Some(Channel::Email),
-            claim: Some(Claim { owner: self.owner().to_owned(), at: now }),
-            ..alert.delivery.clone()
-        };
-        match store.put_owner_alert(&sending, Some(SendStatus::Pending)).await {
-            Ok(()) => {}
-            // Another sender claimed it.
-            Err(StoreError::Conflict) => return Ok(Delivery::Skipped),
-            Err(e) => return Err(e.into()),
-        }
-        let owner = CustomerId::parse(OWNER).expect("a valid id");
-        let message = OutgoingMessage {
-            key: MessageKey { kind: MessageKind::SurveyAlert, customer_id: owner, episode: date.to_string() },
-            channel: Channel::Email,
-            to,
-            from_name: cfg.shop_name.clone(),
-            subject: Some(subject),
-            text,
-            html: None,
-            unsubscribe_url: None,
-            created_at: now,
-        };
-        let mut settled = moved(SendStatus::Sent, &sending);
-        let delivery = match self.send_with_retries(messenger, &message).await {
-            Ok(()) => {
-                settled.delivery.sent_at = Some(now);
-                Delivery::Sent(Channel::Email, 0)
-            }
-            Err(SendError::Unknown(e)) => {
-                (settled.delivery.status, settled.delivery.error) = (SendStatus::Unknown, Some(e));
-                Delivery::Unknown
-            }
-            Err(SendError::Rejected(e) | SendError::Retryable(e)) => {
-                (settled.delivery.status, settled.delivery.error) = (SendStatus::Failed, Some(e));
-                Delivery::Failed(0)
-            }
-        };
-        ignore_lost(store.put_owner_alert(&settled, Some(SendStatus::Sending)).await)?;
-        Ok(delivery)
+        let send = message.map(|message| async move |_: &OwnerAlert| self.send_with_retries(messenger, &message).await);
+        self.deliver_owner_mail(alert, now, send).await
     }
 }
 
-/// Another process moved the alert first: nothing more to do.
-fn ignore_lost(result: Result<(), StoreError>) -> Result<(), Error> {
-    match result {
-        Ok(()) | Err(StoreError::Conflict) => Ok(()),
-        Err(e) => Err(e.into()),
+#[async_trait]
+impl OwnerMail for OwnerAlert {
+    fn status(&self) -> SendStatus {
+        self.delivery.status
+    }
+
+    fn sender(&self) -> Option<Claim> {
+        self.delivery.claim.clone()
+    }
+
+    fn moved(&self, status: SendStatus, owner: &str, error: Option<String>, now: DateTime<Utc>) -> Self {
+        let mut next = self.clone();
+        next.delivery.status = status;
+        if status == SendStatus::Sending {
+            next.delivery.channel = Some(Channel::Email);
+            next.delivery.claim = Some(Claim { owner: owner.to_owned(), at: now });
+            return next;
+        }
+        // The text quotes comments (personal data): it goes once the send has ended.
+        next.message = None;
+        if status == SendStatus::Sent {
+            next.delivery.sent_at = Some(now);
+        }
+        if error.is_some() {
+            next.delivery.error = error;
+        }
+        next
+    }
+
+    async fn store(&self, app: &Boomerang, from: SendStatus) -> Result<(), StoreError> {
+        app.store().put_owner_alert(self, Some(from)).await
     }
 }
