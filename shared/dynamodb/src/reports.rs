@@ -16,9 +16,9 @@ use crate::layout;
 #[async_trait]
 impl ReportStore for DynamoStore {
     async fn receipts_of(&self, customer: &CustomerId, from: NaiveDate, to: NaiveDate) -> Result<Vec<Receipt>, StoreError> {
-        // `by_customer_purchase` projects the receipt itself (`rec`), and a refund puts the
-        // whole receipt item again with the same index keys, so the index holds each receipt
-        // once, with its refunds so far (as of the index's lag), and no item needs reading.
+        // `by_customer_purchase` projects the receipt itself (`rec`), and a refund sets `rec`
+        // in place under the same index keys, so the index holds each receipt once, with its
+        // refunds so far (as of the index's lag), and no item needs reading.
         let pk = layout::customer_purchase_pk(customer.as_str());
         // `~` sorts after every receipt id of the last date.
         let between = (encode_date(from), format!("{}#~", encode_date(to)));

@@ -15,7 +15,7 @@ use boomerang_core::domain::ids::{Currency, CustomerId, ReceiptId, RefundId, Sto
 use boomerang_core::domain::kinds::TriggerKind;
 use boomerang_core::domain::purchase::{decide_purchase, Backdating, PurchaseRequest, RefundRequest};
 use boomerang_core::domain::triggers::{Episode, Outcome, OutcomeStatus};
-use boomerang_core::ports::{BurnCommit, KeyStore, ReportStore, StoreError, SweepStore};
+use boomerang_core::ports::{BurnCommit, CustomerReader, KeyStore, ReportStore, StoreError, SweepStore};
 use boomerang_dynamodb::{DynamoStore, RequestMetrics};
 use boomerang_dynamodb::items::{self, Item};
 
@@ -71,6 +71,19 @@ fn take(store: &DynamoStore) -> RequestMetrics {
     let m = store.metrics();
     store.reset_metrics();
     m
+}
+
+#[tokio::test]
+async fn only_a_measured_store_counts_its_requests() {
+    let (store, _) = app_where_anna_bought().await;
+    // The store the functions and the CLI make: no counter on their path.
+    let plain = DynamoStore::from_env(store.table()).await.expect("a client");
+    let anna = CustomerId::parse("anna").expect("an id");
+    assert!(plain.customer(&anna).await.expect("a read").is_some());
+    assert_eq!(plain.metrics(), RequestMetrics::default(), "an unmeasured store counts nothing");
+    store.reset_metrics();
+    assert!(store.customer(&anna).await.expect("a read").is_some());
+    assert_requests(&take(&store), &[("GetItem", 1)], "the measured store's read");
 }
 
 fn assert_requests(m: &RequestMetrics, expected: &[(&str, u64)], what: &str) {
